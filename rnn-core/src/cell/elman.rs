@@ -1,0 +1,307 @@
+//! The Elman cell, forward only (the trainer in `rnn-train` holds the backward pass):
+//!
+//! ```text
+//! a_t = tanh(W_aa · a_{t-1} + W_ax · x_t + b_a)      hidden state ("activation")
+//! y_t = softmax(W_ya · a_t + b_y)                     prediction
+//! ```
+//!
+//! Shapes: `W_ax` H×I, `W_aa` H×H, `b_a` H, `W_ya` O×H, `b_y` O, row-major, in that order in
+//! the file. The weights are read straight from the file's bytes, so a model in flash runs
+//! without being copied to RAM. The step returns the logits `W_ya · a_t + b_y`; the softmax
+//! lives in [`crate::sample`].
+//!
+//! Bit-for-bit reproducibility across x86-64 and every Cortex-M rests on three rules kept
+//! here: `tanhf` comes from `libm` (never the target's own), every sum runs in the same
+//! fixed order, and there are no fused multiply-adds (Rust never contracts `a * b + c`).
+
+use crate::error::{Dim, Error};
+use crate::format::{CellKind, Header, ModelView};
+use crate::vocab::Vocab;
+
+/// The input `x_t` of one step.
+#[derive(Debug, Clone, Copy)]
+pub enum Input<'x> {
+    /// The zero vector: the first input of every sequence in line mode, before any symbol.
+    Start,
+    /// A one-hot vector with a 1 at this index, done as a column lookup in `W_ax`.
+    Token(usize),
+    /// A dense vector of length `I` (sensor data).
+    Dense(&'x [f32]),
+}
+
+/// The Elman weights of a model, borrowed from the file's bytes, with sizes known at run
+/// time. [`Elman`] wraps it with sizes fixed at compile time.
+#[derive(Debug, Clone, Copy)]
+pub struct ElmanWeights<'a> {
+    input: usize,
+    hidden: usize,
+    output: usize,
+    w_ax: &'a [[u8; 4]],
+    w_aa: &'a [[u8; 4]],
+    b_a: &'a [[u8; 4]],
+    w_ya: &'a [[u8; 4]],
+    b_y: &'a [[u8; 4]],
+}
+
+#[inline(always)]
+fn f(w: &[u8; 4]) -> f32 {
+    f32::from_le_bytes(*w)
+}
+
+/// `Σ_j w_j · x_j`, summed from `j = 0` up: the one order every target uses.
+#[inline(always)]
+fn dot(w: &[[u8; 4]], x: &[f32]) -> f32 {
+    let mut acc = 0.0f32;
+    for (w, x) in w.iter().zip(x) {
+        acc += f(w) * *x;
+    }
+    acc
+}
+
+impl<'a> ElmanWeights<'a> {
+    /// The Elman weights of a parsed model, or [`Error::WrongCellKind`].
+    pub fn from_view(view: &ModelView<'a>) -> Result<Self, Error> {
+        let Header {
+            cell,
+            input,
+            hidden,
+            output,
+        } = view.header();
+        if cell != CellKind::Elman {
+            return Err(Error::WrongCellKind {
+                expected: CellKind::Elman,
+                found: cell,
+            });
+        }
+        // `ModelView::parse` checked that the sizes fit and the byte count is exact, so
+        // these conversions and splits cannot fail; they still return errors, not panics.
+        let size =
+            |dim, v: u32| usize::try_from(v).map_err(|_| Error::InvalidSize { dim, found: v });
+        let (i, h, o) = (
+            size(Dim::Input, input)?,
+            size(Dim::Hidden, hidden)?,
+            size(Dim::Output, output)?,
+        );
+        let (words, _) = view.weight_bytes().as_chunks::<4>();
+        let mut rest = words;
+        let mut take = |n: usize| {
+            let (head, tail) = rest.split_at_checked(n).ok_or(Error::Truncated)?;
+            rest = tail;
+            Ok::<_, Error>(head)
+        };
+        Ok(ElmanWeights {
+            input: i,
+            hidden: h,
+            output: o,
+            w_ax: take(h * i)?,
+            w_aa: take(h * h)?,
+            b_a: take(h)?,
+            w_ya: take(o * h)?,
+            b_y: take(o)?,
+        })
+    }
+
+    /// `I`, the input size.
+    pub fn input_size(&self) -> usize {
+        self.input
+    }
+
+    /// `H`, the hidden size.
+    pub fn hidden_size(&self) -> usize {
+        self.hidden
+    }
+
+    /// `O`, the output size.
+    pub fn output_size(&self) -> usize {
+        self.output
+    }
+
+    /// `W_ax`, H×I row-major.
+    pub fn w_ax(&self) -> impl Iterator<Item = f32> + 'a {
+        self.w_ax.iter().map(f)
+    }
+
+    /// `W_aa`, H×H row-major.
+    pub fn w_aa(&self) -> impl Iterator<Item = f32> + 'a {
+        self.w_aa.iter().map(f)
+    }
+
+    /// `b_a`, length H.
+    pub fn b_a(&self) -> impl Iterator<Item = f32> + 'a {
+        self.b_a.iter().map(f)
+    }
+
+    /// `W_ya`, O×H row-major.
+    pub fn w_ya(&self) -> impl Iterator<Item = f32> + 'a {
+        self.w_ya.iter().map(f)
+    }
+
+    /// `b_y`, length O.
+    pub fn b_y(&self) -> impl Iterator<Item = f32> + 'a {
+        self.b_y.iter().map(f)
+    }
+
+    /// One step of the cell. `a` holds `a_{t-1}` on entry and `a_t` on return; `scratch`
+    /// (length H) is working space; `logits` (length O) receives `W_ya · a_t + b_y`.
+    ///
+    /// The pre-activation of unit `i` is summed in this order on every target:
+    /// `((W_aa[i] · a_{t-1}) + W_ax[i] · x_t) + b_a[i]`, each dot product from index 0 up.
+    pub fn step(
+        &self,
+        a: &mut [f32],
+        x: Input<'_>,
+        scratch: &mut [f32],
+        logits: &mut [f32],
+    ) -> Result<(), Error> {
+        check_len(Dim::Hidden, self.hidden, a.len())?;
+        check_len(Dim::Hidden, self.hidden, scratch.len())?;
+        check_len(Dim::Output, self.output, logits.len())?;
+        match x {
+            Input::Start => {}
+            Input::Token(token) if token >= self.input => {
+                return Err(Error::TokenOutOfRange {
+                    token,
+                    len: self.input,
+                })
+            }
+            Input::Token(_) => {}
+            Input::Dense(v) => check_len(Dim::Input, self.input, v.len())?,
+        }
+
+        // a_t = tanh(W_aa · a_{t-1} + W_ax · x_t + b_a)
+        let rows_aa = self.w_aa.chunks_exact(self.hidden);
+        let rows_ax = self.w_ax.chunks_exact(self.input);
+        for (((z, w_aa_i), w_ax_i), b) in scratch.iter_mut().zip(rows_aa).zip(rows_ax).zip(self.b_a)
+        {
+            let mut acc = dot(w_aa_i, a);
+            match x {
+                Input::Start => {}
+                // One-hot x_t: W_ax · x_t is column `token` of W_ax.
+                Input::Token(token) => acc += w_ax_i.get(token).map_or(0.0, f),
+                Input::Dense(v) => acc += dot(w_ax_i, v),
+            }
+            *z = libm::tanhf(acc + f(b));
+        }
+        a.copy_from_slice(scratch);
+
+        // logits = W_ya · a_t + b_y   (y_t = softmax(logits))
+        for ((l, w_ya_k), b) in logits
+            .iter_mut()
+            .zip(self.w_ya.chunks_exact(self.hidden))
+            .zip(self.b_y)
+        {
+            *l = dot(w_ya_k, a) + f(b);
+        }
+        Ok(())
+    }
+}
+
+fn check_len(dim: Dim, expected: usize, found: usize) -> Result<(), Error> {
+    if expected == found {
+        Ok(())
+    } else {
+        Err(Error::BufferLength {
+            dim,
+            expected,
+            found,
+        })
+    }
+}
+
+/// An Elman model with its sizes fixed at compile time: input `I`, hidden `H`, output `O`.
+/// The hidden state is the caller's (`[f32; H]`), so several streams can share one model.
+#[derive(Debug, Clone, Copy)]
+pub struct Elman<'a, const I: usize, const H: usize, const O: usize> {
+    weights: ElmanWeights<'a>,
+    vocab: Vocab<'a>,
+}
+
+impl<'a, const I: usize, const H: usize, const O: usize> Elman<'a, I, H, O> {
+    /// Parses and checks a model file (see [`ModelView::parse`]) and checks that it is an
+    /// Elman cell of exactly these sizes. The weights stay where `bytes` are.
+    pub fn from_bytes(bytes: &'a [u8]) -> Result<Self, Error> {
+        Self::from_view(&ModelView::parse(bytes)?)
+    }
+
+    /// Like [`Elman::from_bytes`], from an already parsed model.
+    pub fn from_view(view: &ModelView<'a>) -> Result<Self, Error> {
+        let header = view.header();
+        if header.cell != CellKind::Elman {
+            return Err(Error::WrongCellKind {
+                expected: CellKind::Elman,
+                found: header.cell,
+            });
+        }
+        for (dim, expected, found) in [
+            (Dim::Input, I, header.input),
+            (Dim::Hidden, H, header.hidden),
+            (Dim::Output, O, header.output),
+        ] {
+            if usize::try_from(found).ok() != Some(expected) {
+                return Err(Error::SizeMismatch {
+                    dim,
+                    expected: u32::try_from(expected).unwrap_or(u32::MAX),
+                    found,
+                });
+            }
+        }
+        Ok(Elman {
+            weights: ElmanWeights::from_view(view)?,
+            vocab: view.vocab(),
+        })
+    }
+
+    /// The runtime-sized weights (what [`crate::sample::generate`] takes).
+    pub fn weights(&self) -> &ElmanWeights<'a> {
+        &self.weights
+    }
+
+    /// The model's vocabulary.
+    pub fn vocab(&self) -> Vocab<'a> {
+        self.vocab
+    }
+
+    /// One step with the zero input (the start of a sequence).
+    pub fn step_start(&self, a: &mut [f32; H], logits: &mut [f32; O]) {
+        self.step(a, Input::Start, logits);
+    }
+
+    /// One step with a one-hot input: symbol `token`. [`Error::TokenOutOfRange`] when
+    /// `token >= I`.
+    pub fn step_token(
+        &self,
+        a: &mut [f32; H],
+        token: usize,
+        logits: &mut [f32; O],
+    ) -> Result<(), Error> {
+        if token >= I {
+            return Err(Error::TokenOutOfRange { token, len: I });
+        }
+        self.step(a, Input::Token(token), logits);
+        Ok(())
+    }
+
+    /// One step with the character `symbol`, looked up in the vocabulary;
+    /// [`Error::UnknownSymbol`] when it is not there.
+    pub fn step_char(
+        &self,
+        a: &mut [f32; H],
+        symbol: char,
+        logits: &mut [f32; O],
+    ) -> Result<(), Error> {
+        let token = self.vocab.index_of(symbol)?;
+        self.step_token(a, token, logits)
+    }
+
+    /// One step with a dense input vector (sensor data).
+    pub fn step_dense(&self, a: &mut [f32; H], x: &[f32; I], logits: &mut [f32; O]) {
+        self.step(a, Input::Dense(x), logits);
+    }
+
+    fn step(&self, a: &mut [f32; H], x: Input<'_>, logits: &mut [f32; O]) {
+        let mut scratch = [0.0f32; H];
+        // The array types fix every length and the token was checked, so the runtime
+        // checks inside cannot fail; their result carries no information here.
+        let _ = self.weights.step(a, x, &mut scratch, logits);
+    }
+}

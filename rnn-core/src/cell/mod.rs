@@ -1,0 +1,3 @@
+//! Recurrent cells, forward pass only, fixed-size and heap-free. One file per cell kind.
+
+pub mod elman;

@@ -1,0 +1,235 @@
+//! The one error type of `rnn-core`: every way a model file, an input or a call can be
+//! wrong, each with a one-line [`Display`](core::fmt::Display).
+
+use core::fmt;
+
+use crate::format::CellKind;
+
+/// Which of the three sizes of a model a [`Error::SizeMismatch`] is about.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Dim {
+    /// `I`, the length of the input vector `x_t`.
+    Input,
+    /// `H`, the length of the hidden state `a_t`.
+    Hidden,
+    /// `O`, the length of the prediction `y_t`.
+    Output,
+}
+
+impl fmt::Display for Dim {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            Dim::Input => "input size I",
+            Dim::Hidden => "hidden size H",
+            Dim::Output => "output size O",
+        })
+    }
+}
+
+/// Everything that can go wrong in `rnn-core`. Nothing in the crate panics; it returns one
+/// of these instead.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Error {
+    /// The file does not start with [`MAGIC`](crate::format::MAGIC): not a `.rnn` model.
+    BadMagic {
+        /// The first bytes of the input (zero-padded when it is shorter than four).
+        found: [u8; 4],
+    },
+    /// The file's format version is not the one this build reads.
+    UnsupportedVersion {
+        /// Version stored in the file.
+        found: u16,
+        /// Version this build of `rnn-core` reads.
+        supported: u16,
+    },
+    /// The file names a cell kind that this build does not know.
+    UnknownCellKind {
+        /// The raw cell-kind byte.
+        found: u8,
+    },
+    /// The file holds a different kind of cell than the caller asked for.
+    WrongCellKind {
+        /// Cell kind the caller runs.
+        expected: CellKind,
+        /// Cell kind stored in the file.
+        found: CellKind,
+    },
+    /// One of the sizes in the file differs from the one compiled into the caller.
+    SizeMismatch {
+        /// Which size.
+        dim: Dim,
+        /// Size the caller was built for.
+        expected: u32,
+        /// Size stored in the file.
+        found: u32,
+    },
+    /// A size is zero or so large that the weight count does not fit in memory.
+    InvalidSize {
+        /// Which size.
+        dim: Dim,
+        /// The size stored in the file.
+        found: u32,
+    },
+    /// The input ends before the model does.
+    Truncated,
+    /// The bytes are not a valid encoding of the model structure (bad varint, bad UTF-8 in
+    /// the vocabulary, ...).
+    Malformed,
+    /// The CRC-32 at the end of the file does not match the bytes before it.
+    ChecksumMismatch {
+        /// CRC-32 stored in the file.
+        stored: u32,
+        /// CRC-32 computed over the bytes before it.
+        computed: u32,
+    },
+    /// The number of weight bytes does not match the sizes in the header.
+    WeightCountMismatch {
+        /// Number of `f32` weights the sizes call for.
+        expected: usize,
+        /// Number of weight bytes in the file.
+        found_bytes: usize,
+    },
+    /// A weight is NaN or infinite.
+    NonFiniteWeight {
+        /// Index of the weight, counting over all tensors in file order.
+        index: usize,
+    },
+    /// Bytes follow the checksum.
+    TrailingBytes {
+        /// How many.
+        count: usize,
+    },
+    /// The vocabulary lists a symbol twice.
+    VocabNotASet {
+        /// The repeated symbol.
+        symbol: char,
+    },
+    /// A non-empty vocabulary must have one symbol per input and per output unit.
+    VocabSizeMismatch {
+        /// Number of symbols in the vocabulary.
+        vocab: usize,
+        /// Input size `I` in the file.
+        input: u32,
+        /// Output size `O` in the file.
+        output: u32,
+    },
+    /// A character that is not in the model's vocabulary.
+    UnknownSymbol {
+        /// The character.
+        symbol: char,
+    },
+    /// A token index outside `0..len`.
+    TokenOutOfRange {
+        /// The index given.
+        token: usize,
+        /// The number of tokens.
+        len: usize,
+    },
+    /// A slice handed to a step has the wrong length for the model.
+    BufferLength {
+        /// Which size the buffer must have.
+        dim: Dim,
+        /// The length it must have.
+        expected: usize,
+        /// The length it has.
+        found: usize,
+    },
+    /// A sampling temperature that is not a finite number above zero.
+    InvalidTemperature,
+    /// The caller's output buffer is too small for the encoded model.
+    BufferTooSmall {
+        /// Bytes the encoding needs.
+        needed: usize,
+        /// Bytes available.
+        available: usize,
+    },
+    /// The vocabulary passed to the writer has no symbols but the model reads tokens.
+    EmptyVocab,
+}
+
+impl fmt::Display for Error {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match *self {
+            Error::BadMagic { found } => write!(
+                f,
+                "not an rnn model: bad magic bytes {:02x} {:02x} {:02x} {:02x}",
+                found[0], found[1], found[2], found[3]
+            ),
+            Error::UnsupportedVersion { found, supported } => write!(
+                f,
+                "unsupported model format version {found} (this build reads version {supported})"
+            ),
+            Error::UnknownCellKind { found } => write!(f, "unknown cell kind {found} in model"),
+            Error::WrongCellKind { expected, found } => write!(
+                f,
+                "wrong cell kind: expected {}, the model holds {}",
+                expected.name(),
+                found.name()
+            ),
+            Error::SizeMismatch {
+                dim,
+                expected,
+                found,
+            } => write!(
+                f,
+                "size mismatch: {dim} expected {expected}, the model has {found}"
+            ),
+            Error::InvalidSize { dim, found } => {
+                write!(f, "invalid model: {dim} of {found} is out of range")
+            }
+            Error::Truncated => f.write_str("model file is truncated"),
+            Error::Malformed => f.write_str("model file is malformed"),
+            Error::ChecksumMismatch { stored, computed } => write!(
+                f,
+                "checksum mismatch: stored CRC-32 {stored:08x}, computed {computed:08x}"
+            ),
+            Error::WeightCountMismatch {
+                expected,
+                found_bytes,
+            } => write!(
+                f,
+                "weight count mismatch: the sizes need {expected} weights ({} bytes), the file has {found_bytes} bytes",
+                expected.saturating_mul(4)
+            ),
+            Error::NonFiniteWeight { index } => {
+                write!(f, "weight {index} is not a finite number")
+            }
+            Error::TrailingBytes { count } => {
+                write!(f, "{count} trailing bytes after the model's checksum")
+            }
+            Error::VocabNotASet { symbol } => {
+                write!(f, "vocabulary lists the symbol {symbol:?} more than once")
+            }
+            Error::VocabSizeMismatch {
+                vocab,
+                input,
+                output,
+            } => write!(
+                f,
+                "vocabulary has {vocab} symbols but the model has input size {input} and output size {output}"
+            ),
+            Error::UnknownSymbol { symbol } => {
+                write!(f, "character {symbol:?} is not in the model's vocabulary")
+            }
+            Error::TokenOutOfRange { token, len } => {
+                write!(f, "token {token} is out of range (the model has {len} tokens)")
+            }
+            Error::BufferLength {
+                dim,
+                expected,
+                found,
+            } => write!(
+                f,
+                "buffer for {dim} has length {found}, the model needs {expected}"
+            ),
+            Error::InvalidTemperature => {
+                f.write_str("sampling temperature must be a finite number above zero")
+            }
+            Error::BufferTooSmall { needed, available } => write!(
+                f,
+                "output buffer too small: the model needs {needed} bytes, {available} available"
+            ),
+            Error::EmptyVocab => f.write_str("vocabulary is empty"),
+        }
+    }
+}

@@ -1,0 +1,427 @@
+//! The `.rnn` model file: reader and writer in one place, so the host trainer and the
+//! microcontroller share one definition of the format. The byte layout is described in
+//! `FORMAT.md` beside this crate's `Cargo.toml`.
+//!
+//! A file is three postcard values and a checksum:
+//!
+//! ```text
+//! Preamble { magic: [u8; 4], version: u16 }
+//! Body     { cell: u8, input: u32, hidden: u32, output: u32, vocab: &str, weights: bytes }
+//! crc32    [u8; 4], little-endian, over every byte before it
+//! ```
+//!
+//! The weights stay as the little-endian bytes of the file: [`ModelView`] borrows them, so a
+//! model in flash (`include_bytes!`) is read in place and costs no RAM.
+
+use serde::de::{Deserializer, Visitor};
+use serde::ser::{SerializeSeq, Serializer};
+use serde::{Deserialize, Serialize};
+
+use crate::crc32::crc32;
+use crate::error::{Dim, Error};
+use crate::vocab::Vocab;
+
+/// The first four bytes of every model file.
+pub const MAGIC: [u8; 4] = *b"RNN\x1a";
+
+/// The format version this build reads and writes.
+pub const VERSION: u16 = 1;
+
+/// The largest size (`I`, `H` or `O`) a file may declare. Far above anything a
+/// microcontroller runs; it exists so that a corrupt size cannot overflow the arithmetic.
+pub const MAX_SIZE: u32 = 1 << 16;
+
+/// The kind of recurrent cell stored in a file. The byte codes are fixed forever; the
+/// weight layouts are in `FORMAT.md`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum CellKind {
+    /// Elman cell, code 0: `a_t = tanh(W_aa a_{t-1} + W_ax x_t + b_a)`.
+    Elman,
+    /// Gated recurrent unit, code 1 (PyTorch's equations). Reserved: no cell here runs it yet.
+    Gru,
+    /// Long short-term memory, code 2 (gates i, f, g, o). Reserved: no cell here runs it yet.
+    Lstm,
+}
+
+impl CellKind {
+    /// The byte that stands for this kind in a file.
+    pub const fn code(self) -> u8 {
+        match self {
+            CellKind::Elman => 0,
+            CellKind::Gru => 1,
+            CellKind::Lstm => 2,
+        }
+    }
+
+    /// The kind for a file's byte, or [`Error::UnknownCellKind`].
+    pub const fn from_code(code: u8) -> Result<Self, Error> {
+        match code {
+            0 => Ok(CellKind::Elman),
+            1 => Ok(CellKind::Gru),
+            2 => Ok(CellKind::Lstm),
+            found => Err(Error::UnknownCellKind { found }),
+        }
+    }
+
+    /// Lower-case name, as printed in banners and errors.
+    pub const fn name(self) -> &'static str {
+        match self {
+            CellKind::Elman => "elman",
+            CellKind::Gru => "gru",
+            CellKind::Lstm => "lstm",
+        }
+    }
+
+    /// How many gate blocks of `H` rows the recurrent weights have: 1 for Elman, 3 for GRU,
+    /// 4 for LSTM.
+    const fn gates(self) -> usize {
+        match self {
+            CellKind::Elman => 1,
+            CellKind::Gru => 3,
+            CellKind::Lstm => 4,
+        }
+    }
+}
+
+/// What a file says about the network: its cell kind and sizes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Header {
+    /// The cell kind.
+    pub cell: CellKind,
+    /// `I`: length of the input vector `x_t` (the vocabulary size for a character model).
+    pub input: u32,
+    /// `H`: length of the hidden state `a_t`.
+    pub hidden: u32,
+    /// `O`: length of the prediction `y_t` (the vocabulary size for a character model).
+    pub output: u32,
+}
+
+impl Header {
+    /// An Elman header with the given sizes.
+    pub const fn elman(input: u32, hidden: u32, output: u32) -> Self {
+        Header {
+            cell: CellKind::Elman,
+            input,
+            hidden,
+            output,
+        }
+    }
+
+    /// Number of `f32` weights a file with this header holds, or [`Error::InvalidSize`]
+    /// when a size is zero or above [`MAX_SIZE`].
+    ///
+    /// Elman: `H·I + H·H + H + O·H + O` (`W_ax`, `W_aa`, `b_a`, `W_ya`, `b_y`). GRU and LSTM
+    /// have 3 and 4 blocks of `H` rows in the first three tensors and a second recurrent
+    /// bias: `G·H·I + G·H·H + 2·G·H + O·H + O` with `G` = 3 or 4.
+    pub fn param_count(&self) -> Result<usize, Error> {
+        for (dim, found) in [
+            (Dim::Input, self.input),
+            (Dim::Hidden, self.hidden),
+            (Dim::Output, self.output),
+        ] {
+            if found == 0 || found > MAX_SIZE {
+                return Err(Error::InvalidSize { dim, found });
+            }
+        }
+        // With every size at most 2^16 the products stay below 2^36: u64 cannot overflow,
+        // but usize on a 32-bit target can, so convert with a check.
+        let (i, h, o) = (
+            u64::from(self.input),
+            u64::from(self.hidden),
+            u64::from(self.output),
+        );
+        let g = self.cell.gates() as u64;
+        let biases = if g == 1 { h } else { 2 * g * h };
+        let count = g * h * i + g * h * h + biases + o * h + o;
+        usize::try_from(count).map_err(|_| Error::InvalidSize {
+            dim: Dim::Hidden,
+            found: self.hidden,
+        })
+    }
+}
+
+/// The start of every file. Kept apart from the body so the version is checked before a
+/// layout that might have changed is parsed.
+#[derive(Serialize, Deserialize)]
+struct Preamble {
+    magic: [u8; 4],
+    version: u16,
+}
+
+/// Everything between the preamble and the checksum.
+#[derive(Serialize, Deserialize)]
+struct Body<'a> {
+    cell: u8,
+    input: u32,
+    hidden: u32,
+    output: u32,
+    vocab: &'a str,
+    #[serde(borrow)]
+    weights: WeightBytes<'a>,
+}
+
+/// The weights on the wire: a postcard byte string (varint length, then the little-endian
+/// `f32`s). Read as a borrowed slice; written from the caller's `f32` tensors without an
+/// intermediate buffer.
+enum WeightBytes<'a> {
+    Borrowed(&'a [u8]),
+    Tensors(&'a [&'a [f32]]),
+}
+
+impl Serialize for WeightBytes<'_> {
+    fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        match self {
+            WeightBytes::Borrowed(bytes) => serializer.serialize_bytes(bytes),
+            WeightBytes::Tensors(tensors) => {
+                // postcard writes a byte string as varint(len) + raw bytes, and a sequence
+                // of `u8` as varint(len) + one raw byte each: the same bytes, streamed from
+                // the tensors without a buffer.
+                let len: usize = tensors.iter().map(|t| t.len() * 4).sum();
+                let mut seq = serializer.serialize_seq(Some(len))?;
+                for w in tensors.iter().flat_map(|t| t.iter()) {
+                    for b in w.to_le_bytes() {
+                        seq.serialize_element(&b)?;
+                    }
+                }
+                seq.end()
+            }
+        }
+    }
+}
+
+impl<'de: 'a, 'a> Deserialize<'de> for WeightBytes<'a> {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct BytesVisitor;
+        impl<'de> Visitor<'de> for BytesVisitor {
+            type Value = WeightBytes<'de>;
+            fn expecting(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+                f.write_str("the weights as a byte string")
+            }
+            fn visit_borrowed_bytes<E: serde::de::Error>(
+                self,
+                v: &'de [u8],
+            ) -> Result<Self::Value, E> {
+                Ok(WeightBytes::Borrowed(v))
+            }
+        }
+        deserializer.deserialize_bytes(BytesVisitor)
+    }
+}
+
+fn map_postcard(e: postcard::Error) -> Error {
+    match e {
+        postcard::Error::DeserializeUnexpectedEnd => Error::Truncated,
+        _ => Error::Malformed,
+    }
+}
+
+/// A checked model file, borrowing from the bytes it was parsed from: the header, the
+/// vocabulary and the weights, none of them copied.
+#[derive(Debug, Clone, Copy)]
+pub struct ModelView<'a> {
+    header: Header,
+    vocab: Vocab<'a>,
+    weights: &'a [u8],
+}
+
+impl<'a> ModelView<'a> {
+    /// Parses and checks a whole model file: magic, version, structure, no trailing bytes,
+    /// CRC-32, cell kind, sizes, weight count, vocabulary, finite weights (in that order).
+    /// Every failure is a typed [`Error`]; no input makes this panic.
+    pub fn parse(bytes: &'a [u8]) -> Result<Self, Error> {
+        check_magic(bytes)?;
+        let (preamble, rest) =
+            postcard::take_from_bytes::<Preamble>(bytes).map_err(map_postcard)?;
+        if preamble.version != VERSION {
+            return Err(Error::UnsupportedVersion {
+                found: preamble.version,
+                supported: VERSION,
+            });
+        }
+        let (body, rest) = postcard::take_from_bytes::<Body<'a>>(rest).map_err(map_postcard)?;
+        let Some((stored, trailing)) = rest.split_first_chunk::<4>() else {
+            return Err(Error::Truncated);
+        };
+        if !trailing.is_empty() {
+            return Err(Error::TrailingBytes {
+                count: trailing.len(),
+            });
+        }
+        let covered = &bytes[..bytes.len() - 4];
+        let (stored, computed) = (u32::from_le_bytes(*stored), crc32(covered));
+        if stored != computed {
+            return Err(Error::ChecksumMismatch { stored, computed });
+        }
+        let header = Header {
+            cell: CellKind::from_code(body.cell)?,
+            input: body.input,
+            hidden: body.hidden,
+            output: body.output,
+        };
+        let weights = match body.weights {
+            WeightBytes::Borrowed(w) => w,
+            // Deserialisation only ever yields borrowed bytes.
+            WeightBytes::Tensors(_) => return Err(Error::Malformed),
+        };
+        let expected = header.param_count()?;
+        if weights.len() != expected * 4 {
+            return Err(Error::WeightCountMismatch {
+                expected,
+                found_bytes: weights.len(),
+            });
+        }
+        let vocab = check_vocab(body.vocab, &header)?;
+        let (words, _) = weights.as_chunks::<4>();
+        if let Some(index) = words
+            .iter()
+            .position(|w| !f32::from_le_bytes(*w).is_finite())
+        {
+            return Err(Error::NonFiniteWeight { index });
+        }
+        Ok(ModelView {
+            header,
+            vocab,
+            weights,
+        })
+    }
+
+    /// Cell kind and sizes.
+    pub fn header(&self) -> Header {
+        self.header
+    }
+
+    /// The vocabulary (empty for a model that reads dense vectors).
+    pub fn vocab(&self) -> Vocab<'a> {
+        self.vocab
+    }
+
+    /// All weights as little-endian `f32` bytes, in file order.
+    pub fn weight_bytes(&self) -> &'a [u8] {
+        self.weights
+    }
+
+    /// All weights in file order.
+    pub fn weights(&self) -> impl Iterator<Item = f32> + 'a {
+        self.weights
+            .as_chunks::<4>()
+            .0
+            .iter()
+            .map(|w| f32::from_le_bytes(*w))
+    }
+}
+
+fn check_magic(bytes: &[u8]) -> Result<(), Error> {
+    let n = bytes.len().min(4);
+    if bytes[..n] != MAGIC[..n] {
+        let mut found = [0u8; 4];
+        found[..n].copy_from_slice(&bytes[..n]);
+        return Err(Error::BadMagic { found });
+    }
+    if n < 4 {
+        return Err(Error::Truncated);
+    }
+    Ok(())
+}
+
+fn check_vocab<'a>(symbols: &'a str, header: &Header) -> Result<Vocab<'a>, Error> {
+    let vocab = Vocab::new(symbols)?;
+    let len = vocab.len();
+    let fits = |size: u32| usize::try_from(size).is_ok_and(|s| s == len);
+    if !vocab.is_empty() && !(fits(header.input) && fits(header.output)) {
+        return Err(Error::VocabSizeMismatch {
+            vocab: len,
+            input: header.input,
+            output: header.output,
+        });
+    }
+    Ok(vocab)
+}
+
+/// Counts bytes instead of storing them, to size a buffer before writing.
+struct Counter(usize);
+
+impl postcard::ser_flavors::Flavor for Counter {
+    type Output = usize;
+    fn try_push(&mut self, _data: u8) -> postcard::Result<()> {
+        self.0 += 1;
+        Ok(())
+    }
+    fn finalize(self) -> postcard::Result<usize> {
+        Ok(self.0)
+    }
+}
+
+/// Checks what the reader will check, so that nothing is written that cannot be read.
+fn check_for_writing(header: &Header, vocab: &str, tensors: &[&[f32]]) -> Result<(), Error> {
+    let expected = header.param_count()?;
+    let found: usize = tensors.iter().map(|t| t.len()).sum();
+    if found != expected {
+        return Err(Error::WeightCountMismatch {
+            expected,
+            found_bytes: found.saturating_mul(4),
+        });
+    }
+    check_vocab(vocab, header)?;
+    if let Some(index) = tensors
+        .iter()
+        .flat_map(|t| t.iter())
+        .position(|w| !w.is_finite())
+    {
+        return Err(Error::NonFiniteWeight { index });
+    }
+    Ok(())
+}
+
+fn parts<'a>(header: &Header, vocab: &'a str, tensors: &'a [&'a [f32]]) -> (Preamble, Body<'a>) {
+    (
+        Preamble {
+            magic: MAGIC,
+            version: VERSION,
+        },
+        Body {
+            cell: header.cell.code(),
+            input: header.input,
+            hidden: header.hidden,
+            output: header.output,
+            vocab,
+            weights: WeightBytes::Tensors(tensors),
+        },
+    )
+}
+
+/// Number of bytes [`write_model`] will write for these arguments, after the same checks.
+pub fn encoded_len(header: &Header, vocab: &str, tensors: &[&[f32]]) -> Result<usize, Error> {
+    check_for_writing(header, vocab, tensors)?;
+    let (preamble, body) = parts(header, vocab, tensors);
+    let a = postcard::serialize_with_flavor(&preamble, Counter(0)).map_err(map_postcard)?;
+    let b = postcard::serialize_with_flavor(&body, Counter(0)).map_err(map_postcard)?;
+    Ok(a + b + 4)
+}
+
+/// Writes a model file into `buf` and returns its length. `tensors` hold the weights in
+/// file order (for Elman: `W_ax`, `W_aa`, `b_a`, `W_ya`, `b_y`, each row-major); they
+/// are checked as the reader would check them (count, finite values, vocabulary).
+pub fn write_model(
+    buf: &mut [u8],
+    header: &Header,
+    vocab: &str,
+    tensors: &[&[f32]],
+) -> Result<usize, Error> {
+    let needed = encoded_len(header, vocab, tensors)?;
+    if buf.len() < needed {
+        return Err(Error::BufferTooSmall {
+            needed,
+            available: buf.len(),
+        });
+    }
+    let (preamble, body) = parts(header, vocab, tensors);
+    let a = postcard::to_slice(&preamble, buf)
+        .map_err(map_postcard)?
+        .len();
+    let b = postcard::to_slice(&body, &mut buf[a..])
+        .map_err(map_postcard)?
+        .len();
+    let crc = crc32(&buf[..a + b]);
+    buf[a + b..needed].copy_from_slice(&crc.to_le_bytes());
+    Ok(needed)
+}

@@ -1,0 +1,79 @@
+//! # rnn-core
+//!
+//! A `no_std`, heap-free recurrent network that runs the same bits on a host and on a
+//! Cortex-M microcontroller. It reads the `.rnn` files that `rnn-train` writes and runs the
+//! Elman cell, in the notation used throughout the project:
+//!
+//! ```text
+//! a_t = tanh(W_aa · a_{t-1} + W_ax · x_t + b_a)      hidden state ("activation")
+//! y_t = softmax(W_ya · a_t + b_y)                     prediction
+//! ```
+//!
+//! Where things are:
+//! - [`cell::elman`]: the forward step ([`Elman`] with compile-time sizes `I`, `H`, `O`;
+//!   [`ElmanWeights`] with run-time sizes);
+//! - [`format`]: the model file, reader and writer (byte layout in `FORMAT.md`);
+//! - [`vocab`]: characters to indices and back;
+//! - [`sample`]: softmax, greedy and temperature sampling, the PRNG, and [`generate`];
+//! - [`error`]: the one error type; nothing in this crate panics.
+//!
+//! ## Example: load a model, feed characters, sample
+//!
+//! On a microcontroller the bytes come from `include_bytes!("dinosaurs.rnn")` and stay in
+//! flash; here a tiny model is written first so the example runs anywhere.
+//!
+//! ```
+//! use rnn_core::{generate, Elman, Error, Header, Rng, Sampler};
+//!
+//! // A 3-symbol model ('\n', 'a', 'b') with 4 hidden units and made-up weights.
+//! let (i, h, o) = (3usize, 4usize, 3usize);
+//! let w_ax: Vec<f32> = (0..h * i).map(|k| (k as f32 * 0.37).sin()).collect();
+//! let w_aa: Vec<f32> = (0..h * h).map(|k| (k as f32 * 0.11).cos() * 0.5).collect();
+//! let b_a = vec![0.1f32; h];
+//! let w_ya: Vec<f32> = (0..o * h).map(|k| (k as f32 * 0.73).sin()).collect();
+//! let b_y = vec![0.0f32; o];
+//! let header = Header::elman(i as u32, h as u32, o as u32);
+//! let mut bytes = [0u8; 256];
+//! let len = rnn_core::write_model(&mut bytes, &header, "\nab", &[&w_ax, &w_aa, &b_a, &w_ya, &b_y])?;
+//!
+//! // Load: every check of the format runs here; the weights stay in `bytes`.
+//! let model = Elman::<3, 4, 3>::from_bytes(&bytes[..len])?;
+//!
+//! // Feed characters through the cell; the state belongs to the caller.
+//! let mut a = [0.0f32; 4];
+//! let mut logits = [0.0f32; 3];
+//! model.step_start(&mut a, &mut logits);
+//! for c in "ab".chars() {
+//!     model.step_char(&mut a, c, &mut logits)?;
+//! }
+//! let next = model.vocab().symbol(rnn_core::sample::argmax(&logits));
+//! assert!(next.is_some());
+//!
+//! // An unknown character is an error, not a panic.
+//! assert_eq!(model.step_char(&mut a, 'z', &mut logits), Err(Error::UnknownSymbol { symbol: 'z' }));
+//!
+//! // Complete a name from the prefix "a" with temperature sampling and a fixed seed.
+//! let mut rng = Rng::new(42);
+//! let (mut scratch, mut name) = ([0.0f32; 4], String::from("a"));
+//! generate(model.weights(), &model.vocab(), "a", Sampler::Temperature(1.0), &mut rng, 20,
+//!          &mut a, &mut scratch, &mut logits, |c| name.push(c))?;
+//! assert!(name.starts_with('a') && name.len() <= 21);
+//! # Ok::<(), Error>(())
+//! ```
+#![no_std]
+#![forbid(unsafe_code)]
+#![deny(missing_docs)]
+
+pub mod cell;
+mod crc32;
+pub mod error;
+pub mod format;
+pub mod sample;
+pub mod vocab;
+
+pub use cell::elman::{Elman, ElmanWeights, Input};
+pub use crc32::crc32;
+pub use error::{Dim, Error};
+pub use format::{encoded_len, write_model, CellKind, Header, ModelView};
+pub use sample::{generate, Rng, Sampler};
+pub use vocab::Vocab;

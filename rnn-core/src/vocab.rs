@@ -1,0 +1,92 @@
+//! The vocabulary: the symbols a character model reads and predicts, in index order.
+//! Symbol `k` is input column `k` of `W_ax` and output row `k` of `W_ya`.
+
+use crate::error::Error;
+
+/// A validated vocabulary borrowed from a model file: a set of characters (no repeats);
+/// index `k` is the `k`-th character of the string.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Vocab<'a> {
+    symbols: &'a str,
+    len: usize,
+}
+
+impl<'a> Vocab<'a> {
+    /// Checks that `symbols` repeats no character. An empty vocabulary is allowed (a model
+    /// that reads dense vectors has no symbols).
+    pub fn new(symbols: &'a str) -> Result<Self, Error> {
+        // ASCII through a 128-bit set, anything else by a scan of what came before: a model
+        // file that lists many non-ASCII symbols costs time, never a panic.
+        let mut ascii: u128 = 0;
+        let mut len = 0;
+        for (pos, c) in symbols.char_indices() {
+            if c.is_ascii() {
+                let bit = 1u128 << (c as u32);
+                if ascii & bit != 0 {
+                    return Err(Error::VocabNotASet { symbol: c });
+                }
+                ascii |= bit;
+            } else if symbols[..pos].contains(c) {
+                return Err(Error::VocabNotASet { symbol: c });
+            }
+            len += 1;
+        }
+        Ok(Vocab { symbols, len })
+    }
+
+    /// Number of symbols.
+    pub fn len(&self) -> usize {
+        self.len
+    }
+
+    /// True when the vocabulary has no symbols.
+    pub fn is_empty(&self) -> bool {
+        self.len == 0
+    }
+
+    /// The symbols, in index order.
+    pub fn as_str(&self) -> &'a str {
+        self.symbols
+    }
+
+    /// Index of `symbol`, or [`Error::UnknownSymbol`].
+    pub fn index_of(&self, symbol: char) -> Result<usize, Error> {
+        self.symbols
+            .chars()
+            .position(|c| c == symbol)
+            .ok_or(Error::UnknownSymbol { symbol })
+    }
+
+    /// The symbol at `index`, if there is one.
+    pub fn symbol(&self, index: usize) -> Option<char> {
+        self.symbols.chars().nth(index)
+    }
+
+    /// True when `symbol` is in the vocabulary.
+    pub fn contains(&self, symbol: char) -> bool {
+        self.symbols.contains(symbol)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn maps_both_ways() {
+        let v = Vocab::new("\nabcé").unwrap();
+        assert_eq!(v.len(), 5);
+        for (k, c) in "\nabcé".chars().enumerate() {
+            assert_eq!(v.index_of(c), Ok(k));
+            assert_eq!(v.symbol(k), Some(c));
+        }
+        assert_eq!(v.symbol(5), None);
+        assert_eq!(v.index_of('z'), Err(Error::UnknownSymbol { symbol: 'z' }));
+    }
+
+    #[test]
+    fn rejects_repeats() {
+        assert_eq!(Vocab::new("aba"), Err(Error::VocabNotASet { symbol: 'a' }));
+        assert_eq!(Vocab::new("éaé"), Err(Error::VocabNotASet { symbol: 'é' }));
+    }
+}
