@@ -327,7 +327,8 @@ fn check_vocab<'a>(symbols: &'a str, header: &Header) -> Result<Vocab<'a>, Error
     let vocab = Vocab::new(symbols)?;
     let len = vocab.len();
     let fits = |size: u32| usize::try_from(size).is_ok_and(|s| s == len);
-    if !vocab.is_empty() && !(fits(header.input) && fits(header.output)) {
+    let one_symbol_per_unit = fits(header.input) && fits(header.output);
+    if !(vocab.is_empty() || one_symbol_per_unit) {
         return Err(Error::VocabSizeMismatch {
             vocab: len,
             input: header.input,

@@ -1,0 +1,160 @@
+//! The Elman step against a naive f64 implementation written straight from the equations.
+
+mod common;
+
+use common::{valid_model, Tensors, H, I, O};
+use rnn_core::{Elman, ElmanWeights, Error, Input, ModelView};
+
+/// a_t = tanh(W_aa a_{t-1} + W_ax x_t + b_a); logits = W_ya a_t + b_y, all in f64.
+fn reference_step(t: &Tensors, a: &mut [f64], x: &[f64]) -> Vec<f64> {
+    let f = |v: f32| f64::from(v);
+    let new_a: Vec<f64> = (0..H)
+        .map(|r| {
+            let mut z = f(t.b_a[r]);
+            for j in 0..I {
+                z += f(t.w_ax[r * I + j]) * x[j];
+            }
+            for j in 0..H {
+                z += f(t.w_aa[r * H + j]) * a[j];
+            }
+            z.tanh()
+        })
+        .collect();
+    a.copy_from_slice(&new_a);
+    (0..O)
+        .map(|k| f(t.b_y[k]) + (0..H).map(|j| f(t.w_ya[k * H + j]) * a[j]).sum::<f64>())
+        .collect()
+}
+
+fn assert_close(got: &[f32], want: &[f64], what: &str) {
+    for (g, w) in got.iter().zip(want) {
+        assert!(
+            (f64::from(*g) - w).abs() < 1e-5,
+            "{what}: {got:?} vs {want:?}"
+        );
+    }
+}
+
+#[test]
+fn token_dense_and_start_steps_match_the_f64_reference() {
+    let (bytes, t) = valid_model();
+    let model = Elman::<I, H, O>::from_bytes(&bytes).unwrap();
+    let mut a = [0.0f32; H];
+    let mut logits = [0.0f32; O];
+    let mut ra = vec![0.0f64; H];
+
+    model.step_start(&mut a, &mut logits);
+    let want = reference_step(&t, &mut ra, &[0.0; I]);
+    assert_close(&a, &ra, "a after start");
+    assert_close(&logits, &want, "logits after start");
+
+    for token in [1usize, 3, 0, 4, 4, 2] {
+        model.step_token(&mut a, token, &mut logits).unwrap();
+        let mut x = [0.0f64; I];
+        x[token] = 1.0;
+        let want = reference_step(&t, &mut ra, &x);
+        assert_close(&a, &ra, "a after token");
+        assert_close(&logits, &want, "logits after token");
+    }
+
+    let dense = [0.25f32, -1.5, 0.0, 2.0, 0.75];
+    model.step_dense(&mut a, &dense, &mut logits);
+    let x: Vec<f64> = dense.iter().map(|v| f64::from(*v)).collect();
+    let want = reference_step(&t, &mut ra, &x);
+    assert_close(&a, &ra, "a after dense");
+    assert_close(&logits, &want, "logits after dense");
+}
+
+#[test]
+fn a_one_hot_dense_input_equals_the_token_step_bit_for_bit() {
+    let (bytes, _) = valid_model();
+    let model = Elman::<I, H, O>::from_bytes(&bytes).unwrap();
+    let (mut a1, mut a2) = ([0.1f32; H], [0.1f32; H]);
+    let (mut l1, mut l2) = ([0.0f32; O], [0.0f32; O]);
+    model.step_token(&mut a1, 2, &mut l1).unwrap();
+    model.step_dense(&mut a2, &[0.0, 0.0, 1.0, 0.0, 0.0], &mut l2);
+    assert_eq!(a1.map(f32::to_bits), a2.map(f32::to_bits));
+    assert_eq!(l1.map(f32::to_bits), l2.map(f32::to_bits));
+}
+
+#[test]
+fn streams_share_one_model_with_separate_state() {
+    let (bytes, _) = valid_model();
+    let model = Elman::<I, H, O>::from_bytes(&bytes).unwrap();
+    let (mut a, mut b) = ([0.0f32; H], [0.0f32; H]);
+    let mut l = [0.0f32; O];
+    model.step_token(&mut a, 1, &mut l).unwrap();
+    model.step_token(&mut b, 3, &mut l).unwrap();
+    model.step_token(&mut a, 2, &mut l).unwrap();
+    let mut alone = [0.0f32; H];
+    model.step_token(&mut alone, 1, &mut l).unwrap();
+    model.step_token(&mut alone, 2, &mut l).unwrap();
+    assert_eq!(a, alone);
+}
+
+#[test]
+fn bad_inputs_are_errors_not_panics() {
+    let (bytes, _) = valid_model();
+    let model = Elman::<I, H, O>::from_bytes(&bytes).unwrap();
+    let mut a = [0.0f32; H];
+    let mut l = [0.0f32; O];
+    assert_eq!(
+        model.step_token(&mut a, I, &mut l),
+        Err(Error::TokenOutOfRange { token: I, len: I })
+    );
+    let view = ModelView::parse(&bytes).unwrap();
+    let w = ElmanWeights::from_view(&view).unwrap();
+    let (mut a, mut s, mut l) = (vec![0.0; H], vec![0.0; H], vec![0.0; O]);
+    assert!(matches!(
+        w.step(&mut a[..H - 1], Input::Start, &mut s, &mut l),
+        Err(Error::BufferLength { .. })
+    ));
+    assert!(matches!(
+        w.step(&mut a, Input::Dense(&[1.0; 3]), &mut s, &mut l),
+        Err(Error::BufferLength { .. })
+    ));
+    assert!(matches!(
+        w.step(&mut a, Input::Token(99), &mut s, &mut l),
+        Err(Error::TokenOutOfRange { .. })
+    ));
+}
+
+#[test]
+fn generate_is_deterministic_and_respects_prefix_and_max_len() {
+    use rnn_core::{generate, Rng, Sampler};
+    let (bytes, _) = valid_model();
+    let model = Elman::<I, H, O>::from_bytes(&bytes).unwrap();
+    let run = |seed: u64, prefix: &str, sampler: Sampler| {
+        let mut rng = Rng::new(seed);
+        let (mut a, mut s, mut l) = ([0.0f32; H], [0.0f32; H], [0.0f32; O]);
+        let mut out = String::new();
+        let r = generate(
+            model.weights(),
+            &model.vocab(),
+            prefix,
+            sampler,
+            &mut rng,
+            8,
+            &mut a,
+            &mut s,
+            &mut l,
+            |c| out.push(c),
+        );
+        (r, out)
+    };
+    let t = Sampler::Temperature(1.0);
+    let (r1, o1) = run(5, "ab", t);
+    let (r2, o2) = run(5, "ab", t);
+    assert_eq!((r1, &o1), (r2, &o2));
+    assert!(o1.chars().count() <= 8 && !o1.contains('\n'));
+    assert_eq!(r1.unwrap(), o1.chars().count());
+    // Unknown prefix characters fail before anything is emitted.
+    let (r, o) = run(5, "az", t);
+    assert_eq!(r, Err(Error::UnknownSymbol { symbol: 'z' }));
+    assert!(o.is_empty());
+    // Greedy: independent of the seed.
+    assert_eq!(
+        run(1, "c", Sampler::Greedy).1,
+        run(2, "c", Sampler::Greedy).1
+    );
+}

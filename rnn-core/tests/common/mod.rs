@@ -1,0 +1,112 @@
+//! Shared fixtures for rnn-core's tests: a small valid model, and a hand-written encoder
+//! that can also produce invalid files (the library's writer refuses to).
+#![allow(dead_code)]
+
+use rnn_core::{write_model, Header};
+
+pub const VOCAB: &str = "\nabcd";
+pub const I: usize = 5;
+pub const H: usize = 6;
+pub const O: usize = 5;
+
+/// Deterministic weights in [-1, 1), different for every tensor and index.
+pub fn weights(seed: u64, n: usize) -> Vec<f32> {
+    let mut rng = rnn_core::Rng::new(seed);
+    (0..n).map(|_| rng.next_f32() * 2.0 - 1.0).collect()
+}
+
+pub struct Tensors {
+    pub w_ax: Vec<f32>,
+    pub w_aa: Vec<f32>,
+    pub b_a: Vec<f32>,
+    pub w_ya: Vec<f32>,
+    pub b_y: Vec<f32>,
+}
+
+impl Tensors {
+    pub fn new(i: usize, h: usize, o: usize, seed: u64) -> Self {
+        Tensors {
+            w_ax: weights(seed, h * i),
+            w_aa: weights(seed + 1, h * h),
+            b_a: weights(seed + 2, h),
+            w_ya: weights(seed + 3, o * h),
+            b_y: weights(seed + 4, o),
+        }
+    }
+    pub fn all(&self) -> Vec<f32> {
+        [&self.w_ax, &self.w_aa, &self.b_a, &self.w_ya, &self.b_y]
+            .iter()
+            .flat_map(|t| t.iter().copied())
+            .collect()
+    }
+}
+
+/// A valid Elman model file of the fixture sizes, written by the library.
+pub fn valid_model() -> (Vec<u8>, Tensors) {
+    let t = Tensors::new(I, H, O, 11);
+    let header = Header::elman(I as u32, H as u32, O as u32);
+    let mut buf = vec![0u8; 4096];
+    let len = write_model(
+        &mut buf,
+        &header,
+        VOCAB,
+        &[&t.w_ax, &t.w_aa, &t.b_a, &t.w_ya, &t.b_y],
+    )
+    .unwrap();
+    buf.truncate(len);
+    (buf, t)
+}
+
+fn varint(mut v: u64, out: &mut Vec<u8>) {
+    loop {
+        let b = (v & 0x7F) as u8;
+        v >>= 7;
+        if v == 0 {
+            out.push(b);
+            return;
+        }
+        out.push(b | 0x80);
+    }
+}
+
+/// Encodes a file by hand from FORMAT.md, independently of the library's writer, with a
+/// correct CRC unless the caller changes it afterwards.
+pub struct Raw<'a> {
+    pub magic: [u8; 4],
+    pub version: u64,
+    pub cell: u8,
+    pub sizes: (u64, u64, u64),
+    pub vocab: &'a [u8],
+    pub weights: Vec<f32>,
+}
+
+impl Raw<'_> {
+    pub fn elman(weights: Vec<f32>) -> Raw<'static> {
+        Raw {
+            magic: *b"RNN\x1a",
+            version: 1,
+            cell: 0,
+            sizes: (I as u64, H as u64, O as u64),
+            vocab: VOCAB.as_bytes(),
+            weights,
+        }
+    }
+
+    pub fn encode(&self) -> Vec<u8> {
+        let mut out = self.magic.to_vec();
+        varint(self.version, &mut out);
+        out.push(self.cell);
+        varint(self.sizes.0, &mut out);
+        varint(self.sizes.1, &mut out);
+        varint(self.sizes.2, &mut out);
+        varint(self.vocab.len() as u64, &mut out);
+        out.extend_from_slice(self.vocab);
+        varint(self.weights.len() as u64 * 4, &mut out);
+        for w in &self.weights {
+            out.extend_from_slice(&w.to_le_bytes());
+        }
+        let crc = rnn_core::crc32(&out);
+        out.extend_from_slice(&crc.to_le_bytes());
+        out
+    }
+}
