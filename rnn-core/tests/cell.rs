@@ -6,6 +6,8 @@ use common::{valid_model, Tensors, H, I, O};
 use rnn_core::{Elman, ElmanWeights, Error, Input, ModelView};
 
 /// a_t = tanh(W_aa a_{t-1} + W_ax x_t + b_a); logits = W_ya a_t + b_y, all in f64.
+/// Indexed loops on purpose: they read like the equations, unlike the crate's iterators.
+#[allow(clippy::needless_range_loop)]
 fn reference_step(t: &Tensors, a: &mut [f64], x: &[f64]) -> Vec<f64> {
     let f = |v: f32| f64::from(v);
     let new_a: Vec<f64> = (0..H)
