@@ -11,8 +11,12 @@
 //! with `W_ax` H×I, `W_aa` H×H, `b_a` H, `W_ya` O×H and `b_y` O, all row-major f32, `x_t`
 //! one-hot over the vocabulary (or the zero vector on the first step of a name).
 
+pub mod atomic;
 pub mod data;
+pub mod elman;
 pub mod error;
+pub mod fastmath;
+pub mod model;
 pub mod rng;
 
 pub use error::{Error, Result};
