@@ -143,8 +143,12 @@ pub enum Error {
         /// Bytes available.
         available: usize,
     },
-    /// The vocabulary passed to the writer has no symbols but the model reads tokens.
-    EmptyVocab,
+    /// `f32` weights handed to [`ElmanWeights::with_floats`](crate::ElmanWeights::with_floats)
+    /// differ from the model file's.
+    FloatsDiffer {
+        /// Index of the first weight that differs (or the shorter length).
+        index: usize,
+    },
 }
 
 impl fmt::Display for Error {
@@ -229,7 +233,10 @@ impl fmt::Display for Error {
                 f,
                 "output buffer too small: the model needs {needed} bytes, {available} available"
             ),
-            Error::EmptyVocab => f.write_str("vocabulary is empty"),
+            Error::FloatsDiffer { index } => write!(
+                f,
+                "the f32 weights differ from the model file's, from weight {index} on"
+            ),
         }
     }
 }

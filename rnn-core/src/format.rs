@@ -6,7 +6,8 @@
 //!
 //! ```text
 //! Preamble { magic: [u8; 4], version: u16 }
-//! Body     { cell: u8, input: u32, hidden: u32, output: u32, vocab: &str, weights: bytes }
+//! Body     { cell: u8, input: u32, hidden: u32, output: u32, vocab: &str, pad: bytes,
+//!            weights: bytes }
 //! crc32    [u8; 4], little-endian, over every byte before it
 //! ```
 //!
@@ -156,6 +157,10 @@ struct Body<'a> {
     hidden: u32,
     output: u32,
     vocab: &'a str,
+    /// 0 to 3 zero bytes, so that the weights start at a multiple of 4 from the start of
+    /// the file: a firmware that keeps the file 4-aligned in flash can then read them as
+    /// `f32` directly (see [`crate::ElmanWeights::with_floats`]).
+    pad: &'a [u8],
     #[serde(borrow)]
     weights: WeightBytes<'a>,
 }
@@ -263,6 +268,11 @@ impl<'a> ModelView<'a> {
             // Deserialisation only ever yields borrowed bytes.
             WeightBytes::Tensors(_) => return Err(Error::Malformed),
         };
+        // Only the canonical padding is accepted, so one model has one encoding.
+        let offset = (weights.as_ptr() as usize).wrapping_sub(bytes.as_ptr() as usize);
+        if body.pad.len() > 3 || body.pad.iter().any(|&b| b != 0) || !offset.is_multiple_of(4) {
+            return Err(Error::Malformed);
+        }
         let expected = header.param_count()?;
         if weights.len() != expected * 4 {
             return Err(Error::WeightCountMismatch {
@@ -373,7 +383,14 @@ fn check_for_writing(header: &Header, vocab: &str, tensors: &[&[f32]]) -> Result
     Ok(())
 }
 
-fn parts<'a>(header: &Header, vocab: &'a str, tensors: &'a [&'a [f32]]) -> (Preamble, Body<'a>) {
+const ZEROS: [u8; 3] = [0; 3];
+
+fn parts<'a>(
+    header: &Header,
+    vocab: &'a str,
+    tensors: &'a [&'a [f32]],
+    pad: usize,
+) -> (Preamble, Body<'a>) {
     (
         Preamble {
             magic: MAGIC,
@@ -385,18 +402,38 @@ fn parts<'a>(header: &Header, vocab: &'a str, tensors: &'a [&'a [f32]]) -> (Prea
             hidden: header.hidden,
             output: header.output,
             vocab,
+            pad: &ZEROS[..pad.min(3)],
             weights: WeightBytes::Tensors(tensors),
         },
     )
 }
 
+/// Length of preamble + body with `pad` padding bytes.
+fn unchecked_len(
+    header: &Header,
+    vocab: &str,
+    tensors: &[&[f32]],
+    pad: usize,
+) -> Result<usize, Error> {
+    let (preamble, body) = parts(header, vocab, tensors, pad);
+    let a = postcard::serialize_with_flavor(&preamble, Counter(0)).map_err(map_postcard)?;
+    let b = postcard::serialize_with_flavor(&body, Counter(0)).map_err(map_postcard)?;
+    Ok(a + b)
+}
+
+/// Padding that puts the first weight byte at a multiple of 4: the weights are the last
+/// bytes of the body, so they start `4·N` bytes before its end.
+fn padding(header: &Header, vocab: &str, tensors: &[&[f32]]) -> Result<usize, Error> {
+    let weight_bytes: usize = tensors.iter().map(|t| t.len() * 4).sum();
+    let start = unchecked_len(header, vocab, tensors, 0)? - weight_bytes;
+    Ok((4 - start % 4) % 4)
+}
+
 /// Number of bytes [`write_model`] will write for these arguments, after the same checks.
 pub fn encoded_len(header: &Header, vocab: &str, tensors: &[&[f32]]) -> Result<usize, Error> {
     check_for_writing(header, vocab, tensors)?;
-    let (preamble, body) = parts(header, vocab, tensors);
-    let a = postcard::serialize_with_flavor(&preamble, Counter(0)).map_err(map_postcard)?;
-    let b = postcard::serialize_with_flavor(&body, Counter(0)).map_err(map_postcard)?;
-    Ok(a + b + 4)
+    let pad = padding(header, vocab, tensors)?;
+    Ok(unchecked_len(header, vocab, tensors, pad)? + 4)
 }
 
 /// Writes a model file into `buf` and returns its length. `tensors` hold the weights in
@@ -415,7 +452,7 @@ pub fn write_model(
             available: buf.len(),
         });
     }
-    let (preamble, body) = parts(header, vocab, tensors);
+    let (preamble, body) = parts(header, vocab, tensors, padding(header, vocab, tensors)?);
     let a = postcard::to_slice(&preamble, buf)
         .map_err(map_postcard)?
         .len();

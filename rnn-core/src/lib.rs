@@ -71,7 +71,7 @@ pub mod format;
 pub mod sample;
 pub mod vocab;
 
-pub use cell::elman::{Elman, ElmanWeights, Input};
+pub use cell::elman::{Elman, ElmanWeights, Input, Weight};
 pub use crc32::crc32;
 pub use error::{Dim, Error};
 pub use format::{encoded_len, write_model, CellKind, Header, ModelView};

@@ -2,7 +2,7 @@
 //! drives them, and [`generate`], the name-completion loop that the host CLI and the
 //! firmware share so that both print the same text from the same seed.
 
-use crate::cell::elman::{ElmanWeights, Input};
+use crate::cell::elman::{ElmanWeights, Input, Weight};
 use crate::error::Error;
 use crate::vocab::Vocab;
 
@@ -142,8 +142,8 @@ pub fn sample(logits: &[f32], sampler: Sampler, rng: &mut Rng) -> Result<usize, 
 /// emitted. `a` and `scratch` have length H, `logits` length O. The host CLI
 /// (`rnn-train sample`) and the firmware both call this, so they print the same names.
 #[allow(clippy::too_many_arguments)]
-pub fn generate(
-    weights: &ElmanWeights<'_>,
+pub fn generate<W: Weight>(
+    weights: &ElmanWeights<'_, W>,
     vocab: &Vocab<'_>,
     prefix: &str,
     sampler: Sampler,

@@ -1,13 +1,14 @@
 //! The Elman step against a naive f64 implementation written straight from the equations.
 
+// The reference loops are indexed on purpose: they read like the equations.
+#![allow(clippy::needless_range_loop)]
+
 mod common;
 
 use common::{valid_model, Tensors, H, I, O};
 use rnn_core::{Elman, ElmanWeights, Error, Input, ModelView};
 
 /// a_t = tanh(W_aa a_{t-1} + W_ax x_t + b_a); logits = W_ya a_t + b_y, all in f64.
-/// Indexed loops on purpose: they read like the equations, unlike the crate's iterators.
-#[allow(clippy::needless_range_loop)]
 fn reference_step(t: &Tensors, a: &mut [f64], x: &[f64]) -> Vec<f64> {
     let f = |v: f32| f64::from(v);
     let new_a: Vec<f64> = (0..H)
@@ -159,4 +160,73 @@ fn generate_is_deterministic_and_respects_prefix_and_max_len() {
         run(1, "c", Sampler::Greedy).1,
         run(2, "c", Sampler::Greedy).1
     );
+}
+
+#[test]
+fn float_weights_give_the_same_bits_as_file_bytes() {
+    let (bytes, t) = valid_model();
+    let view = ModelView::parse(&bytes).unwrap();
+    let floats = t.all();
+    let fast = Elman::<I, H, O, f32>::with_floats(&view, &floats).unwrap();
+    let slow = Elman::<I, H, O>::from_view(&view).unwrap();
+    let (mut a1, mut a2) = ([0.0f32; H], [0.0f32; H]);
+    let (mut l1, mut l2) = ([0.0f32; O], [0.0f32; O]);
+    fast.step_start(&mut a1, &mut l1);
+    slow.step_start(&mut a2, &mut l2);
+    for tok in [3, 1, 4, 1] {
+        fast.step_token(&mut a1, tok, &mut l1).unwrap();
+        slow.step_token(&mut a2, tok, &mut l2).unwrap();
+        assert_eq!(a1.map(f32::to_bits), a2.map(f32::to_bits));
+        assert_eq!(l1.map(f32::to_bits), l2.map(f32::to_bits));
+    }
+    let mut other = floats.clone();
+    other[7] += 1.0;
+    assert_eq!(
+        Elman::<I, H, O, f32>::with_floats(&view, &other).unwrap_err(),
+        Error::FloatsDiffer { index: 7 }
+    );
+    assert_eq!(
+        Elman::<I, H, O, f32>::with_floats(&view, &floats[1..]).unwrap_err(),
+        Error::FloatsDiffer {
+            index: floats.len() - 1
+        }
+    );
+}
+
+#[test]
+fn odd_and_even_sizes_match_the_reference() {
+    // The step handles rows in pairs; odd H and O exercise the leftover row.
+    for (h, o) in [(1usize, 1usize), (2, 3), (7, 4), (8, 9)] {
+        let i = 3;
+        let t = Tensors::new(i, h, o, 99);
+        let header = rnn_core::Header::elman(i as u32, h as u32, o as u32);
+        let tensors: [&[f32]; 5] = [&t.w_ax, &t.w_aa, &t.b_a, &t.w_ya, &t.b_y];
+        let mut buf = vec![0u8; rnn_core::encoded_len(&header, "", &tensors).unwrap()];
+        rnn_core::write_model(&mut buf, &header, "", &tensors).unwrap();
+        let view = ModelView::parse(&buf).unwrap();
+        let w = ElmanWeights::from_view(&view).unwrap();
+        let (mut a, mut s, mut l) = (vec![0.3f32; h], vec![0.0; h], vec![0.0; o]);
+        let x = [0.5f32, -1.0, 2.0];
+        w.step(&mut a, Input::Dense(&x), &mut s, &mut l).unwrap();
+        for r in 0..h {
+            let mut z = f64::from(t.b_a[r]);
+            for j in 0..i {
+                z += f64::from(t.w_ax[r * i + j]) * f64::from(x[j]);
+            }
+            z += (0..h)
+                .map(|j| f64::from(t.w_aa[r * h + j]) * 0.3)
+                .sum::<f64>();
+            assert!(
+                (f64::from(a[r]) - z.tanh()).abs() < 1e-5,
+                "h={h} o={o} row {r}"
+            );
+        }
+        for k in 0..o {
+            let y = f64::from(t.b_y[k])
+                + (0..h)
+                    .map(|j| f64::from(t.w_ya[k * h + j]) * f64::from(a[j]))
+                    .sum::<f64>();
+            assert!((f64::from(l[k]) - y).abs() < 1e-5, "h={h} o={o} logit {k}");
+        }
+    }
 }

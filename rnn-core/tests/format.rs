@@ -227,6 +227,39 @@ fn malformed_structure() {
 }
 
 #[test]
+fn only_the_canonical_padding_is_accepted() {
+    let (bytes, t) = valid_model();
+    let view = ModelView::parse(&bytes).unwrap();
+    let offset = view.weight_bytes().as_ptr() as usize - bytes.as_ptr() as usize;
+    assert_eq!(offset % 4, 0, "the writer aligns the weights");
+    // Of 0..=7 zero bytes of padding exactly one count aligns the weights and is at most 3.
+    let mut accepted = vec![];
+    for n in 0..8 {
+        let raw = Raw {
+            pad: Some(vec![0; n]),
+            ..Raw::elman(t.all())
+        };
+        let encoded = raw.encode();
+        match load(&encoded) {
+            Ok(_) => accepted.push((n, encoded)),
+            Err(e) => assert_eq!(e, Error::Malformed, "{n} bytes of padding"),
+        }
+    }
+    assert_eq!(accepted.len(), 1);
+    let (n, encoded) = &accepted[0];
+    assert_eq!(encoded, &bytes);
+    if *n > 0 {
+        let mut pad = vec![0u8; *n];
+        pad[0] = 1;
+        let raw = Raw {
+            pad: Some(pad),
+            ..Raw::elman(t.all())
+        };
+        assert_eq!(load(&raw.encode()).unwrap_err(), Error::Malformed);
+    }
+}
+
+#[test]
 fn checksum_mismatch() {
     let (mut bytes, _) = valid_model();
     let n = bytes.len();

@@ -29,28 +29,58 @@ pub enum Input<'x> {
     Dense(&'x [f32]),
 }
 
-/// The Elman weights of a model, borrowed from the file's bytes, with sizes known at run
-/// time. [`Elman`] wraps it with sizes fixed at compile time.
+mod sealed {
+    pub trait Sealed {}
+    impl Sealed for [u8; 4] {}
+    impl Sealed for f32 {}
+}
+
+/// How one weight is stored: `[u8; 4]`, the little-endian bytes of the file at any
+/// alignment (what [`ElmanWeights::from_view`] gives), or `f32`, for a firmware that keeps
+/// the file 4-aligned and hands the same weights over as floats
+/// ([`ElmanWeights::with_floats`]): one load per weight instead of a load and a move on an
+/// FPU. Both give the same bits.
+pub trait Weight: Copy + sealed::Sealed {
+    /// The weight's value.
+    fn value(&self) -> f32;
+}
+
+impl Weight for [u8; 4] {
+    #[inline(always)]
+    fn value(&self) -> f32 {
+        f32::from_le_bytes(*self)
+    }
+}
+
+impl Weight for f32 {
+    #[inline(always)]
+    fn value(&self) -> f32 {
+        *self
+    }
+}
+
+/// The Elman weights of a model, borrowed from the file (never copied), with sizes known
+/// at run time. [`Elman`] wraps it with sizes fixed at compile time.
 #[derive(Debug, Clone, Copy)]
-pub struct ElmanWeights<'a> {
+pub struct ElmanWeights<'a, W: Weight = [u8; 4]> {
     input: usize,
     hidden: usize,
     output: usize,
-    w_ax: &'a [[u8; 4]],
-    w_aa: &'a [[u8; 4]],
-    b_a: &'a [[u8; 4]],
-    w_ya: &'a [[u8; 4]],
-    b_y: &'a [[u8; 4]],
+    w_ax: &'a [W],
+    w_aa: &'a [W],
+    b_a: &'a [W],
+    w_ya: &'a [W],
+    b_y: &'a [W],
 }
 
 #[inline(always)]
-fn f(w: &[u8; 4]) -> f32 {
-    f32::from_le_bytes(*w)
+fn f<W: Weight>(w: &W) -> f32 {
+    w.value()
 }
 
 /// `Σ_j w_j · x_j`, summed from `j = 0` up: the one order every target uses.
 #[inline(always)]
-fn dot(w: &[[u8; 4]], x: &[f32]) -> f32 {
+fn dot<W: Weight>(w: &[W], x: &[f32]) -> f32 {
     let mut acc = 0.0f32;
     for (w, x) in w.iter().zip(x) {
         acc += f(w) * *x;
@@ -58,49 +88,100 @@ fn dot(w: &[[u8; 4]], x: &[f32]) -> f32 {
     acc
 }
 
+/// Two rows at once, each summed exactly as [`dot`] sums it (same bits), so that each
+/// `x_j` is loaded once for two multiply-adds.
+#[inline(always)]
+fn dot2<W: Weight>(w0: &[W], w1: &[W], x: &[f32]) -> (f32, f32) {
+    let (mut s0, mut s1) = (0.0f32, 0.0f32);
+    for ((w0, w1), x) in w0.iter().zip(w1).zip(x) {
+        s0 += f(w0) * *x;
+        s1 += f(w1) * *x;
+    }
+    (s0, s1)
+}
+
+/// Splits the weights in file order: `W_ax`, `W_aa`, `b_a`, `W_ya`, `b_y`.
+fn split<'a, W: Weight>(
+    words: &'a [W],
+    (i, h, o): (usize, usize, usize),
+) -> Result<ElmanWeights<'a, W>, Error> {
+    let mut rest = words;
+    let mut take = |n: usize| {
+        let (head, tail) = rest.split_at_checked(n).ok_or(Error::Truncated)?;
+        rest = tail;
+        Ok::<_, Error>(head)
+    };
+    Ok(ElmanWeights {
+        input: i,
+        hidden: h,
+        output: o,
+        w_ax: take(h * i)?,
+        w_aa: take(h * h)?,
+        b_a: take(h)?,
+        w_ya: take(o * h)?,
+        b_y: take(o)?,
+    })
+}
+
+/// The sizes of an Elman model, or [`Error::WrongCellKind`].
+fn elman_sizes(view: &ModelView<'_>) -> Result<(usize, usize, usize), Error> {
+    let Header {
+        cell,
+        input,
+        hidden,
+        output,
+    } = view.header();
+    if cell != CellKind::Elman {
+        return Err(Error::WrongCellKind {
+            expected: CellKind::Elman,
+            found: cell,
+        });
+    }
+    // `ModelView::parse` checked that the sizes fit and the byte count is exact, so
+    // these conversions cannot fail; they still return errors, not panics.
+    let size = |dim, v: u32| usize::try_from(v).map_err(|_| Error::InvalidSize { dim, found: v });
+    Ok((
+        size(Dim::Input, input)?,
+        size(Dim::Hidden, hidden)?,
+        size(Dim::Output, output)?,
+    ))
+}
+
+impl<'a> ElmanWeights<'a, f32> {
+    /// The weights of `view` read from `floats`, which must hold the same values bit for
+    /// bit (checked here, once): a firmware that keeps the model file 4-aligned in flash
+    /// can view [`ModelView::weight_bytes`] as `&[f32]` (the format aligns them) and pass
+    /// it here, so the step loads each weight straight into an FPU register.
+    /// [`Error::FloatsDiffer`] when the two disagree.
+    pub fn with_floats(view: &ModelView<'a>, floats: &'a [f32]) -> Result<Self, Error> {
+        let sizes = elman_sizes(view)?;
+        let (words, _) = view.weight_bytes().as_chunks::<4>();
+        if floats.len() != words.len() {
+            return Err(Error::FloatsDiffer {
+                index: floats.len().min(words.len()),
+            });
+        }
+        if let Some(index) = floats
+            .iter()
+            .zip(words)
+            .position(|(x, w)| x.to_bits() != u32::from_le_bytes(*w))
+        {
+            return Err(Error::FloatsDiffer { index });
+        }
+        split(floats, sizes)
+    }
+}
+
 impl<'a> ElmanWeights<'a> {
     /// The Elman weights of a parsed model, or [`Error::WrongCellKind`].
     pub fn from_view(view: &ModelView<'a>) -> Result<Self, Error> {
-        let Header {
-            cell,
-            input,
-            hidden,
-            output,
-        } = view.header();
-        if cell != CellKind::Elman {
-            return Err(Error::WrongCellKind {
-                expected: CellKind::Elman,
-                found: cell,
-            });
-        }
-        // `ModelView::parse` checked that the sizes fit and the byte count is exact, so
-        // these conversions and splits cannot fail; they still return errors, not panics.
-        let size =
-            |dim, v: u32| usize::try_from(v).map_err(|_| Error::InvalidSize { dim, found: v });
-        let (i, h, o) = (
-            size(Dim::Input, input)?,
-            size(Dim::Hidden, hidden)?,
-            size(Dim::Output, output)?,
-        );
+        let sizes = elman_sizes(view)?;
         let (words, _) = view.weight_bytes().as_chunks::<4>();
-        let mut rest = words;
-        let mut take = |n: usize| {
-            let (head, tail) = rest.split_at_checked(n).ok_or(Error::Truncated)?;
-            rest = tail;
-            Ok::<_, Error>(head)
-        };
-        Ok(ElmanWeights {
-            input: i,
-            hidden: h,
-            output: o,
-            w_ax: take(h * i)?,
-            w_aa: take(h * h)?,
-            b_a: take(h)?,
-            w_ya: take(o * h)?,
-            b_y: take(o)?,
-        })
+        split(words, sizes)
     }
+}
 
+impl<'a, W: Weight> ElmanWeights<'a, W> {
     /// `I`, the input size.
     pub fn input_size(&self) -> usize {
         self.input
@@ -168,29 +249,47 @@ impl<'a> ElmanWeights<'a> {
             Input::Dense(v) => check_len(Dim::Input, self.input, v.len())?,
         }
 
-        // a_t = tanh(W_aa · a_{t-1} + W_ax · x_t + b_a)
-        let rows_aa = self.w_aa.chunks_exact(self.hidden);
-        let rows_ax = self.w_ax.chunks_exact(self.input);
-        for (((z, w_aa_i), w_ax_i), b) in scratch.iter_mut().zip(rows_aa).zip(rows_ax).zip(self.b_a)
-        {
-            let mut acc = dot(w_aa_i, a);
-            match x {
-                Input::Start => {}
+        // a_t = tanh(W_aa · a_{t-1} + W_ax · x_t + b_a), two rows of W_aa at a time.
+        let h = self.hidden;
+        let pre = |acc: f32, i: usize| -> f32 {
+            let row = self
+                .w_ax
+                .get(i * self.input..(i + 1) * self.input)
+                .unwrap_or(&[]);
+            let acc = match x {
+                Input::Start => acc,
                 // One-hot x_t: W_ax · x_t is column `token` of W_ax.
-                Input::Token(token) => acc += w_ax_i.get(token).map_or(0.0, f),
-                Input::Dense(v) => acc += dot(w_ax_i, v),
-            }
-            *z = libm::tanhf(acc + f(b));
+                Input::Token(token) => acc + row.get(token).map_or(0.0, f),
+                Input::Dense(v) => acc + dot(row, v),
+            };
+            libm::tanhf(acc + self.b_a.get(i).map_or(0.0, f))
+        };
+        let mut pairs = self.w_aa.chunks_exact(2 * h);
+        let mut i = 0;
+        for (z, rows) in scratch.chunks_exact_mut(2).zip(&mut pairs) {
+            let (w0, w1) = rows.split_at(h);
+            let (s0, s1) = dot2(w0, w1, a);
+            z[0] = pre(s0, i);
+            z[1] = pre(s1, i + 1);
+            i += 2;
+        }
+        if let (Some(z), Some(row)) = (scratch.get_mut(i), pairs.remainder().get(..h)) {
+            *z = pre(dot(row, a), i);
         }
         a.copy_from_slice(scratch);
 
         // logits = W_ya · a_t + b_y   (y_t = softmax(logits))
-        for ((l, w_ya_k), b) in logits
-            .iter_mut()
-            .zip(self.w_ya.chunks_exact(self.hidden))
-            .zip(self.b_y)
-        {
-            *l = dot(w_ya_k, a) + f(b);
+        let mut pairs = self.w_ya.chunks_exact(2 * h);
+        let mut k = 0;
+        for (l, rows) in logits.chunks_exact_mut(2).zip(&mut pairs) {
+            let (w0, w1) = rows.split_at(h);
+            let (s0, s1) = dot2(w0, w1, a);
+            l[0] = s0 + self.b_y.get(k).map_or(0.0, f);
+            l[1] = s1 + self.b_y.get(k + 1).map_or(0.0, f);
+            k += 2;
+        }
+        if let (Some(l), Some(row)) = (logits.get_mut(k), pairs.remainder().get(..h)) {
+            *l = dot(row, a) + self.b_y.get(k).map_or(0.0, f);
         }
         Ok(())
     }
@@ -210,10 +309,38 @@ fn check_len(dim: Dim, expected: usize, found: usize) -> Result<(), Error> {
 
 /// An Elman model with its sizes fixed at compile time: input `I`, hidden `H`, output `O`.
 /// The hidden state is the caller's (`[f32; H]`), so several streams can share one model.
+/// `W` is how the weights are stored (see [`Weight`]); the default reads the file's bytes.
 #[derive(Debug, Clone, Copy)]
-pub struct Elman<'a, const I: usize, const H: usize, const O: usize> {
-    weights: ElmanWeights<'a>,
+pub struct Elman<'a, const I: usize, const H: usize, const O: usize, W: Weight = [u8; 4]> {
+    weights: ElmanWeights<'a, W>,
     vocab: Vocab<'a>,
+}
+
+/// Checks the file's cell kind and sizes against the compiled-in ones.
+fn check_sizes<const I: usize, const H: usize, const O: usize>(
+    view: &ModelView<'_>,
+) -> Result<(), Error> {
+    let header = view.header();
+    if header.cell != CellKind::Elman {
+        return Err(Error::WrongCellKind {
+            expected: CellKind::Elman,
+            found: header.cell,
+        });
+    }
+    for (dim, expected, found) in [
+        (Dim::Input, I, header.input),
+        (Dim::Hidden, H, header.hidden),
+        (Dim::Output, O, header.output),
+    ] {
+        if usize::try_from(found).ok() != Some(expected) {
+            return Err(Error::SizeMismatch {
+                dim,
+                expected: u32::try_from(expected).unwrap_or(u32::MAX),
+                found,
+            });
+        }
+    }
+    Ok(())
 }
 
 impl<'a, const I: usize, const H: usize, const O: usize> Elman<'a, I, H, O> {
@@ -225,37 +352,31 @@ impl<'a, const I: usize, const H: usize, const O: usize> Elman<'a, I, H, O> {
 
     /// Like [`Elman::from_bytes`], from an already parsed model.
     pub fn from_view(view: &ModelView<'a>) -> Result<Self, Error> {
-        let header = view.header();
-        if header.cell != CellKind::Elman {
-            return Err(Error::WrongCellKind {
-                expected: CellKind::Elman,
-                found: header.cell,
-            });
-        }
-        for (dim, expected, found) in [
-            (Dim::Input, I, header.input),
-            (Dim::Hidden, H, header.hidden),
-            (Dim::Output, O, header.output),
-        ] {
-            if usize::try_from(found).ok() != Some(expected) {
-                return Err(Error::SizeMismatch {
-                    dim,
-                    expected: u32::try_from(expected).unwrap_or(u32::MAX),
-                    found,
-                });
-            }
-        }
+        check_sizes::<I, H, O>(view)?;
         Ok(Elman {
             weights: ElmanWeights::from_view(view)?,
             vocab: view.vocab(),
         })
     }
+}
 
+impl<'a, const I: usize, const H: usize, const O: usize> Elman<'a, I, H, O, f32> {
+    /// Like [`Elman::from_view`], reading the weights from `floats`, which must equal the
+    /// file's weights bit for bit (see [`ElmanWeights::with_floats`]).
+    pub fn with_floats(view: &ModelView<'a>, floats: &'a [f32]) -> Result<Self, Error> {
+        check_sizes::<I, H, O>(view)?;
+        Ok(Elman {
+            weights: ElmanWeights::with_floats(view, floats)?,
+            vocab: view.vocab(),
+        })
+    }
+}
+
+impl<'a, const I: usize, const H: usize, const O: usize, W: Weight> Elman<'a, I, H, O, W> {
     /// The runtime-sized weights (what [`crate::sample::generate`] takes).
-    pub fn weights(&self) -> &ElmanWeights<'a> {
+    pub fn weights(&self) -> &ElmanWeights<'a, W> {
         &self.weights
     }
-
     /// The model's vocabulary.
     pub fn vocab(&self) -> Vocab<'a> {
         self.vocab

@@ -77,6 +77,9 @@ pub struct Raw<'a> {
     pub cell: u8,
     pub sizes: (u64, u64, u64),
     pub vocab: &'a [u8],
+    /// Padding bytes before the weights; `None` for the canonical 0..=3 zeros that align
+    /// the weights to 4 bytes.
+    pub pad: Option<Vec<u8>>,
     pub weights: Vec<f32>,
 }
 
@@ -88,6 +91,7 @@ impl Raw<'_> {
             cell: 0,
             sizes: (I as u64, H as u64, O as u64),
             vocab: VOCAB.as_bytes(),
+            pad: None,
             weights,
         }
     }
@@ -101,7 +105,16 @@ impl Raw<'_> {
         varint(self.sizes.2, &mut out);
         varint(self.vocab.len() as u64, &mut out);
         out.extend_from_slice(self.vocab);
-        varint(self.weights.len() as u64 * 4, &mut out);
+        let mut len = Vec::new();
+        varint(self.weights.len() as u64 * 4, &mut len);
+        let pad = self.pad.clone().unwrap_or_else(|| {
+            // pad length byte + pad + weights length varint, then the weights at 4k.
+            let k = (4 - (out.len() + 1 + len.len()) % 4) % 4;
+            vec![0; k]
+        });
+        varint(pad.len() as u64, &mut out);
+        out.extend_from_slice(&pad);
+        out.extend_from_slice(&len);
         for w in &self.weights {
             out.extend_from_slice(&w.to_le_bytes());
         }
