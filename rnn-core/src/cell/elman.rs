@@ -88,16 +88,51 @@ fn dot<W: Weight>(w: &[W], x: &[f32]) -> f32 {
     acc
 }
 
-/// Two rows at once, each summed exactly as [`dot`] sums it (same bits), so that each
-/// `x_j` is loaded once for two multiply-adds.
+/// Four rows at once, each summed exactly as [`dot`] sums it (same bits), so that each
+/// `x_j` is loaded once for four multiply-adds.
 #[inline(always)]
-fn dot2<W: Weight>(w0: &[W], w1: &[W], x: &[f32]) -> (f32, f32) {
-    let (mut s0, mut s1) = (0.0f32, 0.0f32);
-    for ((w0, w1), x) in w0.iter().zip(w1).zip(x) {
-        s0 += f(w0) * *x;
-        s1 += f(w1) * *x;
+fn dot4<W: Weight>(w0: &[W], w1: &[W], w2: &[W], w3: &[W], x: &[f32]) -> [f32; 4] {
+    let mut s = [0.0f32; 4];
+    for ((((w0, w1), w2), w3), x) in w0.iter().zip(w1).zip(w2).zip(w3).zip(x) {
+        s[0] += f(w0) * *x;
+        s[1] += f(w1) * *x;
+        s[2] += f(w2) * *x;
+        s[3] += f(w3) * *x;
     }
-    (s0, s1)
+    s
+}
+
+/// `out[r] = finish(r, w[r] · x)` for each row `r` of the row-major matrix `w` with rows
+/// of length `n`, four rows a pass: on an FPU a pass costs about 9 instructions per column
+/// for 4 multiply-adds, against 3 per multiply-add one row at a time.
+#[inline(always)]
+fn matvec<W: Weight>(
+    w: &[W],
+    n: usize,
+    x: &[f32],
+    out: &mut [f32],
+    mut finish: impl FnMut(usize, f32) -> f32,
+) {
+    if n == 0 {
+        return;
+    }
+    let mut quads = w.chunks_exact(4 * n);
+    let mut r = 0;
+    for (o, rows) in out.chunks_exact_mut(4).zip(&mut quads) {
+        let (w0, rest) = rows.split_at(n);
+        let (w1, rest) = rest.split_at(n);
+        let (w2, w3) = rest.split_at(n);
+        let s = dot4(w0, w1, w2, w3, x);
+        for (k, (o, s)) in o.iter_mut().zip(s).enumerate() {
+            *o = finish(r + k, s);
+        }
+        r += 4;
+    }
+    let rest = out.get_mut(r..).unwrap_or_default();
+    for (o, row) in rest.iter_mut().zip(quads.remainder().chunks_exact(n)) {
+        *o = finish(r, dot(row, x));
+        r += 1;
+    }
 }
 
 /// Splits the weights in file order: `W_ax`, `W_aa`, `b_a`, `W_ya`, `b_y`.
@@ -249,13 +284,13 @@ impl<'a, W: Weight> ElmanWeights<'a, W> {
             Input::Dense(v) => check_len(Dim::Input, self.input, v.len())?,
         }
 
-        // a_t = tanh(W_aa · a_{t-1} + W_ax · x_t + b_a), two rows of W_aa at a time.
+        // a_t = tanh(W_aa · a_{t-1} + W_ax · x_t + b_a)
         let h = self.hidden;
-        let pre = |acc: f32, i: usize| -> f32 {
+        matvec(self.w_aa, h, a, scratch, |i, acc| {
             let row = self
                 .w_ax
                 .get(i * self.input..(i + 1) * self.input)
-                .unwrap_or(&[]);
+                .unwrap_or_default();
             let acc = match x {
                 Input::Start => acc,
                 // One-hot x_t: W_ax · x_t is column `token` of W_ax.
@@ -263,34 +298,13 @@ impl<'a, W: Weight> ElmanWeights<'a, W> {
                 Input::Dense(v) => acc + dot(row, v),
             };
             libm::tanhf(acc + self.b_a.get(i).map_or(0.0, f))
-        };
-        let mut pairs = self.w_aa.chunks_exact(2 * h);
-        let mut i = 0;
-        for (z, rows) in scratch.chunks_exact_mut(2).zip(&mut pairs) {
-            let (w0, w1) = rows.split_at(h);
-            let (s0, s1) = dot2(w0, w1, a);
-            z[0] = pre(s0, i);
-            z[1] = pre(s1, i + 1);
-            i += 2;
-        }
-        if let (Some(z), Some(row)) = (scratch.get_mut(i), pairs.remainder().get(..h)) {
-            *z = pre(dot(row, a), i);
-        }
+        });
         a.copy_from_slice(scratch);
 
         // logits = W_ya · a_t + b_y   (y_t = softmax(logits))
-        let mut pairs = self.w_ya.chunks_exact(2 * h);
-        let mut k = 0;
-        for (l, rows) in logits.chunks_exact_mut(2).zip(&mut pairs) {
-            let (w0, w1) = rows.split_at(h);
-            let (s0, s1) = dot2(w0, w1, a);
-            l[0] = s0 + self.b_y.get(k).map_or(0.0, f);
-            l[1] = s1 + self.b_y.get(k + 1).map_or(0.0, f);
-            k += 2;
-        }
-        if let (Some(l), Some(row)) = (logits.get_mut(k), pairs.remainder().get(..h)) {
-            *l = dot(row, a) + self.b_y.get(k).map_or(0.0, f);
-        }
+        matvec(self.w_ya, h, a, logits, |k, acc| {
+            acc + self.b_y.get(k).map_or(0.0, f)
+        });
         Ok(())
     }
 }
