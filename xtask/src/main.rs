@@ -1,1 +1,272 @@
-fn main() {}
+//! The project's two commands, so that a fresh machine with only rustup and cargo can run
+//! them:
+//!
+//! - `cargo xtask demo`: train the dinosaur model if it is missing, then run it on the
+//!   emulated microcontroller (QEMU) and show the names it generates;
+//! - `cargo xtask test`: every check CI runs: fmt, clippy, the workspace tests (including
+//!   the QEMU tests), the `no_std` builds of `rnn-core` and the firmware builds.
+//!
+//! Both install what is missing: the rustup targets, and `qemu-system-arm` through apt when
+//! run as root (otherwise they print the command to run).
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, ExitCode, Stdio};
+
+use anyhow::{bail, Context, Result};
+
+const TARGETS: [&str; 3] = [
+    "thumbv6m-none-eabi",
+    "thumbv7m-none-eabi",
+    "thumbv7em-none-eabihf",
+];
+
+/// Board feature, its target and QEMU machine: one source tree, three boards.
+const BOARDS: [(&str, &str); 3] = [
+    ("lm3s6965evb", "thumbv7m-none-eabi"),
+    ("mps2-an386", "thumbv7em-none-eabihf"),
+    ("microbit", "thumbv6m-none-eabi"),
+];
+
+const USAGE: &str = "usage: cargo xtask <demo|test>
+
+  demo   train the dinosaur model if models/dinosaurs.rnn is missing, then run it on the
+         emulated Cortex-M3 (QEMU lm3s6965evb) and print the names it generates
+  test   run every check: fmt, clippy, workspace tests (with the QEMU tests), no_std builds
+         of rnn-core for three targets, firmware builds for three boards";
+
+fn main() -> ExitCode {
+    let args: Vec<String> = std::env::args().skip(1).collect();
+    let result = match args.first().map(String::as_str) {
+        Some("demo") => demo(),
+        Some("test") => test(),
+        Some("-h" | "--help" | "help") => {
+            println!("{USAGE}");
+            Ok(())
+        }
+        _ => {
+            eprintln!("{USAGE}");
+            return ExitCode::from(2);
+        }
+    };
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("xtask: error: {e:#}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+fn root() -> PathBuf {
+    // xtask/ sits in the workspace root.
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .parent()
+        .map(Path::to_path_buf)
+        .unwrap_or_else(|| PathBuf::from("."))
+}
+
+fn cargo() -> Command {
+    let mut c = Command::new(std::env::var("CARGO").unwrap_or_else(|_| "cargo".into()));
+    c.current_dir(root());
+    c
+}
+
+/// Runs a command, echoing it first, and fails with its name when it fails.
+fn run(step: &str, cmd: &mut Command) -> Result<()> {
+    eprintln!("\n==> {step}");
+    let status = cmd
+        .status()
+        .with_context(|| format!("{step}: could not start {:?}", cmd.get_program()))?;
+    if !status.success() {
+        bail!("{step} failed ({status})");
+    }
+    Ok(())
+}
+
+fn ensure_targets() -> Result<()> {
+    let out = Command::new("rustup")
+        .args(["target", "list", "--installed"])
+        .current_dir(root())
+        .output()
+        .context("rustup not found: install Rust with rustup (https://rustup.rs)")?;
+    let installed = String::from_utf8_lossy(&out.stdout);
+    let missing: Vec<&str> = TARGETS
+        .iter()
+        .copied()
+        .filter(|t| !installed.lines().any(|l| l.trim() == *t))
+        .collect();
+    if missing.is_empty() {
+        return Ok(());
+    }
+    run(
+        "rustup target add (Cortex-M targets)",
+        Command::new("rustup")
+            .current_dir(root())
+            .args(["target", "add"])
+            .args(&missing),
+    )
+}
+
+fn have(program: &str) -> bool {
+    Command::new(program)
+        .arg("--version")
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .status()
+        .is_ok_and(|s| s.success())
+}
+
+fn ensure_qemu() -> Result<()> {
+    if have("qemu-system-arm") {
+        return Ok(());
+    }
+    let is_root = Command::new("id")
+        .arg("-u")
+        .output()
+        .is_ok_and(|o| String::from_utf8_lossy(&o.stdout).trim() == "0");
+    if !is_root || !have("apt-get") {
+        bail!(
+            "qemu-system-arm is not installed; install it with: sudo apt-get install -y qemu-system-arm"
+        );
+    }
+    run(
+        "apt-get update",
+        Command::new("apt-get").args(["update", "-qq"]),
+    )?;
+    run(
+        "apt-get install qemu-system-arm",
+        Command::new("apt-get")
+            .args(["install", "-y", "-qq", "qemu-system-arm"])
+            .env("DEBIAN_FRONTEND", "noninteractive"),
+    )
+}
+
+fn firmware_dir() -> PathBuf {
+    root().join("firmware-example")
+}
+
+fn model_path() -> PathBuf {
+    root().join("models").join("dinosaurs.rnn")
+}
+
+/// Trains the dinosaur model with the default settings unless it is already there: the demo
+/// runs it, and the firmware builds embed it.
+fn ensure_model() -> Result<()> {
+    let model = model_path();
+    if model.exists() {
+        eprintln!("using the trained model {}", model.display());
+        return Ok(());
+    }
+    run(
+        "train the dinosaur model (rnn-train train, default settings)",
+        cargo().args([
+            "run",
+            "--release",
+            "--quiet",
+            "-p",
+            "rnn-train",
+            "--",
+            "train",
+            "--data",
+            "data/dinosaurs.txt",
+            "--out",
+            "models/dinosaurs.rnn",
+            "--plot",
+            "models/dinosaurs-loss.svg",
+        ]),
+    )
+}
+
+fn demo() -> Result<()> {
+    ensure_targets()?;
+    ensure_qemu()?;
+    ensure_model()?;
+    run(
+        "show what the host generates (rnn-train sample, seed 1)",
+        cargo().args([
+            "run",
+            "--release",
+            "--quiet",
+            "-p",
+            "rnn-train",
+            "--",
+            "sample",
+            "--model",
+            "models/dinosaurs.rnn",
+            "--count",
+            "5",
+            "--seed",
+            "1",
+        ]),
+    )?;
+    run(
+        "run the model on the emulated Cortex-M3 (QEMU lm3s6965evb)",
+        Command::new(std::env::var("CARGO").unwrap_or_else(|_| "cargo".into()))
+            .current_dir(root())
+            .args([
+                "run",
+                "--release",
+                "--quiet",
+                "-p",
+                "tests",
+                "--bin",
+                "demo",
+            ])
+            .arg("--")
+            .arg(model_path()),
+    )
+}
+
+fn test() -> Result<()> {
+    ensure_targets()?;
+    ensure_qemu()?;
+    ensure_model()?;
+    run(
+        "cargo fmt --check",
+        cargo().args(["fmt", "--all", "--check"]),
+    )?;
+    run(
+        "cargo fmt --check (firmware)",
+        cargo()
+            .current_dir(firmware_dir())
+            .args(["fmt", "--all", "--check"]),
+    )?;
+    run(
+        "cargo clippy (workspace)",
+        cargo().args([
+            "clippy",
+            "--workspace",
+            "--all-targets",
+            "--",
+            "-D",
+            "warnings",
+        ]),
+    )?;
+    for target in TARGETS {
+        run(
+            &format!("no_std build of rnn-core for {target}"),
+            cargo().args(["build", "-p", "rnn-core", "--release", "--target", target]),
+        )?;
+    }
+    for (board, target) in BOARDS {
+        run(
+            &format!("firmware clippy + build for {board} ({target})"),
+            cargo().current_dir(firmware_dir()).args([
+                "clippy",
+                "--release",
+                "--no-default-features",
+                "--features",
+                board,
+                "--target",
+                target,
+                "--",
+                "-D",
+                "warnings",
+            ]),
+        )?;
+    }
+    run(
+        "cargo test (workspace, with the QEMU tests)",
+        cargo().args(["test", "--workspace"]),
+    )
+}
