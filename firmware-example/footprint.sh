@@ -1,0 +1,41 @@
+#!/usr/bin/env bash
+# Measures the firmware for one model on the three QEMU boards: flash and static RAM
+# (llvm-size), the stack's high-water mark and the instructions per step (the firmware's
+# own /mem and /bench, under `qemu -icount shift=0`).
+#
+#   firmware-example/footprint.sh MODEL.rnn
+#
+# Needs: qemu-system-arm, the three thumb targets, and llvm-size from
+# `rustup component add llvm-tools` (found in the toolchain's sysroot).
+set -euo pipefail
+
+model=$(realpath "${1:?usage: footprint.sh MODEL.rnn}")
+here=$(cd "$(dirname "$0")" && pwd)
+cd "$here"
+sysroot=$(rustc --print sysroot)
+size=$(find "$sysroot" -name llvm-size -type f | head -n1)
+if [[ -z "$size" ]]; then
+    echo "llvm-size not found: run 'rustup component add llvm-tools'" >&2
+    exit 1
+fi
+model_bytes=$(stat -c %s "$model")
+export CARGO_TARGET_DIR="$here/target/footprint"
+
+echo "model: $model ($model_bytes bytes)"
+printf '%-12s %10s %12s %8s %8s %11s %11s %11s %s\n' board text+rodata "w/o model" data bss stack_peak "greedy/step" "sample/step" "greedy/MAC"
+for spec in lm3s6965evb:thumbv7m-none-eabi mps2-an386:thumbv7em-none-eabihf microbit:thumbv6m-none-eabi; do
+    board=${spec%%:*}
+    target=${spec##*:}
+    RNN_MODEL="$model" cargo build --quiet --release --no-default-features --features "$board" --target "$target"
+    elf="$CARGO_TARGET_DIR/$target/release/firmware-example"
+    # Berkeley format: text (= .vector_table + .text + .rodata), data, bss.
+    read -r text data bss _ < <("$size" -B "$elf" | tail -n1)
+    answer=$(printf '/bench\n/mem\n/exit\n' | timeout 60 qemu-system-arm -machine "$board" \
+        -nographic -monitor none -semihosting-config enable=on,target=native -icount shift=0 \
+        -kernel "$elf" 2>/dev/null)
+    greedy=$(grep -o 'greedy [0-9]* instructions/step' <<<"$answer" | grep -o '[0-9]*')
+    per_mac=$(grep -o '([0-9.]* per MAC)' <<<"$answer" | grep -o '[0-9.]*')
+    sampled=$(grep -o 'sampling [0-9]* instructions/step' <<<"$answer" | grep -o '[0-9]*')
+    peak=$(grep -o 'stack peak [0-9]*' <<<"$answer" | grep -o '[0-9]*')
+    printf '%-12s %10s %12s %8s %8s %11s %11s %11s %s\n' "$board" "$text" "$((text - model_bytes))" "$data" "$bss" "$peak" "$greedy" "$sampled" "$per_mac"
+done
