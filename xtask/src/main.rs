@@ -181,9 +181,11 @@ fn demo() -> Result<()> {
     ensure_targets()?;
     ensure_qemu()?;
     ensure_model()?;
-    run(
-        "show what the host generates (rnn-train sample, seed 1)",
-        cargo().args([
+    const SEED: &str = "1";
+    const NAMES: usize = 5;
+    eprintln!("\n==> the host's names (rnn-train sample --count {NAMES} --seed {SEED})");
+    let host = cargo()
+        .args([
             "run",
             "--release",
             "--quiet",
@@ -191,30 +193,135 @@ fn demo() -> Result<()> {
             "rnn-train",
             "--",
             "sample",
+        ])
+        .args([
             "--model",
             "models/dinosaurs.rnn",
             "--count",
-            "5",
-            "--seed",
-            "1",
-        ]),
-    )?;
+            &NAMES.to_string(),
+        ])
+        .args(["--seed", SEED])
+        .stderr(Stdio::inherit())
+        .output()
+        .context("could not run rnn-train sample")?;
+    if !host.status.success() {
+        bail!("rnn-train sample failed ({})", host.status);
+    }
+    let host_names: Vec<String> = String::from_utf8_lossy(&host.stdout)
+        .lines()
+        .map(str::to_owned)
+        .collect();
+    for name in &host_names {
+        println!("host  {name}");
+    }
+
+    let (board, target) = BOARDS[0];
     run(
-        "run the model on the emulated Cortex-M3 (QEMU lm3s6965evb)",
-        Command::new(std::env::var("CARGO").unwrap_or_else(|_| "cargo".into()))
-            .current_dir(root())
-            .args([
-                "run",
-                "--release",
-                "--quiet",
-                "-p",
-                "tests",
-                "--bin",
-                "demo",
-            ])
-            .arg("--")
-            .arg(model_path()),
-    )
+        &format!("build the firmware for {board} with the model embedded"),
+        cargo()
+            .current_dir(firmware_dir())
+            .args(["build", "--release", "--quiet", "--target", target])
+            .env("RNN_MODEL", model_path()),
+    )?;
+    let elf = firmware_dir()
+        .join("target")
+        .join(target)
+        .join("release")
+        .join("firmware-example");
+    let mut lines: Vec<String> = vec![format!("/seed {SEED}")];
+    lines.extend(std::iter::repeat_n(String::new(), NAMES));
+    lines.extend(
+        [
+            "/greedy",
+            "tyranno",
+            "veloci",
+            "/sample 0.5",
+            "a",
+            "/bench",
+            "/exit",
+        ]
+        .map(String::from),
+    );
+    eprintln!("\n==> run it on the emulated Cortex-M3 (qemu-system-arm -machine {board})");
+    let transcript = qemu_session(board, &elf, &lines)?;
+    let mcu_names: Vec<&str> = transcript
+        .iter()
+        .skip_while(|l| !l.starts_with("ok: seed"))
+        .skip(1)
+        .take(NAMES)
+        .map(String::as_str)
+        .collect();
+    println!();
+    if mcu_names == host_names {
+        println!("The microcontroller's {NAMES} names are byte-identical to the host's.");
+        Ok(())
+    } else {
+        bail!("the microcontroller's names {mcu_names:?} differ from the host's {host_names:?}")
+    }
+}
+
+/// Runs the firmware in QEMU, writes `lines` from a thread once it says READY (reading and
+/// writing in one thread can deadlock once a pipe fills), echoes the conversation, and
+/// returns what the firmware printed after READY. A 60-second watchdog ends a hung run.
+fn qemu_session(board: &str, elf: &Path, lines: &[String]) -> Result<Vec<String>> {
+    use std::io::{BufRead, BufReader, Write};
+    use std::sync::mpsc;
+    use std::time::Duration;
+
+    let mut child = Command::new("qemu-system-arm")
+        .args(["-machine", board, "-nographic", "-monitor", "none"])
+        .args(["-semihosting-config", "enable=on,target=native", "-kernel"])
+        .arg(elf)
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::inherit())
+        .spawn()
+        .context("could not start qemu-system-arm")?;
+    let mut stdin = child.stdin.take().context("no stdin for QEMU")?;
+    let stdout = child.stdout.take().context("no stdout from QEMU")?;
+    let (ready_tx, ready_rx) = mpsc::channel::<()>();
+    let to_send = lines.to_vec();
+    let writer = std::thread::spawn(move || {
+        if ready_rx.recv().is_err() {
+            return;
+        }
+        for line in to_send {
+            println!("  >   {line}");
+            if writeln!(stdin, "{line}").is_err() {
+                return;
+            }
+            let _ = stdin.flush();
+            // Pace the input so the echo above stays next to its answer.
+            std::thread::sleep(Duration::from_millis(150));
+        }
+    });
+    let pid = child.id();
+    let (done_tx, done_rx) = mpsc::channel::<()>();
+    std::thread::spawn(move || {
+        if done_rx.recv_timeout(Duration::from_secs(60)).is_err() {
+            let _ = Command::new("kill").arg(pid.to_string()).status();
+        }
+    });
+    let mut transcript = Vec::new();
+    let mut ready = Some(ready_tx);
+    for line in BufReader::new(stdout).lines() {
+        let line = line.context("reading QEMU's output")?;
+        println!("  mcu {line}");
+        if line == "READY" {
+            if let Some(tx) = ready.take() {
+                let _ = tx.send(());
+            }
+        } else if ready.is_none() {
+            transcript.push(line);
+        }
+    }
+    let _ = done_tx.send(());
+    let _ = writer.join();
+    let status = child.wait().context("waiting for QEMU")?;
+    if !status.success() {
+        bail!("the firmware did not exit cleanly ({status})");
+    }
+    Ok(transcript)
 }
 
 fn test() -> Result<()> {
