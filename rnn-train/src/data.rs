@@ -20,7 +20,10 @@ use crate::rng::SplitMix64;
 pub const START: u32 = u32::MAX;
 
 /// How a text file is cut into training sequences.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
+#[derive(
+    Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum, serde::Serialize, serde::Deserialize,
+)]
+#[serde(rename_all = "lowercase")]
 pub enum Mode {
     /// One sequence per non-blank line, ending with the target `'\n'`.
     Lines,
@@ -138,7 +141,10 @@ impl Text {
             .split('\n')
             .enumerate()
             .filter(|(_, l)| !l.trim().is_empty())
-            .map(|(i, text)| Line { number: i + 1, text })
+            .map(|(i, text)| Line {
+                number: i + 1,
+                text,
+            })
             .collect()
     }
 
@@ -335,7 +341,10 @@ mod tests {
         let e = read_text(&p).unwrap_err();
         assert_eq!(
             e.to_string(),
-            format!("{}:3: invalid UTF-8 (byte offset 10 in the file)", p.display())
+            format!(
+                "{}:3: invalid UTF-8 (byte offset 10 in the file)",
+                p.display()
+            )
         );
 
         let missing = std::env::temp_dir().join("rnn-train-definitely-missing.txt");
@@ -349,7 +358,10 @@ mod tests {
         let t = read_text(&p).unwrap();
         let v = Vocab::from_symbols("\nab").unwrap();
         let e = t.encode_lines(&v).unwrap_err();
-        assert!(e.to_string().contains("unknown.txt:2: character 'c'"), "{e}");
+        assert!(
+            e.to_string().contains("unknown.txt:2: character 'c'"),
+            "{e}"
+        );
         let e = t.encode_stream(&v).unwrap_err();
         assert!(e.to_string().contains("unknown.txt:2:"), "{e}");
     }

@@ -48,6 +48,11 @@ impl Workspace {
         }
     }
 
+    /// The longest sequence this workspace holds.
+    pub fn capacity(&self) -> usize {
+        self.capacity
+    }
+
     /// The hidden state after the last step of the latest forward pass of length `t_len`.
     pub fn final_state(&self, t_len: usize) -> &[f32] {
         let h = self.dims.hidden;

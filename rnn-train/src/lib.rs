@@ -12,11 +12,18 @@
 //! one-hot over the vocabulary (or the zero vector on the first step of a name).
 
 pub mod atomic;
+pub mod checkpoint;
+pub mod commands;
 pub mod data;
 pub mod elman;
 pub mod error;
+pub mod exact;
 pub mod fastmath;
+pub mod json;
 pub mod model;
+pub mod optim;
+pub mod plot;
 pub mod rng;
+pub mod train;
 
 pub use error::{Error, Result};

@@ -46,7 +46,14 @@ fn check(dims: Dims, inputs: &[u32], targets: &[u32], a0: &[f32], scale: f32, se
     let w = split(&dims, &params);
     let loss = forward(&w, inputs, targets, a0, &mut ws);
     let mut grad = vec![0.0f32; dims.param_count()];
-    backward(&w, inputs, targets, scale, &mut ws, &mut split_mut(&dims, &mut grad));
+    backward(
+        &w,
+        inputs,
+        targets,
+        scale,
+        &mut ws,
+        &mut split_mut(&dims, &mut grad),
+    );
 
     let p64: Vec<f64> = params.iter().map(|&x| x as f64).collect();
     let a64: Vec<f64> = a0.iter().map(|&x| x as f64).collect();
@@ -93,7 +100,14 @@ fn lines_mode_sequence_mean_reduction() {
     // A name "bdce" from the zero input: inputs START b d c e, targets b d c e '\n'(0).
     let inputs = [START, 1, 3, 2, 4];
     let targets = [1, 3, 2, 4, 0];
-    check(dims, &inputs, &targets, &[0.0; 4], 1.0 / inputs.len() as f32, 1);
+    check(
+        dims,
+        &inputs,
+        &targets,
+        &[0.0; 4],
+        1.0 / inputs.len() as f32,
+        1,
+    );
 }
 
 #[test]
@@ -107,5 +121,12 @@ fn stream_window_with_carried_state_sum_reduction() {
     };
     let inputs = [2, 0, 1, 1, 2, 0, 0];
     let targets = [6, 5, 0, 3, 1, 4, 2];
-    check(dims, &inputs, &targets, &[0.3, -0.2, 0.5, -0.7, 0.1, 0.9], 1.0, 2);
+    check(
+        dims,
+        &inputs,
+        &targets,
+        &[0.3, -0.2, 0.5, -0.7, 0.1, 0.9],
+        1.0,
+        2,
+    );
 }

@@ -1,0 +1,408 @@
+//! What each subcommand of the `rnn-train` binary does, callable from tests. The binary
+//! (`main.rs`) only parses the command line and maps errors to exit codes.
+
+use std::io::Write;
+use std::path::{Path, PathBuf};
+use std::time::Instant;
+
+use indicatif::ProgressBar;
+
+use crate::checkpoint;
+use crate::data::{read_text, Mode};
+use crate::error::{Error, Result};
+use crate::model::Model;
+use crate::train::{self, Hyper, RunOptions, State};
+
+/// Everything `rnn-train train` takes.
+#[derive(Clone, Debug)]
+pub struct TrainArgs {
+    pub data: PathBuf,
+    pub out: PathBuf,
+    pub hyper: Hyper,
+    /// Set when `--hidden` was given explicitly (checked against `--init`).
+    pub hidden_given: bool,
+    pub epochs: usize,
+    pub init: Option<PathBuf>,
+    pub threads: usize,
+    pub plot: Option<PathBuf>,
+    pub checkpoint_every: Option<usize>,
+    pub resume: Option<PathBuf>,
+    pub quiet: bool,
+}
+
+/// Trains a model and writes it (after every epoch, atomically) to `args.out`.
+pub fn train(args: &TrainArgs) -> Result<State> {
+    let mut hyper = args.hyper.clone();
+    let text = read_text(&args.data)?;
+    let initial = match &args.init {
+        Some(path) => {
+            let m = crate::json::import(path)?;
+            if args.hidden_given && m.dims.hidden != hyper.hidden {
+                return Err(Error::Config(format!(
+                    "--hidden {} differs from the hidden size {} of --init {}",
+                    hyper.hidden,
+                    m.dims.hidden,
+                    path.display()
+                )));
+            }
+            hyper.hidden = m.dims.hidden;
+            m
+        }
+        None => Model::init(text.vocab(hyper.mode), hyper.hidden, hyper.seed),
+    };
+    hyper.validate()?;
+    if args.checkpoint_every == Some(0) {
+        return Err(Error::Config(
+            "--checkpoint-every must be at least 1".into(),
+        ));
+    }
+    let prep = train::prepare(&text, &initial.vocab, &hyper)?;
+    let fingerprint = checkpoint::fingerprint(&text.text);
+    let state = match &args.resume {
+        Some(path) => {
+            if args.init.is_some() {
+                return Err(Error::Config(
+                    "--resume and --init cannot be used together".into(),
+                ));
+            }
+            checkpoint::load(path, &hyper, &fingerprint)?
+        }
+        None => {
+            let s = State::new(initial, &hyper);
+            // So that a run diverging in its first epoch still leaves a usable model.
+            s.model.save(&args.out)?;
+            s
+        }
+    };
+    if !args.quiet {
+        let d = state.model.dims;
+        println!(
+            "{}: {} mode, {} training and {} validation sequences ({} and {} predicted chars), \
+             vocab {}, hidden {}, {} parameters, {:?} lr {} batch {}, seed {}",
+            args.data.display(),
+            format!("{:?}", hyper.mode).to_lowercase(),
+            prep.train.len(),
+            prep.val_eval.len(),
+            prep.train.predicted_chars(),
+            prep.val_eval.predicted_chars(),
+            d.input,
+            d.hidden,
+            d.param_count(),
+            hyper.optimizer,
+            hyper.lr,
+            hyper.batch,
+            hyper.seed,
+        );
+        if state.epochs_done > 0 {
+            println!("resuming after epoch {}", state.epochs_done);
+        }
+    }
+    let opts = RunOptions {
+        epochs: args.epochs,
+        threads: args.threads.max(1),
+        quiet: args.quiet,
+        out: Some(args.out.clone()),
+    };
+    let ckpt_path = checkpoint::path_for(&args.out);
+    let mut after_epoch = |s: &State| -> Result<()> {
+        s.model.save(&args.out)?;
+        if let Some(n) = args.checkpoint_every {
+            if s.epochs_done % n == 0 || s.epochs_done == args.epochs {
+                checkpoint::save(&ckpt_path, &hyper, &fingerprint, s)?;
+            }
+        }
+        Ok(())
+    };
+    let state = train::run(&hyper, &opts, &prep, state, &mut after_epoch)?;
+    if let Some(plot) = &args.plot {
+        let title = format!("{} — hidden {}", args.data.display(), hyper.hidden);
+        crate::plot::write(plot, &state.history, &title)?;
+    }
+    if !args.quiet {
+        if let Some(last) = state.history.last() {
+            let val = last
+                .val_loss
+                .map_or_else(|| "-".into(), |v| format!("{v:.4}"));
+            println!(
+                "final (epoch {}): train {:.4}  val {val} nats/char; model written to {}",
+                last.epoch,
+                last.train_loss,
+                args.out.display()
+            );
+        }
+    }
+    Ok(state)
+}
+
+/// Maps an `rnn-core` error while using a model to this crate's error.
+fn core_err(path: &Path) -> impl Fn(rnn_core::Error) -> Error + '_ {
+    move |e| Error::Model {
+        path: path.into(),
+        reason: e.to_string(),
+    }
+}
+
+fn read_model_bytes(path: &Path) -> Result<Vec<u8>> {
+    std::fs::read(path).map_err(|e| Error::io(path, e))
+}
+
+/// `rnn-train sample`: names generated by `rnn-core`'s own `generate` (the code the
+/// firmware runs), one per line, each printed with its prefix.
+pub fn sample(
+    model: &Path,
+    count: usize,
+    prefix: &str,
+    temperature: f32,
+    seed: u64,
+    max_len: usize,
+    out: &mut dyn Write,
+) -> Result<()> {
+    let bytes = read_model_bytes(model)?;
+    let err = core_err(model);
+    let view = rnn_core::ModelView::parse(&bytes).map_err(&err)?;
+    let weights = rnn_core::ElmanWeights::from_view(&view).map_err(&err)?;
+    let vocab = view.vocab();
+    let sampler = if temperature == 0.0 {
+        rnn_core::Sampler::Greedy
+    } else {
+        rnn_core::Sampler::Temperature(temperature)
+    };
+    let h = weights.hidden_size();
+    let (mut a, mut scratch) = (vec![0.0f32; h], vec![0.0f32; h]);
+    let mut logits = vec![0.0f32; weights.output_size()];
+    let mut rng = rnn_core::Rng::new(seed);
+    for _ in 0..count {
+        let mut name = String::from(prefix);
+        rnn_core::generate(
+            &weights,
+            &vocab,
+            prefix,
+            sampler,
+            &mut rng,
+            max_len,
+            &mut a,
+            &mut scratch,
+            &mut logits,
+            |c| name.push(c),
+        )
+        .map_err(|e| match e {
+            rnn_core::Error::UnknownSymbol { symbol } => Error::Config(format!(
+                "--prefix: character {symbol:?} is not in the model's vocabulary {:?}",
+                vocab.as_str()
+            )),
+            rnn_core::Error::InvalidTemperature => Error::Config(format!(
+                "--temperature {temperature} must be positive (or 0 for greedy)"
+            )),
+            e => err(e),
+        })?;
+        writeln!(out, "{name}").map_err(|e| Error::io("<stdout>", e))?;
+    }
+    Ok(())
+}
+
+/// Result of `rnn-train eval`.
+#[derive(Clone, Debug, PartialEq)]
+pub struct EvalResult {
+    pub sequences: usize,
+    pub predicted_chars: usize,
+    /// Mean cross-entropy per predicted character, in nats.
+    pub loss: f64,
+}
+
+/// `rnn-train eval`: mean cross-entropy of the model on a text, computed with `rnn-core`'s
+/// step (what the device runs) and an f64 log-softmax. Lines mode scores each line from a
+/// zero state, ending with `'\n'`; stream mode runs the state through the whole text.
+pub fn eval(model: &Path, data: &Path, mode: Mode) -> Result<EvalResult> {
+    let bytes = read_model_bytes(model)?;
+    let err = core_err(model);
+    let view = rnn_core::ModelView::parse(&bytes).map_err(&err)?;
+    let weights = rnn_core::ElmanWeights::from_view(&view).map_err(&err)?;
+    let vocab =
+        crate::data::Vocab::from_symbols(view.vocab().as_str()).map_err(|r| Error::Model {
+            path: model.into(),
+            reason: r,
+        })?;
+    let text = read_text(data)?;
+    let seqs = match mode {
+        Mode::Lines => {
+            let newline = vocab.newline().ok_or_else(|| Error::Model {
+                path: model.into(),
+                reason: "the vocabulary has no '\\n', so lines cannot be scored".into(),
+            })?;
+            let lines = text.encode_lines(&vocab)?;
+            crate::data::Sequences::from_lines(lines.iter().map(|l| l.as_slice()), newline)
+        }
+        Mode::Stream => {
+            let tokens = text.encode_stream(&vocab)?;
+            crate::data::Sequences::from_stream(&tokens, tokens.len().saturating_sub(1).max(1), 1).0
+        }
+    };
+    if seqs.predicted_chars() == 0 {
+        return Err(Error::NoSequences { path: data.into() });
+    }
+    let h = weights.hidden_size();
+    let (mut a, mut scratch) = (vec![0.0f32; h], vec![0.0f32; h]);
+    let mut logits = vec![0.0f32; weights.output_size()];
+    let mut total = 0.0f64;
+    for k in 0..seqs.len() {
+        let (inputs, targets) = seqs.get(k);
+        a.fill(0.0);
+        for (&x, &y) in inputs.iter().zip(targets) {
+            let input = if x == crate::data::START {
+                rnn_core::Input::Start
+            } else {
+                rnn_core::Input::Token(x as usize)
+            };
+            weights
+                .step(&mut a, input, &mut scratch, &mut logits)
+                .map_err(&err)?;
+            let max = logits
+                .iter()
+                .fold(f64::NEG_INFINITY, |m, &l| m.max(f64::from(l)));
+            let log_sum = logits
+                .iter()
+                .map(|&l| (f64::from(l) - max).exp())
+                .sum::<f64>()
+                .ln();
+            total += log_sum - (f64::from(logits[y as usize]) - max);
+        }
+    }
+    Ok(EvalResult {
+        sequences: seqs.len(),
+        predicted_chars: seqs.predicted_chars(),
+        loss: total / seqs.predicted_chars() as f64,
+    })
+}
+
+/// `rnn-train inspect`: a description of a model file. A file that fails its checks is
+/// described as far as possible and then reported as an error.
+pub fn inspect(model: &Path, out: &mut dyn Write) -> Result<()> {
+    let bytes = read_model_bytes(model)?;
+    let w =
+        |out: &mut dyn Write, s: String| writeln!(out, "{s}").map_err(|e| Error::io("<stdout>", e));
+    w(
+        out,
+        format!("file: {} ({} bytes)", model.display(), bytes.len()),
+    )?;
+    let view = match rnn_core::ModelView::parse(&bytes) {
+        Ok(v) => v,
+        Err(e) => {
+            if let rnn_core::Error::ChecksumMismatch { stored, computed } = e {
+                w(
+                    out,
+                    format!(
+                        "checksum: MISMATCH (stored CRC-32 {stored:08x}, computed {computed:08x})"
+                    ),
+                )?;
+            }
+            return Err(core_err(model)(e));
+        }
+    };
+    let crc = bytes
+        .last_chunk::<4>()
+        .map_or(0, |c| u32::from_le_bytes(*c));
+    let hdr = view.header();
+    w(
+        out,
+        format!(
+            "format: version {}, checksum: ok (CRC-32 {crc:08x})",
+            rnn_core::format::VERSION
+        ),
+    )?;
+    w(out, format!("cell: {}", hdr.cell.name()))?;
+    w(
+        out,
+        format!(
+            "sizes: input I = {}, hidden H = {}, output O = {}",
+            hdr.input, hdr.hidden, hdr.output
+        ),
+    )?;
+    let params = hdr.param_count().map_err(core_err(model))?;
+    let (i, h, o) = (hdr.input, hdr.hidden, hdr.output);
+    w(
+        out,
+        format!(
+            "parameters: {params} (W_ax {h}×{i}, W_aa {h}×{h}, b_a {h}, W_ya {o}×{h}, b_y {o}), {} bytes of weights",
+            params * 4
+        ),
+    )?;
+    let vocab = view.vocab();
+    w(
+        out,
+        format!("vocab ({} symbols): {:?}", vocab.len(), vocab.as_str()),
+    )?;
+    Ok(())
+}
+
+/// `rnn-train bench`: training throughput, one thread, plain SGD, one name per update, on
+/// the whole of `data`, for each hidden size. Returns `(hidden, chars per second)`.
+pub fn bench(
+    data: &Path,
+    hidden: &[usize],
+    epochs: usize,
+    out: &mut dyn Write,
+) -> Result<Vec<(usize, f64)>> {
+    let text = read_text(data)?;
+    let mut results = Vec::new();
+    let line =
+        |out: &mut dyn Write, s: String| writeln!(out, "{s}").map_err(|e| Error::io("<stdout>", e));
+    line(
+        out,
+        format!(
+            "training throughput on {} (lines mode, SGD, one name per update, 1 thread, {} epochs each)",
+            data.display(),
+            epochs
+        ),
+    )?;
+    line(
+        out,
+        format!(
+            "{:>6}  {:>10}  {:>12}  {:>10}  {:>14}",
+            "hidden", "params", "chars/epoch", "ms/epoch", "chars/s"
+        ),
+    )?;
+    for &h in hidden {
+        let hyper = Hyper {
+            mode: Mode::Lines,
+            seq_len: 25,
+            hidden: h,
+            lr: 0.01,
+            batch: 1,
+            clip: 5.0,
+            clip_norm: None,
+            optimizer: crate::optim::OptimizerKind::Sgd,
+            val_split: 0.0,
+            seed: 1,
+            reduction: train::Reduction::Sum,
+            shuffle: true,
+        };
+        hyper.validate()?;
+        let model = Model::init(text.vocab(Mode::Lines), h, hyper.seed);
+        let prep = train::prepare(&text, &model.vocab, &hyper)?;
+        let mut state = State::new(model, &hyper);
+        let mut engine = train::Engine::new(state.model.dims, 1, prep.max_len, 1)?;
+        let bar = ProgressBar::hidden();
+        // One epoch first to warm caches and the branch predictor.
+        let _ = train::train_epoch(&mut engine, &mut state, &prep, &hyper, 0, &bar);
+        let started = Instant::now();
+        for e in 1..=epochs {
+            train::train_epoch(&mut engine, &mut state, &prep, &hyper, e, &bar)
+                .map_err(|v| Error::Internal(format!("benchmark training diverged (loss {v})")))?;
+        }
+        let secs = started.elapsed().as_secs_f64();
+        let chars = prep.train.predicted_chars() as f64 * epochs as f64;
+        let rate = chars / secs;
+        line(
+            out,
+            format!(
+                "{h:>6}  {:>10}  {:>12}  {:>10.2}  {:>14.0}",
+                state.model.dims.param_count(),
+                prep.train.predicted_chars(),
+                secs * 1000.0 / epochs as f64,
+                rate
+            ),
+        )?;
+        results.push((h, rate));
+    }
+    Ok(results)
+}
