@@ -2,7 +2,7 @@
 //! drives them, and [`generate`], the name-completion loop that the host CLI and the
 //! firmware share so that both print the same text from the same seed.
 
-use crate::cell::elman::{ElmanWeights, Input, Weight};
+use crate::cell::{Cell, Input};
 use crate::error::Error;
 use crate::vocab::Vocab;
 
@@ -133,23 +133,24 @@ pub fn sample(logits: &[f32], sampler: Sampler, rng: &mut Rng) -> Result<usize, 
     Ok(last_positive.unwrap_or_else(|| argmax(logits)))
 }
 
-/// Completes a name: resets `a` to zero, steps once with the zero input, then once per
+/// Completes a name: resets `state` to zero, steps once with the zero input, then once per
 /// character of `prefix`, then samples with `sampler` and feeds each sampled symbol back
 /// until the model predicts [`END`] or `max_len` symbols were generated. Each generated
 /// symbol except the final `END` goes to `emit`; the return value is how many.
 ///
 /// Every character of `prefix` is checked against the vocabulary before anything is
-/// emitted. `a` and `scratch` have length H, `logits` length O. The host CLI
+/// emitted. `state`, `scratch` and `logits` have the lengths [`Cell::state_len`],
+/// [`Cell::scratch_len`] and [`Cell::output_size`] (for Elman: H, H, O). The host CLI
 /// (`rnn-train sample`) and the firmware both call this, so they print the same names.
 #[allow(clippy::too_many_arguments)]
-pub fn generate<W: Weight>(
-    weights: &ElmanWeights<'_, W>,
+pub fn generate<C: Cell + ?Sized>(
+    cell: &C,
     vocab: &Vocab<'_>,
     prefix: &str,
     sampler: Sampler,
     rng: &mut Rng,
     max_len: usize,
-    a: &mut [f32],
+    state: &mut [f32],
     scratch: &mut [f32],
     logits: &mut [f32],
     mut emit: impl FnMut(char),
@@ -158,10 +159,10 @@ pub fn generate<W: Weight>(
     for c in prefix.chars() {
         vocab.index_of(c)?;
     }
-    a.fill(0.0);
-    weights.step(a, Input::Start, scratch, logits)?;
+    state.fill(0.0);
+    cell.step(state, Input::Start, scratch, logits)?;
     for c in prefix.chars() {
-        weights.step(a, Input::Token(vocab.index_of(c)?), scratch, logits)?;
+        cell.step(state, Input::Token(vocab.index_of(c)?), scratch, logits)?;
     }
     let mut count = 0;
     while count < max_len {
@@ -177,7 +178,7 @@ pub fn generate<W: Weight>(
         }
         emit(c);
         count += 1;
-        weights.step(a, Input::Token(k), scratch, logits)?;
+        cell.step(state, Input::Token(k), scratch, logits)?;
     }
     Ok(count)
 }

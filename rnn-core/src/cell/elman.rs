@@ -14,50 +14,11 @@
 //! here: `tanhf` comes from `libm` (never the target's own), every sum runs in the same
 //! fixed order, and there are no fused multiply-adds (Rust never contracts `a * b + c`).
 
+use super::linalg::{check_floats, check_input, check_len, f, input_term, matvec, sizes, take};
+pub use super::{Cell, Input, Weight};
 use crate::error::{Dim, Error};
-use crate::format::{CellKind, Header, ModelView};
+use crate::format::{CellKind, ModelView};
 use crate::vocab::Vocab;
-
-/// The input `x_t` of one step.
-#[derive(Debug, Clone, Copy)]
-pub enum Input<'x> {
-    /// The zero vector: the first input of every sequence in line mode, before any symbol.
-    Start,
-    /// A one-hot vector with a 1 at this index, done as a column lookup in `W_ax`.
-    Token(usize),
-    /// A dense vector of length `I` (sensor data).
-    Dense(&'x [f32]),
-}
-
-mod sealed {
-    pub trait Sealed {}
-    impl Sealed for [u8; 4] {}
-    impl Sealed for f32 {}
-}
-
-/// How one weight is stored: `[u8; 4]`, the little-endian bytes of the file at any
-/// alignment (what [`ElmanWeights::from_view`] gives), or `f32`, for a firmware that keeps
-/// the file 4-aligned and hands the same weights over as floats
-/// ([`ElmanWeights::with_floats`]): one load per weight instead of a load and a move on an
-/// FPU. Both give the same bits.
-pub trait Weight: Copy + sealed::Sealed {
-    /// The weight's value.
-    fn value(&self) -> f32;
-}
-
-impl Weight for [u8; 4] {
-    #[inline(always)]
-    fn value(&self) -> f32 {
-        f32::from_le_bytes(*self)
-    }
-}
-
-impl Weight for f32 {
-    #[inline(always)]
-    fn value(&self) -> f32 {
-        *self
-    }
-}
 
 /// The Elman weights of a model, borrowed from the file (never copied), with sizes known
 /// at run time. [`Elman`] wraps it with sizes fixed at compile time.
@@ -73,113 +34,21 @@ pub struct ElmanWeights<'a, W: Weight = [u8; 4]> {
     b_y: &'a [W],
 }
 
-#[inline(always)]
-fn f<W: Weight>(w: &W) -> f32 {
-    w.value()
-}
-
-/// `Σ_j w_j · x_j`, summed from `j = 0` up: the one order every target uses.
-#[inline(always)]
-fn dot<W: Weight>(w: &[W], x: &[f32]) -> f32 {
-    let mut acc = 0.0f32;
-    for (w, x) in w.iter().zip(x) {
-        acc += f(w) * *x;
-    }
-    acc
-}
-
-/// Four rows at once, each summed exactly as [`dot`] sums it (same bits), so that each
-/// `x_j` is loaded once for four multiply-adds.
-#[inline(always)]
-fn dot4<W: Weight>(w0: &[W], w1: &[W], w2: &[W], w3: &[W], x: &[f32]) -> [f32; 4] {
-    let mut s = [0.0f32; 4];
-    for ((((w0, w1), w2), w3), x) in w0.iter().zip(w1).zip(w2).zip(w3).zip(x) {
-        s[0] += f(w0) * *x;
-        s[1] += f(w1) * *x;
-        s[2] += f(w2) * *x;
-        s[3] += f(w3) * *x;
-    }
-    s
-}
-
-/// `out[r] = finish(r, w[r] · x)` for each row `r` of the row-major matrix `w` with rows
-/// of length `n`, four rows a pass: on an FPU a pass costs about 9 instructions per column
-/// for 4 multiply-adds, against 3 per multiply-add one row at a time.
-#[inline(always)]
-fn matvec<W: Weight>(
-    w: &[W],
-    n: usize,
-    x: &[f32],
-    out: &mut [f32],
-    mut finish: impl FnMut(usize, f32) -> f32,
-) {
-    if n == 0 {
-        return;
-    }
-    let mut quads = w.chunks_exact(4 * n);
-    let mut r = 0;
-    for (o, rows) in out.chunks_exact_mut(4).zip(&mut quads) {
-        let (w0, rest) = rows.split_at(n);
-        let (w1, rest) = rest.split_at(n);
-        let (w2, w3) = rest.split_at(n);
-        let s = dot4(w0, w1, w2, w3, x);
-        for (k, (o, s)) in o.iter_mut().zip(s).enumerate() {
-            *o = finish(r + k, s);
-        }
-        r += 4;
-    }
-    let rest = out.get_mut(r..).unwrap_or_default();
-    for (o, row) in rest.iter_mut().zip(quads.remainder().chunks_exact(n)) {
-        *o = finish(r, dot(row, x));
-        r += 1;
-    }
-}
-
 /// Splits the weights in file order: `W_ax`, `W_aa`, `b_a`, `W_ya`, `b_y`.
-fn split<'a, W: Weight>(
-    words: &'a [W],
+fn split<W: Weight>(
+    mut rest: &[W],
     (i, h, o): (usize, usize, usize),
-) -> Result<ElmanWeights<'a, W>, Error> {
-    let mut rest = words;
-    let mut take = |n: usize| {
-        let (head, tail) = rest.split_at_checked(n).ok_or(Error::Truncated)?;
-        rest = tail;
-        Ok::<_, Error>(head)
-    };
+) -> Result<ElmanWeights<'_, W>, Error> {
     Ok(ElmanWeights {
         input: i,
         hidden: h,
         output: o,
-        w_ax: take(h * i)?,
-        w_aa: take(h * h)?,
-        b_a: take(h)?,
-        w_ya: take(o * h)?,
-        b_y: take(o)?,
+        w_ax: take(&mut rest, h * i)?,
+        w_aa: take(&mut rest, h * h)?,
+        b_a: take(&mut rest, h)?,
+        w_ya: take(&mut rest, o * h)?,
+        b_y: take(&mut rest, o)?,
     })
-}
-
-/// The sizes of an Elman model, or [`Error::WrongCellKind`].
-fn elman_sizes(view: &ModelView<'_>) -> Result<(usize, usize, usize), Error> {
-    let Header {
-        cell,
-        input,
-        hidden,
-        output,
-    } = view.header();
-    if cell != CellKind::Elman {
-        return Err(Error::WrongCellKind {
-            expected: CellKind::Elman,
-            found: cell,
-        });
-    }
-    // `ModelView::parse` checked that the sizes fit and the byte count is exact, so
-    // these conversions cannot fail; they still return errors, not panics.
-    let size = |dim, v: u32| usize::try_from(v).map_err(|_| Error::InvalidSize { dim, found: v });
-    Ok((
-        size(Dim::Input, input)?,
-        size(Dim::Hidden, hidden)?,
-        size(Dim::Output, output)?,
-    ))
 }
 
 impl<'a> ElmanWeights<'a, f32> {
@@ -189,20 +58,8 @@ impl<'a> ElmanWeights<'a, f32> {
     /// it here, so the step loads each weight straight into an FPU register.
     /// [`Error::FloatsDiffer`] when the two disagree.
     pub fn with_floats(view: &ModelView<'a>, floats: &'a [f32]) -> Result<Self, Error> {
-        let sizes = elman_sizes(view)?;
-        let (words, _) = view.weight_bytes().as_chunks::<4>();
-        if floats.len() != words.len() {
-            return Err(Error::FloatsDiffer {
-                index: floats.len().min(words.len()),
-            });
-        }
-        if let Some(index) = floats
-            .iter()
-            .zip(words)
-            .position(|(x, w)| x.to_bits() != u32::from_le_bytes(*w))
-        {
-            return Err(Error::FloatsDiffer { index });
-        }
+        let sizes = sizes(view, CellKind::Elman)?;
+        check_floats(view, floats)?;
         split(floats, sizes)
     }
 }
@@ -210,9 +67,8 @@ impl<'a> ElmanWeights<'a, f32> {
 impl<'a> ElmanWeights<'a> {
     /// The Elman weights of a parsed model, or [`Error::WrongCellKind`].
     pub fn from_view(view: &ModelView<'a>) -> Result<Self, Error> {
-        let sizes = elman_sizes(view)?;
-        let (words, _) = view.weight_bytes().as_chunks::<4>();
-        split(words, sizes)
+        let sizes = sizes(view, CellKind::Elman)?;
+        split(view.weight_bytes().as_chunks::<4>().0, sizes)
     }
 }
 
@@ -272,31 +128,12 @@ impl<'a, W: Weight> ElmanWeights<'a, W> {
         check_len(Dim::Hidden, self.hidden, a.len())?;
         check_len(Dim::Hidden, self.hidden, scratch.len())?;
         check_len(Dim::Output, self.output, logits.len())?;
-        match x {
-            Input::Start => {}
-            Input::Token(token) if token >= self.input => {
-                return Err(Error::TokenOutOfRange {
-                    token,
-                    len: self.input,
-                })
-            }
-            Input::Token(_) => {}
-            Input::Dense(v) => check_len(Dim::Input, self.input, v.len())?,
-        }
+        check_input(x, self.input)?;
 
         // a_t = tanh(W_aa · a_{t-1} + W_ax · x_t + b_a)
         let h = self.hidden;
         matvec(self.w_aa, h, a, scratch, |i, acc| {
-            let row = self
-                .w_ax
-                .get(i * self.input..(i + 1) * self.input)
-                .unwrap_or_default();
-            let acc = match x {
-                Input::Start => acc,
-                // One-hot x_t: W_ax · x_t is column `token` of W_ax.
-                Input::Token(token) => acc + row.get(token).map_or(0.0, f),
-                Input::Dense(v) => acc + dot(row, v),
-            };
+            let acc = acc + input_term(self.w_ax, self.input, i, x);
             libm::tanhf(acc + self.b_a.get(i).map_or(0.0, f))
         });
         a.copy_from_slice(scratch);
@@ -309,15 +146,33 @@ impl<'a, W: Weight> ElmanWeights<'a, W> {
     }
 }
 
-fn check_len(dim: Dim, expected: usize, found: usize) -> Result<(), Error> {
-    if expected == found {
-        Ok(())
-    } else {
-        Err(Error::BufferLength {
-            dim,
-            expected,
-            found,
-        })
+impl<W: Weight> Cell for ElmanWeights<'_, W> {
+    fn kind(&self) -> CellKind {
+        CellKind::Elman
+    }
+    fn input_size(&self) -> usize {
+        self.input
+    }
+    fn hidden_size(&self) -> usize {
+        self.hidden
+    }
+    fn output_size(&self) -> usize {
+        self.output
+    }
+    fn state_len(&self) -> usize {
+        self.hidden
+    }
+    fn scratch_len(&self) -> usize {
+        self.hidden
+    }
+    fn step(
+        &self,
+        state: &mut [f32],
+        x: Input<'_>,
+        scratch: &mut [f32],
+        logits: &mut [f32],
+    ) -> Result<(), Error> {
+        ElmanWeights::step(self, state, x, scratch, logits)
     }
 }
 
