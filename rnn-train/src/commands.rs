@@ -107,7 +107,7 @@ pub fn train(args: &TrainArgs) -> Result<State> {
     let mut after_epoch = |s: &State| -> Result<()> {
         s.model.save(&args.out)?;
         if let Some(n) = args.checkpoint_every {
-            if s.epochs_done % n == 0 || s.epochs_done == args.epochs {
+            if s.epochs_done.is_multiple_of(n) || s.epochs_done == args.epochs {
                 checkpoint::save(&ckpt_path, &hyper, &fingerprint, s)?;
             }
         }

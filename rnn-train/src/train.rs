@@ -201,6 +201,12 @@ pub struct RunOptions {
     pub out: Option<PathBuf>,
 }
 
+/// One minibatch slot: its gradient, workspace, stream state and loss.
+type SlotMut<'a> = (
+    ((&'a mut Vec<f32>, &'a mut Workspace), &'a mut Vec<f32>),
+    &'a mut f32,
+);
+
 /// Buffers reused by every minibatch, so the training loop allocates nothing.
 pub struct Engine {
     dims: Dims,
@@ -294,12 +300,10 @@ impl Engine {
             pool,
             ..
         } = self;
-        let run =
-            |(((g, ws), st), l): (((&mut Vec<f32>, &mut Workspace), &mut Vec<f32>), &mut f32),
-             k: usize| {
-                g.fill(0.0);
-                *l = one(k, g, ws, st);
-            };
+        let run = |(((g, ws), st), l): SlotMut<'_>, k: usize| {
+            g.fill(0.0);
+            *l = one(k, g, ws, st);
+        };
         match pool {
             Some(pool) => pool.install(|| {
                 slot_grads[..n]

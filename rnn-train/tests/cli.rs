@@ -1,0 +1,364 @@
+//! The `rnn-train` binary end to end: exit codes and one-line errors on bad input,
+//! byte-identical models for the same seed (whatever --threads), resume == uninterrupted,
+//! JSON round trip, shape errors on import, divergence handling.
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+
+fn bin() -> Command {
+    Command::new(env!("CARGO_BIN_EXE_rnn-train"))
+}
+
+fn tmp(name: &str) -> PathBuf {
+    let dir = std::env::temp_dir().join(format!("rnn-train-cli-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    dir.join(name)
+}
+
+fn run(args: &[&str]) -> Output {
+    bin().args(args).output().expect("run rnn-train")
+}
+
+fn stderr(o: &Output) -> String {
+    String::from_utf8_lossy(&o.stderr).into_owned()
+}
+
+/// A bad-input failure: exit code 2 and exactly one line on stderr, containing `needle`.
+fn assert_bad_input(o: &Output, needle: &str) {
+    let err = stderr(o);
+    assert_eq!(o.status.code(), Some(2), "stderr: {err}");
+    assert_eq!(err.lines().count(), 1, "not one line: {err:?}");
+    assert!(err.contains(needle), "{err:?} does not mention {needle:?}");
+    assert!(!err.contains("panicked"), "{err}");
+}
+
+/// The first `n` dinosaur names: enough to train on in a debug build within a second.
+fn small_data(n: usize) -> PathBuf {
+    let all = std::fs::read_to_string(concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/../data/dinosaurs.txt"
+    ))
+    .unwrap();
+    let text: String = all.lines().take(n).flat_map(|l| [l, "\n"]).collect();
+    let p = tmp(&format!("small{n}.txt"));
+    std::fs::write(&p, text).unwrap();
+    p
+}
+
+fn s(p: &Path) -> &str {
+    p.to_str().unwrap()
+}
+
+#[test]
+fn bad_data_files_exit_2_with_one_line() {
+    let out = tmp("never.rnn");
+    let empty = tmp("empty.txt");
+    std::fs::write(&empty, b"").unwrap();
+    assert_bad_input(
+        &run(&["train", "--data", s(&empty), "--out", s(&out)]),
+        "empty.txt",
+    );
+
+    let bad = tmp("bad-utf8.txt");
+    std::fs::write(&bad, b"abc\nd\xc3(e\n").unwrap();
+    assert_bad_input(
+        &run(&["train", "--data", s(&bad), "--out", s(&out)]),
+        "bad-utf8.txt:2:",
+    );
+
+    let missing = tmp("does-not-exist.txt");
+    assert_bad_input(
+        &run(&["train", "--data", s(&missing), "--out", s(&out)]),
+        "does-not-exist.txt",
+    );
+    assert!(!out.exists(), "no model may be written from bad input");
+
+    let not_model = tmp("not-a-model.rnn");
+    std::fs::write(&not_model, b"hello, world").unwrap();
+    for cmd in ["inspect", "sample"] {
+        assert_bad_input(&run(&[cmd, "--model", s(&not_model)]), "not-a-model.rnn");
+    }
+    // Bad flags are usage errors, also exit code 2.
+    let o = run(&[
+        "train",
+        "--data",
+        s(&empty),
+        "--out",
+        s(&out),
+        "--lr",
+        "fast",
+    ]);
+    assert_eq!(o.status.code(), Some(2));
+}
+
+#[test]
+fn same_seed_same_bytes_whatever_the_threads_and_resume_continues_exactly() {
+    let data = small_data(120);
+    let common = [
+        "train",
+        "--data",
+        s(&data),
+        "--hidden",
+        "12",
+        "--batch",
+        "4",
+        "--seed",
+        "7",
+        "--quiet",
+    ];
+    let with = |extra: &[&str]| {
+        let mut args = common.to_vec();
+        args.extend_from_slice(extra);
+        let o = run(&args);
+        assert!(o.status.success(), "{}", stderr(&o));
+    };
+    let (a, b, c) = (tmp("a.rnn"), tmp("b.rnn"), tmp("c.rnn"));
+    with(&["--out", s(&a), "--epochs", "4", "--threads", "1"]);
+    with(&["--out", s(&b), "--epochs", "4", "--threads", "2"]);
+    let (ba, bb) = (std::fs::read(&a).unwrap(), std::fs::read(&b).unwrap());
+    assert_eq!(ba, bb, "--threads changed the model");
+
+    // Interrupted after epoch 2, then resumed to epoch 4.
+    with(&[
+        "--out",
+        s(&c),
+        "--epochs",
+        "2",
+        "--threads",
+        "1",
+        "--checkpoint-every",
+        "1",
+    ]);
+    assert_ne!(
+        std::fs::read(&c).unwrap(),
+        ba,
+        "2 epochs should differ from 4"
+    );
+    let ckpt = PathBuf::from(format!("{}.ckpt", s(&c)));
+    with(&[
+        "--out",
+        s(&c),
+        "--epochs",
+        "4",
+        "--threads",
+        "2",
+        "--resume",
+        s(&ckpt),
+    ]);
+    assert_eq!(
+        std::fs::read(&c).unwrap(),
+        ba,
+        "resumed run differs from the uninterrupted one"
+    );
+
+    // A checkpoint does not resume a run with other settings.
+    let mut args = common.to_vec();
+    args.extend_from_slice(&[
+        "--out",
+        s(&c),
+        "--epochs",
+        "4",
+        "--lr",
+        "0.1",
+        "--resume",
+        s(&ckpt),
+    ]);
+    assert_bad_input(&run(&args), "lr");
+}
+
+#[test]
+fn stream_mode_is_deterministic_too() {
+    let data = small_data(60);
+    let (a, b) = (tmp("sa.rnn"), tmp("sb.rnn"));
+    for (out, threads) in [(&a, "1"), (&b, "2")] {
+        let o = run(&[
+            "train",
+            "--data",
+            s(&data),
+            "--out",
+            s(out),
+            "--mode",
+            "stream",
+            "--seq-len",
+            "16",
+            "--batch",
+            "3",
+            "--hidden",
+            "10",
+            "--epochs",
+            "2",
+            "--threads",
+            threads,
+            "--quiet",
+        ]);
+        assert!(o.status.success(), "{}", stderr(&o));
+    }
+    assert_eq!(std::fs::read(&a).unwrap(), std::fs::read(&b).unwrap());
+}
+
+#[test]
+fn json_round_trip_and_wrong_shapes() {
+    let data = small_data(40);
+    let (model, json, back) = (tmp("j.rnn"), tmp("j.json"), tmp("j2.rnn"));
+    let o = run(&[
+        "train",
+        "--data",
+        s(&data),
+        "--out",
+        s(&model),
+        "--epochs",
+        "1",
+        "--hidden",
+        "8",
+        "--quiet",
+        "--plot",
+        s(&tmp("loss.svg")),
+    ]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    assert!(std::fs::read_to_string(tmp("loss.svg"))
+        .unwrap()
+        .starts_with("<svg"));
+    let o = run(&[
+        "export",
+        "--model",
+        s(&model),
+        "--format",
+        "json",
+        "--out",
+        s(&json),
+    ]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    let o = run(&["import", s(&json), "--out", s(&back)]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    // Same header, vocabulary and every weight bit: the files are identical.
+    assert_eq!(
+        std::fs::read(&model).unwrap(),
+        std::fs::read(&back).unwrap()
+    );
+
+    let doc: serde_json::Value = serde_json::from_slice(&std::fs::read(&json).unwrap()).unwrap();
+    let vocab = doc["vocab"].as_str().unwrap().chars().count();
+    let mut wrong = doc.clone();
+    wrong["w_aa"].as_array_mut().unwrap().pop();
+    let bad = tmp("wrong.json");
+    std::fs::write(&bad, serde_json::to_vec(&wrong).unwrap()).unwrap();
+    let o = run(&["import", s(&bad), "--out", s(&tmp("never2.rnn"))]);
+    assert_bad_input(&o, "key `w_aa` has shape 7×8, expected 8×8");
+
+    let mut wrong = doc.clone();
+    wrong["w_ya"] = serde_json::to_value(vec![vec![0.5f64; 8]; 3]).unwrap();
+    std::fs::write(&bad, serde_json::to_vec(&wrong).unwrap()).unwrap();
+    let o = run(&["import", s(&bad), "--out", s(&tmp("never2.rnn"))]);
+    assert_bad_input(&o, &format!("key `w_ya` has shape 3×8, expected {vocab}×8"));
+}
+
+#[test]
+fn divergence_names_the_epoch_and_keeps_a_good_model() {
+    let data = small_data(30);
+    let out = tmp("diverge.rnn");
+    let o = run(&[
+        "train",
+        "--data",
+        s(&data),
+        "--out",
+        s(&out),
+        "--optimizer",
+        "sgd",
+        "--lr",
+        "1e38",
+        "--clip",
+        "0",
+        "--hidden",
+        "6",
+        "--quiet",
+    ]);
+    let err = stderr(&o);
+    assert_eq!(o.status.code(), Some(1), "{err}");
+    assert!(
+        err.contains("in epoch 1") && err.contains("diverge"),
+        "{err}"
+    );
+    assert_eq!(err.lines().count(), 1);
+    // The model on disk is the last good one and passes every check of rnn-core's reader.
+    let o = run(&["inspect", "--model", s(&out)]);
+    assert!(o.status.success(), "{}", stderr(&o));
+}
+
+#[test]
+fn sample_eval_inspect_outputs() {
+    let data = small_data(50);
+    let model = tmp("sei.rnn");
+    let o = run(&[
+        "train",
+        "--data",
+        s(&data),
+        "--out",
+        s(&model),
+        "--epochs",
+        "2",
+        "--hidden",
+        "8",
+        "--quiet",
+    ]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    let o = run(&[
+        "sample",
+        "--model",
+        s(&model),
+        "--count",
+        "5",
+        "--prefix",
+        "ab",
+        "--seed",
+        "3",
+    ]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    let names = String::from_utf8(o.stdout).unwrap();
+    assert_eq!(names.lines().count(), 5);
+    assert!(names.lines().all(|l| l.starts_with("ab")), "{names}");
+    let again = run(&[
+        "sample",
+        "--model",
+        s(&model),
+        "--count",
+        "5",
+        "--prefix",
+        "ab",
+        "--seed",
+        "3",
+    ]);
+    assert_eq!(String::from_utf8(again.stdout).unwrap(), names);
+    assert_bad_input(
+        &run(&["sample", "--model", s(&model), "--prefix", "A"]),
+        "'A'",
+    );
+
+    let o = run(&["eval", "--model", s(&model), "--data", s(&data)]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    let text = String::from_utf8(o.stdout).unwrap();
+    let loss: f64 = text.lines().last().unwrap().parse().unwrap();
+    assert!(loss > 0.5 && loss < 27f64.ln(), "{text}");
+
+    let o = run(&["inspect", "--model", s(&model)]);
+    let text = String::from_utf8(o.stdout).unwrap();
+    for needle in [
+        "cell: elman",
+        "hidden H = 8",
+        "checksum: ok",
+        "parameters:",
+        "vocab (",
+    ] {
+        assert!(text.contains(needle), "{needle} missing in {text}");
+    }
+    // One flipped weight bit: the checksum catches it.
+    let mut bytes = std::fs::read(&model).unwrap();
+    let n = bytes.len();
+    bytes[n - 10] ^= 1;
+    let flipped = tmp("flipped.rnn");
+    std::fs::write(&flipped, bytes).unwrap();
+    let o = run(&["inspect", "--model", s(&flipped)]);
+    assert_bad_input(&o, "checksum");
+    assert!(String::from_utf8(o.stdout)
+        .unwrap()
+        .contains("checksum: MISMATCH"));
+}
