@@ -136,7 +136,7 @@ fn write_model_consts(out: &Path) {
     let path_literal = format!("{:?}", path.display().to_string());
     let consts = format!(
         "/// The model embedded at build time (from `build.rs`).\n\
-         pub static MODEL: &[u8] = include_bytes!({path_literal});\n\
+         pub static MODEL: &crate::Aligned<[u8]> = &crate::Aligned(*include_bytes!({path_literal}));\n\
          /// Where [`MODEL`] was read from at build time.\n\
          pub const MODEL_PATH: &str = {path_literal};\n\
          /// Input size of the model.\n\

@@ -23,7 +23,7 @@ use cortex_m::peripheral::SYST;
 use cortex_m_rt::{entry, exception, ExceptionFrame};
 use cortex_m_semihosting::debug;
 use rnn_core::sample::{argmax, sample};
-use rnn_core::{generate, Elman, Rng, Sampler};
+use rnn_core::{generate, Elman, ModelView, Rng, Sampler};
 
 use board::Uart;
 use line::{LineReader, Problem, LINE_MAX};
@@ -43,7 +43,29 @@ const I: usize = model::I;
 const H: usize = model::H;
 const O: usize = model::O;
 
-type Model = Elman<'static, I, H, O>;
+/// The model's weights are read as `f32`s straight from flash (one load per weight).
+type Model = Elman<'static, I, H, O, f32>;
+
+/// Places the embedded model file at a 4-aligned address; the format aligns the weights
+/// within the file, so they can be viewed as `f32`s in place.
+#[repr(C, align(4))]
+pub struct Aligned<T: ?Sized>(pub T);
+
+/// Checks the embedded model with all of `rnn-core`'s checks and opens it in place.
+fn load_model() -> Result<Model, rnn_core::Error> {
+    let view = ModelView::parse(&model::MODEL.0)?;
+    // SAFETY: every bit pattern is a valid `f32`, and `align_to` only hands out the part
+    // of the slice that is aligned for it.
+    let (head, floats, tail) = unsafe { view.weight_bytes().align_to::<f32>() };
+    if !head.is_empty() || !tail.is_empty() {
+        // Not reached: `Aligned` and the format's padding align the weights. Should it
+        // happen, `with_floats` rejects the short slice with a typed error.
+        return Model::with_floats(&view, &[]);
+    }
+    // Checks the cell kind and the sizes against I, H, O, and that `floats` holds the
+    // file's weights bit for bit.
+    Model::with_floats(&view, floats)
+}
 
 /// UART0 output that remembers its last byte, so that an error line in streaming mode can
 /// start on a line of its own.
@@ -96,7 +118,7 @@ fn main() -> ! {
         uart: Uart::init(),
         last: b'\n',
     };
-    let model = match Model::from_bytes(model::MODEL) {
+    let model = match load_model() {
         Ok(model) => model,
         Err(e) => {
             let _ = writeln!(out, "error: cannot load the model: {e}");
@@ -117,7 +139,7 @@ fn main() -> ! {
         board::NAME,
         board::CPU,
         model.vocab().len(),
-        model::MODEL.len(),
+        model::MODEL.0.len(),
     );
     let _ = writeln!(out, "READY");
 

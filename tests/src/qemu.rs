@@ -1,0 +1,252 @@
+//! Building `firmware-example` for a QEMU board and running it under `qemu-system-arm`.
+//!
+//! The firmware reads UART0 from QEMU's standard input and writes its answers to standard
+//! output. A writer thread feeds the input while the calling thread collects the output
+//! (one thread doing both deadlocks once a pipe fills). QEMU does not stop at the end of
+//! its input: a session ends when the firmware exits through semihosting (`/exit`, or a
+//! failed boot), or at the timeout, when QEMU is killed.
+
+use std::io::{Read, Write};
+use std::path::{Path, PathBuf};
+use std::process::{Command, ExitStatus, Stdio};
+use std::sync::mpsc;
+use std::thread;
+use std::time::{Duration, Instant};
+
+/// A QEMU machine that the firmware supports.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Board {
+    /// QEMU's `-machine` name, also the firmware's cargo feature.
+    pub name: &'static str,
+    /// The Rust target the firmware is built for on this board.
+    pub target: &'static str,
+    /// The core, as the firmware's banner names it.
+    pub cpu: &'static str,
+    /// The processor clock, in Hz.
+    pub clock_hz: u32,
+}
+
+/// The three boards: Cortex-M3 (soft float), Cortex-M4F (hard float), Cortex-M0.
+pub const BOARDS: [Board; 3] = [
+    Board {
+        name: "lm3s6965evb",
+        target: "thumbv7m-none-eabi",
+        cpu: "cortex-m3",
+        clock_hz: 12_500_000,
+    },
+    Board {
+        name: "mps2-an386",
+        target: "thumbv7em-none-eabihf",
+        cpu: "cortex-m4f",
+        clock_hz: 25_000_000,
+    },
+    Board {
+        name: "microbit",
+        target: "thumbv6m-none-eabi",
+        cpu: "cortex-m0",
+        clock_hz: 16_000_000,
+    },
+];
+
+/// The board called `name`.
+pub fn board(name: &str) -> Board {
+    *BOARDS
+        .iter()
+        .find(|b| b.name == name)
+        .unwrap_or_else(|| panic!("no board {name}"))
+}
+
+/// The firmware's source directory.
+pub fn firmware_dir() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("..")
+        .join("firmware-example")
+}
+
+/// Checks that `qemu-system-arm` runs and that the board's Rust target is installed;
+/// the error says how to install what is missing.
+pub fn check_tools(board: &Board) -> Result<(), String> {
+    match Command::new("qemu-system-arm").arg("--version").output() {
+        Ok(out) if out.status.success() => {}
+        Ok(out) => {
+            return Err(format!(
+                "`qemu-system-arm --version` failed ({}): reinstall it with \
+                 `apt-get install -y qemu-system-arm`",
+                out.status
+            ))
+        }
+        Err(e) => {
+            return Err(format!(
+                "qemu-system-arm is needed to run the firmware tests and was not found ({e}): \
+                 install it with `apt-get install -y qemu-system-arm` (as root on Debian or \
+                 Ubuntu)"
+            ))
+        }
+    }
+    // rustc as the firmware's build sees it (rust-toolchain.toml applies by directory).
+    let sysroot = Command::new("rustc")
+        .args(["--print", "sysroot"])
+        .current_dir(firmware_dir())
+        .output()
+        .map_err(|e| format!("cannot run rustc: {e}"))?;
+    let sysroot = String::from_utf8_lossy(&sysroot.stdout).trim().to_string();
+    let lib = Path::new(&sysroot)
+        .join("lib")
+        .join("rustlib")
+        .join(board.target)
+        .join("lib");
+    if !lib.is_dir() {
+        return Err(format!(
+            "the Rust target {} (board {}) is not installed: run `rustup target add {}`",
+            board.target, board.name, board.target
+        ));
+    }
+    Ok(())
+}
+
+/// Builds the firmware for `board` in release mode with the model file `model` embedded,
+/// and copies the ELF to `elf`. `target_dir` is cargo's target directory for the build
+/// (share it between builds: only the firmware crate is rebuilt for another model).
+/// Returns cargo's standard error (where build-script warnings appear).
+pub fn build(board: &Board, model: &Path, target_dir: &Path, elf: &Path) -> Result<String, String> {
+    check_tools(board)?;
+    let cargo = std::env::var_os("CARGO").unwrap_or_else(|| "cargo".into());
+    let mut cmd = Command::new(cargo);
+    cmd.current_dir(firmware_dir())
+        .args(["build", "--release", "--no-default-features", "--features"])
+        .arg(board.name)
+        .args(["--target", board.target])
+        .env("RNN_MODEL", model)
+        .env("CARGO_TARGET_DIR", target_dir);
+    // What the outer `cargo test` exports must not steer the firmware's build.
+    for var in [
+        "CARGO_MAKEFLAGS",
+        "MAKEFLAGS",
+        "MFLAGS",
+        "RUSTFLAGS",
+        "CARGO_ENCODED_RUSTFLAGS",
+        "CARGO_BUILD_TARGET",
+        "CARGO_BUILD_RUSTFLAGS",
+        "CARGO_PRIMARY_PACKAGE",
+        "CARGO_MANIFEST_DIR",
+        "CARGO_MANIFEST_PATH",
+    ] {
+        cmd.env_remove(var);
+    }
+    let out = cmd
+        .output()
+        .map_err(|e| format!("cannot run cargo: {e}"))?;
+    let stderr = String::from_utf8_lossy(&out.stderr).into_owned();
+    if !out.status.success() {
+        return Err(format!(
+            "building the firmware for {} failed ({}):\n{stderr}",
+            board.name, out.status
+        ));
+    }
+    let built = target_dir
+        .join(board.target)
+        .join("release")
+        .join("firmware-example");
+    if let Some(dir) = elf.parent() {
+        std::fs::create_dir_all(dir).map_err(|e| format!("create {}: {e}", dir.display()))?;
+    }
+    std::fs::copy(&built, elf)
+        .map_err(|e| format!("copy {} to {}: {e}", built.display(), elf.display()))?;
+    Ok(stderr)
+}
+
+/// What one QEMU session printed, and how it ended.
+#[derive(Debug)]
+pub struct Session {
+    /// Everything the firmware wrote to UART0.
+    pub stdout: Vec<u8>,
+    /// QEMU's own messages.
+    pub stderr: String,
+    /// QEMU's exit status, `None` when it was killed at the timeout.
+    pub status: Option<ExitStatus>,
+}
+
+impl Session {
+    /// The output as text (the firmware writes ASCII; anything else shows as U+FFFD).
+    pub fn text(&self) -> String {
+        String::from_utf8_lossy(&self.stdout).into_owned()
+    }
+}
+
+/// The command line that runs `elf` on `board` (with `-icount shift=0` when `icount`).
+pub fn command(board: &Board, elf: &Path, icount: bool) -> Command {
+    let mut cmd = Command::new("qemu-system-arm");
+    cmd.args(["-machine", board.name, "-nographic", "-monitor", "none"])
+        .args(["-semihosting-config", "enable=on,target=native"]);
+    if icount {
+        cmd.args(["-icount", "shift=0"]);
+    }
+    cmd.arg("-kernel").arg(elf);
+    cmd
+}
+
+/// Runs `elf` on `board`, feeding `input` to UART0 from a writer thread, until QEMU exits
+/// or `timeout` passes (then QEMU is killed and `status` is `None`).
+pub fn run(board: &Board, elf: &Path, input: Vec<u8>, icount: bool, timeout: Duration) -> Session {
+    let mut child = command(board, elf, icount)
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap_or_else(|e| panic!("cannot start qemu-system-arm: {e}"));
+    let mut stdin = child.stdin.take().expect("piped stdin");
+    let mut stdout = child.stdout.take().expect("piped stdout");
+    let mut stderr = child.stderr.take().expect("piped stderr");
+
+    // The firmware may stop reading (it exits, or fails at boot): a failed write only
+    // means that, so the writer ignores it.
+    let writer = thread::spawn(move || {
+        let _ = stdin.write_all(&input);
+        let _ = stdin.flush();
+        // Keep the pipe open: QEMU ends when the firmware says so.
+        stdin
+    });
+    let (tx, rx) = mpsc::channel();
+    let reader = thread::spawn(move || {
+        let mut out = Vec::new();
+        let mut buf = [0u8; 4096];
+        loop {
+            match stdout.read(&mut buf) {
+                Ok(0) | Err(_) => break,
+                Ok(n) => out.extend_from_slice(&buf[..n]),
+            }
+        }
+        let _ = tx.send(());
+        out
+    });
+    let err_reader = thread::spawn(move || {
+        let mut s = String::new();
+        let _ = stderr.read_to_string(&mut s);
+        s
+    });
+
+    let deadline = Instant::now() + timeout;
+    let mut status = None;
+    loop {
+        if let Ok(Some(s)) = child.try_wait() {
+            status = Some(s);
+            break;
+        }
+        let now = Instant::now();
+        if now >= deadline {
+            let _ = child.kill();
+            let _ = child.wait();
+            break;
+        }
+        // Wakes early when QEMU closes its output (it is exiting).
+        let _ = rx.recv_timeout((deadline - now).min(Duration::from_millis(20)));
+    }
+    let stdout = reader.join().expect("reader thread");
+    let stderr = err_reader.join().expect("stderr thread");
+    drop(writer.join().expect("writer thread"));
+    Session {
+        stdout,
+        stderr,
+        status,
+    }
+}

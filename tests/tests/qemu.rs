@@ -1,0 +1,405 @@
+//! The firmware under QEMU, on all three boards, against the host.
+//!
+//! Each test builds `firmware-example` (release) with a fixture model made here, runs it
+//! under `qemu-system-arm`, feeds it input, and compares every byte it answers with what
+//! `tests::protocol::Reference` (the same `rnn-core`, compiled for the host) answers.
+//! Each (board, model) is built once per run and shared by the tests that need it.
+//!
+//! Needs `qemu-system-arm` and the three thumb targets; without them the tests fail and
+//! say how to install them.
+
+use std::collections::HashMap;
+use std::path::{Path, PathBuf};
+use std::sync::{Mutex, OnceLock};
+use std::time::Duration;
+
+use rnn_core::{ModelView, Rng};
+use tests::fixture;
+use tests::protocol::{Reference, LINE_MAX, STREAM_END};
+use tests::qemu::{self, Board, BOARDS};
+
+const SESSION_TIMEOUT: Duration = Duration::from_secs(180);
+
+fn work_dir() -> PathBuf {
+    PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join("qemu")
+}
+
+/// The models the tests embed.
+#[derive(Clone, Copy, PartialEq, Eq, Hash, Debug)]
+enum Fixture {
+    /// An Elman model over `fixture::VOCAB` (28 symbols, with `/`), H = 25.
+    Elman,
+    /// The same file with one bit of a weight flipped.
+    Corrupt,
+    /// A valid GRU model, which this Elman firmware must refuse.
+    Gru,
+}
+
+impl Fixture {
+    fn bytes(self) -> &'static [u8] {
+        static ELMAN: OnceLock<Vec<u8>> = OnceLock::new();
+        static CORRUPT: OnceLock<Vec<u8>> = OnceLock::new();
+        static GRU: OnceLock<Vec<u8>> = OnceLock::new();
+        let elman = || fixture::elman_bytes(fixture::VOCAB, 25, 7);
+        match self {
+            Fixture::Elman => ELMAN.get_or_init(elman),
+            Fixture::Corrupt => CORRUPT.get_or_init(|| {
+                let bytes = elman();
+                // A bit in the middle of the weights, well inside W_aa.
+                fixture::flip_bit(&bytes, bytes.len() / 2, 5)
+            }),
+            Fixture::Gru => GRU.get_or_init(|| fixture::gru_bytes(fixture::VOCAB, 8, 3)),
+        }
+    }
+
+    fn path(self) -> PathBuf {
+        work_dir().join(format!("{self:?}.rnn").to_lowercase())
+    }
+}
+
+/// The firmware for `board` with `model` embedded, built at most once per test run.
+fn firmware(board: &Board, model: Fixture) -> PathBuf {
+    static BUILT: OnceLock<Mutex<HashMap<(&'static str, Fixture), PathBuf>>> = OnceLock::new();
+    // One lock for all builds: they share a target directory, and cargo would serialise
+    // them anyway.
+    let mut built = BUILT
+        .get_or_init(Default::default)
+        .lock()
+        .unwrap_or_else(|e| e.into_inner());
+    if let Some(elf) = built.get(&(board.name, model)) {
+        return elf.clone();
+    }
+    if let Err(e) = qemu::check_tools(board) {
+        panic!("{e}");
+    }
+    let path = model.path();
+    fixture::save(&path, model.bytes());
+    let elf = work_dir().join(format!("{}-{:?}.elf", board.name, model).to_lowercase());
+    let target_dir = qemu::firmware_dir().join("target").join("qemu-tests");
+    if let Err(e) = qemu::build(board, &path, &target_dir, &elf) {
+        panic!("{e}");
+    }
+    built.insert((board.name, model), elf.clone());
+    elf
+}
+
+/// Where two outputs first differ, with the lines around it.
+fn first_difference(expected: &str, actual: &str) -> String {
+    let (e, a): (Vec<&str>, Vec<&str>) = (expected.lines().collect(), actual.lines().collect());
+    let n = e.iter().zip(&a).take_while(|(x, y)| x == y).count();
+    let from = n.saturating_sub(3);
+    let show = |lines: &[&str]| {
+        lines
+            .iter()
+            .enumerate()
+            .skip(from)
+            .take(n - from + 4)
+            .map(|(i, l)| format!("  {:5} {l:?}", i + 1))
+            .collect::<Vec<_>>()
+            .join("\n")
+    };
+    format!(
+        "first difference at output line {} ({} lines expected, {} received)\nexpected:\n{}\nfirmware:\n{}",
+        n + 1,
+        e.len(),
+        a.len(),
+        show(&e),
+        show(&a)
+    )
+}
+
+/// Boots the firmware with the Elman fixture, feeds `input` and then `/exit`, and checks
+/// that it answers exactly what the host answers, and exits cleanly.
+fn check_parity(board: &Board, input: &[u8]) {
+    let model = Fixture::Elman.bytes();
+    let elf = firmware(board, Fixture::Elman);
+    let mut reference = Reference::new(model).expect("the fixture loads on the host");
+    let mut expected = reference.banner(board.name, board.cpu, model.len());
+    expected.push_str(&String::from_utf8(reference.feed(input)).expect("ASCII answers"));
+    expected.push_str("ok: exit\n");
+
+    let mut full_input = input.to_vec();
+    full_input.extend_from_slice(b"/exit\n");
+    let session = qemu::run(board, &elf, full_input, false, SESSION_TIMEOUT);
+    let actual = session.text();
+    assert!(
+        actual == expected,
+        "{}: the firmware's answers differ from the host's\n{}\nQEMU status: {:?}, stderr: {}",
+        board.name,
+        first_difference(&expected, &actual),
+        session.status,
+        session.stderr.trim()
+    );
+    let status = session.status.expect("QEMU exits on /exit");
+    assert!(status.success(), "{}: /exit should exit 0, got {status}", board.name);
+}
+
+/// Prefixes, seeds, both sampling modes and the `//` escape.
+fn prefixes_and_modes() -> Vec<u8> {
+    let long: String = "thequickbrownfoxjumpsoverthelazydog"
+        .chars()
+        .cycle()
+        .take(LINE_MAX)
+        .collect();
+    let mut s = String::new();
+    // Temperature 1 and seed 0 from boot.
+    for line in ["", "a", "b", "", "zz"] {
+        s.push_str(line);
+        s.push('\n');
+    }
+    // One generator per seed: a seed then several lines, as `rnn-train sample --count`.
+    for seed in ["1", "42", "18446744073709551615", "0"] {
+        s.push_str(&format!("/seed {seed}\n"));
+        for line in ["", "", "sa", "sa", "x"] {
+            s.push_str(line);
+            s.push('\n');
+        }
+    }
+    s.push_str(&long);
+    s.push('\n');
+    s.push_str("/greedy\n\na\nthe\n");
+    s.push_str(&long);
+    s.push('\n');
+    // Greedy draws nothing: the seed does not matter.
+    s.push_str("/seed 5\nthe\n");
+    for t in ["0.5", "2", "0.7", "1.3", "1.", ".25", "0.1234567", "0010.000", "16777215"] {
+        s.push_str(&format!("/sample {t}\n/seed 3\n\nab\nab\n"));
+    }
+    // `//` starts a prefix with `/` (in this vocabulary); `/` alone is a command.
+    s.push_str("/sample 1\n//\n//a/b\n///\n");
+    // Extra spaces around command words are allowed.
+    s.push_str("/  seed   11  \nq\n");
+    s.push_str("/help\n");
+    s.into_bytes()
+}
+
+/// Every `error:` path of line mode, with `\r\n` and `\r` line ends mixed in.
+fn errors_and_line_ends() -> Vec<u8> {
+    let mut s: Vec<u8> = Vec::new();
+    let letters = |n: usize| "abcdefghijklmnopqrstuvwxyz".bytes().cycle().take(n).collect::<Vec<u8>>();
+    // Unknown characters (upper case, digit, space, control bytes).
+    for line in [&b"Abc"[..], b"ab1", b"a b", b"\x07", b"\x04", b"\x00x", b"~"] {
+        s.extend_from_slice(line);
+        s.push(b'\n');
+    }
+    // Too long: one byte over, far over; exactly LINE_MAX is fine (checked above).
+    for n in [LINE_MAX + 1, 200, 1000] {
+        s.extend(letters(n));
+        s.push(b'\n');
+    }
+    // Non-ASCII: UTF-8, a lone high byte, after the buffer is full (non-ASCII comes
+    // first), and after an overflow (too long comes first).
+    s.extend_from_slice("caf\u{e9}\n".as_bytes());
+    s.extend_from_slice(b"\xff\n\x80abc\n");
+    s.extend(letters(LINE_MAX));
+    s.extend_from_slice(b"\xc3\n");
+    s.extend(letters(LINE_MAX + 1));
+    s.extend_from_slice(b"\xc3\n");
+    // Malformed and unknown commands.
+    for line in [
+        "/seed",
+        "/seed x",
+        "/seed 1 2",
+        "/seed -1",
+        "/seed 18446744073709551616",
+        "/seed 0x10",
+        "/sample",
+        "/sample 0",
+        "/sample 0.0",
+        "/sample -1",
+        "/sample nan",
+        "/sample inf",
+        "/sample 1e3",
+        "/sample 16777216",
+        "/sample 0.12345678901",
+        "/sample .",
+        "/sample 1 2",
+        "/greedy now",
+        "/stream x",
+        "/bench 1",
+        "/mem x",
+        "/exit now",
+        "/help me",
+        "/foo",
+        "/Seed 1",
+        "/",
+        "/ ",
+        "/\x07bell",
+    ] {
+        s.extend_from_slice(line.as_bytes());
+        s.push(b'\n');
+    }
+    // Line ends: CRLF is one end, a lone CR is one, CR CR LF is two (an empty line).
+    s.extend_from_slice(b"/seed 8\r\nab\r\n\r\ncd\ref\n\r\r\nzz\n");
+    // The firmware is still in the same state machine: a normal line works.
+    s.extend_from_slice(b"abc\n");
+    s
+}
+
+/// Streaming mode: every byte answered, errors on their own lines, 0x04 ends.
+fn streaming() -> Vec<u8> {
+    let mut s: Vec<u8> = Vec::new();
+    s.extend_from_slice(b"/stream\n");
+    s.extend_from_slice(b"dinosaur/\nrex");
+    s.push(b'A'); // unknown
+    s.extend_from_slice(b"bc");
+    s.push(0xC3); // non-ASCII
+    s.extend_from_slice(b"ab\r"); // CR is just an unknown byte here
+    s.push(STREAM_END);
+    s.extend_from_slice(b"abc\n");
+    // CR LF after the command: the LF is part of the line end, not streamed.
+    s.extend_from_slice(b"/stream\r\n\nab");
+    s.push(STREAM_END);
+    // An empty stream, and a stream that starts with an error.
+    s.extend_from_slice(b"/stream\n");
+    s.push(STREAM_END);
+    s.extend_from_slice(b"/stream\n?a");
+    s.push(STREAM_END);
+    s.extend_from_slice(b"/greedy\nab\n");
+    s
+}
+
+/// 1,000 lines of random bytes (any byte but CR and LF), then a valid prefix.
+fn random_lines(seed: u64) -> Vec<u8> {
+    let mut rng = Rng::new(seed);
+    let mut below = |n: u64| rng.next_u64() % n;
+    let alphabet: Vec<u8> = fixture::VOCAB.bytes().filter(|&b| b != b'\n').collect();
+    let mut s = Vec::new();
+    for _ in 0..1000 {
+        let len = below(90) as usize;
+        let kind = below(4);
+        for k in 0..len {
+            let b = match kind {
+                // Any byte.
+                0 => loop {
+                    let b = below(256) as u8;
+                    if b != b'\r' && b != b'\n' {
+                        break b;
+                    }
+                },
+                // Printable ASCII.
+                1 => 0x20 + below(95) as u8,
+                // Mostly the vocabulary (some lines are real prefixes).
+                2 if below(20) != 0 => alphabet[below(alphabet.len() as u64) as usize],
+                2 => 0x20 + below(95) as u8,
+                // A command word and random arguments.
+                _ if k == 0 => b'/',
+                _ => b" seedsamplegreedy0123456789."[below(28) as usize],
+            };
+            s.push(b);
+        }
+        s.push(b'\n');
+    }
+    s.extend_from_slice(b"/seed 9\n/sample 1\ndino\n/greedy\ndino\n");
+    s
+}
+
+fn full_script() -> Vec<u8> {
+    let mut s = prefixes_and_modes();
+    s.extend(errors_and_line_ends());
+    s.extend(streaming());
+    s.extend(random_lines(2024));
+    s
+}
+
+#[test]
+fn parity_lm3s6965evb() {
+    check_parity(&qemu::board("lm3s6965evb"), &full_script());
+}
+
+#[test]
+fn parity_mps2_an386() {
+    check_parity(&qemu::board("mps2-an386"), &full_script());
+}
+
+#[test]
+fn parity_microbit() {
+    check_parity(&qemu::board("microbit"), &full_script());
+}
+
+/// A bit flipped in the weights: the loader's checksum error at boot, exit status 1.
+#[test]
+fn corrupt_model_fails_at_boot() {
+    let error = ModelView::parse(Fixture::Corrupt.bytes())
+        .expect_err("a flipped bit must not load")
+        .to_string();
+    assert!(error.contains("checksum"), "{error}");
+    for board in &BOARDS {
+        let elf = firmware(board, Fixture::Corrupt);
+        let session = qemu::run(board, &elf, b"a\n".to_vec(), false, SESSION_TIMEOUT);
+        assert_eq!(
+            session.text(),
+            format!("error: cannot load the model: {error}\n"),
+            "{}: boot output",
+            board.name
+        );
+        let status = session.status.unwrap_or_else(|| panic!("{}: QEMU did not exit", board.name));
+        assert_eq!(status.code(), Some(1), "{}: exit status", board.name);
+    }
+}
+
+/// A valid model of another cell kind: the typed mismatch error at boot.
+#[test]
+fn other_cell_kind_fails_at_boot() {
+    let board = qemu::board("lm3s6965evb");
+    let elf = firmware(&board, Fixture::Gru);
+    let session = qemu::run(&board, &elf, Vec::new(), false, SESSION_TIMEOUT);
+    assert_eq!(
+        session.text(),
+        "error: cannot load the model: wrong cell kind: expected elman, the model holds gru\n"
+    );
+    assert_eq!(session.status.and_then(|s| s.code()), Some(1));
+}
+
+/// `/bench` under `-icount shift=0` is deterministic and plausible; `/mem` stays in budget.
+#[test]
+fn bench_and_mem() {
+    let model = ModelView::parse(Fixture::Elman.bytes()).expect("fixture loads");
+    let h = model.header();
+    let (hidden, output) = (h.hidden as u64, h.output as u64);
+    let macs = hidden * hidden + output * hidden + hidden;
+    for board in &BOARDS {
+        let elf = firmware(board, Fixture::Elman);
+        let session = qemu::run(
+            board,
+            &elf,
+            b"/bench\n/bench\n/mem\n/exit\n".to_vec(),
+            true,
+            SESSION_TIMEOUT,
+        );
+        let text = session.text();
+        let lines: Vec<&str> = text.lines().collect();
+        assert_eq!(lines.len(), 6, "{}: {text}", board.name);
+        let (bench, again, mem) = (lines[2], lines[3], lines[4]);
+        assert_eq!(bench, again, "{}: the count must be deterministic", board.name);
+        let number_before = |line: &str, key: &str| -> u64 {
+            let head = &line[..line.find(key).unwrap_or_else(|| panic!("{key} in {line}"))];
+            let word = head.split_whitespace().last().unwrap_or("");
+            word.trim_start_matches('(')
+                .parse()
+                .unwrap_or_else(|_| panic!("number before {key} in {line}"))
+        };
+        let greedy = number_before(bench, " instructions/step (");
+        let sampled = number_before(bench, " instructions/step, ");
+        assert_eq!(number_before(bench, " MACs/step"), macs, "{bench}");
+        // No fused multiply-add: at least a multiply and an add per MAC.
+        assert!(greedy >= 2 * macs && greedy <= 1000 * macs, "{}: {bench}", board.name);
+        assert!(sampled > greedy, "{}: {bench}", board.name);
+        let static_ram = number_before(mem, " bytes (.data+.bss)");
+        let peak = number_before(mem, " bytes of ");
+        assert!(static_ram <= 1024, "{}: {mem}", board.name);
+        assert!(peak > 0 && peak < 16 * 1024, "{}: {mem}", board.name);
+        println!("{}: {bench}\n{}: {mem}", board.name, board.name);
+    }
+}
+
+/// The fixture files are what the tests think they are.
+#[test]
+fn fixtures_are_sound() {
+    let elman = ModelView::parse(Fixture::Elman.bytes()).expect("valid");
+    assert_eq!(elman.header().hidden, 25);
+    assert_eq!(elman.vocab().as_str(), fixture::VOCAB);
+    assert!(ModelView::parse(Fixture::Gru.bytes()).is_ok());
+    assert!(ModelView::parse(Fixture::Corrupt.bytes()).is_err());
+    assert!(Path::new(env!("CARGO_TARGET_TMPDIR")).is_absolute());
+}
