@@ -157,6 +157,9 @@ fn ensure_model() -> Result<()> {
         eprintln!("using the trained model {}", model.display());
         return Ok(());
     }
+    if let Some(dir) = model.parent() {
+        std::fs::create_dir_all(dir).with_context(|| format!("creating {}", dir.display()))?;
+    }
     run(
         "train the dinosaur model (rnn-train train, default settings)",
         cargo().args([
@@ -269,7 +272,15 @@ fn qemu_session(board: &str, elf: &Path, lines: &[String]) -> Result<Vec<String>
     use std::time::Duration;
 
     let mut child = Command::new("qemu-system-arm")
-        .args(["-machine", board, "-nographic", "-monitor", "none"])
+        .args([
+            "-machine",
+            board,
+            "-nographic",
+            "-monitor",
+            "none",
+            "-icount",
+            "shift=0",
+        ])
         .args(["-semihosting-config", "enable=on,target=native", "-kernel"])
         .arg(elf)
         .stdin(Stdio::piped())
