@@ -29,7 +29,7 @@ use board::Uart;
 use line::{LineReader, Problem, LINE_MAX};
 
 /// The most symbols generated after a prefix (the end-of-name symbol not counted).
-const MAX_LEN: usize = 40;
+const MAX_LEN: usize = 50;
 /// The sampler's seed at boot.
 const DEFAULT_SEED: u64 = 0;
 /// The sampling mode at boot: temperature 1, the model's own distribution.

@@ -27,6 +27,10 @@ fn main() -> ExitCode {
     let bytes = tests::fixture::elman_bytes(tests::fixture::DINO_VOCAB, hidden, seed);
     let path = PathBuf::from(out);
     tests::fixture::save(&path, &bytes);
-    println!("wrote {} ({} bytes, H={hidden})", path.display(), bytes.len());
+    println!(
+        "wrote {} ({} bytes, H={hidden})",
+        path.display(),
+        bytes.len()
+    );
     ExitCode::SUCCESS
 }

@@ -28,7 +28,9 @@ pub fn elman_bytes(vocab: &str, hidden: usize, seed: u64) -> Vec<u8> {
     let w_ax: Vec<f32> = (0..h * i).map(|_| uniform(&mut rng, 1.0)).collect();
     let w_aa: Vec<f32> = (0..h * h).map(|_| uniform(&mut rng, recurrent)).collect();
     let b_a: Vec<f32> = (0..h).map(|_| uniform(&mut rng, 0.1)).collect();
-    let w_ya: Vec<f32> = (0..o * h).map(|_| uniform(&mut rng, 3.0 / (h as f32).sqrt())).collect();
+    let w_ya: Vec<f32> = (0..o * h)
+        .map(|_| uniform(&mut rng, 3.0 / (h as f32).sqrt()))
+        .collect();
     let mut b_y: Vec<f32> = (0..o).map(|_| uniform(&mut rng, 0.5)).collect();
     b_y[0] = 0.5;
     let header = Header::elman(i as u32, h as u32, o as u32);

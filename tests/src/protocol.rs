@@ -14,7 +14,7 @@ use rnn_core::{generate, ElmanWeights, Error, Input, ModelView, Rng, Sampler, Vo
 /// The longest line the firmware reads, in bytes (without its end).
 pub const LINE_MAX: usize = 64;
 /// The most symbols generated after a prefix.
-pub const MAX_LEN: usize = 40;
+pub const MAX_LEN: usize = 50;
 /// The sampler's seed at boot.
 pub const DEFAULT_SEED: u64 = 0;
 /// The temperature at boot.

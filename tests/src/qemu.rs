@@ -133,9 +133,7 @@ pub fn build(board: &Board, model: &Path, target_dir: &Path, elf: &Path) -> Resu
     ] {
         cmd.env_remove(var);
     }
-    let out = cmd
-        .output()
-        .map_err(|e| format!("cannot run cargo: {e}"))?;
+    let out = cmd.output().map_err(|e| format!("cannot run cargo: {e}"))?;
     let stderr = String::from_utf8_lossy(&out.stderr).into_owned();
     if !out.status.success() {
         return Err(format!(

@@ -52,8 +52,16 @@ impl Fixture {
         }
     }
 
+    /// The model file, written on first use.
     fn path(self) -> PathBuf {
-        work_dir().join(format!("{self:?}.rnn").to_lowercase())
+        static WRITTEN: Mutex<Vec<Fixture>> = Mutex::new(Vec::new());
+        let path = work_dir().join(format!("{self:?}.rnn").to_lowercase());
+        let mut written = WRITTEN.lock().unwrap_or_else(|e| e.into_inner());
+        if !written.contains(&self) {
+            fixture::save(&path, self.bytes());
+            written.push(self);
+        }
+        path
     }
 }
 
@@ -73,7 +81,6 @@ fn firmware(board: &Board, model: Fixture) -> PathBuf {
         panic!("{e}");
     }
     let path = model.path();
-    fixture::save(&path, model.bytes());
     let elf = work_dir().join(format!("{}-{:?}.elf", board.name, model).to_lowercase());
     let target_dir = qemu::firmware_dir().join("target").join("qemu-tests");
     if let Err(e) = qemu::build(board, &path, &target_dir, &elf) {
@@ -131,7 +138,11 @@ fn check_parity(board: &Board, input: &[u8]) {
         session.stderr.trim()
     );
     let status = session.status.expect("QEMU exits on /exit");
-    assert!(status.success(), "{}: /exit should exit 0, got {status}", board.name);
+    assert!(
+        status.success(),
+        "{}: /exit should exit 0, got {status}",
+        board.name
+    );
 }
 
 /// Prefixes, seeds, both sampling modes and the `//` escape.
@@ -162,7 +173,17 @@ fn prefixes_and_modes() -> Vec<u8> {
     s.push('\n');
     // Greedy draws nothing: the seed does not matter.
     s.push_str("/seed 5\nthe\n");
-    for t in ["0.5", "2", "0.7", "1.3", "1.", ".25", "0.1234567", "0010.000", "16777215"] {
+    for t in [
+        "0.5",
+        "2",
+        "0.7",
+        "1.3",
+        "1.",
+        ".25",
+        "0.1234567",
+        "0010.000",
+        "16777215",
+    ] {
         s.push_str(&format!("/sample {t}\n/seed 3\n\nab\nab\n"));
     }
     // `//` starts a prefix with `/` (in this vocabulary); `/` alone is a command.
@@ -176,9 +197,23 @@ fn prefixes_and_modes() -> Vec<u8> {
 /// Every `error:` path of line mode, with `\r\n` and `\r` line ends mixed in.
 fn errors_and_line_ends() -> Vec<u8> {
     let mut s: Vec<u8> = Vec::new();
-    let letters = |n: usize| "abcdefghijklmnopqrstuvwxyz".bytes().cycle().take(n).collect::<Vec<u8>>();
+    let letters = |n: usize| {
+        "abcdefghijklmnopqrstuvwxyz"
+            .bytes()
+            .cycle()
+            .take(n)
+            .collect::<Vec<u8>>()
+    };
     // Unknown characters (upper case, digit, space, control bytes).
-    for line in [&b"Abc"[..], b"ab1", b"a b", b"\x07", b"\x04", b"\x00x", b"~"] {
+    for line in [
+        &b"Abc"[..],
+        b"ab1",
+        b"a b",
+        b"\x07",
+        b"\x04",
+        b"\x00x",
+        b"~",
+    ] {
         s.extend_from_slice(line);
         s.push(b'\n');
     }
@@ -317,6 +352,67 @@ fn parity_microbit() {
     check_parity(&qemu::board("microbit"), &full_script());
 }
 
+/// The firmware prints exactly what the host CLI prints: `/seed S`, the mode, then N
+/// lines `P` give the N names of `rnn-train sample --prefix P --seed S --count N
+/// --temperature T` (default `--max-len`), on every board.
+#[test]
+fn firmware_matches_rnn_train_sample() {
+    // (prefix, seed, temperature as typed; "0" is greedy for rnn-train, count)
+    let cases = [
+        ("", 0, "1", 8),
+        ("", 1, "1", 5),
+        ("b", 7, "0.5", 4),
+        ("pter", 123, "1.5", 4),
+        ("tyranno", 99, "0", 2),
+        ("", 5, "0.8", 6),
+    ];
+    let model = Fixture::Elman.path();
+    let mut input = String::new();
+    let mut expected = Vec::new();
+    for (prefix, seed, t, count) in cases {
+        let mut host = Vec::new();
+        let temperature: f32 = t.parse().expect("a number");
+        rnn_train::commands::sample(&model, count, prefix, temperature, seed, 50, &mut host)
+            .expect("rnn-train sample runs");
+        let host = String::from_utf8(host).expect("names are text");
+        assert_eq!(host.lines().count(), count, "{host}");
+        input.push_str(&format!("/seed {seed}\n"));
+        input.push_str(&if t == "0" {
+            "/greedy\n".to_string()
+        } else {
+            format!("/sample {t}\n")
+        });
+        for _ in 0..count {
+            input.push_str(prefix);
+            input.push('\n');
+        }
+        expected.extend(host.lines().map(str::to_owned));
+    }
+    input.push_str("/exit\n");
+    for board in &BOARDS {
+        let elf = firmware(board, Fixture::Elman);
+        let session = qemu::run(
+            board,
+            &elf,
+            input.clone().into_bytes(),
+            false,
+            SESSION_TIMEOUT,
+        );
+        let text = session.text();
+        let names: Vec<String> = text
+            .lines()
+            .skip(2)
+            .filter(|l| !l.starts_with("ok: "))
+            .map(str::to_owned)
+            .collect();
+        assert_eq!(
+            names, expected,
+            "{}: firmware vs rnn-train sample\n{text}",
+            board.name
+        );
+    }
+}
+
 /// A bit flipped in the weights: the loader's checksum error at boot, exit status 1.
 #[test]
 fn corrupt_model_fails_at_boot() {
@@ -333,7 +429,9 @@ fn corrupt_model_fails_at_boot() {
             "{}: boot output",
             board.name
         );
-        let status = session.status.unwrap_or_else(|| panic!("{}: QEMU did not exit", board.name));
+        let status = session
+            .status
+            .unwrap_or_else(|| panic!("{}: QEMU did not exit", board.name));
         assert_eq!(status.code(), Some(1), "{}: exit status", board.name);
     }
 }
@@ -371,7 +469,11 @@ fn bench_and_mem() {
         let lines: Vec<&str> = text.lines().collect();
         assert_eq!(lines.len(), 6, "{}: {text}", board.name);
         let (bench, again, mem) = (lines[2], lines[3], lines[4]);
-        assert_eq!(bench, again, "{}: the count must be deterministic", board.name);
+        assert_eq!(
+            bench, again,
+            "{}: the count must be deterministic",
+            board.name
+        );
         let number_before = |line: &str, key: &str| -> u64 {
             let head = &line[..line.find(key).unwrap_or_else(|| panic!("{key} in {line}"))];
             let word = head.split_whitespace().last().unwrap_or("");
@@ -383,7 +485,11 @@ fn bench_and_mem() {
         let sampled = number_before(bench, " instructions/step, ");
         assert_eq!(number_before(bench, " MACs/step"), macs, "{bench}");
         // No fused multiply-add: at least a multiply and an add per MAC.
-        assert!(greedy >= 2 * macs && greedy <= 1000 * macs, "{}: {bench}", board.name);
+        assert!(
+            greedy >= 2 * macs && greedy <= 1000 * macs,
+            "{}: {bench}",
+            board.name
+        );
         assert!(sampled > greedy, "{}: {bench}", board.name);
         let static_ram = number_before(mem, " bytes (.data+.bss)");
         let peak = number_before(mem, " bytes of ");
