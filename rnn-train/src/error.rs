@@ -14,12 +14,10 @@ pub type Result<T, E = Error> = std::result::Result<T, E>;
 
 #[derive(Debug, Error)]
 pub enum Error {
-    #[error("{path}: {source}")]
-    Io {
-        path: PathBuf,
-        #[source]
-        source: std::io::Error,
-    },
+    // The I/O error is part of the message, not a `source`: the CLI prints the whole chain
+    // on one line, and a source would repeat it.
+    #[error("{path}: {err}")]
+    Io { path: PathBuf, err: std::io::Error },
 
     #[error("{path}: the file is empty")]
     EmptyFile { path: PathBuf },
@@ -84,8 +82,8 @@ impl Error {
     /// Whether the failure comes from the files or flags the user gave (exit code 2).
     pub fn is_bad_input(&self) -> bool {
         match self {
-            Error::Io { source, .. } => matches!(
-                source.kind(),
+            Error::Io { err, .. } => matches!(
+                err.kind(),
                 std::io::ErrorKind::NotFound
                     | std::io::ErrorKind::PermissionDenied
                     | std::io::ErrorKind::InvalidData
@@ -108,7 +106,7 @@ impl Error {
     pub(crate) fn io(path: impl Into<PathBuf>, source: std::io::Error) -> Self {
         Error::Io {
             path: path.into(),
-            source,
+            err: source,
         }
     }
 }

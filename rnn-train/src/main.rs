@@ -110,9 +110,9 @@ struct TrainCmd {
     hidden: Option<usize>,
     #[arg(long, default_value_t = 20)]
     epochs: usize,
-    /// Learning rate.
-    #[arg(long, default_value_t = DEFAULT_LR)]
-    lr: f32,
+    /// Learning rate [default: 0.1 for sgd, 0.01 for momentum, 0.005 for adam].
+    #[arg(long)]
+    lr: Option<f32>,
     /// Sequences per minibatch (stream mode: parallel streams).
     #[arg(long, default_value_t = 1)]
     batch: usize,
@@ -122,6 +122,7 @@ struct TrainCmd {
     /// Also scale the gradient down to this global norm.
     #[arg(long)]
     clip_norm: Option<f32>,
+    /// The update rule; plain SGD is the paper's.
     #[arg(long, value_enum, default_value_t = DEFAULT_OPTIMIZER)]
     optimizer: OptimizerKind,
     /// Fraction of the lines (or the end of the stream) held out for validation.
@@ -155,8 +156,17 @@ struct TrainCmd {
     quiet: bool,
 }
 
-const DEFAULT_LR: f32 = 0.005;
-const DEFAULT_OPTIMIZER: OptimizerKind = OptimizerKind::Adam;
+const DEFAULT_OPTIMIZER: OptimizerKind = OptimizerKind::Sgd;
+
+/// A learning rate that works for each optimiser with the mean loss per character: momentum
+/// 0.9 takes steps about ten times the gradient's, and Adam's steps are about `lr` each.
+fn default_lr(optimizer: OptimizerKind) -> f32 {
+    match optimizer {
+        OptimizerKind::Sgd => 0.1,
+        OptimizerKind::Momentum => 0.01,
+        OptimizerKind::Adam => 0.005,
+    }
+}
 const DEFAULT_HIDDEN: usize = 25;
 
 fn run(cli: Cli) -> anyhow::Result<()> {
@@ -174,7 +184,7 @@ fn run(cli: Cli) -> anyhow::Result<()> {
                     mode: t.mode,
                     seq_len: t.seq_len,
                     hidden: t.hidden.unwrap_or(DEFAULT_HIDDEN),
-                    lr: t.lr,
+                    lr: t.lr.unwrap_or_else(|| default_lr(t.optimizer)),
                     batch: t.batch,
                     clip: t.clip,
                     clip_norm: t.clip_norm,

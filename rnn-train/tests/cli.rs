@@ -159,7 +159,7 @@ fn same_seed_same_bytes_whatever_the_threads_and_resume_continues_exactly() {
         "--epochs",
         "4",
         "--lr",
-        "0.1",
+        "0.05",
         "--resume",
         s(&ckpt),
     ]);
