@@ -14,6 +14,8 @@ pub enum Dim {
     Hidden,
     /// `O`, the length of the prediction `y_t`.
     Output,
+    /// The number of stacked recurrent layers.
+    Layers,
 }
 
 impl fmt::Display for Dim {
@@ -22,6 +24,7 @@ impl fmt::Display for Dim {
             Dim::Input => "input size I",
             Dim::Hidden => "hidden size H",
             Dim::Output => "output size O",
+            Dim::Layers => "number of layers",
         })
     }
 }

@@ -6,8 +6,8 @@
 //!
 //! ```text
 //! Preamble { magic: [u8; 4], version: u16 }
-//! Body     { cell: u8, input: u32, hidden: u32, output: u32, vocab: &str, pad: bytes,
-//!            weights: bytes }
+//! Body     { cell: u8, layers: u8, input: u32, hidden: u32, output: u32, vocab: &str,
+//!            pad: bytes, weights: bytes }
 //! crc32    [u8; 4], little-endian, over every byte before it
 //! ```
 //!
@@ -27,6 +27,9 @@ pub const MAGIC: [u8; 4] = *b"RNN\x1a";
 
 /// The format version this build reads and writes.
 pub const VERSION: u16 = 1;
+
+/// The most recurrent layers a file may stack.
+pub const MAX_LAYERS: u8 = 4;
 
 /// The largest size (`I`, `H` or `O`) a file may declare. Far above anything a
 /// microcontroller runs; it exists so that a corrupt size cannot overflow the arithmetic.
@@ -84,11 +87,15 @@ impl CellKind {
     }
 }
 
-/// What a file says about the network: its cell kind and sizes.
+/// What a file says about the network: its cell kind, depth and sizes.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Header {
-    /// The cell kind.
+    /// The cell kind, the same in every layer.
     pub cell: CellKind,
+    /// Number of stacked recurrent layers, 1 to [`MAX_LAYERS`]: layer 0 reads `x_t`, each
+    /// further layer reads the hidden state of the one below, and the output layer reads
+    /// the top one.
+    pub layers: u8,
     /// `I`: length of the input vector `x_t` (the vocabulary size for a character model).
     pub input: u32,
     /// `H`: length of the hidden state `a_t`.
@@ -98,23 +105,45 @@ pub struct Header {
 }
 
 impl Header {
-    /// An Elman header with the given sizes.
+    /// A one-layer Elman header with the given sizes.
     pub const fn elman(input: u32, hidden: u32, output: u32) -> Self {
+        Header::new(CellKind::Elman, 1, input, hidden, output)
+    }
+
+    /// A header for `layers` stacked layers of `cell`.
+    pub const fn new(cell: CellKind, layers: u8, input: u32, hidden: u32, output: u32) -> Self {
         Header {
-            cell: CellKind::Elman,
+            cell,
+            layers,
             input,
             hidden,
             output,
         }
     }
 
+    /// Number of `f32` weights of layer `l`'s recurrent part: `G·H·I_l + G·H·H` plus the
+    /// biases (`H` for Elman, `2·G·H` for GRU and LSTM), with `I_0 = I` and `I_l = H`
+    /// above, and `G` = 1, 3 or 4 gate blocks.
+    fn layer_count(&self, l: u64) -> u64 {
+        let (i, h) = (u64::from(self.input), u64::from(self.hidden));
+        let g = self.cell.gates() as u64;
+        let inputs = if l == 0 { i } else { h };
+        let biases = if g == 1 { h } else { 2 * g * h };
+        g * h * inputs + g * h * h + biases
+    }
+
     /// Number of `f32` weights a file with this header holds, or [`Error::InvalidSize`]
-    /// when a size is zero or above [`MAX_SIZE`].
+    /// when a size is zero or above [`MAX_SIZE`], or the depth is not 1 to [`MAX_LAYERS`].
     ///
-    /// Elman: `H·I + H·H + H + O·H + O` (`W_ax`, `W_aa`, `b_a`, `W_ya`, `b_y`). GRU and LSTM
-    /// have 3 and 4 blocks of `H` rows in the first three tensors and a second recurrent
-    /// bias: `G·H·I + G·H·H + 2·G·H + O·H + O` with `G` = 3 or 4.
+    /// The layers' recurrent weights in order, then the output layer (`O·H + O`). One
+    /// Elman layer: `H·I + H·H + H + O·H + O` (`W_ax`, `W_aa`, `b_a`, `W_ya`, `b_y`).
     pub fn param_count(&self) -> Result<usize, Error> {
+        if self.layers == 0 || self.layers > MAX_LAYERS {
+            return Err(Error::InvalidSize {
+                dim: Dim::Layers,
+                found: u32::from(self.layers),
+            });
+        }
         for (dim, found) in [
             (Dim::Input, self.input),
             (Dim::Hidden, self.hidden),
@@ -124,17 +153,13 @@ impl Header {
                 return Err(Error::InvalidSize { dim, found });
             }
         }
-        // With every size at most 2^16 the products stay below 2^36: u64 cannot overflow,
-        // but usize on a 32-bit target can, so convert with a check.
-        let (i, h, o) = (
-            u64::from(self.input),
-            u64::from(self.hidden),
-            u64::from(self.output),
-        );
-        let g = self.cell.gates() as u64;
-        let biases = if g == 1 { h } else { 2 * g * h };
-        let count = g * h * i + g * h * h + biases + o * h + o;
-        usize::try_from(count).map_err(|_| Error::InvalidSize {
+        // With every size at most 2^16 and 4 layers the sum stays below 2^40: u64 cannot
+        // overflow, but usize on a 32-bit target can, so convert with a check.
+        let (h, o) = (u64::from(self.hidden), u64::from(self.output));
+        let layers: u64 = (0..u64::from(self.layers))
+            .map(|l| self.layer_count(l))
+            .sum();
+        usize::try_from(layers + o * h + o).map_err(|_| Error::InvalidSize {
             dim: Dim::Hidden,
             found: self.hidden,
         })
@@ -153,6 +178,7 @@ struct Preamble {
 #[derive(Serialize, Deserialize)]
 struct Body<'a> {
     cell: u8,
+    layers: u8,
     input: u32,
     hidden: u32,
     output: u32,
@@ -259,6 +285,7 @@ impl<'a> ModelView<'a> {
         }
         let header = Header {
             cell: CellKind::from_code(body.cell)?,
+            layers: body.layers,
             input: body.input,
             hidden: body.hidden,
             output: body.output,
@@ -398,6 +425,7 @@ fn parts<'a>(
         },
         Body {
             cell: header.cell.code(),
+            layers: header.layers,
             input: header.input,
             hidden: header.hidden,
             output: header.output,

@@ -11,8 +11,8 @@
 //!
 //! Where things are:
 //! - [`cell`]: the forward steps: [`cell::elman`] ([`Elman`] with compile-time sizes `I`,
-//!   `H`, `O`; [`ElmanWeights`] with run-time sizes), [`cell::gru`], [`cell::lstm`], and
-//!   the [`Cell`] trait they share;
+//!   `H`, `O`; [`ElmanWeights`] with run-time sizes), [`cell::gru`], [`cell::lstm`],
+//!   [`Network`] for any kind and 1 to 4 stacked layers, and the [`Cell`] trait;
 //! - [`format`]: the model file, reader and writer (byte layout in `FORMAT.md`);
 //! - [`vocab`]: characters to indices and back;
 //! - [`sample`]: softmax, greedy and temperature sampling, the PRNG, and [`generate`];
@@ -73,9 +73,8 @@ pub mod sample;
 pub mod vocab;
 
 pub use cell::elman::{Elman, ElmanWeights};
-pub use cell::gru::GruWeights;
-pub use cell::lstm::LstmWeights;
-pub use cell::{AnyCell, Cell, Input, Weight};
+pub use cell::network::Network;
+pub use cell::{Cell, Input, Weight};
 pub use crc32::crc32;
 pub use error::{Dim, Error};
 pub use format::{encoded_len, write_model, CellKind, Header, ModelView};

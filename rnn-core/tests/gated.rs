@@ -6,8 +6,8 @@
 mod common;
 
 use rnn_core::{
-    encoded_len, generate, write_model, AnyCell, Cell, CellKind, Error, GruWeights, Header, Input,
-    LstmWeights, ModelView, Rng, Sampler,
+    encoded_len, generate, write_model, Cell, CellKind, ElmanWeights, Error, Header, Input,
+    ModelView, Network, Rng, Sampler,
 };
 
 const I: usize = 5;
@@ -36,12 +36,7 @@ impl Gated {
     }
 
     fn file(&self, cell: CellKind) -> Vec<u8> {
-        let header = Header {
-            cell,
-            input: I as u32,
-            hidden: H as u32,
-            output: O as u32,
-        };
+        let header = Header::new(cell, 1, I as u32, H as u32, O as u32);
         let t: [&[f32]; 6] = [
             &self.w_ih, &self.w_hh, &self.b_ih, &self.b_hh, &self.w_ya, &self.b_y,
         ];
@@ -140,7 +135,7 @@ fn gru_step_matches_the_f64_reference() {
     let w = Gated::new(3, 21);
     let bytes = w.file(CellKind::Gru);
     let view = ModelView::parse(&bytes).unwrap();
-    let cell = GruWeights::from_view(&view).unwrap();
+    let cell = Network::from_view(&view).unwrap();
     assert_eq!((cell.state_len(), cell.scratch_len()), (H, 3 * H));
     let (mut h, mut s, mut l) = (vec![0.0f32; H], vec![0.0f32; 3 * H], vec![0.0f32; O]);
     let mut rh = vec![0.0f64; H];
@@ -157,7 +152,7 @@ fn lstm_step_matches_the_f64_reference() {
     let w = Gated::new(4, 33);
     let bytes = w.file(CellKind::Lstm);
     let view = ModelView::parse(&bytes).unwrap();
-    let cell = LstmWeights::from_view(&view).unwrap();
+    let cell = Network::from_view(&view).unwrap();
     assert_eq!((cell.state_len(), cell.scratch_len()), (2 * H, 4 * H));
     let (mut st, mut s, mut l) = (vec![0.0f32; 2 * H], vec![0.0f32; 4 * H], vec![0.0f32; O]);
     let (mut rh, mut rc) = (vec![0.0f64; H], vec![0.0f64; H]);
@@ -171,12 +166,12 @@ fn lstm_step_matches_the_f64_reference() {
 }
 
 #[test]
-fn any_cell_dispatches_on_the_header_and_generates() {
+fn network_dispatches_on_the_header_and_generates() {
     for (kind, gates) in [(CellKind::Gru, 3), (CellKind::Lstm, 4)] {
         let w = Gated::new(gates, 5);
         let bytes = w.file(kind);
         let view = ModelView::parse(&bytes).unwrap();
-        let cell = AnyCell::from_view(&view).unwrap();
+        let cell = Network::from_view(&view).unwrap();
         assert_eq!(cell.kind(), kind);
         let mut state = vec![0.0f32; cell.state_len()];
         let mut scratch = vec![0.0f32; cell.scratch_len()];
@@ -206,20 +201,13 @@ fn any_cell_dispatches_on_the_header_and_generates() {
 }
 
 #[test]
-fn wrong_kinds_are_refused() {
+fn float_weights_give_the_same_bits() {
     let w = Gated::new(3, 1);
     let bytes = w.file(CellKind::Gru);
     let view = ModelView::parse(&bytes).unwrap();
-    assert_eq!(
-        LstmWeights::from_view(&view).unwrap_err(),
-        Error::WrongCellKind {
-            expected: CellKind::Lstm,
-            found: CellKind::Gru
-        }
-    );
     let floats: Vec<f32> = view.weights().collect();
-    let fast = GruWeights::with_floats(&view, &floats).unwrap();
-    let slow = GruWeights::from_view(&view).unwrap();
+    let fast = Network::with_floats(&view, &floats).unwrap();
+    let slow = Network::from_view(&view).unwrap();
     let (mut h1, mut h2) = (vec![0.2f32; H], vec![0.2f32; H]);
     let (mut s, mut l1, mut l2) = (vec![0.0; 3 * H], vec![0.0; O], vec![0.0; O]);
     fast.step(&mut h1, Input::Token(3), &mut s, &mut l1)
@@ -228,4 +216,157 @@ fn wrong_kinds_are_refused() {
         .unwrap();
     assert_eq!(h1, h2);
     assert_eq!(l1, l2);
+    // A one-layer Elman network and ElmanWeights run the same code: the same bits.
+    let (bytes, _) = common::valid_model();
+    let view = ModelView::parse(&bytes).unwrap();
+    let (net, elman) = (
+        Network::from_view(&view).unwrap(),
+        ElmanWeights::from_view(&view).unwrap(),
+    );
+    let (mut a1, mut a2) = ([0.0f32; common::H], [0.0f32; common::H]);
+    let mut s = [0.0f32; common::H];
+    let (mut l1, mut l2) = ([0.0f32; common::O], [0.0f32; common::O]);
+    for x in [Input::Start, Input::Token(2), Input::Token(4)] {
+        net.step(&mut a1, x, &mut s, &mut l1).unwrap();
+        elman.step(&mut a2, x, &mut s, &mut l2).unwrap();
+        assert_eq!(a1.map(f32::to_bits), a2.map(f32::to_bits));
+        assert_eq!(l1.map(f32::to_bits), l2.map(f32::to_bits));
+    }
+}
+
+/// A stack of `depth` layers of `kind` against f64 references of each layer, the input of
+/// layer l > 0 being the hidden state of layer l - 1.
+fn check_stack(kind: CellKind, depth: usize) {
+    let g = match kind {
+        CellKind::Elman => 1,
+        CellKind::Gru => 3,
+        CellKind::Lstm => 4,
+    };
+    let biases = if g == 1 { H } else { 2 * g * H };
+    let mut all = Vec::new();
+    let mut per_layer = Vec::new();
+    for l in 0..depth {
+        let n_in = if l == 0 { I } else { H };
+        let w = (
+            common::weights(100 + l as u64, g * H * n_in),
+            common::weights(200 + l as u64, g * H * H),
+            common::weights(300 + l as u64, biases),
+        );
+        all.extend_from_slice(&w.0);
+        all.extend_from_slice(&w.1);
+        all.extend_from_slice(&w.2);
+        per_layer.push((n_in, w));
+    }
+    let (w_ya, b_y) = (common::weights(7, O * H), common::weights(8, O));
+    all.extend_from_slice(&w_ya);
+    all.extend_from_slice(&b_y);
+    let header = Header::new(kind, depth as u8, I as u32, H as u32, O as u32);
+    let mut buf = vec![0u8; encoded_len(&header, common::VOCAB, &[&all]).unwrap()];
+    write_model(&mut buf, &header, common::VOCAB, &[&all]).unwrap();
+    let view = ModelView::parse(&buf).unwrap();
+    let net = Network::from_view(&view).unwrap();
+    assert_eq!(net.depth(), depth);
+    let per = if kind == CellKind::Lstm { 2 * H } else { H };
+    assert_eq!(net.state_len(), depth * per);
+    let mut state = vec![0.0f32; net.state_len()];
+    let mut scratch = vec![0.0f32; net.scratch_len()];
+    let mut logits = vec![0.0f32; O];
+    let mut rh = vec![vec![0.0f64; H]; depth];
+    let mut rc = vec![vec![0.0f64; H]; depth];
+    for (x, xr) in inputs() {
+        net.step(&mut state, x, &mut scratch, &mut logits).unwrap();
+        let mut below = xr.clone();
+        for l in 0..depth {
+            let (n_in, (wx, wh, b)) = &per_layer[l];
+            let pre = |r: usize, h: &[f64]| -> f64 {
+                let mut s = f64::from(b[r]) + if g == 1 { 0.0 } else { f64::from(b[g * H + r]) };
+                for j in 0..*n_in {
+                    s += f64::from(wx[r * n_in + j]) * below[j];
+                }
+                for j in 0..H {
+                    s += f64::from(wh[r * H + j]) * h[j];
+                }
+                s
+            };
+            let old = rh[l].clone();
+            for j in 0..H {
+                match kind {
+                    CellKind::Elman => rh[l][j] = pre(j, &old).tanh(),
+                    CellKind::Lstm => {
+                        let (i, f) = (sigmoid(pre(j, &old)), sigmoid(pre(H + j, &old)));
+                        let (gg, o) = (pre(2 * H + j, &old).tanh(), sigmoid(pre(3 * H + j, &old)));
+                        rc[l][j] = f * rc[l][j] + i * gg;
+                        rh[l][j] = o * rc[l][j].tanh();
+                    }
+                    CellKind::Gru => unreachable!("covered by the one-layer test"),
+                }
+            }
+            below = rh[l].clone();
+            close(&state[l * per..l * per + H], &rh[l], "stacked h");
+        }
+        let want: Vec<f64> = (0..O)
+            .map(|k| {
+                f64::from(b_y[k])
+                    + (0..H)
+                        .map(|j| f64::from(w_ya[k * H + j]) * below[j])
+                        .sum::<f64>()
+            })
+            .collect();
+        close(&logits, &want, "stacked logits");
+    }
+}
+
+#[test]
+fn stacked_layers_match_the_f64_reference() {
+    check_stack(CellKind::Elman, 2);
+    check_stack(CellKind::Elman, 4);
+    check_stack(CellKind::Lstm, 3);
+}
+
+#[test]
+fn wrong_kinds_and_depths_are_refused() {
+    let w = Gated::new(3, 1);
+    let bytes = w.file(CellKind::Gru);
+    assert_eq!(
+        ElmanWeights::from_view(&ModelView::parse(&bytes).unwrap()).unwrap_err(),
+        Error::WrongCellKind {
+            expected: CellKind::Elman,
+            found: CellKind::Gru
+        }
+    );
+    let (_, t) = common::valid_model();
+    let mut w = t.all();
+    // A second Elman layer: W_ax' (H×H), W_aa' (H×H), b_a' (H) before the output layer.
+    let (i, h) = (common::I, common::H);
+    let head = w.split_off(h * i + h * h + h);
+    w.extend(common::weights(9, h * h + h * h + h));
+    w.extend(head);
+    let raw = common::Raw {
+        layers: 2,
+        ..common::Raw::elman(w)
+    };
+    let bytes = raw.encode();
+    let view = ModelView::parse(&bytes).unwrap();
+    assert_eq!(view.header().layers, 2);
+    assert_eq!(
+        ElmanWeights::from_view(&view).unwrap_err(),
+        Error::SizeMismatch {
+            dim: rnn_core::Dim::Layers,
+            expected: 1,
+            found: 2
+        }
+    );
+    for layers in [0u8, 5] {
+        let raw = common::Raw {
+            layers,
+            ..common::Raw::elman(t.all())
+        };
+        assert_eq!(
+            ModelView::parse(&raw.encode()).unwrap_err(),
+            Error::InvalidSize {
+                dim: rnn_core::Dim::Layers,
+                found: u32::from(layers)
+            }
+        );
+    }
 }

@@ -40,12 +40,7 @@ pub fn elman_bytes(vocab: &str, hidden: usize, seed: u64) -> Vec<u8> {
 /// A valid GRU model file (the format holds it; this firmware runs Elman cells only).
 pub fn gru_bytes(vocab: &str, hidden: usize, seed: u64) -> Vec<u8> {
     let n = vocab.chars().count() as u32;
-    let header = Header {
-        cell: CellKind::Gru,
-        input: n,
-        hidden: hidden as u32,
-        output: n,
-    };
+    let header = Header::new(CellKind::Gru, 1, n, hidden as u32, n);
     let count = header.param_count().expect("valid sizes");
     let mut rng = Rng::new(seed);
     let weights: Vec<f32> = (0..count).map(|_| uniform(&mut rng, 0.5)).collect();

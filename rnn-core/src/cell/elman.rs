@@ -14,8 +14,9 @@
 //! here: `tanhf` comes from `libm` (never the target's own), every sum runs in the same
 //! fixed order, and there are no fused multiply-adds (Rust never contracts `a * b + c`).
 
-use super::linalg::{check_floats, check_input, check_len, f, input_term, matvec, sizes, take};
+use super::linalg::{check_floats, check_input, check_len, f, input_term, matvec, sizes};
 pub use super::{Cell, Input, Weight};
+use super::{Head, Layer};
 use crate::error::{Dim, Error};
 use crate::format::{CellKind, ModelView};
 use crate::vocab::Vocab;
@@ -27,11 +28,10 @@ pub struct ElmanWeights<'a, W: Weight = [u8; 4]> {
     input: usize,
     hidden: usize,
     output: usize,
-    w_ax: &'a [W],
-    w_aa: &'a [W],
-    b_a: &'a [W],
-    w_ya: &'a [W],
-    b_y: &'a [W],
+    /// `W_ax` (as `w_x`), `W_aa` (`w_h`), `b_a` (`b_x`).
+    layer: Layer<'a, W>,
+    /// `W_ya`, `b_y`.
+    head: Head<'a, W>,
 }
 
 /// Splits the weights in file order: `W_ax`, `W_aa`, `b_a`, `W_ya`, `b_y`.
@@ -43,12 +43,30 @@ fn split<W: Weight>(
         input: i,
         hidden: h,
         output: o,
-        w_ax: take(&mut rest, h * i)?,
-        w_aa: take(&mut rest, h * h)?,
-        b_a: take(&mut rest, h)?,
-        w_ya: take(&mut rest, o * h)?,
-        b_y: take(&mut rest, o)?,
+        layer: Layer::take(&mut rest, CellKind::Elman, i, h)?,
+        head: Head::take(&mut rest, h, o)?,
     })
+}
+
+/// One Elman layer step: `a` (length `H`) holds `a_{t-1}` on entry and `a_t` on return;
+/// `scratch` has `H` floats. Lengths are the caller's to check.
+///
+/// `a_t = tanh(W_aa · a_{t-1} + W_ax · x_t + b_a)`, unit `i` summed in this order on every
+/// target: `((W_aa[i] · a_{t-1}) + W_ax[i] · x_t) + b_a[i]`, each dot product from index 0
+/// up.
+pub(crate) fn layer_step<W: Weight>(
+    layer: &Layer<'_, W>,
+    a: &mut [f32],
+    x: Input<'_>,
+    scratch: &mut [f32],
+) {
+    matvec(layer.w_h, a.len(), a, scratch, |i, acc| {
+        let acc = acc + input_term(layer.w_x, layer.n_in, i, x);
+        libm::tanhf(acc + layer.b_x.get(i).map_or(0.0, f))
+    });
+    for (a, z) in a.iter_mut().zip(scratch.iter()) {
+        *a = *z;
+    }
 }
 
 impl<'a> ElmanWeights<'a, f32> {
@@ -90,27 +108,27 @@ impl<'a, W: Weight> ElmanWeights<'a, W> {
 
     /// `W_ax`, H×I row-major.
     pub fn w_ax(&self) -> impl Iterator<Item = f32> + 'a {
-        self.w_ax.iter().map(f)
+        self.layer.w_x.iter().map(f)
     }
 
     /// `W_aa`, H×H row-major.
     pub fn w_aa(&self) -> impl Iterator<Item = f32> + 'a {
-        self.w_aa.iter().map(f)
+        self.layer.w_h.iter().map(f)
     }
 
     /// `b_a`, length H.
     pub fn b_a(&self) -> impl Iterator<Item = f32> + 'a {
-        self.b_a.iter().map(f)
+        self.layer.b_x.iter().map(f)
     }
 
     /// `W_ya`, O×H row-major.
     pub fn w_ya(&self) -> impl Iterator<Item = f32> + 'a {
-        self.w_ya.iter().map(f)
+        self.head.w_ya.iter().map(f)
     }
 
     /// `b_y`, length O.
     pub fn b_y(&self) -> impl Iterator<Item = f32> + 'a {
-        self.b_y.iter().map(f)
+        self.head.b_y.iter().map(f)
     }
 
     /// One step of the cell. `a` holds `a_{t-1}` on entry and `a_t` on return; `scratch`
@@ -130,18 +148,9 @@ impl<'a, W: Weight> ElmanWeights<'a, W> {
         check_len(Dim::Output, self.output, logits.len())?;
         check_input(x, self.input)?;
 
-        // a_t = tanh(W_aa · a_{t-1} + W_ax · x_t + b_a)
-        let h = self.hidden;
-        matvec(self.w_aa, h, a, scratch, |i, acc| {
-            let acc = acc + input_term(self.w_ax, self.input, i, x);
-            libm::tanhf(acc + self.b_a.get(i).map_or(0.0, f))
-        });
-        a.copy_from_slice(scratch);
-
+        layer_step(&self.layer, a, x, scratch);
         // logits = W_ya · a_t + b_y   (y_t = softmax(logits))
-        matvec(self.w_ya, h, a, logits, |k, acc| {
-            acc + self.b_y.get(k).map_or(0.0, f)
-        });
+        self.head.logits(a, logits);
         Ok(())
     }
 }

@@ -92,7 +92,8 @@ pub(crate) fn take<'a, W>(rest: &mut &'a [W], n: usize) -> Result<&'a [W], Error
     Ok(head)
 }
 
-/// The sizes `(I, H, O)` of a model of kind `expected`, or [`Error::WrongCellKind`].
+/// The sizes `(I, H, O)` of a one-layer model of kind `expected`, or
+/// [`Error::WrongCellKind`], or a [`Error::SizeMismatch`] on the number of layers.
 pub(crate) fn sizes(
     view: &ModelView<'_>,
     expected: CellKind,
@@ -104,6 +105,19 @@ pub(crate) fn sizes(
             found: header.cell,
         });
     }
+    if header.layers != 1 {
+        return Err(Error::SizeMismatch {
+            dim: Dim::Layers,
+            expected: 1,
+            found: u32::from(header.layers),
+        });
+    }
+    any_sizes(view)
+}
+
+/// The sizes `(I, H, O)` of a model of any kind and depth.
+pub(crate) fn any_sizes(view: &ModelView<'_>) -> Result<(usize, usize, usize), Error> {
+    let header = view.header();
     // `ModelView::parse` checked that the sizes fit and the byte count is exact, so these
     // conversions cannot fail; they still return errors, not panics.
     let size = |dim, v: u32| usize::try_from(v).map_err(|_| Error::InvalidSize { dim, found: v });

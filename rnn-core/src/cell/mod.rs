@@ -10,6 +10,7 @@ pub mod elman;
 pub mod gru;
 mod linalg;
 pub mod lstm;
+pub mod network;
 
 use crate::error::Error;
 use crate::format::CellKind;
@@ -82,65 +83,94 @@ pub trait Cell {
     ) -> Result<(), Error>;
 }
 
-/// A cell of any kind, picked from the file's header at run time (the host tools use it;
-/// a firmware usually knows its kind at build time).
+/// One recurrent layer's weights, borrowed from the file: input weights (`G·H` rows of
+/// `n_in`), recurrent weights (`G·H` rows of `H`), the input bias and, for gated cells, the
+/// recurrent bias (empty for Elman). `G` is 1, 3 or 4.
 #[derive(Debug, Clone, Copy)]
-pub enum AnyCell<'a, W: Weight = [u8; 4]> {
-    /// An Elman cell.
-    Elman(elman::ElmanWeights<'a, W>),
-    /// A GRU cell.
-    Gru(gru::GruWeights<'a, W>),
-    /// An LSTM cell.
-    Lstm(lstm::LstmWeights<'a, W>),
+pub(crate) struct Layer<'a, W> {
+    pub(crate) n_in: usize,
+    pub(crate) w_x: &'a [W],
+    pub(crate) w_h: &'a [W],
+    pub(crate) b_x: &'a [W],
+    pub(crate) b_h: &'a [W],
 }
 
-impl<'a> AnyCell<'a> {
-    /// The cell a parsed model holds, whatever its kind.
-    pub fn from_view(view: &crate::ModelView<'a>) -> Result<Self, Error> {
-        Ok(match view.header().cell {
-            CellKind::Elman => AnyCell::Elman(elman::ElmanWeights::from_view(view)?),
-            CellKind::Gru => AnyCell::Gru(gru::GruWeights::from_view(view)?),
-            CellKind::Lstm => AnyCell::Lstm(lstm::LstmWeights::from_view(view)?),
+impl<'a, W: Weight> Layer<'a, W> {
+    /// Takes layer weights of `kind` off the front of `rest`, in file order.
+    pub(crate) fn take(
+        rest: &mut &'a [W],
+        kind: CellKind,
+        n_in: usize,
+        h: usize,
+    ) -> Result<Self, Error> {
+        let g = kind_gates(kind);
+        Ok(Layer {
+            n_in,
+            w_x: linalg::take(rest, g * h * n_in)?,
+            w_h: linalg::take(rest, g * h * h)?,
+            b_x: linalg::take(rest, g * h)?,
+            b_h: linalg::take(rest, if g == 1 { 0 } else { g * h })?,
         })
     }
 }
 
-impl<W: Weight> AnyCell<'_, W> {
-    fn cell(&self) -> &dyn Cell {
-        match self {
-            AnyCell::Elman(c) => c,
-            AnyCell::Gru(c) => c,
-            AnyCell::Lstm(c) => c,
-        }
+/// The output layer: `logits = W_ya · h + b_y`.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct Head<'a, W> {
+    pub(crate) w_ya: &'a [W],
+    pub(crate) b_y: &'a [W],
+}
+
+impl<'a, W: Weight> Head<'a, W> {
+    pub(crate) fn take(rest: &mut &'a [W], h: usize, o: usize) -> Result<Self, Error> {
+        Ok(Head {
+            w_ya: linalg::take(rest, o * h)?,
+            b_y: linalg::take(rest, o)?,
+        })
+    }
+
+    /// `logits = W_ya · h + b_y`, each row summed from index 0 up.
+    pub(crate) fn logits(&self, h: &[f32], logits: &mut [f32]) {
+        linalg::matvec(self.w_ya, h.len(), h, logits, |k, acc| {
+            acc + self.b_y.get(k).map_or(0.0, linalg::f)
+        });
     }
 }
 
-impl<W: Weight> Cell for AnyCell<'_, W> {
-    fn kind(&self) -> CellKind {
-        self.cell().kind()
+/// Gate blocks per kind: 1 (Elman), 3 (GRU), 4 (LSTM).
+pub(crate) fn kind_gates(kind: CellKind) -> usize {
+    match kind {
+        CellKind::Elman => 1,
+        CellKind::Gru => 3,
+        CellKind::Lstm => 4,
     }
-    fn input_size(&self) -> usize {
-        self.cell().input_size()
+}
+
+/// State floats per layer: `H`, or `2·H` for LSTM (`h` then `c`).
+pub(crate) fn layer_state_len(kind: CellKind, h: usize) -> usize {
+    if kind == CellKind::Lstm {
+        2 * h
+    } else {
+        h
     }
-    fn hidden_size(&self) -> usize {
-        self.cell().hidden_size()
-    }
-    fn output_size(&self) -> usize {
-        self.cell().output_size()
-    }
-    fn state_len(&self) -> usize {
-        self.cell().state_len()
-    }
-    fn scratch_len(&self) -> usize {
-        self.cell().scratch_len()
-    }
-    fn step(
-        &self,
-        state: &mut [f32],
-        x: Input<'_>,
-        scratch: &mut [f32],
-        logits: &mut [f32],
-    ) -> Result<(), Error> {
-        self.cell().step(state, x, scratch, logits)
+}
+
+/// Scratch floats one layer step needs: `G·H`.
+pub(crate) fn layer_scratch_len(kind: CellKind, h: usize) -> usize {
+    kind_gates(kind) * h
+}
+
+/// One step of one layer of any kind; the lengths were checked by the caller.
+pub(crate) fn layer_step<W: Weight>(
+    kind: CellKind,
+    layer: &Layer<'_, W>,
+    state: &mut [f32],
+    x: Input<'_>,
+    scratch: &mut [f32],
+) {
+    match kind {
+        CellKind::Elman => elman::layer_step(layer, state, x, scratch),
+        CellKind::Gru => gru::layer_step(layer, state, x, scratch),
+        CellKind::Lstm => lstm::layer_step(layer, state, x, scratch),
     }
 }

@@ -75,6 +75,7 @@ pub struct Raw<'a> {
     pub magic: [u8; 4],
     pub version: u64,
     pub cell: u8,
+    pub layers: u8,
     pub sizes: (u64, u64, u64),
     pub vocab: &'a [u8],
     /// Padding bytes before the weights; `None` for the canonical 0..=3 zeros that align
@@ -89,6 +90,7 @@ impl Raw<'_> {
             magic: *b"RNN\x1a",
             version: 1,
             cell: 0,
+            layers: 1,
             sizes: (I as u64, H as u64, O as u64),
             vocab: VOCAB.as_bytes(),
             pad: None,
@@ -100,6 +102,7 @@ impl Raw<'_> {
         let mut out = self.magic.to_vec();
         varint(self.version, &mut out);
         out.push(self.cell);
+        out.push(self.layers);
         varint(self.sizes.0, &mut out);
         varint(self.sizes.1, &mut out);
         varint(self.sizes.2, &mut out);
