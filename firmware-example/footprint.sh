@@ -30,7 +30,8 @@ for spec in lm3s6965evb:thumbv7m-none-eabi mps2-an386:thumbv7em-none-eabihf micr
     elf="$CARGO_TARGET_DIR/$target/release/firmware-example"
     # Berkeley format: text (= .vector_table + .text + .rodata), data, bss.
     read -r text data bss _ < <("$size" -B "$elf" | tail -n1)
-    answer=$(printf '/bench\n/mem\n/exit\n' | timeout 60 qemu-system-arm -machine "$board" \
+    # A workload that takes every path (names, both modes, streaming, errors), then /mem.
+    answer=$(printf '/bench\n/seed 1\n\nab\n/greedy\nab\n/stream\nabc\004/sample 0.5\nAb\n/foo\n/mem\n/exit\n' | timeout 60 qemu-system-arm -machine "$board" \
         -nographic -monitor none -semihosting-config enable=on,target=native -icount shift=0 \
         -kernel "$elf" 2>/dev/null)
     greedy=$(grep -o 'greedy [0-9]* instructions/step' <<<"$answer" | grep -o '[0-9]*')

@@ -132,29 +132,37 @@ fn main() -> ! {
             exit_failure();
         }
     };
+
+    // The protocol's state lives in static RAM (.bss), the stack holds only what a
+    // command needs while it runs: `/mem` then tells the two apart.
+    let state = cortex_m::singleton!(: (App, LineReader) = (
+        App {
+            model,
+            syst,
+            rng: Rng::new(DEFAULT_SEED),
+            sampler: DEFAULT_SAMPLER,
+            streaming: false,
+            skip_lf: false,
+            a: [0.0; H],
+            scratch: [0.0; H],
+            logits: [0.0; O],
+        },
+        LineReader::new(),
+    ));
+    let Some((app, reader)) = state else {
+        let _ = writeln!(out, "error: the state was already taken");
+        exit_failure();
+    };
     let _ = writeln!(
         out,
         "rnn-firmware board={} cpu={} cell=elman input={I} hidden={H} output={O} vocab={} \
          model_bytes={}",
         board::NAME,
         board::CPU,
-        model.vocab().len(),
+        app.model.vocab().len(),
         model::MODEL.0.len(),
     );
     let _ = writeln!(out, "READY");
-
-    let mut app = App {
-        model,
-        syst,
-        rng: Rng::new(DEFAULT_SEED),
-        sampler: DEFAULT_SAMPLER,
-        streaming: false,
-        skip_lf: false,
-        a: [0.0; H],
-        scratch: [0.0; H],
-        logits: [0.0; O],
-    };
-    let mut reader = LineReader::new();
     loop {
         let byte = out.uart.read_byte();
         if core::mem::take(&mut app.skip_lf) && byte == b'\n' {
@@ -419,11 +427,7 @@ fn mem(out: &mut Out) {
         Some(peak) => write!(out, "{peak}"),
         None => write!(out, "unknown"),
     };
-    let _ = writeln!(
-        out,
-        " bytes of {available}, model state {} bytes (a, scratch, logits)",
-        (2 * H + O) * 4
-    );
+    let _ = writeln!(out, " bytes of {available}");
 }
 
 /// Ends the QEMU session with a failure status (semihosting), or stops here on a board
