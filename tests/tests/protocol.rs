@@ -1,0 +1,76 @@
+//! Host-only checks of what the QEMU tests rely on.
+
+use rnn_core::Rng;
+use tests::protocol::{temperature, Reference};
+
+/// The firmware parses `/sample T` as `m / 10^k` in `f32` (digits `m` < 2^24, `k` ≤ 10
+/// after the point, `10^k` by repeated multiplication). Both operands are exact, so the one
+/// division rounds correctly: the same bits as Rust's correctly rounded `str::parse`,
+/// which the host uses. Checked on many strings.
+#[test]
+fn firmware_temperature_parse_rounds_correctly() {
+    let firmware = |m: u32, k: usize| {
+        let mut scale = 1.0f32;
+        for _ in 0..k {
+            scale *= 10.0;
+        }
+        m as f32 / scale
+    };
+    let mut rng = Rng::new(77);
+    for n in 0..200_000u32 {
+        let m = if n < 1000 {
+            n
+        } else {
+            (rng.next_u64() % (1 << 24)) as u32
+        };
+        let k = (rng.next_u64() % 11) as usize;
+        let digits = format!("{m:0>width$}", width = k + 1);
+        let text = format!(
+            "{}.{}",
+            &digits[..digits.len() - k],
+            &digits[digits.len() - k..]
+        );
+        let parsed: f32 = text.parse().expect("a decimal");
+        assert_eq!(firmware(m, k).to_bits(), parsed.to_bits(), "{text}");
+        if m > 0 {
+            assert_eq!(temperature(&text), Some(parsed), "{text}");
+        }
+    }
+    for bad in [
+        "",
+        ".",
+        "0",
+        "0.000",
+        "-1",
+        "+1",
+        "1e3",
+        "inf",
+        "NaN",
+        "16777216",
+        "1.23456789012",
+        " 1",
+    ] {
+        assert_eq!(temperature(bad), None, "{bad:?}");
+    }
+}
+
+/// The reference answers a few lines as documented (a sanity check of the reference
+/// itself, independent of QEMU).
+#[test]
+fn reference_follows_the_documented_protocol() {
+    let bytes = tests::fixture::elman_bytes(tests::fixture::VOCAB, 8, 1);
+    let mut r = Reference::new(&bytes).expect("fixture loads");
+    let out = String::from_utf8(r.feed(b"/greedy\nab\nab\r\n/seed x\nA\n/stream\nab\x04")).unwrap();
+    let lines: Vec<&str> = out.lines().collect();
+    assert_eq!(lines[0], "ok: greedy");
+    assert!(lines[1].starts_with("ab") && lines[1] == lines[2], "{out}");
+    assert!(lines[3].starts_with("error: usage: /seed N"), "{out}");
+    assert_eq!(
+        lines[4],
+        "error: character 'A' is not in the model's vocabulary"
+    );
+    assert!(lines[5].starts_with("ok: stream"), "{out}");
+    assert_eq!(lines[6].chars().count(), 2, "{out}");
+    assert_eq!(lines[7], "ok: stream ended");
+    assert_eq!(lines.len(), 8);
+}
