@@ -183,8 +183,9 @@ pub fn command(board: &Board, elf: &Path, icount: bool) -> Command {
     cmd
 }
 
-/// Runs `elf` on `board`, feeding `input` to UART0 from a writer thread, until QEMU exits
-/// or `timeout` passes (then QEMU is killed and `status` is `None`).
+/// Runs `elf` on `board`, feeding `input` to UART0 from a writer thread once the firmware
+/// has printed `READY`, until QEMU exits or `timeout` passes (then QEMU is killed and
+/// `status` is `None`).
 pub fn run(board: &Board, elf: &Path, input: Vec<u8>, icount: bool, timeout: Duration) -> Session {
     let mut child = command(board, elf, icount)
         .stdin(Stdio::piped())
@@ -196,11 +197,14 @@ pub fn run(board: &Board, elf: &Path, input: Vec<u8>, icount: bool, timeout: Dur
     let mut stdout = child.stdout.take().expect("piped stdout");
     let mut stderr = child.stderr.take().expect("piped stderr");
 
-    // The firmware may stop reading (it exits, or fails at boot): a failed write only
-    // means that, so the writer ignores it.
+    // The writer starts once the firmware has said READY. The firmware may stop reading
+    // (it exits): a failed write only means that, so the writer ignores it.
+    let (ready_tx, ready_rx) = mpsc::channel::<()>();
     let writer = thread::spawn(move || {
-        let _ = stdin.write_all(&input);
-        let _ = stdin.flush();
+        if ready_rx.recv().is_ok() {
+            let _ = stdin.write_all(&input);
+            let _ = stdin.flush();
+        }
         // Keep the pipe open: QEMU ends when the firmware says so.
         stdin
     });
@@ -208,10 +212,14 @@ pub fn run(board: &Board, elf: &Path, input: Vec<u8>, icount: bool, timeout: Dur
     let reader = thread::spawn(move || {
         let mut out = Vec::new();
         let mut buf = [0u8; 4096];
+        let mut ready = Some(ready_tx);
         loop {
             match stdout.read(&mut buf) {
                 Ok(0) | Err(_) => break,
                 Ok(n) => out.extend_from_slice(&buf[..n]),
+            }
+            if ready.is_some() && out.windows(6).any(|w| w == b"READY\n") {
+                let _ = ready.take().map(|tx| tx.send(()));
             }
         }
         let _ = tx.send(());
