@@ -13,7 +13,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::data::Vocab;
 use crate::error::{Error, Result};
-use crate::model::{Dims, Model};
+use crate::model::{Arch, CellType, Model};
 use crate::optim::Optimizer;
 use crate::train::{EpochStats, Hyper, State};
 
@@ -28,6 +28,11 @@ struct CheckpointFile {
     /// FNV-1a 64 of the (normalised) training text, in hex.
     data_fingerprint: String,
     vocab: String,
+    /// Absent in checkpoints of the Elman-only trainer: one Elman layer.
+    #[serde(default)]
+    cell: CellType,
+    #[serde(default = "one")]
+    layers: usize,
     input: usize,
     hidden: usize,
     output: usize,
@@ -36,6 +41,10 @@ struct CheckpointFile {
     params: Vec<f32>,
     optimizer: Optimizer,
     history: Vec<EpochStats>,
+}
+
+fn one() -> usize {
+    1
 }
 
 /// The checkpoint file that goes with a model file: `MODEL.rnn` → `MODEL.rnn.ckpt`.
@@ -63,9 +72,11 @@ pub fn save(path: &Path, hyper: &Hyper, data_fingerprint: &str, state: &State) -
         hyper: hyper.clone(),
         data_fingerprint: data_fingerprint.into(),
         vocab: m.vocab.as_string(),
-        input: m.dims.input,
-        hidden: m.dims.hidden,
-        output: m.dims.output,
+        cell: m.arch.cell,
+        layers: m.arch.layers,
+        input: m.arch.input,
+        hidden: m.arch.hidden,
+        output: m.arch.output,
         epochs_done: state.epochs_done,
         params: m.params.clone(),
         optimizer: state.optimizer.clone(),
@@ -115,23 +126,28 @@ pub fn load(path: &Path, hyper: &Hyper, data_fingerprint: &str) -> Result<State>
             "made from different training data, cannot resume".into()
         ));
     }
-    let dims = Dims {
+    let arch = Arch {
+        cell: file.cell,
+        layers: file.layers,
         input: file.input,
         hidden: file.hidden,
         output: file.output,
     };
+    arch.check().map_err(&bad)?;
     let vocab = Vocab::from_symbols(&file.vocab).map_err(bad)?;
-    if vocab.len() != dims.input
-        || vocab.len() != dims.output
-        || file.params.len() != dims.param_count()
-        || !file.optimizer.fits(dims.param_count())
+    if vocab.len() != arch.input
+        || vocab.len() != arch.output
+        || arch.cell != hyper.cell
+        || arch.layers != hyper.layers
+        || file.params.len() != arch.param_count()
+        || !file.optimizer.fits(arch.param_count())
         || file.history.len() != file.epochs_done
     {
         return Err(bad("inconsistent sizes inside the checkpoint".into()));
     }
     Ok(State {
         model: Model {
-            dims,
+            arch,
             vocab,
             params: file.params,
         },

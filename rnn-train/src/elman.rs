@@ -9,6 +9,9 @@
 //! ```
 //!
 //! `x_t` is one-hot (token `k` selects column `k` of `W_ax`) or the zero vector ([`START`]).
+//! [`forward`] and [`backward`] are the one-layer network, the fast path; [`layer_forward`]
+//! and [`layer_backward`] are one step of one layer, for stacks ([`crate::stack`]), where a
+//! layer above the first reads the hidden state of the one below as a dense `x_t`.
 //! Everything here is allocation-free: the caller owns a [`Workspace`] sized once for the
 //! longest sequence. The hot loops are plain slices of f32 written so that LLVM vectorises
 //! them; [`multiversion`] compiles them again for AVX/AVX2 and picks one at run time. No
@@ -18,7 +21,9 @@ use multiversion::multiversion;
 
 use crate::data::START;
 use crate::fastmath::{exp, tanh};
-use crate::model::{Dims, Tensors, TensorsMut};
+use crate::linalg::{axpy, dot};
+use crate::linalg::LayerInput;
+use crate::model::{Dims, LayerW, LayerWMut, Tensors, TensorsMut};
 
 /// Activations cached by the forward pass and buffers for the backward pass.
 #[derive(Clone, Debug)]
@@ -68,35 +73,6 @@ impl Workspace {
     pub fn probs(&self, t: usize) -> &[f32] {
         let o = self.dims.output;
         &self.p[t * o..(t + 1) * o]
-    }
-}
-
-/// `Σ_j x_j · y_j` with eight running sums, a fixed order that LLVM turns into one vector
-/// register of partial sums (it may not reorder a single running sum by itself).
-#[inline(always)]
-fn dot(x: &[f32], y: &[f32]) -> f32 {
-    let n = x.len().min(y.len());
-    let (x, y) = (&x[..n], &y[..n]);
-    let mut acc = [0.0f32; 8];
-    let (xc, yc) = (x.chunks_exact(8), y.chunks_exact(8));
-    let (xr, yr) = (xc.remainder(), yc.remainder());
-    for (xs, ys) in xc.zip(yc) {
-        for k in 0..8 {
-            acc[k] += xs[k] * ys[k];
-        }
-    }
-    let mut s = ((acc[0] + acc[4]) + (acc[1] + acc[5])) + ((acc[2] + acc[6]) + (acc[3] + acc[7]));
-    for (a, b) in xr.iter().zip(yr) {
-        s += a * b;
-    }
-    s
-}
-
-/// `y += alpha · x`.
-#[inline(always)]
-fn axpy(alpha: f32, x: &[f32], y: &mut [f32]) {
-    for (y, x) in y.iter_mut().zip(x) {
-        *y += alpha * x;
     }
 }
 
@@ -227,6 +203,63 @@ pub fn backward<'w, 'g>(
             }
             g.b_a[i] += d;
             axpy(d, &w.w_aa[i * h..(i + 1) * h], da_next);
+        }
+    }
+}
+
+/// Floats [`layer_forward`] caches per unit and step (none: `a_t` is the state).
+pub const CACHE: usize = 0;
+/// Floats of working space per unit [`layer_backward`] needs (`dz`).
+pub const TMP: usize = 1;
+
+/// One step of one Elman layer in a stack: `a = tanh(W_aa a_prev + W_ax x + b_a)`, summed
+/// in rnn-core's order `((W_aa[i] · a_prev) + W_ax[i] · x) + b_a[i]`. `w.w_x` is `W_ax`,
+/// `w.w_h` `W_aa`, `w.b_x` `b_a`.
+#[inline(always)]
+pub fn layer_forward(w: &LayerW<'_>, x: LayerInput<'_>, a_prev: &[f32], a: &mut [f32]) {
+    let h = a.len();
+    let n_in = w.w_x.len() / h;
+    for (i, z) in a.iter_mut().enumerate() {
+        let acc = dot(&w.w_h[i * h..(i + 1) * h], a_prev)
+            + x.dot_row(&w.w_x[i * n_in..(i + 1) * n_in]);
+        *z = tanh(acc + w.b_x[i]);
+    }
+}
+
+/// Backward through one [`layer_forward`]: `da` holds `∂L/∂a_t` on entry and this step's
+/// `∂L/∂a_{t-1}` on return; `dx` (when the input is a lower layer's state) receives
+/// `+= W_axᵀ dz`; `dz` is `H` floats of working space.
+///
+/// ```text
+/// dz = da ⊙ (1 - a²)
+/// dW_aa += dz ⊗ a_prev    dW_ax += dz ⊗ x    db_a += dz
+/// da_prev = W_aaᵀ dz      dx += W_axᵀ dz
+/// ```
+#[allow(clippy::too_many_arguments)]
+#[inline(always)]
+pub fn layer_backward(
+    w: &LayerW<'_>,
+    x: LayerInput<'_>,
+    a_prev: &[f32],
+    a: &[f32],
+    da: &mut [f32],
+    mut dx: Option<&mut [f32]>,
+    g: &mut LayerWMut<'_>,
+    dz: &mut [f32],
+) {
+    let h = a.len();
+    let n_in = w.w_x.len() / h;
+    for ((dz, da), &a) in dz.iter_mut().zip(da.iter()).zip(a) {
+        *dz = da * (1.0 - a * a);
+    }
+    da.fill(0.0);
+    for (i, &d) in dz.iter().enumerate() {
+        axpy(d, a_prev, &mut g.w_h[i * h..(i + 1) * h]);
+        x.add_outer(d, &mut g.w_x[i * n_in..(i + 1) * n_in]);
+        g.b_x[i] += d;
+        axpy(d, &w.w_h[i * h..(i + 1) * h], da);
+        if let Some(dx) = dx.as_deref_mut() {
+            axpy(d, &w.w_x[i * n_in..(i + 1) * n_in], dx);
         }
     }
 }

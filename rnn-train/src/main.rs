@@ -1,4 +1,4 @@
-//! `rnn-train`: train an Elman RNN on text, sample from it, evaluate, inspect, and move
+//! `rnn-train`: train an Elman, GRU or LSTM network (1 to 4 layers) on text, sample from it, evaluate, inspect, and move
 //! weights to and from JSON. Every error is one line on stderr; bad input (files, flags)
 //! exits with code 2, other failures with 1.
 
@@ -9,11 +9,12 @@ use std::process::ExitCode;
 use clap::{Args, Parser, Subcommand, ValueEnum};
 use rnn_train::commands::{self, TrainArgs};
 use rnn_train::data::Mode;
+use rnn_train::model::CellType;
 use rnn_train::optim::OptimizerKind;
 use rnn_train::train::{Hyper, Reduction};
 
 #[derive(Parser)]
-#[command(name = "rnn-train", version, about = "Train small Elman RNNs on text for rnn-core", long_about = None)]
+#[command(name = "rnn-train", version, about = "Train small recurrent networks (Elman, GRU, LSTM) on text for rnn-core", long_about = None)]
 struct Cli {
     #[command(subcommand)]
     command: Command,
@@ -66,7 +67,8 @@ enum Command {
         #[arg(long)]
         out: PathBuf,
     },
-    /// Build a model file from JSON weights (e.g. from Keras or PyTorch).
+    /// Build a model file from JSON weights: our own schema, or PyTorch's or Keras's layout
+    /// (see `rnn_train::json` for the three).
     Import {
         /// The JSON weight file.
         json: PathBuf,
@@ -77,6 +79,12 @@ enum Command {
     Bench {
         #[arg(long, default_value = "data/dinosaurs.txt")]
         data: PathBuf,
+        /// The recurrent cell.
+        #[arg(long, value_enum, default_value_t = CellType::Elman)]
+        cell: CellType,
+        /// Stacked recurrent layers.
+        #[arg(long, default_value_t = 1)]
+        layers: usize,
         /// Hidden sizes, comma-separated.
         #[arg(long, value_delimiter = ',', default_values_t = vec![25, 64, 128])]
         hidden: Vec<usize>,
@@ -105,7 +113,13 @@ struct TrainCmd {
     /// Window length in stream mode.
     #[arg(long, default_value_t = 25)]
     seq_len: usize,
-    /// Hidden size H [default: 25].
+    /// The recurrent cell [default: elman].
+    #[arg(long, value_enum)]
+    cell: Option<CellType>,
+    /// Stacked recurrent layers, 1 to 4 [default: 1].
+    #[arg(long)]
+    layers: Option<usize>,
+    /// Hidden size H of every layer [default: 25].
     #[arg(long)]
     hidden: Option<usize>,
     #[arg(long, default_value_t = 20)]
@@ -133,7 +147,7 @@ struct TrainCmd {
     /// Loss of a sequence: mean over its characters or their sum.
     #[arg(long, value_enum, default_value_t = Reduction::Mean)]
     reduction: Reduction,
-    /// Start from the weights in this JSON file (vocabulary and sizes from it).
+    /// Start from the weights in this JSON file (cell, layers, vocabulary and sizes from it).
     #[arg(long)]
     init: Option<PathBuf>,
     /// Keep the file's order instead of shuffling every epoch.
@@ -183,6 +197,8 @@ fn run(cli: Cli) -> anyhow::Result<()> {
                 hyper: Hyper {
                     mode: t.mode,
                     seq_len: t.seq_len,
+                    cell: t.cell.unwrap_or_default(),
+                    layers: t.layers.unwrap_or(1),
                     hidden: t.hidden.unwrap_or(DEFAULT_HIDDEN),
                     lr: t.lr.unwrap_or_else(|| default_lr(t.optimizer)),
                     batch: t.batch,
@@ -195,6 +211,8 @@ fn run(cli: Cli) -> anyhow::Result<()> {
                     shuffle: !t.no_shuffle,
                 },
                 hidden_given: t.hidden.is_some(),
+                cell_given: t.cell.is_some(),
+                layers_given: t.layers.is_some(),
                 epochs: t.epochs,
                 init: t.init,
                 threads,
@@ -241,10 +259,12 @@ fn run(cli: Cli) -> anyhow::Result<()> {
         }
         Command::Bench {
             data,
+            cell,
+            layers,
             hidden,
             epochs,
         } => {
-            commands::bench(&data, &hidden, epochs.max(1), &mut out)?;
+            commands::bench(&data, cell, layers, &hidden, epochs.max(1), &mut out)?;
         }
     }
     Ok(())

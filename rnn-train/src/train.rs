@@ -17,9 +17,9 @@ use rayon::prelude::*;
 use serde::{Deserialize, Serialize};
 
 use crate::data::{split_indices, Mode, Sequences, Text, Vocab};
-use crate::elman::{backward, forward, Workspace};
 use crate::error::{Error, Result};
-use crate::model::{split, split_mut, Dims, Model};
+use crate::model::{Arch, CellType, Model, MAX_LAYERS};
+use crate::net::{backward, forward, Workspace};
 use crate::optim::{clip_elementwise, clip_global_norm, Optimizer, OptimizerKind};
 use crate::rng::SplitMix64;
 
@@ -39,6 +39,12 @@ pub enum Reduction {
 pub struct Hyper {
     pub mode: Mode,
     pub seq_len: usize,
+    /// The recurrent cell (absent from checkpoints of the Elman-only trainer: Elman).
+    #[serde(default)]
+    pub cell: CellType,
+    /// Stacked recurrent layers, 1 to 4 (absent from older checkpoints: 1).
+    #[serde(default = "one")]
+    pub layers: usize,
     pub hidden: usize,
     #[serde(with = "crate::exact::scalar")]
     pub lr: f32,
@@ -55,9 +61,19 @@ pub struct Hyper {
     pub shuffle: bool,
 }
 
+fn one() -> usize {
+    1
+}
+
 impl Hyper {
     pub fn validate(&self) -> Result<()> {
         let bad = |m: String| Err(Error::Config(m));
+        if self.layers == 0 || self.layers > MAX_LAYERS {
+            return bad(format!(
+                "--layers {} must be in 1..={MAX_LAYERS}",
+                self.layers
+            ));
+        }
         if self.hidden == 0 || self.hidden > 4096 {
             return bad(format!("--hidden {} must be in 1..=4096", self.hidden));
         }
@@ -209,7 +225,7 @@ type SlotMut<'a> = (
 
 /// Buffers reused by every minibatch, so the training loop allocates nothing.
 pub struct Engine {
-    dims: Dims,
+    arch: Arch,
     grad: Vec<f32>,
     /// One gradient buffer, workspace and stream state per sequence of a minibatch.
     slot_grads: Vec<Vec<f32>>,
@@ -220,8 +236,8 @@ pub struct Engine {
 }
 
 impl Engine {
-    pub fn new(dims: Dims, batch: usize, max_len: usize, threads: usize) -> Result<Self> {
-        let p = dims.param_count();
+    pub fn new(arch: Arch, batch: usize, max_len: usize, threads: usize) -> Result<Self> {
+        let p = arch.param_count();
         let pool = if threads > 1 && batch > 1 {
             Some(
                 rayon::ThreadPoolBuilder::new()
@@ -233,11 +249,11 @@ impl Engine {
             None
         };
         Ok(Engine {
-            dims,
+            arch,
             grad: vec![0.0; p],
             slot_grads: (0..batch).map(|_| vec![0.0; p]).collect(),
-            workspaces: (0..batch).map(|_| Workspace::new(dims, max_len)).collect(),
-            states: (0..batch).map(|_| vec![0.0; dims.hidden]).collect(),
+            workspaces: (0..batch).map(|_| Workspace::new(arch, max_len)).collect(),
+            states: (0..batch).map(|_| vec![0.0; arch.state_len()]).collect(),
             slot_losses: vec![0.0; batch],
             pool,
         })
@@ -254,8 +270,6 @@ impl Engine {
         reduction: Reduction,
         carry: bool,
     ) -> f64 {
-        let dims = self.dims;
-        let w = split(&dims, params);
         let nb = ids.len() as f32;
         let scale_of = |len: usize| match reduction {
             Reduction::Mean => 1.0 / (len as f32 * nb),
@@ -266,17 +280,10 @@ impl Engine {
             if !carry {
                 state.fill(0.0);
             }
-            let loss = forward(&w, inputs, targets, state, ws);
-            backward(
-                &w,
-                inputs,
-                targets,
-                scale_of(inputs.len()),
-                ws,
-                &mut split_mut(&dims, g),
-            );
+            let loss = forward(params, inputs, targets, state, ws);
+            backward(params, inputs, targets, scale_of(inputs.len()), ws, g);
             if carry {
-                state.copy_from_slice(ws.final_state(inputs.len()));
+                ws.final_state_into(inputs.len(), state);
             }
             loss
         };
@@ -337,8 +344,7 @@ impl Engine {
         if seqs.is_empty() {
             return None;
         }
-        let dims = self.dims;
-        let w = split(&dims, params);
+        let arch = self.arch;
         let total: f64 = match (&self.pool, carry) {
             (Some(pool), false) => {
                 let max_len = self.workspaces[0].capacity();
@@ -346,10 +352,10 @@ impl Engine {
                     (0..seqs.len())
                         .into_par_iter()
                         .map_init(
-                            || (Workspace::new(dims, max_len), vec![0.0f32; dims.hidden]),
+                            || (Workspace::new(arch, max_len), vec![0.0f32; arch.state_len()]),
                             |(ws, zero), k| {
                                 let (i, t) = seqs.get(k);
-                                forward(&w, i, t, zero, ws)
+                                forward(params, i, t, zero, ws)
                             },
                         )
                         .collect()
@@ -366,9 +372,9 @@ impl Engine {
                     if !carry {
                         state.fill(0.0);
                     }
-                    total += f64::from(forward(&w, i, t, state, ws));
+                    total += f64::from(forward(params, i, t, state, ws));
                     if carry {
-                        state.copy_from_slice(ws.final_state(i.len()));
+                        ws.final_state_into(i.len(), state);
                     }
                 }
                 total
@@ -473,7 +479,7 @@ pub fn run(
     mut state: State,
     after_epoch: &mut dyn FnMut(&State) -> Result<()>,
 ) -> Result<State> {
-    let mut engine = Engine::new(state.model.dims, hyper.batch, prep.max_len, opts.threads)?;
+    let mut engine = Engine::new(state.model.arch, hyper.batch, prep.max_len, opts.threads)?;
     let carry = prep.mode == Mode::Stream;
     let style = ProgressStyle::with_template("{prefix} [{bar:30}] {pos}/{len} chars  {msg}")
         .map_err(|e| Error::Internal(e.to_string()))?

@@ -5,7 +5,7 @@ use std::path::Path;
 
 use rnn_train::data::{read_text, Mode, START};
 use rnn_train::elman::{forward, Workspace};
-use rnn_train::model::Model;
+use rnn_train::model::{CellType, Model};
 use rnn_train::optim::OptimizerKind;
 use rnn_train::train::{self, Hyper, Reduction, RunOptions, State};
 
@@ -15,6 +15,8 @@ fn hyper(hidden: usize) -> Hyper {
     Hyper {
         mode: Mode::Lines,
         seq_len: 25,
+        cell: CellType::Elman,
+        layers: 1,
         hidden,
         lr: 0.005,
         batch: 1,
@@ -51,7 +53,7 @@ fn trainer_forward_agrees_with_rnn_core_step() {
         .copied()
         .chain([vocab.newline().unwrap()])
         .collect();
-    let mut ws = Workspace::new(model.dims, inputs.len());
+    let mut ws = Workspace::new(model.arch.dims(), inputs.len());
     forward(&model.tensors(), &inputs, &targets, &[0.0; 25], &mut ws);
 
     let (mut a, mut scratch, mut logits) = (vec![0.0f32; 25], vec![0.0f32; 25], vec![0.0f32; 27]);

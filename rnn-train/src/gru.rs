@@ -1,0 +1,126 @@
+//! The gated recurrent unit for training: one step of one layer, forward (caching what the
+//! backward pass needs) and exact backpropagation, side by side, in f32. [`crate::stack`]
+//! runs them over time and layers.
+//!
+//! PyTorch's equations (`nn.GRU`; Keras's `GRU` with `reset_after=True`), the same as
+//! `rnn-core/src/cell/gru.rs`. Gate order in every tensor: **r** (reset), **z** (update),
+//! **n** (new), each a block of `H` rows.
+//!
+//! ```text
+//! r_t = σ(W_ir x_t + b_ir + W_hr h_{t-1} + b_hr)
+//! z_t = σ(W_iz x_t + b_iz + W_hz h_{t-1} + b_hz)
+//! n_t = tanh(W_in x_t + b_in + r_t ⊙ (W_hn h_{t-1} + b_hn))
+//! h_t = (1 − z_t) ⊙ n_t + z_t ⊙ h_{t-1}
+//! ```
+//!
+//! Tensors of a layer: `W_ih` (3H×I_l, rows r, z, n), `W_hh` (3H×H), `b_ih` (3H), `b_hh`
+//! (3H); in [`LayerW`] they are `w_x`, `w_h`, `b_x`, `b_h`.
+//!
+//! Backward, given `dh = ∂L/∂h_t` (from the output layer or the layer above, plus the
+//! recurrence from `t + 1`), with `hn = W_hn h_{t-1} + b_hn` cached:
+//!
+//! ```text
+//! dn  = dh ⊙ (1 − z)            dz = dh ⊙ (h_{t-1} − n)
+//! dan = dn ⊙ (1 − n²)            (pre-activation of n)
+//! dar = dan ⊙ hn ⊙ r (1 − r)     daz = dz ⊙ z (1 − z)
+//! input gates      d_i = [dar, daz, dan]        recurrent gates d_h = [dar, daz, dan ⊙ r]
+//! dW_ih += d_i ⊗ x_t    db_ih += d_i    dW_hh += d_h ⊗ h_{t-1}    db_hh += d_h
+//! dh_{t-1} = dh ⊙ z + W_hhᵀ d_h         dx_t = W_ihᵀ d_i
+//! ```
+
+use crate::fastmath::tanh;
+use crate::linalg::{axpy, dot, sigmoid, LayerInput};
+use crate::model::{LayerW, LayerWMut};
+
+/// Gate blocks.
+pub const GATES: usize = 3;
+/// Floats cached per unit and step: `r`, `z`, `n`, `hn`.
+pub const CACHE: usize = 4;
+/// Floats of working space per unit for [`backward`]: `d_i` and `d_h`, `3H` each.
+pub const TMP: usize = 6;
+
+/// One step: `h` receives `h_t` from `h_prev` and `x`; `cache` (`4H`) receives
+/// `[r | z | n | hn]`.
+#[inline(always)]
+pub fn forward(
+    w: &LayerW<'_>,
+    x: LayerInput<'_>,
+    h_prev: &[f32],
+    h: &mut [f32],
+    cache: &mut [f32],
+) {
+    let hs = h.len();
+    let n_in = w.w_x.len() / (GATES * hs);
+    // Recurrent parts W_hh h_{t-1} + b_hh of the three gates, into the r, z and hn slots.
+    let (rzn, hn) = cache.split_at_mut(3 * hs);
+    for row in 0..GATES * hs {
+        let v = dot(&w.w_h[row * hs..(row + 1) * hs], h_prev) + w.b_h[row];
+        if row < 2 * hs {
+            rzn[row] = v;
+        } else {
+            hn[row - 2 * hs] = v;
+        }
+    }
+    let x_part = |row: usize| x.dot_row(&w.w_x[row * n_in..(row + 1) * n_in]) + w.b_x[row];
+    let (r, rest) = rzn.split_at_mut(hs);
+    let (z, n) = rest.split_at_mut(hs);
+    for j in 0..hs {
+        let r_j = sigmoid(x_part(j) + r[j]);
+        let z_j = sigmoid(x_part(hs + j) + z[j]);
+        let n_j = tanh(x_part(2 * hs + j) + r_j * hn[j]);
+        r[j] = r_j;
+        z[j] = z_j;
+        n[j] = n_j;
+        h[j] = (1.0 - z_j) * n_j + z_j * h_prev[j];
+    }
+}
+
+/// Backward through one [`forward`]: `dh` holds `∂L/∂h_t` on entry and this step's
+/// `∂L/∂h_{t-1}` on return; `dx` (when the input is a lower layer's state) receives
+/// `+= W_ihᵀ d_i`; gradients are added into `g`; `tmp` has `6H` floats.
+#[allow(clippy::too_many_arguments)]
+#[inline(always)]
+pub fn backward(
+    w: &LayerW<'_>,
+    x: LayerInput<'_>,
+    h_prev: &[f32],
+    cache: &[f32],
+    dh: &mut [f32],
+    mut dx: Option<&mut [f32]>,
+    g: &mut LayerWMut<'_>,
+    tmp: &mut [f32],
+) {
+    let hs = dh.len();
+    let n_in = w.w_x.len() / (GATES * hs);
+    let (r, rest) = cache.split_at(hs);
+    let (z, rest) = rest.split_at(hs);
+    let (n, hn) = rest.split_at(hs);
+    let (d_i, d_h) = tmp.split_at_mut(GATES * hs);
+    for j in 0..hs {
+        let (r, z, n) = (r[j], z[j], n[j]);
+        let dn = dh[j] * (1.0 - z);
+        let dz = dh[j] * (h_prev[j] - n);
+        let dan = dn * (1.0 - n * n);
+        let dar = dan * hn[j] * (r * (1.0 - r));
+        let daz = dz * (z * (1.0 - z));
+        d_i[j] = dar;
+        d_i[hs + j] = daz;
+        d_i[2 * hs + j] = dan;
+        d_h[j] = dar;
+        d_h[hs + j] = daz;
+        d_h[2 * hs + j] = dan * r;
+        dh[j] *= z;
+    }
+    for row in 0..GATES * hs {
+        let (di, dhr) = (d_i[row], d_h[row]);
+        let w_h = &w.w_h[row * hs..(row + 1) * hs];
+        axpy(dhr, h_prev, &mut g.w_h[row * hs..(row + 1) * hs]);
+        g.b_h[row] += dhr;
+        axpy(dhr, w_h, dh);
+        x.add_outer(di, &mut g.w_x[row * n_in..(row + 1) * n_in]);
+        g.b_x[row] += di;
+        if let Some(dx) = dx.as_deref_mut() {
+            axpy(di, &w.w_x[row * n_in..(row + 1) * n_in], dx);
+        }
+    }
+}

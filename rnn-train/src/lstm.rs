@@ -1,0 +1,125 @@
+//! Long short-term memory for training: one step of one layer, forward (caching what the
+//! backward pass needs) and exact backpropagation, side by side, in f32. [`crate::stack`]
+//! runs them over time and layers.
+//!
+//! The equations of PyTorch's `nn.LSTM` and Keras's `LSTM`, the same as
+//! `rnn-core/src/cell/lstm.rs`. Gate order in every tensor: **i** (input), **f** (forget),
+//! **g** (cell candidate), **o** (output), each a block of `H` rows (Keras calls `g` `c`:
+//! same order). A layer's state is `h` then `c` (`2H` floats).
+//!
+//! ```text
+//! i_t = σ(W_ii x_t + b_ii + W_hi h_{t-1} + b_hi)
+//! f_t = σ(W_if x_t + b_if + W_hf h_{t-1} + b_hf)
+//! g_t = tanh(W_ig x_t + b_ig + W_hg h_{t-1} + b_hg)
+//! o_t = σ(W_io x_t + b_io + W_ho h_{t-1} + b_ho)
+//! c_t = f_t ⊙ c_{t-1} + i_t ⊙ g_t
+//! h_t = o_t ⊙ tanh(c_t)
+//! ```
+//!
+//! Tensors of a layer: `W_ih` (4H×I_l, rows i, f, g, o), `W_hh` (4H×H), `b_ih` (4H), `b_hh`
+//! (4H); in [`LayerW`] they are `w_x`, `w_h`, `b_x`, `b_h`. The trainer starts the
+//! forget-gate block of `b_ih` at 1 ([`crate::model::Model::init_arch`]).
+//!
+//! Backward, given `dh = ∂L/∂h_t` and `dc = ∂L/∂c_t` from `t + 1`, with `tc = tanh(c_t)`
+//! cached:
+//!
+//! ```text
+//! do = dh ⊙ tc                    dc' = dc + dh ⊙ o ⊙ (1 − tc²)
+//! di = dc' ⊙ g    df = dc' ⊙ c_{t-1}    dg = dc' ⊙ i
+//! d = [di ⊙ i(1 − i), df ⊙ f(1 − f), dg ⊙ (1 − g²), do ⊙ o(1 − o)]   (pre-activations)
+//! dW_ih += d ⊗ x_t    db_ih += d    dW_hh += d ⊗ h_{t-1}    db_hh += d
+//! dh_{t-1} = W_hhᵀ d    dc_{t-1} = dc' ⊙ f    dx_t = W_ihᵀ d
+//! ```
+
+use crate::fastmath::tanh;
+use crate::linalg::{axpy, dot, sigmoid, LayerInput};
+use crate::model::{LayerW, LayerWMut};
+
+/// Gate blocks.
+pub const GATES: usize = 4;
+/// Floats cached per unit and step: `i`, `f`, `g`, `o`, `tanh(c_t)`.
+pub const CACHE: usize = 5;
+/// Floats of working space per unit for [`backward`]: `d`, `4H`.
+pub const TMP: usize = 4;
+
+/// One step: `state` (`[h | c]`) receives `(h_t, c_t)` from `prev` (`[h_{t-1} | c_{t-1}]`)
+/// and `x`; `cache` (`5H`) receives `[i | f | g | o | tanh(c_t)]`.
+#[inline(always)]
+pub fn forward(
+    w: &LayerW<'_>,
+    x: LayerInput<'_>,
+    prev: &[f32],
+    state: &mut [f32],
+    cache: &mut [f32],
+) {
+    let hs = state.len() / 2;
+    let n_in = w.w_x.len() / (GATES * hs);
+    let (h_prev, c_prev) = prev.split_at(hs);
+    // Recurrent parts W_hh h_{t-1} + b_hh of the four gates, into the gate slots.
+    for row in 0..GATES * hs {
+        cache[row] = dot(&w.w_h[row * hs..(row + 1) * hs], h_prev) + w.b_h[row];
+    }
+    let x_part = |row: usize| x.dot_row(&w.w_x[row * n_in..(row + 1) * n_in]) + w.b_x[row];
+    let (h, c) = state.split_at_mut(hs);
+    let (gates, tc) = cache.split_at_mut(GATES * hs);
+    for j in 0..hs {
+        let i = sigmoid(x_part(j) + gates[j]);
+        let f = sigmoid(x_part(hs + j) + gates[hs + j]);
+        let g = tanh(x_part(2 * hs + j) + gates[2 * hs + j]);
+        let o = sigmoid(x_part(3 * hs + j) + gates[3 * hs + j]);
+        let c_j = f * c_prev[j] + i * g;
+        let tc_j = tanh(c_j);
+        gates[j] = i;
+        gates[hs + j] = f;
+        gates[2 * hs + j] = g;
+        gates[3 * hs + j] = o;
+        tc[j] = tc_j;
+        c[j] = c_j;
+        h[j] = o * tc_j;
+    }
+}
+
+/// Backward through one [`forward`]: `dstate` holds `(∂L/∂h_t, ∂L/∂c_t)` on entry and this
+/// step's `(∂L/∂h_{t-1}, ∂L/∂c_{t-1})` on return; `dx` (when the input is a lower layer's
+/// state) receives `+= W_ihᵀ d`; gradients are added into `g`; `tmp` has `4H` floats.
+#[allow(clippy::too_many_arguments)]
+#[inline(always)]
+pub fn backward(
+    w: &LayerW<'_>,
+    x: LayerInput<'_>,
+    prev: &[f32],
+    cache: &[f32],
+    dstate: &mut [f32],
+    mut dx: Option<&mut [f32]>,
+    g: &mut LayerWMut<'_>,
+    tmp: &mut [f32],
+) {
+    let hs = dstate.len() / 2;
+    let n_in = w.w_x.len() / (GATES * hs);
+    let (h_prev, c_prev) = prev.split_at(hs);
+    let (gates, tc) = cache.split_at(GATES * hs);
+    let (dh, dc) = dstate.split_at_mut(hs);
+    let d = &mut tmp[..GATES * hs];
+    for j in 0..hs {
+        let (i, f, gg, o) = (gates[j], gates[hs + j], gates[2 * hs + j], gates[3 * hs + j]);
+        let tc = tc[j];
+        let d_o = dh[j] * tc;
+        let dcell = dc[j] + dh[j] * o * (1.0 - tc * tc);
+        d[j] = dcell * gg * (i * (1.0 - i));
+        d[hs + j] = dcell * c_prev[j] * (f * (1.0 - f));
+        d[2 * hs + j] = dcell * i * (1.0 - gg * gg);
+        d[3 * hs + j] = d_o * (o * (1.0 - o));
+        dc[j] = dcell * f;
+    }
+    dh.fill(0.0);
+    for (row, &dr) in d.iter().enumerate() {
+        axpy(dr, h_prev, &mut g.w_h[row * hs..(row + 1) * hs]);
+        g.b_h[row] += dr;
+        axpy(dr, &w.w_h[row * hs..(row + 1) * hs], dh);
+        x.add_outer(dr, &mut g.w_x[row * n_in..(row + 1) * n_in]);
+        g.b_x[row] += dr;
+        if let Some(dx) = dx.as_deref_mut() {
+            axpy(dr, &w.w_x[row * n_in..(row + 1) * n_in], dx);
+        }
+    }
+}
