@@ -239,11 +239,11 @@ fn json_round_trip_and_wrong_shapes() {
     let doc: serde_json::Value = serde_json::from_slice(&std::fs::read(&json).unwrap()).unwrap();
     let vocab = doc["vocab"].as_str().unwrap().chars().count();
     let mut wrong = doc.clone();
-    wrong["w_aa"].as_array_mut().unwrap().pop();
+    wrong["w_aa_l0"].as_array_mut().unwrap().pop();
     let bad = tmp("wrong.json");
     std::fs::write(&bad, serde_json::to_vec(&wrong).unwrap()).unwrap();
     let o = run(&["import", s(&bad), "--out", s(&tmp("never2.rnn"))]);
-    assert_bad_input(&o, "key `w_aa` has shape 7×8, expected 8×8");
+    assert_bad_input(&o, "key `w_aa_l0` has shape 7×8, expected 8×8");
 
     let mut wrong = doc.clone();
     wrong["w_ya"] = serde_json::to_value(vec![vec![0.5f64; 8]; 3]).unwrap();
