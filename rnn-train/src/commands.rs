@@ -11,8 +11,8 @@ use crate::checkpoint;
 use crate::data::{read_text, Mode};
 use crate::error::{Error, Result};
 use crate::model::{Arch, CellType, Model};
-use rnn_core::Cell;
 use crate::train::{self, Hyper, RunOptions, State};
+use rnn_core::Cell;
 
 /// Everything `rnn-train train` takes.
 #[derive(Clone, Debug)]
@@ -200,7 +200,10 @@ pub fn sample(
     } else {
         rnn_core::Sampler::Temperature(temperature)
     };
-    let (mut state, mut scratch) = (vec![0.0f32; net.state_len()], vec![0.0f32; net.scratch_len()]);
+    let (mut state, mut scratch) = (
+        vec![0.0f32; net.state_len()],
+        vec![0.0f32; net.scratch_len()],
+    );
     let mut logits = vec![0.0f32; net.output_size()];
     let mut rng = rnn_core::Rng::new(seed);
     for _ in 0..count {
@@ -272,7 +275,10 @@ pub fn eval(model: &Path, data: &Path, mode: Mode) -> Result<EvalResult> {
     if seqs.predicted_chars() == 0 {
         return Err(Error::NoSequences { path: data.into() });
     }
-    let (mut state, mut scratch) = (vec![0.0f32; net.state_len()], vec![0.0f32; net.scratch_len()]);
+    let (mut state, mut scratch) = (
+        vec![0.0f32; net.state_len()],
+        vec![0.0f32; net.scratch_len()],
+    );
     let mut logits = vec![0.0f32; net.output_size()];
     let mut total = 0.0f64;
     for k in 0..seqs.len() {

@@ -21,8 +21,8 @@ use multiversion::multiversion;
 
 use crate::data::START;
 use crate::fastmath::{exp, tanh};
-use crate::linalg::{axpy, dot};
 use crate::linalg::LayerInput;
+use crate::linalg::{axpy, dot};
 use crate::model::{Dims, LayerW, LayerWMut, Tensors, TensorsMut};
 
 /// Activations cached by the forward pass and buffers for the backward pass.
@@ -220,8 +220,8 @@ pub fn layer_forward(w: &LayerW<'_>, x: LayerInput<'_>, a_prev: &[f32], a: &mut 
     let h = a.len();
     let n_in = w.w_x.len() / h;
     for (i, z) in a.iter_mut().enumerate() {
-        let acc = dot(&w.w_h[i * h..(i + 1) * h], a_prev)
-            + x.dot_row(&w.w_x[i * n_in..(i + 1) * n_in]);
+        let acc =
+            dot(&w.w_h[i * h..(i + 1) * h], a_prev) + x.dot_row(&w.w_x[i * n_in..(i + 1) * n_in]);
         *z = tanh(acc + w.b_x[i]);
     }
 }

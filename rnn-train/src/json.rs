@@ -300,7 +300,11 @@ impl Reader<'_> {
     }
 }
 
-fn cell_of(r: &Reader<'_>, obj: &Map<String, Value>, names: &[(&str, CellType)]) -> Result<CellType> {
+fn cell_of(
+    r: &Reader<'_>,
+    obj: &Map<String, Value>,
+    names: &[(&str, CellType)],
+) -> Result<CellType> {
     let v = r.get(obj, "cell", "the kind of recurrent layer")?;
     let listed: Vec<String> = names.iter().map(|(n, _)| format!("\"{n}\"")).collect();
     v.as_str()
@@ -509,13 +513,7 @@ fn pytorch(r: &Reader<'_>, obj: &Map<String, Value>) -> Result<Model> {
     let (ih_name, ih) = take(TorchKey::WeightIh(0), "weight_ih_l0")?;
     let input = match r.shape(ih_name, ih, "G·H×I")? {
         Shape::Matrix(rows, i) if rows == g * hidden => i,
-        s => {
-            return Err(r.shape_err(
-                ih_name,
-                format!("{}×I", g * hidden),
-                shape_text(s),
-            ))
-        }
+        s => return Err(r.shape_err(ih_name, format!("{}×I", g * hidden), shape_text(s))),
     };
     let (w_name, w) = take(TorchKey::LinearWeight, "Linear weight")?;
     let output = match r.shape(w_name, w, "O×H")? {
@@ -599,13 +597,7 @@ fn keras(r: &Reader<'_>, obj: &Map<String, Value>) -> Result<Model> {
     let k0 = r.get(first, "kernel", "`layers[0]`: I×G·H")?;
     let input = match r.shape("layers[0].kernel", k0, "I×G·H")? {
         Shape::Matrix(i, cols) if cols == gh => i,
-        s => {
-            return Err(r.shape_err(
-                "layers[0].kernel",
-                format!("I×{gh}"),
-                shape_text(s),
-            ))
-        }
+        s => return Err(r.shape_err("layers[0].kernel", format!("I×{gh}"), shape_text(s))),
     };
     let dense = r
         .get(obj, "dense", "the Dense layer's kernel and bias")?
@@ -643,7 +635,11 @@ fn keras(r: &Reader<'_>, obj: &Map<String, Value>) -> Result<Model> {
         )?;
         let rec = r.values(
             &key("recurrent_kernel"),
-            r.get(lo, "recurrent_kernel", &format!("`layers[{l}]`: {hidden}×{gh}"))?,
+            r.get(
+                lo,
+                "recurrent_kernel",
+                &format!("`layers[{l}]`: {hidden}×{gh}"),
+            )?,
             Shape::Matrix(hidden, gh),
         )?;
         // Transpose, reordering the gate blocks.

@@ -56,8 +56,8 @@ pub fn forward(
     let n_in = w.w_x.len() / (GATES * hs);
     let (h_prev, c_prev) = prev.split_at(hs);
     // Recurrent parts W_hh h_{t-1} + b_hh of the four gates, into the gate slots.
-    for row in 0..GATES * hs {
-        cache[row] = dot(&w.w_h[row * hs..(row + 1) * hs], h_prev) + w.b_h[row];
+    for (row, c) in cache[..GATES * hs].iter_mut().enumerate() {
+        *c = dot(&w.w_h[row * hs..(row + 1) * hs], h_prev) + w.b_h[row];
     }
     let x_part = |row: usize| x.dot_row(&w.w_x[row * n_in..(row + 1) * n_in]) + w.b_x[row];
     let (h, c) = state.split_at_mut(hs);
@@ -101,7 +101,12 @@ pub fn backward(
     let (dh, dc) = dstate.split_at_mut(hs);
     let d = &mut tmp[..GATES * hs];
     for j in 0..hs {
-        let (i, f, gg, o) = (gates[j], gates[hs + j], gates[2 * hs + j], gates[3 * hs + j]);
+        let (i, f, gg, o) = (
+            gates[j],
+            gates[hs + j],
+            gates[2 * hs + j],
+            gates[3 * hs + j],
+        );
         let tc = tc[j];
         let d_o = dh[j] * tc;
         let dcell = dc[j] + dh[j] * o * (1.0 - tc * tc);

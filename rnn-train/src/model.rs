@@ -280,7 +280,9 @@ impl Arch {
 
     /// The ranges of layer `l`'s tensors.
     pub fn layer_ranges(&self, l: usize) -> LayerRanges {
-        let start: usize = (0..l).map(|k| self.layer_sizes(k).iter().sum::<usize>()).sum();
+        let start: usize = (0..l)
+            .map(|k| self.layer_sizes(k).iter().sum::<usize>())
+            .sum();
         let [a, b, c, d] = self.layer_sizes(l);
         LayerRanges {
             w_x: start..start + a,
@@ -465,7 +467,13 @@ impl Model {
 
     /// A freshly initialised model of `layers` layers of `cell` (see the module
     /// documentation for the scheme).
-    pub fn init_arch(cell: CellType, layers: usize, vocab: Vocab, hidden: usize, seed: u64) -> Self {
+    pub fn init_arch(
+        cell: CellType,
+        layers: usize,
+        vocab: Vocab,
+        hidden: usize,
+        seed: u64,
+    ) -> Self {
         let arch = Arch {
             cell,
             layers,

@@ -97,14 +97,7 @@ pub fn backward(
         Workspace::Elman(arch, ws) => {
             let dims = arch.dims();
             let w = split(&dims, params);
-            elman::backward(
-                &w,
-                inputs,
-                targets,
-                scale,
-                ws,
-                &mut split_mut(&dims, grad),
-            );
+            elman::backward(&w, inputs, targets, scale, ws, &mut split_mut(&dims, grad));
         }
         Workspace::Stack(ws) => {
             let arch = *ws.arch();

@@ -72,9 +72,7 @@ impl Workspace {
             states: (0..arch.layers)
                 .map(|_| vec![0.0; (capacity + 1) * s])
                 .collect(),
-            caches: (0..arch.layers)
-                .map(|_| vec![0.0; capacity * c])
-                .collect(),
+            caches: (0..arch.layers).map(|_| vec![0.0; capacity * c]).collect(),
             p: vec![0.0; capacity * arch.output],
             dstate: (0..arch.layers).map(|_| vec![0.0; s]).collect(),
             dx: vec![0.0; h],
@@ -149,11 +147,7 @@ pub fn forward<'w>(
     ws: &mut Workspace,
 ) -> f32 {
     let arch = ws.arch;
-    let (h, s, o) = (
-        arch.hidden,
-        arch.cell.state_len(arch.hidden),
-        arch.output,
-    );
+    let (h, s, o) = (arch.hidden, arch.cell.state_len(arch.hidden), arch.output);
     let c = cache_per_unit(arch.cell) * h;
     let t_len = inputs.len().min(targets.len()).min(ws.capacity);
     for (l, st) in ws.states.iter_mut().enumerate() {
@@ -205,11 +199,7 @@ pub fn backward<'w, 'g>(
     g: &mut WeightsMut<'g>,
 ) {
     let arch = ws.arch;
-    let (h, s, o) = (
-        arch.hidden,
-        arch.cell.state_len(arch.hidden),
-        arch.output,
-    );
+    let (h, s, o) = (arch.hidden, arch.cell.state_len(arch.hidden), arch.output);
     let c = cache_per_unit(arch.cell) * h;
     let t_len = inputs.len().min(targets.len()).min(ws.capacity);
     let Workspace {

@@ -352,7 +352,12 @@ impl Engine {
                     (0..seqs.len())
                         .into_par_iter()
                         .map_init(
-                            || (Workspace::new(arch, max_len), vec![0.0f32; arch.state_len()]),
+                            || {
+                                (
+                                    Workspace::new(arch, max_len),
+                                    vec![0.0f32; arch.state_len()],
+                                )
+                            },
                             |(ws, zero), k| {
                                 let (i, t) = seqs.get(k);
                                 forward(params, i, t, zero, ws)

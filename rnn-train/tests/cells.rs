@@ -17,7 +17,8 @@ fn sigmoid(x: f64) -> f64 {
 /// `Σ_t -ln softmax(W_ya h^{L-1}_t + b_y)[y_t]` in f64, written from the equations of
 /// PyTorch's nn.RNN / nn.GRU / nn.LSTM and sharing no code with the trainer. The weights
 /// are read off `p` in file order with a cursor. `state0` is every layer's initial state
-/// (h, then c for LSTM).
+/// (h, then c for LSTM). Indexed loops, to read like the equations.
+#[allow(clippy::needless_range_loop)]
 fn reference_loss(arch: &Arch, p: &[f64], inputs: &[u32], targets: &[u32], state0: &[f64]) -> f64 {
     let (h, o) = (arch.hidden, arch.output);
     let g = match arch.cell {
@@ -57,7 +58,11 @@ fn reference_loss(arch: &Arch, p: &[f64], inputs: &[u32], targets: &[u32], state
     let b_y = take(o);
     assert_eq!(cursor, p.len());
 
-    let per = if arch.cell == CellType::Lstm { 2 * h } else { h };
+    let per = if arch.cell == CellType::Lstm {
+        2 * h
+    } else {
+        h
+    };
     let mut hs: Vec<Vec<f64>> = (0..arch.layers)
         .map(|l| state0[l * per..l * per + h].to_vec())
         .collect();

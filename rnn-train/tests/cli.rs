@@ -362,3 +362,240 @@ fn sample_eval_inspect_outputs() {
         .unwrap()
         .contains("checksum: MISMATCH"));
 }
+
+#[test]
+fn gru_and_lstm_stacks_train_sample_eval_inspect_and_round_trip() {
+    let data = small_data(40);
+    for (cell, layers) in [("gru", "2"), ("lstm", "3")] {
+        let model = tmp(&format!("{cell}{layers}.rnn"));
+        let o = run(&[
+            "train",
+            "--data",
+            s(&data),
+            "--out",
+            s(&model),
+            "--cell",
+            cell,
+            "--layers",
+            layers,
+            "--hidden",
+            "6",
+            "--epochs",
+            "2",
+            "--quiet",
+        ]);
+        assert!(o.status.success(), "{}", stderr(&o));
+        let o = run(&["inspect", "--model", s(&model)]);
+        let text = String::from_utf8(o.stdout).unwrap();
+        for needle in [
+            format!("cell: {cell}"),
+            format!("layers: {layers}"),
+            "hidden H = 6".into(),
+            format!("w_hh_l{} ", layers.parse::<usize>().unwrap() - 1),
+        ] {
+            assert!(text.contains(&needle), "{needle} missing in {text}");
+        }
+        let o = run(&[
+            "sample",
+            "--model",
+            s(&model),
+            "--count",
+            "4",
+            "--seed",
+            "2",
+        ]);
+        assert!(o.status.success(), "{}", stderr(&o));
+        assert_eq!(String::from_utf8(o.stdout).unwrap().lines().count(), 4);
+        let o = run(&["eval", "--model", s(&model), "--data", s(&data)]);
+        assert!(o.status.success(), "{}", stderr(&o));
+        let text = String::from_utf8(o.stdout).unwrap();
+        let loss: f64 = text.lines().last().unwrap().parse().unwrap();
+        assert!(loss > 0.5 && loss < 27f64.ln(), "{text}");
+
+        let (json, back) = (
+            tmp(&format!("{cell}.json")),
+            tmp(&format!("{cell}-back.rnn")),
+        );
+        let o = run(&["export", "--model", s(&model), "--out", s(&json)]);
+        assert!(o.status.success(), "{}", stderr(&o));
+        let o = run(&["import", s(&json), "--out", s(&back)]);
+        assert!(o.status.success(), "{}", stderr(&o));
+        assert_eq!(
+            std::fs::read(&model).unwrap(),
+            std::fs::read(&back).unwrap()
+        );
+        let doc: serde_json::Value =
+            serde_json::from_slice(&std::fs::read(&json).unwrap()).unwrap();
+        assert_eq!(doc["format"], "rnn-json");
+        assert_eq!(doc["cell"], cell);
+        assert_eq!(doc["layers"].to_string(), layers);
+
+        // Fine-tuning from the JSON with another --cell or --layers is refused.
+        let o = run(&[
+            "train",
+            "--data",
+            s(&data),
+            "--out",
+            s(&tmp("never3.rnn")),
+            "--init",
+            s(&json),
+            "--cell",
+            "elman",
+        ]);
+        assert_bad_input(&o, &format!("--cell elman differs from the cell {cell}"));
+        let o = run(&[
+            "train",
+            "--data",
+            s(&data),
+            "--out",
+            s(&tmp("never3.rnn")),
+            "--init",
+            s(&json),
+            "--layers",
+            "1",
+        ]);
+        assert_bad_input(&o, &format!("--layers 1 differs from the layers {layers}"));
+        assert!(!tmp("never3.rnn").exists());
+    }
+}
+
+#[test]
+fn bad_layers_and_cells_exit_2() {
+    let data = small_data(10);
+    let out = tmp("never4.rnn");
+    for n in ["0", "5"] {
+        let o = run(&["train", "--data", s(&data), "--out", s(&out), "--layers", n]);
+        assert_bad_input(&o, &format!("--layers {n} must be in 1..=4"));
+    }
+    let o = run(&[
+        "train",
+        "--data",
+        s(&data),
+        "--out",
+        s(&out),
+        "--cell",
+        "rnn",
+    ]);
+    assert_eq!(o.status.code(), Some(2), "{}", stderr(&o));
+    assert!(stderr(&o).contains("gru"), "{}", stderr(&o));
+    assert!(!out.exists());
+}
+
+#[test]
+fn stacked_lstm_stream_mode_is_deterministic_and_resumes_exactly() {
+    // Stream mode carries every layer's (h, c) from one window to the next.
+    let data = small_data(60);
+    let common = [
+        "train",
+        "--data",
+        s(&data),
+        "--mode",
+        "stream",
+        "--seq-len",
+        "12",
+        "--batch",
+        "3",
+        "--cell",
+        "lstm",
+        "--layers",
+        "2",
+        "--hidden",
+        "7",
+        "--quiet",
+    ];
+    let with = |extra: &[&str]| {
+        let mut args = common.to_vec();
+        args.extend_from_slice(extra);
+        let o = run(&args);
+        assert!(o.status.success(), "{}", stderr(&o));
+    };
+    let (a, b, c) = (tmp("la.rnn"), tmp("lb.rnn"), tmp("lc.rnn"));
+    with(&["--out", s(&a), "--epochs", "3", "--threads", "1"]);
+    with(&["--out", s(&b), "--epochs", "3", "--threads", "2"]);
+    let ba = std::fs::read(&a).unwrap();
+    assert_eq!(
+        ba,
+        std::fs::read(&b).unwrap(),
+        "--threads changed the model"
+    );
+    with(&[
+        "--out",
+        s(&c),
+        "--epochs",
+        "1",
+        "--checkpoint-every",
+        "1",
+        "--threads",
+        "1",
+    ]);
+    let ckpt = PathBuf::from(format!("{}.ckpt", s(&c)));
+    with(&[
+        "--out",
+        s(&c),
+        "--epochs",
+        "3",
+        "--resume",
+        s(&ckpt),
+        "--threads",
+        "2",
+    ]);
+    assert_eq!(std::fs::read(&c).unwrap(), ba, "resumed run differs");
+    // The checkpoint does not resume a run of another cell.
+    let mut args = common.to_vec();
+    args.extend_from_slice(&["--out", s(&c), "--epochs", "3", "--resume", s(&ckpt)]);
+    let pos = args.iter().position(|a| *a == "lstm").unwrap();
+    args[pos] = "gru";
+    assert_bad_input(&run(&args), "cell");
+}
+
+#[test]
+fn version_1_elman_json_still_imports() {
+    let data = small_data(20);
+    let (model, json, old, back) = (
+        tmp("v1.rnn"),
+        tmp("v1.json"),
+        tmp("v1-old.json"),
+        tmp("v1-back.rnn"),
+    );
+    let o = run(&[
+        "train",
+        "--data",
+        s(&data),
+        "--out",
+        s(&model),
+        "--hidden",
+        "5",
+        "--epochs",
+        "1",
+        "--quiet",
+    ]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    let o = run(&["export", "--model", s(&model), "--out", s(&json)]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    // Rewrite it as the Elman-only trainer wrote it.
+    let doc: serde_json::Value = serde_json::from_slice(&std::fs::read(&json).unwrap()).unwrap();
+    let mut v1 = serde_json::Map::new();
+    for (k, v) in doc.as_object().unwrap() {
+        let key = match k.as_str() {
+            "layers" => continue,
+            "format" => {
+                v1.insert(k.clone(), "rnn-elman-json".into());
+                continue;
+            }
+            "version" => {
+                v1.insert(k.clone(), 1.into());
+                continue;
+            }
+            other => other.trim_end_matches("_l0").to_string(),
+        };
+        v1.insert(key, v.clone());
+    }
+    assert!(v1.contains_key("w_ax") && !v1.contains_key("w_ax_l0"));
+    std::fs::write(&old, serde_json::to_vec(&v1).unwrap()).unwrap();
+    let o = run(&["import", s(&old), "--out", s(&back)]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    assert_eq!(
+        std::fs::read(&model).unwrap(),
+        std::fs::read(&back).unwrap()
+    );
+}

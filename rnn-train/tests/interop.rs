@@ -27,8 +27,7 @@ fn check(name: &str, cell: CellType, layers: usize) -> f32 {
     let model = rnn_train::json::import(&path).unwrap_or_else(|e| panic!("{name}: {e}"));
     assert_eq!(model.arch.cell, cell, "{name}");
     assert_eq!(model.arch.layers, layers, "{name}");
-    let doc: serde_json::Value =
-        serde_json::from_slice(&std::fs::read(&path).unwrap()).unwrap();
+    let doc: serde_json::Value = serde_json::from_slice(&std::fs::read(&path).unwrap()).unwrap();
     let expected = &doc["expected"];
     let text = expected["name"].as_str().unwrap();
     let logits_want: Vec<Vec<f32>> = expected["logits"]
@@ -174,7 +173,10 @@ fn the_cli_imports_a_pytorch_file_and_samples_from_it() {
         .output()
         .unwrap();
     let text = String::from_utf8(o.stdout).unwrap();
-    assert!(text.contains("cell: lstm") && text.contains("layers: 2"), "{text}");
+    assert!(
+        text.contains("cell: lstm") && text.contains("layers: 2"),
+        "{text}"
+    );
     let o = Command::new(bin)
         .args(["sample", "--count", "3", "--seed", "1", "--model"])
         .arg(&out)
@@ -187,8 +189,7 @@ fn the_cli_imports_a_pytorch_file_and_samples_from_it() {
 #[test]
 fn unsupported_pytorch_layouts_are_one_line_errors() {
     let path = fixture("pytorch-gru-1l.json");
-    let doc: serde_json::Value =
-        serde_json::from_slice(&std::fs::read(&path).unwrap()).unwrap();
+    let doc: serde_json::Value = serde_json::from_slice(&std::fs::read(&path).unwrap()).unwrap();
     let tmp = std::env::temp_dir().join(format!("interop-bad-{}.json", std::process::id()));
     let try_import = |doc: &serde_json::Value| {
         std::fs::write(&tmp, serde_json::to_vec(doc).unwrap()).unwrap();
