@@ -35,6 +35,10 @@ pub struct TrainArgs {
     pub quiet: bool,
 }
 
+/// The largest model `train` starts (about 0.4 GB per copy of the weights; training keeps
+/// several copies: gradients, optimiser state).
+pub const MAX_PARAMS: usize = 100_000_000;
+
 /// Trains a model and writes it (after every epoch, atomically) to `args.out`.
 pub fn train(args: &TrainArgs) -> Result<State> {
     let mut hyper = args.hyper.clone();
@@ -65,6 +69,21 @@ pub fn train(args: &TrainArgs) -> Result<State> {
         }
         None => {
             hyper.validate()?;
+            let vocab_len = text.vocab(hyper.mode).len();
+            let arch = Arch {
+                cell: hyper.cell,
+                layers: hyper.layers,
+                input: vocab_len,
+                hidden: hyper.hidden,
+                output: vocab_len,
+            };
+            if arch.param_count() > MAX_PARAMS {
+                return Err(Error::Config(format!(
+                    "{} has {} parameters, more than this trainer's {MAX_PARAMS}",
+                    arch.describe(),
+                    arch.param_count()
+                )));
+            }
             Model::init_arch(
                 hyper.cell,
                 hyper.layers,
