@@ -474,6 +474,20 @@ fn bad_layers_and_cells_exit_2() {
         "--out",
         s(&out),
         "--cell",
+        "lstm",
+        "--layers",
+        "4",
+        "--hidden",
+        "4096",
+    ]);
+    assert_bad_input(&o, "parameters, more than this trainer's 100000000");
+    let o = run(&[
+        "train",
+        "--data",
+        s(&data),
+        "--out",
+        s(&out),
+        "--cell",
         "rnn",
     ]);
     assert_eq!(o.status.code(), Some(2), "{}", stderr(&o));
