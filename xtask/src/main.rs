@@ -154,8 +154,27 @@ fn model_path() -> PathBuf {
 fn ensure_model() -> Result<()> {
     let model = model_path();
     if model.exists() {
-        eprintln!("using the trained model {}", model.display());
-        return Ok(());
+        // A model left by an older build may not load any more: train it again then.
+        let check = cargo()
+            .args([
+                "run",
+                "--release",
+                "--quiet",
+                "-p",
+                "rnn-train",
+                "--",
+                "inspect",
+            ])
+            .arg("--model")
+            .arg(&model)
+            .stdout(Stdio::null())
+            .status()
+            .context("could not run rnn-train inspect")?;
+        if check.success() {
+            eprintln!("using the trained model {}", model.display());
+            return Ok(());
+        }
+        eprintln!("{} does not load; training it again", model.display());
     }
     if let Some(dir) = model.parent() {
         std::fs::create_dir_all(dir).with_context(|| format!("creating {}", dir.display()))?;
