@@ -8,9 +8,14 @@
 //!   real image.
 //! - The model file is `../models/dinosaurs.rnn` (what `cargo xtask demo` trains), or the
 //!   file named by the environment variable `RNN_MODEL` (a relative path is taken from
-//!   this crate's directory). It is read through `rnn-core`'s loader, and its sizes are
-//!   written to `OUT_DIR/model.rs` as the constants `I`, `H`, `O` together with
-//!   `include_bytes!` of the same file, so a bigger model needs no edit here.
+//!   this crate's directory). It is read through `rnn-core`'s loader, and its architecture
+//!   is written to `OUT_DIR/model.rs` as constants — the cell kind `CELL`, `LAYERS`, the
+//!   sizes `I`, `H`, `O` and the buffer lengths `STATE_LEN` and `SCRATCH_LEN` (from
+//!   `rnn_core::Network`'s `Cell::state_len` and `Cell::scratch_len`) — together with
+//!   `include_bytes!` of the same file, so another model needs no edit here. One Elman
+//!   layer also sets `cfg(rnn_elman_fast_path)`: it runs through `rnn_core::Elman`.
+//! - `RNN_SIZE_MODEL`, when set, names another model file whose header sizes the build
+//!   (the embedded file is still `RNN_MODEL`): the way to test the check at boot.
 //! - A model file that exists but does not load (a corrupt file, say) still builds, with a
 //!   warning: the firmware then reports the loader's error at boot and exits non-zero.
 
@@ -89,17 +94,33 @@ fn main() {
 /// The model file the firmware embeds.
 fn model_path() -> PathBuf {
     println!("cargo:rerun-if-env-changed=RNN_MODEL");
-    let manifest = PathBuf::from(env::var_os("CARGO_MANIFEST_DIR").expect("cargo sets it"));
     match env::var_os("RNN_MODEL") {
-        Some(p) if !p.is_empty() => manifest.join(p),
-        _ => manifest.join("..").join("models").join("dinosaurs.rnn"),
+        Some(p) if !p.is_empty() => manifest_dir().join(p),
+        _ => manifest_dir()
+            .join("..")
+            .join("models")
+            .join("dinosaurs.rnn"),
     }
 }
 
-fn write_model_consts(out: &Path) {
-    let path = model_path();
+/// The model file whose header sizes the build: `RNN_SIZE_MODEL` when set (so that a
+/// firmware built for one architecture can be handed another, to test the check at boot),
+/// else the embedded model itself.
+fn size_model_path(model: &Path) -> PathBuf {
+    println!("cargo:rerun-if-env-changed=RNN_SIZE_MODEL");
+    match env::var_os("RNN_SIZE_MODEL") {
+        Some(p) if !p.is_empty() => manifest_dir().join(p),
+        _ => model.to_path_buf(),
+    }
+}
+
+fn manifest_dir() -> PathBuf {
+    PathBuf::from(env::var_os("CARGO_MANIFEST_DIR").expect("cargo sets it"))
+}
+
+fn read(path: &Path) -> Vec<u8> {
     println!("cargo:rerun-if-changed={}", path.display());
-    let bytes = match fs::read(&path) {
+    match fs::read(path) {
         Ok(bytes) => bytes,
         Err(e) => fail(&format!(
             "cannot read the model {}: {e}\n  \
@@ -107,44 +128,123 @@ fn write_model_consts(out: &Path) {
              RNN_MODEL at a .rnn file (RNN_MODEL=/path/to/model.rnn cargo build --release).",
             path.display()
         )),
-    };
-    let path = path.canonicalize().unwrap_or(path);
-    let (i, h, o) = match rnn_core::ModelView::parse(&bytes) {
-        Ok(view) => {
-            let header = view.header();
-            if header.cell != rnn_core::CellKind::Elman {
-                println!(
-                    "cargo:warning=the model {} holds a {} cell; this firmware runs Elman \
-                     cells and will report the mismatch at boot",
-                    path.display(),
-                    header.cell.name()
-                );
-            }
-            (header.input, header.hidden, header.output)
+    }
+}
+
+/// What the firmware is compiled for: the cell kind, the depth, the sizes and the buffer
+/// lengths, all taken from a model's header through `rnn-core`.
+struct Arch {
+    cell: rnn_core::CellKind,
+    layers: usize,
+    input: usize,
+    hidden: usize,
+    output: usize,
+    state_len: usize,
+    scratch_len: usize,
+}
+
+impl Arch {
+    /// The architecture of the model file `bytes`, or the loader's error.
+    fn of(bytes: &[u8]) -> Result<Self, rnn_core::Error> {
+        use rnn_core::Cell;
+        let view = rnn_core::ModelView::parse(bytes)?;
+        let net = rnn_core::Network::from_view(&view)?;
+        Ok(Arch {
+            cell: net.kind(),
+            layers: net.depth(),
+            input: net.input_size(),
+            hidden: net.hidden_size(),
+            output: net.output_size(),
+            state_len: net.state_len(),
+            scratch_len: net.scratch_len(),
+        })
+    }
+
+    /// A placeholder that keeps the build going for a file that does not load: the loader
+    /// at boot rejects the file (it checks the whole file before the architecture) and
+    /// prints the same error.
+    fn placeholder() -> Self {
+        Arch {
+            cell: rnn_core::CellKind::Elman,
+            layers: 1,
+            input: 1,
+            hidden: 1,
+            output: 1,
+            state_len: 1,
+            scratch_len: 1,
         }
+    }
+}
+
+fn write_model_consts(out: &Path) {
+    let path = model_path();
+    let size_path = size_model_path(&path);
+    let bytes = read(&path);
+    let path = path.canonicalize().unwrap_or(path);
+    let size_path = size_path.canonicalize().unwrap_or(size_path);
+    let size_bytes = if size_path == path {
+        bytes.clone()
+    } else {
+        read(&size_path)
+    };
+    let arch = match Arch::of(&size_bytes) {
+        Ok(arch) => arch,
         Err(e) => {
-            // Sizes of 1 keep the build going; the loader at boot rejects the file (it
-            // checks the whole file before the sizes) and prints this same error.
             println!(
                 "cargo:warning=the model {} does not load ({e}); the firmware will report \
                  this at boot and exit with failure",
-                path.display()
+                size_path.display()
             );
-            (1, 1, 1)
+            Arch::placeholder()
         }
     };
+    if size_path != path {
+        println!(
+            "cargo:warning=built for the architecture of {} (RNN_SIZE_MODEL), embedding {}",
+            size_path.display(),
+            path.display()
+        );
+    }
+    // One Elman layer runs through `rnn_core::Elman<I, H, O>`, whose loops know their
+    // lengths at compile time; every other architecture through `rnn_core::Network`.
+    println!("cargo::rustc-check-cfg=cfg(rnn_elman_fast_path)");
+    if arch.cell == rnn_core::CellKind::Elman && arch.layers == 1 {
+        println!("cargo:rustc-cfg=rnn_elman_fast_path");
+    }
+    let cell = match arch.cell {
+        rnn_core::CellKind::Elman => "Elman",
+        rnn_core::CellKind::Gru => "Gru",
+        rnn_core::CellKind::Lstm => "Lstm",
+    };
     let path_literal = format!("{:?}", path.display().to_string());
+    let Arch {
+        layers,
+        input,
+        hidden,
+        output,
+        state_len,
+        scratch_len,
+        ..
+    } = arch;
     let consts = format!(
         "/// The model embedded at build time (from `build.rs`).\n\
          pub static MODEL: &crate::Aligned<[u8]> = &crate::Aligned(*include_bytes!({path_literal}));\n\
          /// Where [`MODEL`] was read from at build time.\n\
          pub const MODEL_PATH: &str = {path_literal};\n\
+         /// The cell kind the firmware is built for.\n\
+         pub const CELL: rnn_core::CellKind = rnn_core::CellKind::{cell};\n\
+         /// Stacked recurrent layers.\n\
+         pub const LAYERS: usize = {layers};\n\
          /// Input size of the model.\n\
-         pub const I: usize = {i};\n\
+         pub const I: usize = {input};\n\
          /// Hidden size of the model.\n\
-         pub const H: usize = {h};\n\
+         pub const H: usize = {hidden};\n\
          /// Output size of the model.\n\
-         pub const O: usize = {o};\n"
+         pub const O: usize = {output};\n\
+         /// Floats of recurrent state (`Cell::state_len`).\n\
+         pub const STATE_LEN: usize = {state_len};\n\
+         /// Floats of scratch space a step needs (`Cell::scratch_len`).\n\
+         pub const SCRATCH_LEN: usize = {scratch_len};\n"
     );
     fs::write(out.join("model.rs"), consts).expect("write model.rs");
 }

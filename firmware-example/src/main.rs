@@ -1,8 +1,10 @@
-//! Runs a character-level Elman network on a Cortex-M board and talks a line protocol on
-//! UART0 (documented in `README.md`): each line is a prefix that the model completes into
-//! a name, or a command (`/seed N`, `/greedy`, `/sample T`, `/stream`, `/bench`, `/mem`,
-//! `/help`). The model is embedded at build time and checked by `rnn-core`'s loader at
-//! boot; its weights are read from flash in place.
+//! Runs a character-level recurrent network (Elman, GRU or LSTM, 1 to 4 stacked layers,
+//! chosen at build time by the embedded model) on a Cortex-M board and talks a line
+//! protocol on UART0 (documented in `README.md`): each line is a prefix that the model
+//! completes into a name, or a command (`/seed N`, `/greedy`, `/sample T`, `/stream`,
+//! `/bench`, `/mem`, `/help`). The model is embedded at build time and checked by
+//! `rnn-core`'s loader at boot, then against the architecture the firmware was built for;
+//! its weights are read from flash in place.
 
 #![no_std]
 #![no_main]
@@ -23,7 +25,7 @@ use cortex_m::peripheral::SYST;
 use cortex_m_rt::{entry, exception, ExceptionFrame};
 use cortex_m_semihosting::debug;
 use rnn_core::sample::{argmax, sample};
-use rnn_core::{generate, Elman, ModelView, Rng, Sampler};
+use rnn_core::{generate, Cell, CellKind, Dim, Error, ModelView, Rng, Sampler, Vocab};
 
 use board::Uart;
 use line::{LineReader, Problem, LINE_MAX};
@@ -42,29 +44,178 @@ const BENCH_STEPS: u32 = 16;
 const I: usize = model::I;
 const H: usize = model::H;
 const O: usize = model::O;
+const CELL: CellKind = model::CELL;
+const LAYERS: usize = model::LAYERS;
+const STATE_LEN: usize = model::STATE_LEN;
+const SCRATCH_LEN: usize = model::SCRATCH_LEN;
 
-/// The model's weights are read as `f32`s straight from flash (one load per weight).
-type Model = Elman<'static, I, H, O, f32>;
+/// The recurrent state: every layer's `h` (and `c` for LSTM), one after the other.
+type State = [f32; STATE_LEN];
+/// The working space of one step.
+type Scratch = [f32; SCRATCH_LEN];
+
+/// One Elman layer: sizes fixed at compile time, the weights read as `f32`s straight from
+/// flash (one load per weight).
+#[cfg(rnn_elman_fast_path)]
+type Cells = rnn_core::Elman<'static, I, H, O, f32>;
+/// Any other architecture: `rnn-core`'s stack of layers, weights read from flash as `f32`s.
+#[cfg(not(rnn_elman_fast_path))]
+type Cells = rnn_core::Network<'static, f32>;
+
+/// The loaded model: its cells and its vocabulary.
+struct Model {
+    cells: Cells,
+    vocab: Vocab<'static>,
+}
 
 /// Places the embedded model file at a 4-aligned address; the format aligns the weights
 /// within the file, so they can be viewed as `f32`s in place.
 #[repr(C, align(4))]
 pub struct Aligned<T: ?Sized>(pub T);
 
-/// Checks the embedded model with all of `rnn-core`'s checks and opens it in place.
-fn load_model() -> Result<Model, rnn_core::Error> {
-    let view = ModelView::parse(&model::MODEL.0)?;
-    // SAFETY: every bit pattern is a valid `f32`, and `align_to` only hands out the part
-    // of the slice that is aligned for it.
-    let (head, floats, tail) = unsafe { view.weight_bytes().align_to::<f32>() };
-    if !head.is_empty() || !tail.is_empty() {
+/// Checks the file's architecture against the one compiled in, in this order: cell kind
+/// ([`Error::WrongCellKind`]), number of layers, then `I`, `H`, `O`
+/// ([`Error::SizeMismatch`]).
+fn check_arch(view: &ModelView<'_>) -> Result<(), Error> {
+    let header = view.header();
+    if header.cell != CELL {
+        return Err(Error::WrongCellKind {
+            expected: CELL,
+            found: header.cell,
+        });
+    }
+    for (dim, expected, found) in [
+        (Dim::Layers, LAYERS, u32::from(header.layers)),
+        (Dim::Input, I, header.input),
+        (Dim::Hidden, H, header.hidden),
+        (Dim::Output, O, header.output),
+    ] {
+        if usize::try_from(found).ok() != Some(expected) {
+            return Err(Error::SizeMismatch {
+                dim,
+                expected: u32::try_from(expected).unwrap_or(u32::MAX),
+                found,
+            });
+        }
+    }
+    Ok(())
+}
+
+/// [`Error::BufferLength`] unless `found == expected`.
+#[cfg_attr(rnn_elman_fast_path, allow(dead_code))]
+fn check_len(dim: Dim, expected: usize, found: usize) -> Result<(), Error> {
+    if expected == found {
+        Ok(())
+    } else {
+        Err(Error::BufferLength {
+            dim,
+            expected,
+            found,
+        })
+    }
+}
+
+impl Model {
+    /// Checks the embedded model with all of `rnn-core`'s checks and against the compiled
+    /// architecture, and opens it in place.
+    fn load() -> Result<Self, Error> {
+        let view = ModelView::parse(&model::MODEL.0)?;
+        check_arch(&view)?;
+        // SAFETY: every bit pattern is a valid `f32`, and `align_to` only hands out the
+        // part of the slice that is aligned for it.
+        let (head, floats, tail) = unsafe { view.weight_bytes().align_to::<f32>() };
         // Not reached: `Aligned` and the format's padding align the weights. Should it
         // happen, `with_floats` rejects the short slice with a typed error.
-        return Model::with_floats(&view, &[]);
+        let floats = if head.is_empty() && tail.is_empty() {
+            floats
+        } else {
+            &[]
+        };
+        // `with_floats` checks that `floats` holds the file's weights bit for bit.
+        #[cfg(rnn_elman_fast_path)]
+        let cells = Cells::with_floats(&view, floats)?;
+        #[cfg(not(rnn_elman_fast_path))]
+        let cells = {
+            let cells = Cells::with_floats(&view, floats)?;
+            // Equal whenever the checks above hold; checked so that no step can fail.
+            check_len(Dim::Hidden, STATE_LEN, cells.state_len())?;
+            check_len(Dim::Hidden, SCRATCH_LEN, cells.scratch_len())?;
+            cells
+        };
+        Ok(Model {
+            cells,
+            vocab: view.vocab(),
+        })
     }
-    // Checks the cell kind and the sizes against I, H, O, and that `floats` holds the
-    // file's weights bit for bit.
-    Model::with_floats(&view, floats)
+
+    /// The cells, as [`generate`] takes them.
+    #[cfg(rnn_elman_fast_path)]
+    fn cell(&self) -> &impl Cell {
+        self.cells.weights()
+    }
+
+    /// The cells, as [`generate`] takes them.
+    #[cfg(not(rnn_elman_fast_path))]
+    fn cell(&self) -> &impl Cell {
+        &self.cells
+    }
+
+    /// One step with the zero input (the start of a sequence). The Elman fast path keeps
+    /// its scratch vector on the stack.
+    #[cfg(rnn_elman_fast_path)]
+    fn step_start(&self, state: &mut State, _scratch: &mut Scratch, logits: &mut [f32; O]) {
+        self.cells.step_start(state, logits);
+    }
+
+    /// One step with the zero input (the start of a sequence).
+    #[cfg(not(rnn_elman_fast_path))]
+    fn step_start(&self, state: &mut State, scratch: &mut Scratch, logits: &mut [f32; O]) {
+        // The array types fix every length (checked against the model at boot): the step
+        // cannot fail.
+        let _ = self
+            .cells
+            .step(state, rnn_core::Input::Start, scratch, logits);
+    }
+
+    /// One step with symbol `token`; [`Error::TokenOutOfRange`] when `token >= I`.
+    #[cfg(rnn_elman_fast_path)]
+    fn step_token(
+        &self,
+        state: &mut State,
+        token: usize,
+        _scratch: &mut Scratch,
+        logits: &mut [f32; O],
+    ) -> Result<(), Error> {
+        self.cells.step_token(state, token, logits)
+    }
+
+    /// One step with symbol `token`; [`Error::TokenOutOfRange`] when `token >= I`.
+    #[cfg(not(rnn_elman_fast_path))]
+    fn step_token(
+        &self,
+        state: &mut State,
+        token: usize,
+        scratch: &mut Scratch,
+        logits: &mut [f32; O],
+    ) -> Result<(), Error> {
+        self.cells
+            .step(state, rnn_core::Input::Token(token), scratch, logits)
+    }
+
+    /// Multiply-accumulates of one step with a one-hot input: per layer `G` gate blocks
+    /// (1 Elman, 3 GRU, 4 LSTM) of `H` rows; layer 0 does `G·H·H` recurrent MACs plus `G·H`
+    /// for its one-hot input (one weight added per row), each further layer `G·H·H`
+    /// recurrent plus `G·H·H` for its dense input; the output layer `O·H`. Activations,
+    /// gate products and bias adds are not counted.
+    fn macs() -> u64 {
+        let g = match CELL {
+            CellKind::Elman => 1,
+            CellKind::Gru => 3,
+            CellKind::Lstm => 4,
+        };
+        let (h, o, l) = (H as u64, O as u64, LAYERS as u64);
+        g * h * (h + 1) + (l - 1) * 2 * g * h * h + o * h
+    }
 }
 
 /// UART0 output that remembers its last byte, so that an error line in streaming mode can
@@ -106,8 +257,8 @@ struct App {
     streaming: bool,
     /// The last line ended with `\r`: a `\n` right after it belongs to the same line end.
     skip_lf: bool,
-    a: [f32; H],
-    scratch: [f32; H],
+    state: State,
+    scratch: Scratch,
     logits: [f32; O],
 }
 
@@ -118,7 +269,7 @@ fn main() -> ! {
         uart: Uart::init(),
         last: b'\n',
     };
-    let model = match load_model() {
+    let model = match Model::load() {
         Ok(model) => model,
         Err(e) => {
             let _ = writeln!(out, "error: cannot load the model: {e}");
@@ -143,8 +294,8 @@ fn main() -> ! {
             sampler: DEFAULT_SAMPLER,
             streaming: false,
             skip_lf: false,
-            a: [0.0; H],
-            scratch: [0.0; H],
+            state: [0.0; STATE_LEN],
+            scratch: [0.0; SCRATCH_LEN],
             logits: [0.0; O],
         },
         LineReader::new(),
@@ -155,11 +306,12 @@ fn main() -> ! {
     };
     let _ = writeln!(
         out,
-        "rnn-firmware board={} cpu={} cell=elman input={I} hidden={H} output={O} vocab={} \
-         model_bytes={}",
+        "rnn-firmware board={} cpu={} cell={} layers={LAYERS} input={I} hidden={H} \
+         output={O} vocab={} model_bytes={}",
         board::NAME,
         board::CPU,
-        app.model.vocab().len(),
+        CELL.name(),
+        app.model.vocab.len(),
         model::MODEL.0.len(),
     );
     let _ = writeln!(out, "READY");
@@ -203,7 +355,7 @@ impl App {
 
     /// Completes `prefix` into a name and prints it on one line.
     fn complete(&mut self, prefix: &str, out: &mut Out) {
-        let vocab = self.model.vocab();
+        let vocab = self.model.vocab;
         // Check every character before printing anything, so that an error is one line.
         if let Some(e) = prefix.chars().find_map(|c| vocab.index_of(c).err()) {
             let _ = writeln!(out, "error: {e}");
@@ -211,13 +363,13 @@ impl App {
         }
         let _ = out.write_str(prefix);
         let result = generate(
-            self.model.weights(),
+            self.model.cell(),
             &vocab,
             prefix,
             self.sampler,
             &mut self.rng,
             MAX_LEN,
-            &mut self.a,
+            &mut self.state,
             &mut self.scratch,
             &mut self.logits,
             |c| {
@@ -271,8 +423,9 @@ impl App {
                     "ok: stream (each byte is answered with the predicted next character; \
                      byte 0x04 ends)"
                 );
-                self.a = [0.0; H];
-                self.model.step_start(&mut self.a, &mut self.logits);
+                self.state = [0.0; STATE_LEN];
+                self.model
+                    .step_start(&mut self.state, &mut self.scratch, &mut self.logits);
                 self.streaming = true;
             }
             ("bench", None, _) => self.bench(out),
@@ -314,11 +467,12 @@ impl App {
             let _ = writeln!(out, "error: non-ASCII byte 0x{byte:02X}");
             return;
         }
-        let vocab = self.model.vocab();
-        match self
-            .model
-            .step_char(&mut self.a, char::from(byte), &mut self.logits)
-        {
+        let vocab = self.model.vocab;
+        let stepped = vocab.index_of(char::from(byte)).and_then(|token| {
+            self.model
+                .step_token(&mut self.state, token, &mut self.scratch, &mut self.logits)
+        });
+        match stepped {
             Ok(()) => match vocab.symbol(argmax(&self.logits)) {
                 Some(c) => {
                     let _ = out.write_char(c);
@@ -342,22 +496,23 @@ impl App {
     /// at temperature 1 (step + draw). Leaves the protocol's state alone.
     fn bench(&mut self, out: &mut Out) {
         let model = &self.model;
-        let mut a = [0.0f32; H];
+        let mut state = [0.0f32; STATE_LEN];
+        let mut scratch = [0.0f32; SCRATCH_LEN];
         let mut logits = [0.0f32; O];
-        model.step_start(&mut a, &mut logits);
+        model.step_start(&mut state, &mut scratch, &mut logits);
         let greedy = measure::ticks(&mut self.syst, || {
             for _ in 0..BENCH_STEPS {
                 let token = argmax(&logits);
-                let _ = model.step_token(&mut a, token, &mut logits);
+                let _ = model.step_token(&mut state, token, &mut scratch, &mut logits);
             }
             core::hint::black_box(&logits);
         });
         let mut rng = Rng::new(DEFAULT_SEED);
-        model.step_start(&mut a, &mut logits);
+        model.step_start(&mut state, &mut scratch, &mut logits);
         let sampled = measure::ticks(&mut self.syst, || {
             for _ in 0..BENCH_STEPS {
                 let token = sample(&logits, Sampler::Temperature(1.0), &mut rng).unwrap_or(0);
-                let _ = model.step_token(&mut a, token, &mut logits);
+                let _ = model.step_token(&mut state, token, &mut scratch, &mut logits);
             }
             core::hint::black_box(&logits);
         });
@@ -365,7 +520,7 @@ impl App {
             let _ = writeln!(out, "error: bench: SysTick did not count, or wrapped");
             return;
         };
-        let macs = (H * H + O * H + H) as u64;
+        let macs = Model::macs();
         let per_step =
             |ticks| measure::instructions(ticks, board::CLOCK_HZ) / u64::from(BENCH_STEPS);
         let (greedy, sampled) = (per_step(greedy), per_step(sampled));
@@ -373,10 +528,12 @@ impl App {
         let _ = writeln!(
             out,
             "bench: greedy {greedy} instructions/step ({}.{:02} per MAC), sampling {sampled} \
-             instructions/step, {macs} MACs/step (H*H+O*H+H), {BENCH_STEPS} steps, \
-             clock {} Hz (instructions are exact under qemu -icount shift=0)",
+             instructions/step, {macs} MACs/step ({} L={LAYERS} H={H} O={O}), \
+             {BENCH_STEPS} steps, clock {} Hz (instructions are exact under qemu -icount \
+             shift=0)",
             hundredths / 100,
             hundredths % 100,
+            CELL.name(),
             board::CLOCK_HZ,
         );
     }
