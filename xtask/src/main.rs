@@ -387,7 +387,7 @@ fn test() -> Result<()> {
     }
     for (board, target) in BOARDS {
         run(
-            &format!("firmware clippy + build for {board} ({target})"),
+            &format!("firmware clippy for {board} ({target})"),
             cargo().current_dir(firmware_dir()).args([
                 "clippy",
                 "--release",
@@ -402,8 +402,59 @@ fn test() -> Result<()> {
             ]),
         )?;
     }
-    run(
-        "cargo test (workspace, with the QEMU tests)",
-        cargo().args(["test", "--workspace"]),
-    )
+    for (board, target) in BOARDS {
+        run(
+            &format!("firmware build for {board} with the dinosaur model"),
+            cargo()
+                .current_dir(firmware_dir())
+                .args([
+                    "build",
+                    "--release",
+                    "--no-default-features",
+                    "--features",
+                    board,
+                ])
+                .args(["--target", target])
+                .env("RNN_MODEL", model_path()),
+        )?;
+    }
+    let (passed, failed) = cargo_test()?;
+    // One closing line for the whole run, in the form CI reads.
+    println!("\nxtask test: {passed} passed, {failed} failed");
+    if failed > 0 {
+        bail!("{failed} tests failed");
+    }
+    Ok(())
+}
+
+/// Runs the workspace tests, echoing their output, and adds up the `test result:` lines.
+fn cargo_test() -> Result<(u64, u64)> {
+    use std::io::{BufRead, BufReader};
+    eprintln!("\n==> cargo test (workspace, with the QEMU tests)");
+    let mut child = cargo()
+        .args(["test", "--workspace"])
+        .stdout(Stdio::piped())
+        .spawn()
+        .context("could not start cargo test")?;
+    let stdout = child.stdout.take().context("no stdout from cargo test")?;
+    let (mut passed, mut failed) = (0u64, 0u64);
+    for line in BufReader::new(stdout).lines() {
+        let line = line.context("reading cargo test's output")?;
+        println!("{line}");
+        if let Some(rest) = line.strip_prefix("test result: ") {
+            let count = |word: &str| -> u64 {
+                rest.split(';')
+                    .find_map(|part| part.trim().strip_suffix(word))
+                    .and_then(|n| n.trim().rsplit(' ').next()?.parse().ok())
+                    .unwrap_or(0)
+            };
+            passed += count(" passed");
+            failed += count(" failed");
+        }
+    }
+    let status = child.wait().context("waiting for cargo test")?;
+    if !status.success() {
+        bail!("cargo test failed ({status}; {failed} tests failed)");
+    }
+    Ok((passed, failed))
 }
