@@ -37,14 +37,56 @@ pub fn elman_bytes(vocab: &str, hidden: usize, seed: u64) -> Vec<u8> {
     write(&header, vocab, &[&w_ax, &w_aa, &b_a, &w_ya, &b_y])
 }
 
-/// A valid GRU model file (the format holds it; this firmware runs Elman cells only).
-pub fn gru_bytes(vocab: &str, hidden: usize, seed: u64) -> Vec<u8> {
-    let n = vocab.chars().count() as u32;
-    let header = Header::new(CellKind::Gru, 1, n, hidden as u32, n);
-    let count = header.param_count().expect("valid sizes");
+/// The bytes of a model of any kind and depth over `vocab` with `hidden` units per layer
+/// and random weights drawn from `seed`, tensors in file order (per layer input weights,
+/// recurrent weights, input bias, recurrent bias for gated cells; then `W_ya`, `b_y`).
+/// As in [`elman_bytes`], the scales keep the units away from saturation and the bias of
+/// the end-of-name symbol (index 0) makes names end within a few dozen symbols; an LSTM's
+/// forget-gate biases start at 1, as Keras initialises them.
+pub fn network_bytes(kind: CellKind, layers: u8, vocab: &str, hidden: usize, seed: u64) -> Vec<u8> {
+    let n = vocab.chars().count();
+    let (i, h, o) = (n, hidden, n);
+    let gates = match kind {
+        CellKind::Elman => 1,
+        CellKind::Gru => 3,
+        CellKind::Lstm => 4,
+    };
     let mut rng = Rng::new(seed);
-    let weights: Vec<f32> = (0..count).map(|_| uniform(&mut rng, 0.5)).collect();
-    write(&header, vocab, &[&weights])
+    // Gated units' outputs are small (an LSTM's h is o·tanh(c)): larger scales than the
+    // Elman fixture's keep the predictions dependent on the input and the state.
+    let recurrent = 2.0 / (h as f32).sqrt();
+    let mut tensors: Vec<Vec<f32>> = Vec::new();
+    for l in 0..usize::from(layers) {
+        let (n_in, in_scale) = if l == 0 {
+            (i, 2.0)
+        } else {
+            (h, 3.0 / (h as f32).sqrt())
+        };
+        let mut draw = |count: usize, scale: f32| -> Vec<f32> {
+            (0..count).map(|_| uniform(&mut rng, scale)).collect()
+        };
+        tensors.push(draw(gates * h * n_in, in_scale));
+        tensors.push(draw(gates * h * h, recurrent));
+        let mut b_x = draw(gates * h, 0.1);
+        if kind == CellKind::Lstm {
+            // Gate order i, f, g, o: the forget gate is the second block.
+            b_x[h..2 * h].iter_mut().for_each(|b| *b += 1.0);
+        }
+        tensors.push(b_x);
+        if kind != CellKind::Elman {
+            tensors.push(draw(gates * h, 0.1));
+        }
+    }
+    let w_ya: Vec<f32> = (0..o * h)
+        .map(|_| uniform(&mut rng, 6.0 / (h as f32).sqrt()))
+        .collect();
+    let mut b_y: Vec<f32> = (0..o).map(|_| uniform(&mut rng, 0.5)).collect();
+    b_y[0] = 0.5;
+    tensors.push(w_ya);
+    tensors.push(b_y);
+    let header = Header::new(kind, layers, i as u32, h as u32, o as u32);
+    let refs: Vec<&[f32]> = tensors.iter().map(Vec::as_slice).collect();
+    write(&header, vocab, &refs)
 }
 
 fn write(header: &Header, vocab: &str, tensors: &[&[f32]]) -> Vec<u8> {

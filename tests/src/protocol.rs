@@ -4,12 +4,15 @@
 //!
 //! This is a second implementation on purpose: it shares `rnn-core` with the firmware
 //! (the code whose bits must agree across targets) but not the firmware's line reader,
-//! command parser or streaming logic, and it runs the cell through the runtime-sized
-//! [`ElmanWeights`] with the file's bytes rather than the firmware's compile-time sized
-//! `Elman<I, H, O, f32>` over aligned floats.
+//! command parser or streaming logic, and it runs the cells with runtime sizes over the
+//! file's bytes (one Elman layer through [`ElmanWeights`], every other architecture through
+//! [`Network`]) rather than the firmware's compile-time sized `Elman<I, H, O, f32>` or
+//! `Network<f32>` over aligned floats.
 
 use rnn_core::sample::argmax;
-use rnn_core::{generate, ElmanWeights, Error, Input, ModelView, Rng, Sampler, Vocab};
+use rnn_core::{
+    generate, Cell, CellKind, ElmanWeights, Error, Input, ModelView, Network, Rng, Sampler, Vocab,
+};
 
 /// The longest line the firmware reads, in bytes (without its end).
 pub const LINE_MAX: usize = 64;
@@ -25,7 +28,7 @@ pub const STREAM_END: u8 = 0x04;
 /// The protocol's state, fed byte by byte, answering what the firmware must answer.
 pub struct Reference<'a> {
     view: ModelView<'a>,
-    weights: ElmanWeights<'a>,
+    cell: Box<dyn Cell + 'a>,
     vocab: Vocab<'a>,
     rng: Rng,
     sampler: Sampler,
@@ -34,7 +37,7 @@ pub struct Reference<'a> {
     line: Vec<u8>,
     overlong: bool,
     non_ascii: Option<u8>,
-    a: Vec<f32>,
+    state: Vec<f32>,
     scratch: Vec<f32>,
     logits: Vec<f32>,
     out: Vec<u8>,
@@ -46,12 +49,16 @@ impl<'a> Reference<'a> {
     /// The state right after boot, for the model file `bytes`.
     pub fn new(bytes: &'a [u8]) -> Result<Self, Error> {
         let view = ModelView::parse(bytes)?;
-        let weights = ElmanWeights::from_view(&view)?;
-        let h = weights.hidden_size();
-        let o = weights.output_size();
+        let header = view.header();
+        let cell: Box<dyn Cell + 'a> = if header.cell == CellKind::Elman && header.layers == 1 {
+            Box::new(ElmanWeights::from_view(&view)?)
+        } else {
+            Box::new(Network::from_view(&view)?)
+        };
+        let (state, scratch, o) = (cell.state_len(), cell.scratch_len(), cell.output_size());
         Ok(Reference {
             view,
-            weights,
+            cell,
             vocab: view.vocab(),
             rng: Rng::new(DEFAULT_SEED),
             sampler: Sampler::Temperature(DEFAULT_TEMPERATURE),
@@ -60,8 +67,8 @@ impl<'a> Reference<'a> {
             line: Vec::new(),
             overlong: false,
             non_ascii: None,
-            a: vec![0.0; h],
-            scratch: vec![0.0; h],
+            state: vec![0.0; state],
+            scratch: vec![0.0; scratch],
             logits: vec![0.0; o],
             out: Vec::new(),
             last: b'\n',
@@ -72,8 +79,10 @@ impl<'a> Reference<'a> {
     pub fn banner(&self, board: &str, cpu: &str, file_len: usize) -> String {
         let h = self.view.header();
         format!(
-            "rnn-firmware board={board} cpu={cpu} cell=elman input={} hidden={} output={} \
-             vocab={} model_bytes={file_len}\nREADY\n",
+            "rnn-firmware board={board} cpu={cpu} cell={} layers={} input={} hidden={} \
+             output={} vocab={} model_bytes={file_len}\nREADY\n",
+            h.cell.name(),
+            h.layers,
             h.input,
             h.hidden,
             h.output,
@@ -144,13 +153,13 @@ impl<'a> Reference<'a> {
     fn complete(&mut self, prefix: &str) {
         let mut name = prefix.to_string();
         let result = generate(
-            &self.weights,
+            &*self.cell,
             &self.vocab,
             prefix,
             self.sampler,
             &mut self.rng,
             MAX_LEN,
-            &mut self.a,
+            &mut self.state,
             &mut self.scratch,
             &mut self.logits,
             |c| name.push(c),
@@ -193,7 +202,7 @@ impl<'a> Reference<'a> {
                     "ok: stream (each byte is answered with the predicted next character; \
                      byte 0x04 ends)",
                 );
-                self.a.fill(0.0);
+                self.state.fill(0.0);
                 self.step(Input::Start);
                 self.streaming = true;
             }
@@ -218,8 +227,8 @@ impl<'a> Reference<'a> {
     }
 
     fn step(&mut self, x: Input<'_>) {
-        self.weights
-            .step(&mut self.a, x, &mut self.scratch, &mut self.logits)
+        self.cell
+            .step(&mut self.state, x, &mut self.scratch, &mut self.logits)
             .expect("buffers sized from the model");
     }
 

@@ -105,10 +105,18 @@ pub fn check_tools(board: &Board) -> Result<(), String> {
 }
 
 /// Builds the firmware for `board` in release mode with the model file `model` embedded,
-/// and copies the ELF to `elf`. `target_dir` is cargo's target directory for the build
-/// (share it between builds: only the firmware crate is rebuilt for another model).
-/// Returns cargo's standard error (where build-script warnings appear).
-pub fn build(board: &Board, model: &Path, target_dir: &Path, elf: &Path) -> Result<String, String> {
+/// and copies the ELF to `elf`. The firmware is built for the architecture (cell kind,
+/// layers, sizes) of `size_model` when given (`RNN_SIZE_MODEL`), else of `model`.
+/// `target_dir` is cargo's target directory for the build (share it between builds: only
+/// the firmware crate is rebuilt for another model). Returns cargo's standard error (where
+/// build-script warnings appear).
+pub fn build(
+    board: &Board,
+    model: &Path,
+    size_model: Option<&Path>,
+    target_dir: &Path,
+    elf: &Path,
+) -> Result<String, String> {
     check_tools(board)?;
     let cargo = std::env::var_os("CARGO").unwrap_or_else(|| "cargo".into());
     let mut cmd = Command::new(cargo);
@@ -117,6 +125,7 @@ pub fn build(board: &Board, model: &Path, target_dir: &Path, elf: &Path) -> Resu
         .arg(board.name)
         .args(["--target", board.target])
         .env("RNN_MODEL", model)
+        .env("RNN_SIZE_MODEL", size_model.unwrap_or(Path::new("")))
         .env("CARGO_TARGET_DIR", target_dir);
     // What the outer `cargo test` exports must not steer the firmware's build.
     for var in [

@@ -74,3 +74,41 @@ fn reference_follows_the_documented_protocol() {
     assert_eq!(lines[7], "ok: stream ended");
     assert_eq!(lines.len(), 8);
 }
+
+/// The reference runs every architecture: its banner names the cell and the depth, and its
+/// names equal `rnn-train sample`'s (which runs `rnn_core::Network`) for GRU, LSTM and
+/// stacked models.
+#[test]
+fn reference_runs_every_architecture() {
+    use rnn_core::CellKind;
+    let dir = std::env::temp_dir().join(format!("rnn-protocol-{}", std::process::id()));
+    for (kind, layers) in [
+        (CellKind::Elman, 2),
+        (CellKind::Gru, 1),
+        (CellKind::Gru, 3),
+        (CellKind::Lstm, 1),
+        (CellKind::Lstm, 4),
+    ] {
+        let bytes = tests::fixture::network_bytes(kind, layers, tests::fixture::VOCAB, 9, 2);
+        let mut r = Reference::new(&bytes).expect("fixture loads");
+        let banner = r.banner("b", "c", bytes.len());
+        assert!(
+            banner.contains(&format!(" cell={} layers={layers} ", kind.name())),
+            "{banner}"
+        );
+        let out = String::from_utf8(r.feed(b"/seed 4\n/sample 0.8\nb\nb\n\n")).unwrap();
+        let names: Vec<&str> = out.lines().skip(2).collect();
+        let path = dir.join(format!("{}{layers}.rnn", kind.name()));
+        tests::fixture::save(&path, &bytes);
+        let mut host = Vec::new();
+        rnn_train::commands::sample(&path, 2, "b", 0.8, 4, 50, &mut host).expect("sample runs");
+        let host = String::from_utf8(host).unwrap();
+        assert_eq!(
+            names[..2],
+            host.lines().collect::<Vec<_>>()[..],
+            "{kind:?} x {layers}"
+        );
+        assert_eq!(names.len(), 3, "{out}");
+    }
+    let _ = std::fs::remove_dir_all(&dir);
+}

@@ -3,6 +3,8 @@
 //! Each test builds `firmware-example` (release) with a fixture model made here, runs it
 //! under `qemu-system-arm`, feeds it input, and compares every byte it answers with what
 //! `tests::protocol::Reference` (the same `rnn-core`, compiled for the host) answers.
+//! The Elman model gets the long session; the GRU, LSTM and two-layer LSTM models a
+//! shorter one (fewer random lines) with the same coverage of the protocol.
 //! Each (board, model) is built once per run and shared by the tests that need it.
 //!
 //! Needs `qemu-system-arm` and the three thumb targets; without them the tests fail and
@@ -13,7 +15,7 @@ use std::path::{Path, PathBuf};
 use std::sync::{Mutex, OnceLock};
 use std::time::Duration;
 
-use rnn_core::{ModelView, Rng};
+use rnn_core::{CellKind, ModelView, Rng};
 use tests::fixture;
 use tests::protocol::{Reference, LINE_MAX, STREAM_END};
 use tests::qemu::{self, Board, BOARDS};
@@ -31,15 +33,29 @@ enum Fixture {
     Elman,
     /// The same file with one bit of a weight flipped.
     Corrupt,
-    /// A valid GRU model, which this Elman firmware must refuse.
+    /// A one-layer GRU, H = 25 (its 75 gate rows leave a remainder for the four-row loop).
     Gru,
+    /// A one-layer GRU, H = 24: another size, for the firmware built for [`Fixture::Gru`].
+    Gru24,
+    /// A one-layer LSTM, H = 20.
+    Lstm,
+    /// Two stacked LSTM layers, H = 16.
+    Lstm2,
 }
+
+/// The gated and stacked fixtures: (fixture, kind, layers, hidden size, seed).
+const NETWORKS: [(Fixture, CellKind, u8, usize, u64); 4] = [
+    (Fixture::Gru, CellKind::Gru, 1, 25, 3),
+    (Fixture::Gru24, CellKind::Gru, 1, 24, 4),
+    (Fixture::Lstm, CellKind::Lstm, 1, 20, 5),
+    (Fixture::Lstm2, CellKind::Lstm, 2, 16, 6),
+];
 
 impl Fixture {
     fn bytes(self) -> &'static [u8] {
         static ELMAN: OnceLock<Vec<u8>> = OnceLock::new();
         static CORRUPT: OnceLock<Vec<u8>> = OnceLock::new();
-        static GRU: OnceLock<Vec<u8>> = OnceLock::new();
+        static NETS: [OnceLock<Vec<u8>>; NETWORKS.len()] = [const { OnceLock::new() }; 4];
         let elman = || fixture::elman_bytes(fixture::VOCAB, 25, 7);
         match self {
             Fixture::Elman => ELMAN.get_or_init(elman),
@@ -48,7 +64,16 @@ impl Fixture {
                 // A bit in the middle of the weights, well inside W_aa.
                 fixture::flip_bit(&bytes, bytes.len() / 2, 5)
             }),
-            Fixture::Gru => GRU.get_or_init(|| fixture::gru_bytes(fixture::VOCAB, 8, 3)),
+            _ => {
+                let k = NETWORKS
+                    .iter()
+                    .position(|n| n.0 == self)
+                    .expect("every other fixture is in NETWORKS");
+                let (_, kind, layers, hidden, seed) = NETWORKS[k];
+                NETS[k].get_or_init(|| {
+                    fixture::network_bytes(kind, layers, fixture::VOCAB, hidden, seed)
+                })
+            }
         }
     }
 
@@ -67,26 +92,36 @@ impl Fixture {
 
 /// The firmware for `board` with `model` embedded, built at most once per test run.
 fn firmware(board: &Board, model: Fixture) -> PathBuf {
-    static BUILT: OnceLock<Mutex<HashMap<(&'static str, Fixture), PathBuf>>> = OnceLock::new();
+    firmware_sized(board, model, model)
+}
+
+/// The firmware for `board` built for the architecture of `sized_for`, with `model`
+/// embedded, built at most once per test run.
+fn firmware_sized(board: &Board, model: Fixture, sized_for: Fixture) -> PathBuf {
+    type Key = (&'static str, Fixture, Fixture);
+    static BUILT: OnceLock<Mutex<HashMap<Key, PathBuf>>> = OnceLock::new();
     // One lock for all builds: they share a target directory, and cargo would serialise
     // them anyway.
     let mut built = BUILT
         .get_or_init(Default::default)
         .lock()
         .unwrap_or_else(|e| e.into_inner());
-    if let Some(elf) = built.get(&(board.name, model)) {
+    let key = (board.name, model, sized_for);
+    if let Some(elf) = built.get(&key) {
         return elf.clone();
     }
     if let Err(e) = qemu::check_tools(board) {
         panic!("{e}");
     }
     let path = model.path();
-    let elf = work_dir().join(format!("{}-{:?}.elf", board.name, model).to_lowercase());
+    let size_path = (sized_for != model).then(|| sized_for.path());
+    let elf =
+        work_dir().join(format!("{}-{model:?}-for-{sized_for:?}.elf", board.name).to_lowercase());
     let target_dir = qemu::firmware_dir().join("target").join("qemu-tests");
-    if let Err(e) = qemu::build(board, &path, &target_dir, &elf) {
+    if let Err(e) = qemu::build(board, &path, size_path.as_deref(), &target_dir, &elf) {
         panic!("{e}");
     }
-    built.insert((board.name, model), elf.clone());
+    built.insert(key, elf.clone());
     elf
 }
 
@@ -115,11 +150,11 @@ fn first_difference(expected: &str, actual: &str) -> String {
     )
 }
 
-/// Boots the firmware with the Elman fixture, feeds `input` and then `/exit`, and checks
-/// that it answers exactly what the host answers, and exits cleanly.
-fn check_parity(board: &Board, input: &[u8]) {
-    let model = Fixture::Elman.bytes();
-    let elf = firmware(board, Fixture::Elman);
+/// Boots the firmware with the fixture `fixture`, feeds `input` and then `/exit`, and
+/// checks that it answers exactly what the host answers, and exits cleanly.
+fn check_parity(board: &Board, fixture: Fixture, input: &[u8]) {
+    let model = fixture.bytes();
+    let elf = firmware(board, fixture);
     let mut reference = Reference::new(model).expect("the fixture loads on the host");
     let mut expected = reference.banner(board.name, board.cpu, model.len());
     expected.push_str(&String::from_utf8(reference.feed(input)).expect("ASCII answers"));
@@ -131,7 +166,8 @@ fn check_parity(board: &Board, input: &[u8]) {
     let actual = session.text();
     assert!(
         actual == expected,
-        "{}: the firmware's answers differ from the host's\n{}\nQEMU status: {:?}, stderr: {}",
+        "{} ({fixture:?}): the firmware's answers differ from the host's\n{}\nQEMU status: \
+         {:?}, stderr: {}",
         board.name,
         first_difference(&expected, &actual),
         session.status,
@@ -294,13 +330,13 @@ fn streaming() -> Vec<u8> {
     s
 }
 
-/// 1,000 lines of random bytes (any byte but CR and LF), then a valid prefix.
-fn random_lines(seed: u64) -> Vec<u8> {
+/// `count` lines of random bytes (any byte but CR and LF), then a valid prefix.
+fn random_lines(seed: u64, count: usize) -> Vec<u8> {
     let mut rng = Rng::new(seed);
     let mut below = |n: u64| rng.next_u64() % n;
     let alphabet: Vec<u8> = fixture::VOCAB.bytes().filter(|&b| b != b'\n').collect();
     let mut s = Vec::new();
-    for _ in 0..1000 {
+    for _ in 0..count {
         let len = below(90) as usize;
         let kind = below(4);
         for k in 0..len {
@@ -329,35 +365,93 @@ fn random_lines(seed: u64) -> Vec<u8> {
     s
 }
 
-fn full_script() -> Vec<u8> {
+/// Every part of the protocol, then `random` lines of random bytes.
+fn script(random: usize) -> Vec<u8> {
     let mut s = prefixes_and_modes();
     s.extend(errors_and_line_ends());
     s.extend(streaming());
-    s.extend(random_lines(2024));
+    s.extend(random_lines(2024, random));
     s
+}
+
+fn full_script() -> Vec<u8> {
+    script(1000)
+}
+
+/// The session for the GRU and LSTM models: the same script with 150 random lines (their
+/// steps cost 3 to 4 times an Elman step's).
+fn short_script() -> Vec<u8> {
+    script(150)
 }
 
 #[test]
 fn parity_lm3s6965evb() {
-    check_parity(&qemu::board("lm3s6965evb"), &full_script());
+    check_parity(&qemu::board("lm3s6965evb"), Fixture::Elman, &full_script());
 }
 
 #[test]
 fn parity_mps2_an386() {
-    check_parity(&qemu::board("mps2-an386"), &full_script());
+    check_parity(&qemu::board("mps2-an386"), Fixture::Elman, &full_script());
 }
 
 #[test]
 fn parity_microbit() {
-    check_parity(&qemu::board("microbit"), &full_script());
+    check_parity(&qemu::board("microbit"), Fixture::Elman, &full_script());
 }
+
+#[test]
+fn parity_gru_lm3s6965evb() {
+    check_parity(&qemu::board("lm3s6965evb"), Fixture::Gru, &short_script());
+}
+
+#[test]
+fn parity_gru_mps2_an386() {
+    check_parity(&qemu::board("mps2-an386"), Fixture::Gru, &short_script());
+}
+
+#[test]
+fn parity_gru_microbit() {
+    check_parity(&qemu::board("microbit"), Fixture::Gru, &short_script());
+}
+
+#[test]
+fn parity_lstm_lm3s6965evb() {
+    check_parity(&qemu::board("lm3s6965evb"), Fixture::Lstm, &short_script());
+}
+
+#[test]
+fn parity_lstm_mps2_an386() {
+    check_parity(&qemu::board("mps2-an386"), Fixture::Lstm, &short_script());
+}
+
+#[test]
+fn parity_lstm_microbit() {
+    check_parity(&qemu::board("microbit"), Fixture::Lstm, &short_script());
+}
+
+#[test]
+fn parity_lstm2_lm3s6965evb() {
+    check_parity(&qemu::board("lm3s6965evb"), Fixture::Lstm2, &short_script());
+}
+
+#[test]
+fn parity_lstm2_mps2_an386() {
+    check_parity(&qemu::board("mps2-an386"), Fixture::Lstm2, &short_script());
+}
+
+#[test]
+fn parity_lstm2_microbit() {
+    check_parity(&qemu::board("microbit"), Fixture::Lstm2, &short_script());
+}
+
+/// (prefix, seed, temperature as typed — "0" is greedy for rnn-train —, count)
+type SampleCase = (&'static str, u64, &'static str, usize);
 
 /// The firmware prints exactly what the host CLI prints: `/seed S`, the mode, then N
 /// lines `P` give the N names of `rnn-train sample --prefix P --seed S --count N
 /// --temperature T` (default `--max-len`), on every board.
 #[test]
 fn firmware_matches_rnn_train_sample() {
-    // (prefix, seed, temperature as typed; "0" is greedy for rnn-train, count)
     let cases = [
         ("", 0, "1", 8),
         ("", 1, "1", 5),
@@ -366,10 +460,28 @@ fn firmware_matches_rnn_train_sample() {
         ("tyranno", 99, "0", 2),
         ("", 5, "0.8", 6),
     ];
-    let model = Fixture::Elman.path();
+    check_rnn_train_sample(Fixture::Elman, &cases);
+}
+
+/// As [`firmware_matches_rnn_train_sample`], for the GRU, the LSTM and the stacked LSTM.
+#[test]
+fn gated_and_stacked_firmware_match_rnn_train_sample() {
+    let cases = [
+        ("", 0, "1", 4),
+        ("b", 7, "0.5", 3),
+        ("tyranno", 99, "0", 1),
+        ("", 5, "0.8", 3),
+    ];
+    for fixture in [Fixture::Gru, Fixture::Lstm, Fixture::Lstm2] {
+        check_rnn_train_sample(fixture, &cases);
+    }
+}
+
+fn check_rnn_train_sample(fixture: Fixture, cases: &[SampleCase]) {
+    let model = fixture.path();
     let mut input = String::new();
     let mut expected = Vec::new();
-    for (prefix, seed, t, count) in cases {
+    for &(prefix, seed, t, count) in cases {
         let mut host = Vec::new();
         let temperature: f32 = t.parse().expect("a number");
         rnn_train::commands::sample(&model, count, prefix, temperature, seed, 50, &mut host)
@@ -390,7 +502,7 @@ fn firmware_matches_rnn_train_sample() {
     }
     input.push_str("/exit\n");
     for board in &BOARDS {
-        let elf = firmware(board, Fixture::Elman);
+        let elf = firmware(board, fixture);
         let session = qemu::run(
             board,
             &elf,
@@ -407,7 +519,7 @@ fn firmware_matches_rnn_train_sample() {
             .collect();
         assert_eq!(
             names, expected,
-            "{}: firmware vs rnn-train sample\n{text}",
+            "{} ({fixture:?}): firmware vs rnn-train sample\n{text}",
             board.name
         );
     }
@@ -436,28 +548,90 @@ fn corrupt_model_fails_at_boot() {
     }
 }
 
-/// A valid model of another cell kind: the typed mismatch error at boot.
+/// A valid model of another architecture than the firmware was built for (`RNN_SIZE_MODEL`):
+/// `rnn-core`'s typed error at boot, exit status 1. One case per board: another cell kind,
+/// another number of layers, another hidden size.
 #[test]
-fn other_cell_kind_fails_at_boot() {
-    let board = qemu::board("lm3s6965evb");
-    let elf = firmware(&board, Fixture::Gru);
-    let session = qemu::run(&board, &elf, Vec::new(), false, SESSION_TIMEOUT);
-    assert_eq!(
-        session.text(),
-        "error: cannot load the model: wrong cell kind: expected elman, the model holds gru\n"
-    );
-    assert_eq!(session.status.and_then(|s| s.code()), Some(1));
+fn other_architecture_fails_at_boot() {
+    let cases = [
+        (
+            "lm3s6965evb",
+            Fixture::Gru,
+            Fixture::Elman,
+            "wrong cell kind: expected elman, the model holds gru",
+        ),
+        (
+            "mps2-an386",
+            Fixture::Lstm2,
+            Fixture::Lstm,
+            "size mismatch: number of layers expected 1, the model has 2",
+        ),
+        (
+            "microbit",
+            Fixture::Gru24,
+            Fixture::Gru,
+            "size mismatch: hidden size H expected 25, the model has 24",
+        ),
+    ];
+    for (board, model, sized_for, error) in cases {
+        let board = qemu::board(board);
+        let elf = firmware_sized(&board, model, sized_for);
+        let session = qemu::run(&board, &elf, b"a\n".to_vec(), false, SESSION_TIMEOUT);
+        assert_eq!(
+            session.text(),
+            format!("error: cannot load the model: {error}\n"),
+            "{}: {model:?} in a firmware built for {sized_for:?}",
+            board.name
+        );
+        assert_eq!(
+            session.status.and_then(|s| s.code()),
+            Some(1),
+            "{}: exit status",
+            board.name
+        );
+    }
 }
 
 /// `/bench` under `-icount shift=0` is deterministic and plausible; `/mem` stays in budget.
 #[test]
 fn bench_and_mem() {
-    let model = ModelView::parse(Fixture::Elman.bytes()).expect("fixture loads");
-    let h = model.header();
-    let (hidden, output) = (h.hidden as u64, h.output as u64);
-    let macs = hidden * hidden + output * hidden + hidden;
+    // The Elman model's state, scratch and logits take 308 bytes: 1 KiB in all.
+    check_bench_and_mem(Fixture::Elman, 1024);
+}
+
+/// As [`bench_and_mem`] for the gated and stacked models: the static RAM is the protocol's
+/// buffers (state, scratch, logits) plus at most 512 bytes (line buffer, sampler, the
+/// network's layer table).
+#[test]
+fn bench_and_mem_gated_and_stacked() {
+    for fixture in [Fixture::Gru, Fixture::Lstm, Fixture::Lstm2] {
+        let view = ModelView::parse(fixture.bytes()).expect("fixture loads");
+        let net = rnn_core::Network::from_view(&view).expect("fixture loads");
+        use rnn_core::Cell;
+        let floats = net.state_len() + net.scratch_len() + net.output_size();
+        check_bench_and_mem(fixture, 4 * floats as u64 + 512);
+    }
+}
+
+/// Multiply-accumulates of one step with a one-hot input, as the firmware documents them:
+/// `G·H·(H+1)` for layer 0 (G gate blocks: 1 Elman, 3 GRU, 4 LSTM; the one-hot input adds
+/// one weight per row), `2·G·H·H` for each further layer, `O·H` for the output layer.
+fn macs(view: &ModelView<'_>) -> u64 {
+    let h = view.header();
+    let g = match h.cell {
+        CellKind::Elman => 1,
+        CellKind::Gru => 3,
+        CellKind::Lstm => 4,
+    };
+    let (hidden, output, layers) = (h.hidden as u64, h.output as u64, u64::from(h.layers));
+    g * hidden * (hidden + 1) + (layers - 1) * 2 * g * hidden * hidden + output * hidden
+}
+
+fn check_bench_and_mem(fixture: Fixture, static_budget: u64) {
+    let model = ModelView::parse(fixture.bytes()).expect("fixture loads");
+    let macs = macs(&model);
     for board in &BOARDS {
-        let elf = firmware(board, Fixture::Elman);
+        let elf = firmware(board, fixture);
         let session = qemu::run(
             board,
             &elf,
@@ -493,9 +667,12 @@ fn bench_and_mem() {
         assert!(sampled > greedy, "{}: {bench}", board.name);
         let static_ram = number_before(mem, " bytes (.data+.bss)");
         let peak = number_before(mem, " bytes of ");
-        assert!(static_ram <= 1024, "{}: {mem}", board.name);
+        assert!(static_ram <= static_budget, "{}: {mem}", board.name);
         assert!(peak > 0 && peak < 16 * 1024, "{}: {mem}", board.name);
-        println!("{}: {bench}\n{}: {mem}", board.name, board.name);
+        println!(
+            "{} ({fixture:?}): {bench}\n{}: {mem}",
+            board.name, board.name
+        );
     }
 }
 
@@ -505,7 +682,11 @@ fn fixtures_are_sound() {
     let elman = ModelView::parse(Fixture::Elman.bytes()).expect("valid");
     assert_eq!(elman.header().hidden, 25);
     assert_eq!(elman.vocab().as_str(), fixture::VOCAB);
-    assert!(ModelView::parse(Fixture::Gru.bytes()).is_ok());
+    for (fixture, kind, layers, hidden, _) in NETWORKS {
+        let h = ModelView::parse(fixture.bytes()).expect("valid").header();
+        assert_eq!((h.cell, h.layers, h.hidden), (kind, layers, hidden as u32));
+        assert_eq!(h.input as usize, fixture::VOCAB.len());
+    }
     assert!(ModelView::parse(Fixture::Corrupt.bytes()).is_err());
     assert!(Path::new(env!("CARGO_TARGET_TMPDIR")).is_absolute());
 }
