@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
-# Measures the firmware for one model on the three QEMU boards: flash and static RAM
-# (llvm-size), the stack's high-water mark and the instructions per step (the firmware's
-# own /mem and /bench, under `qemu -icount shift=0`).
+# Measures the firmware for one model (any cell kind and depth) on the three QEMU boards:
+# flash and static RAM (llvm-size), the stack's high-water mark and the instructions per
+# step (the firmware's own /mem and /bench, under `qemu -icount shift=0`).
 #
 #   firmware-example/footprint.sh MODEL.rnn
 #
@@ -22,7 +22,7 @@ model_bytes=$(stat -c %s "$model")
 export CARGO_TARGET_DIR="$here/target/footprint"
 
 echo "model: $model ($model_bytes bytes)"
-printf '%-12s %10s %12s %8s %8s %11s %11s %11s %s\n' board text+rodata "w/o model" data bss stack_peak "greedy/step" "sample/step" "greedy/MAC"
+printf '%-12s %10s %12s %8s %8s %11s %11s %11s %9s %s\n' board text+rodata "w/o model" data bss stack_peak "greedy/step" "sample/step" "MACs/step" "greedy/MAC"
 for spec in lm3s6965evb:thumbv7m-none-eabi mps2-an386:thumbv7em-none-eabihf microbit:thumbv6m-none-eabi; do
     board=${spec%%:*}
     target=${spec##*:}
@@ -38,5 +38,10 @@ for spec in lm3s6965evb:thumbv7m-none-eabi mps2-an386:thumbv7em-none-eabihf micr
     per_mac=$(grep -o '([0-9.]* per MAC)' <<<"$answer" | grep -o '[0-9.]*')
     sampled=$(grep -o 'sampling [0-9]* instructions/step' <<<"$answer" | grep -o '[0-9]*')
     peak=$(grep -o 'stack peak [0-9]*' <<<"$answer" | grep -o '[0-9]*')
-    printf '%-12s %10s %12s %8s %8s %11s %11s %11s %s\n' "$board" "$text" "$((text - model_bytes))" "$data" "$bss" "$peak" "$greedy" "$sampled" "$per_mac"
+    macs=$(grep -o '[0-9]* MACs/step' <<<"$answer" | grep -o '[0-9]*')
+    if [[ $board == lm3s6965evb ]]; then
+        # The banner: cell kind, layers and sizes the firmware was built for.
+        head -n1 <<<"$answer" | grep -o 'cell=.*vocab=[0-9]*'
+    fi
+    printf '%-12s %10s %12s %8s %8s %11s %11s %11s %9s %s\n' "$board" "$text" "$((text - model_bytes))" "$data" "$bss" "$peak" "$greedy" "$sampled" "$macs" "$per_mac"
 done
