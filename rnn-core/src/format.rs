@@ -41,9 +41,9 @@ pub const MAX_SIZE: u32 = 1 << 16;
 pub enum CellKind {
     /// Elman cell, code 0: `a_t = tanh(W_aa a_{t-1} + W_ax x_t + b_a)`.
     Elman,
-    /// Gated recurrent unit, code 1 (PyTorch's equations). Reserved: no cell here runs it yet.
+    /// Gated recurrent unit, code 1 (PyTorch's equations; see [`crate::cell::gru`]).
     Gru,
-    /// Long short-term memory, code 2 (gates i, f, g, o). Reserved: no cell here runs it yet.
+    /// Long short-term memory, code 2 (gates i, f, g, o; see [`crate::cell::lstm`]).
     Lstm,
 }
 

@@ -402,6 +402,40 @@ fn test() -> Result<()> {
             ]),
         )?;
     }
+    // A one-layer Elman model compiles the firmware's fast path; any other model compiles
+    // the `Network` path: lint that one too, with a GRU model written for the purpose.
+    let gru = root().join("target").join("xtask-gru.rnn");
+    run(
+        "write a GRU model for the firmware's Network path",
+        cargo()
+            .args([
+                "run",
+                "--quiet",
+                "-p",
+                "tests",
+                "--example",
+                "write_model",
+                "--",
+            ])
+            .arg(&gru)
+            .args(["16", "1", "gru", "2"]),
+    )?;
+    for (board, target) in BOARDS {
+        run(
+            &format!("firmware clippy for {board} ({target}), GRU model"),
+            cargo()
+                .current_dir(firmware_dir())
+                .args([
+                    "clippy",
+                    "--release",
+                    "--no-default-features",
+                    "--features",
+                    board,
+                ])
+                .args(["--target", target, "--", "-D", "warnings"])
+                .env("RNN_MODEL", &gru),
+        )?;
+    }
     for (board, target) in BOARDS {
         run(
             &format!("firmware build for {board} with the dinosaur model"),
