@@ -3,7 +3,7 @@
 
 use core::fmt;
 
-use crate::format::CellKind;
+use crate::format::{CellKind, Task};
 
 /// Which of the three sizes of a model a [`Error::SizeMismatch`] is about.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -146,6 +146,47 @@ pub enum Error {
         /// Bytes available.
         available: usize,
     },
+    /// The file names a task that this build does not know.
+    UnknownTask {
+        /// The raw task byte.
+        found: u8,
+    },
+    /// The file sets flag bits that this build does not know.
+    UnknownFlags {
+        /// The raw flags byte.
+        found: u8,
+    },
+    /// The file holds a model for another task than the caller runs.
+    WrongTask {
+        /// Task the caller runs.
+        expected: Task,
+        /// Task stored in the file.
+        found: Task,
+    },
+    /// The header's fields contradict each other.
+    InvalidModel {
+        /// Why.
+        reason: &'static str,
+    },
+    /// A classifier needs one class name per output, a next-symbol model none.
+    ClassCountMismatch {
+        /// Number of class names in the file.
+        classes: usize,
+        /// Output size `O` in the file.
+        output: u32,
+    },
+    /// A class name is empty, repeated, or not ended by a newline.
+    BadClassName {
+        /// Index of the name.
+        index: usize,
+    },
+    /// A sequence has more steps than the buffer holding it.
+    SequenceTooLong {
+        /// The buffer's capacity, in steps.
+        capacity: usize,
+    },
+    /// A classifier was given a sequence with no steps.
+    EmptySequence,
     /// `f32` weights handed to [`ElmanWeights::with_floats`](crate::ElmanWeights::with_floats)
     /// differ from the model file's.
     FloatsDiffer {
@@ -236,6 +277,29 @@ impl fmt::Display for Error {
                 f,
                 "output buffer too small: the model needs {needed} bytes, {available} available"
             ),
+            Error::UnknownTask { found } => write!(f, "unknown task {found} in model"),
+            Error::UnknownFlags { found } => {
+                write!(f, "unknown flags 0x{found:02x} in model")
+            }
+            Error::WrongTask { expected, found } => write!(
+                f,
+                "wrong task: expected a {} model, the file holds a {} model",
+                expected.name(),
+                found.name()
+            ),
+            Error::InvalidModel { reason } => write!(f, "invalid model: {reason}"),
+            Error::ClassCountMismatch { classes, output } => write!(
+                f,
+                "model has {classes} class names for {output} outputs"
+            ),
+            Error::BadClassName { index } => write!(
+                f,
+                "class name {index} is empty, repeated or not ended by a newline"
+            ),
+            Error::SequenceTooLong { capacity } => {
+                write!(f, "sequence longer than the buffer's {capacity} steps")
+            }
+            Error::EmptySequence => f.write_str("the sequence has no steps"),
             Error::FloatsDiffer { index } => write!(
                 f,
                 "the f32 weights differ from the model file's, from weight {index} on"

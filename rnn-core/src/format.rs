@@ -6,8 +6,8 @@
 //!
 //! ```text
 //! Preamble { magic: [u8; 4], version: u16 }
-//! Body     { cell: u8, layers: u8, input: u32, hidden: u32, output: u32, vocab: &str,
-//!            pad: bytes, weights: bytes }
+//! Body     { cell: u8, layers: u8, task: u8, flags: u8, input: u32, hidden: u32,
+//!            output: u32, vocab: &str, classes: &str, pad: bytes, weights: bytes }
 //! crc32    [u8; 4], little-endian, over every byte before it
 //! ```
 //!
@@ -18,6 +18,7 @@ use serde::de::{Deserializer, Visitor};
 use serde::ser::{SerializeSeq, Serializer};
 use serde::{Deserialize, Serialize};
 
+use crate::classes::Classes;
 use crate::crc32::crc32;
 use crate::error::{Dim, Error};
 use crate::vocab::Vocab;
@@ -87,6 +88,48 @@ impl CellKind {
     }
 }
 
+/// What a network predicts. The byte codes are fixed forever.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Task {
+    /// Code 0: a prediction at every step, of the next symbol (many-to-many; generation).
+    Next,
+    /// Code 1: one prediction per sequence, a class, from the final hidden state
+    /// (many-to-one).
+    Classify,
+}
+
+impl Task {
+    /// The byte that stands for this task in a file.
+    pub const fn code(self) -> u8 {
+        match self {
+            Task::Next => 0,
+            Task::Classify => 1,
+        }
+    }
+
+    /// The task for a file's byte, or [`Error::UnknownTask`].
+    pub const fn from_code(code: u8) -> Result<Self, Error> {
+        match code {
+            0 => Ok(Task::Next),
+            1 => Ok(Task::Classify),
+            found => Err(Error::UnknownTask { found }),
+        }
+    }
+
+    /// Lower-case name, as printed in banners and errors.
+    pub const fn name(self) -> &'static str {
+        match self {
+            Task::Next => "next",
+            Task::Classify => "classify",
+        }
+    }
+}
+
+/// Flag bit: a second stack reads the sequence backwards (classifiers only).
+const FLAG_BIDIRECTIONAL: u8 = 1;
+/// Flag bit: dense inputs are normalised per channel, `(x - mean) · scale`.
+const FLAG_NORMALIZED: u8 = 2;
+
 /// What a file says about the network: its cell kind, depth and sizes.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Header {
@@ -100,8 +143,17 @@ pub struct Header {
     pub input: u32,
     /// `H`: length of the hidden state `a_t`.
     pub hidden: u32,
-    /// `O`: length of the prediction `y_t` (the vocabulary size for a character model).
+    /// `O`: length of the prediction `y_t` (the vocabulary size for a character model, the
+    /// number of classes for a classifier).
     pub output: u32,
+    /// What the network predicts.
+    pub task: Task,
+    /// A second recurrent stack reads the sequence from its end; the output layer reads
+    /// both final states (classifiers only).
+    pub bidirectional: bool,
+    /// Dense inputs are normalised per channel before the first layer: `(x - mean) · scale`
+    /// (models with an empty vocabulary only).
+    pub normalized: bool,
 }
 
 impl Header {
@@ -110,7 +162,7 @@ impl Header {
         Header::new(CellKind::Elman, 1, input, hidden, output)
     }
 
-    /// A header for `layers` stacked layers of `cell`.
+    /// A header for `layers` stacked layers of `cell` that predict the next symbol.
     pub const fn new(cell: CellKind, layers: u8, input: u32, hidden: u32, output: u32) -> Self {
         Header {
             cell,
@@ -118,16 +170,63 @@ impl Header {
             input,
             hidden,
             output,
+            task: Task::Next,
+            bidirectional: false,
+            normalized: false,
         }
     }
 
-    /// Number of `f32` weights of layer `l`'s recurrent part: `G·H·I_l + G·H·H` plus the
-    /// biases (`H` for Elman, `2·G·H` for GRU and LSTM), with `I_0 = I` and `I_l = H`
-    /// above, and `G` = 1, 3 or 4 gate blocks.
+    /// The same header for a classifier (`output` classes).
+    pub const fn classifier(self) -> Self {
+        Header {
+            task: Task::Classify,
+            ..self
+        }
+    }
+
+    /// The same header with a backward stack (or without).
+    pub const fn with_bidirectional(self, bidirectional: bool) -> Self {
+        Header {
+            bidirectional,
+            ..self
+        }
+    }
+
+    /// The same header with per-channel input normalisation (or without).
+    pub const fn with_normalized(self, normalized: bool) -> Self {
+        Header { normalized, ..self }
+    }
+
+    /// Number of directions: 2 for a bidirectional model, else 1.
+    pub const fn directions(&self) -> usize {
+        if self.bidirectional {
+            2
+        } else {
+            1
+        }
+    }
+
+    const fn flags(&self) -> u8 {
+        let b = if self.bidirectional {
+            FLAG_BIDIRECTIONAL
+        } else {
+            0
+        };
+        let n = if self.normalized { FLAG_NORMALIZED } else { 0 };
+        b | n
+    }
+
+    /// Number of `f32` weights of layer `l`'s recurrent part in one direction:
+    /// `G·H·I_l + G·H·H` plus the biases (`H` for Elman, `2·G·H` for GRU and LSTM), with
+    /// `I_0 = I` and `I_l = D·H` above (`D` directions), and `G` = 1, 3 or 4 gate blocks.
     fn layer_count(&self, l: u64) -> u64 {
         let (i, h) = (u64::from(self.input), u64::from(self.hidden));
         let g = self.cell.gates() as u64;
-        let inputs = if l == 0 { i } else { h };
+        let inputs = if l == 0 {
+            i
+        } else {
+            self.directions() as u64 * h
+        };
         let biases = if g == 1 { h } else { 2 * g * h };
         g * h * inputs + g * h * h + biases
     }
@@ -135,8 +234,10 @@ impl Header {
     /// Number of `f32` weights a file with this header holds, or [`Error::InvalidSize`]
     /// when a size is zero or above [`MAX_SIZE`], or the depth is not 1 to [`MAX_LAYERS`].
     ///
-    /// The layers' recurrent weights in order, then the output layer (`O·H + O`). One
-    /// Elman layer: `H·I + H·H + H + O·H + O` (`W_ax`, `W_aa`, `b_a`, `W_ya`, `b_y`).
+    /// In file order: the normalisation (`2·I`, when `normalized`), the layers' recurrent
+    /// weights (the forward stack, then the backward one when `bidirectional`), then the
+    /// output layer (`O·D·H + O`). One Elman layer: `H·I + H·H + H + O·H + O` (`W_ax`,
+    /// `W_aa`, `b_a`, `W_ya`, `b_y`).
     pub fn param_count(&self) -> Result<usize, Error> {
         if self.layers == 0 || self.layers > MAX_LAYERS {
             return Err(Error::InvalidSize {
@@ -155,11 +256,17 @@ impl Header {
         }
         // With every size at most 2^16 and 4 layers the sum stays below 2^40: u64 cannot
         // overflow, but usize on a 32-bit target can, so convert with a check.
-        let (h, o) = (u64::from(self.hidden), u64::from(self.output));
-        let layers: u64 = (0..u64::from(self.layers))
+        let (i, h, o) = (
+            u64::from(self.input),
+            u64::from(self.hidden),
+            u64::from(self.output),
+        );
+        let d = self.directions() as u64;
+        let norm = if self.normalized { 2 * i } else { 0 };
+        let stack: u64 = (0..u64::from(self.layers))
             .map(|l| self.layer_count(l))
             .sum();
-        usize::try_from(layers + o * h + o).map_err(|_| Error::InvalidSize {
+        usize::try_from(norm + d * stack + o * d * h + o).map_err(|_| Error::InvalidSize {
             dim: Dim::Hidden,
             found: self.hidden,
         })
@@ -179,10 +286,14 @@ struct Preamble {
 struct Body<'a> {
     cell: u8,
     layers: u8,
+    task: u8,
+    flags: u8,
     input: u32,
     hidden: u32,
     output: u32,
     vocab: &'a str,
+    /// Class names, each ended by `\n` (classifiers), or empty.
+    classes: &'a str,
     /// 0 to 3 zero bytes, so that the weights start at a multiple of 4 from the start of
     /// the file: a firmware that keeps the file 4-aligned in flash can then read them as
     /// `f32` directly (see [`crate::ElmanWeights::with_floats`]).
@@ -252,6 +363,7 @@ fn map_postcard(e: postcard::Error) -> Error {
 pub struct ModelView<'a> {
     header: Header,
     vocab: Vocab<'a>,
+    classes: Classes<'a>,
     weights: &'a [u8],
 }
 
@@ -283,12 +395,18 @@ impl<'a> ModelView<'a> {
         if stored != computed {
             return Err(Error::ChecksumMismatch { stored, computed });
         }
+        if body.flags & !(FLAG_BIDIRECTIONAL | FLAG_NORMALIZED) != 0 {
+            return Err(Error::UnknownFlags { found: body.flags });
+        }
         let header = Header {
             cell: CellKind::from_code(body.cell)?,
             layers: body.layers,
             input: body.input,
             hidden: body.hidden,
             output: body.output,
+            task: Task::from_code(body.task)?,
+            bidirectional: body.flags & FLAG_BIDIRECTIONAL != 0,
+            normalized: body.flags & FLAG_NORMALIZED != 0,
         };
         let weights = match body.weights {
             WeightBytes::Borrowed(w) => w,
@@ -308,6 +426,7 @@ impl<'a> ModelView<'a> {
             });
         }
         let vocab = check_vocab(body.vocab, &header)?;
+        let classes = check_classes(body.classes, &header)?;
         let (words, _) = weights.as_chunks::<4>();
         if let Some(index) = words
             .iter()
@@ -318,6 +437,7 @@ impl<'a> ModelView<'a> {
         Ok(ModelView {
             header,
             vocab,
+            classes,
             weights,
         })
     }
@@ -330,6 +450,11 @@ impl<'a> ModelView<'a> {
     /// The vocabulary (empty for a model that reads dense vectors).
     pub fn vocab(&self) -> Vocab<'a> {
         self.vocab
+    }
+
+    /// The class names of a classifier (empty for a next-symbol model).
+    pub fn classes(&self) -> Classes<'a> {
+        self.classes
     }
 
     /// All weights as little-endian `f32` bytes, in file order.
@@ -360,11 +485,28 @@ fn check_magic(bytes: &[u8]) -> Result<(), Error> {
     Ok(())
 }
 
+/// Checks the vocabulary and the flags against the task: a next-symbol model reads and
+/// predicts its symbols (`I = O = |vocab|`) or dense vectors; a classifier reads its
+/// symbols (`I = |vocab|`) or dense vectors; only dense inputs are normalised, and only
+/// classifiers read backwards.
 fn check_vocab<'a>(symbols: &'a str, header: &Header) -> Result<Vocab<'a>, Error> {
     let vocab = Vocab::new(symbols)?;
+    if header.bidirectional && header.task != Task::Classify {
+        return Err(Error::InvalidModel {
+            reason: "only a classifier can be bidirectional",
+        });
+    }
+    if header.normalized && (header.task != Task::Classify || !vocab.is_empty()) {
+        return Err(Error::InvalidModel {
+            reason: "only a classifier of dense inputs can normalise them",
+        });
+    }
     let len = vocab.len();
     let fits = |size: u32| usize::try_from(size).is_ok_and(|s| s == len);
-    let one_symbol_per_unit = fits(header.input) && fits(header.output);
+    let one_symbol_per_unit = match header.task {
+        Task::Next => fits(header.input) && fits(header.output),
+        Task::Classify => fits(header.input),
+    };
     if !(vocab.is_empty() || one_symbol_per_unit) {
         return Err(Error::VocabSizeMismatch {
             vocab: len,
@@ -373,6 +515,22 @@ fn check_vocab<'a>(symbols: &'a str, header: &Header) -> Result<Vocab<'a>, Error
         });
     }
     Ok(vocab)
+}
+
+/// A classifier has one name per output; a next-symbol model has none.
+fn check_classes<'a>(names: &'a str, header: &Header) -> Result<Classes<'a>, Error> {
+    let classes = Classes::new(names)?;
+    let expected = match header.task {
+        Task::Next => 0,
+        Task::Classify => usize::try_from(header.output).unwrap_or(usize::MAX),
+    };
+    if classes.len() != expected {
+        return Err(Error::ClassCountMismatch {
+            classes: classes.len(),
+            output: header.output,
+        });
+    }
+    Ok(classes)
 }
 
 /// Counts bytes instead of storing them, to size a buffer before writing.
@@ -390,7 +548,12 @@ impl postcard::ser_flavors::Flavor for Counter {
 }
 
 /// Checks what the reader will check, so that nothing is written that cannot be read.
-fn check_for_writing(header: &Header, vocab: &str, tensors: &[&[f32]]) -> Result<(), Error> {
+fn check_for_writing(
+    header: &Header,
+    vocab: &str,
+    classes: &str,
+    tensors: &[&[f32]],
+) -> Result<(), Error> {
     let expected = header.param_count()?;
     let found: usize = tensors.iter().map(|t| t.len()).sum();
     if found != expected {
@@ -399,7 +562,9 @@ fn check_for_writing(header: &Header, vocab: &str, tensors: &[&[f32]]) -> Result
             found_bytes: found.saturating_mul(4),
         });
     }
+    CellKind::from_code(header.cell.code())?;
     check_vocab(vocab, header)?;
+    check_classes(classes, header)?;
     if let Some(index) = tensors
         .iter()
         .flat_map(|t| t.iter())
@@ -415,6 +580,7 @@ const ZEROS: [u8; 3] = [0; 3];
 fn parts<'a>(
     header: &Header,
     vocab: &'a str,
+    classes: &'a str,
     tensors: &'a [&'a [f32]],
     pad: usize,
 ) -> (Preamble, Body<'a>) {
@@ -426,10 +592,13 @@ fn parts<'a>(
         Body {
             cell: header.cell.code(),
             layers: header.layers,
+            task: header.task.code(),
+            flags: header.flags(),
             input: header.input,
             hidden: header.hidden,
             output: header.output,
             vocab,
+            classes,
             pad: &ZEROS[..pad.min(3)],
             weights: WeightBytes::Tensors(tensors),
         },
@@ -440,10 +609,11 @@ fn parts<'a>(
 fn unchecked_len(
     header: &Header,
     vocab: &str,
+    classes: &str,
     tensors: &[&[f32]],
     pad: usize,
 ) -> Result<usize, Error> {
-    let (preamble, body) = parts(header, vocab, tensors, pad);
+    let (preamble, body) = parts(header, vocab, classes, tensors, pad);
     let a = postcard::serialize_with_flavor(&preamble, Counter(0)).map_err(map_postcard)?;
     let b = postcard::serialize_with_flavor(&body, Counter(0)).map_err(map_postcard)?;
     Ok(a + b)
@@ -451,17 +621,20 @@ fn unchecked_len(
 
 /// Padding that puts the first weight byte at a multiple of 4: the weights are the last
 /// bytes of the body, so they start `4·N` bytes before its end.
-fn padding(header: &Header, vocab: &str, tensors: &[&[f32]]) -> Result<usize, Error> {
+fn padding(
+    header: &Header,
+    vocab: &str,
+    classes: &str,
+    tensors: &[&[f32]],
+) -> Result<usize, Error> {
     let weight_bytes: usize = tensors.iter().map(|t| t.len() * 4).sum();
-    let start = unchecked_len(header, vocab, tensors, 0)? - weight_bytes;
+    let start = unchecked_len(header, vocab, classes, tensors, 0)? - weight_bytes;
     Ok((4 - start % 4) % 4)
 }
 
 /// Number of bytes [`write_model`] will write for these arguments, after the same checks.
 pub fn encoded_len(header: &Header, vocab: &str, tensors: &[&[f32]]) -> Result<usize, Error> {
-    check_for_writing(header, vocab, tensors)?;
-    let pad = padding(header, vocab, tensors)?;
-    Ok(unchecked_len(header, vocab, tensors, pad)? + 4)
+    classifier_len(header, vocab, "", tensors)
 }
 
 /// Writes a model file into `buf` and returns its length. `tensors` hold the weights in
@@ -473,14 +646,40 @@ pub fn write_model(
     vocab: &str,
     tensors: &[&[f32]],
 ) -> Result<usize, Error> {
-    let needed = encoded_len(header, vocab, tensors)?;
+    write_classifier(buf, header, vocab, "", tensors)
+}
+
+/// Like [`encoded_len`], for a model with class names (`classes`: each name ended by
+/// `\n`; empty for a next-symbol model).
+pub fn classifier_len(
+    header: &Header,
+    vocab: &str,
+    classes: &str,
+    tensors: &[&[f32]],
+) -> Result<usize, Error> {
+    check_for_writing(header, vocab, classes, tensors)?;
+    let pad = padding(header, vocab, classes, tensors)?;
+    Ok(unchecked_len(header, vocab, classes, tensors, pad)? + 4)
+}
+
+/// Like [`write_model`], for a model with class names (`classes`: each name ended by
+/// `\n`, one per output; empty for a next-symbol model).
+pub fn write_classifier(
+    buf: &mut [u8],
+    header: &Header,
+    vocab: &str,
+    classes: &str,
+    tensors: &[&[f32]],
+) -> Result<usize, Error> {
+    let needed = classifier_len(header, vocab, classes, tensors)?;
     if buf.len() < needed {
         return Err(Error::BufferTooSmall {
             needed,
             available: buf.len(),
         });
     }
-    let (preamble, body) = parts(header, vocab, tensors, padding(header, vocab, tensors)?);
+    let pad = padding(header, vocab, classes, tensors)?;
+    let (preamble, body) = parts(header, vocab, classes, tensors, pad);
     let a = postcard::to_slice(&preamble, buf)
         .map_err(map_postcard)?
         .len();

@@ -66,6 +66,7 @@
 #![deny(missing_docs)]
 
 pub mod cell;
+pub mod classes;
 mod crc32;
 pub mod error;
 pub mod format;
@@ -75,8 +76,11 @@ pub mod vocab;
 pub use cell::elman::{Elman, ElmanWeights};
 pub use cell::network::Network;
 pub use cell::{Cell, Input, Weight};
+pub use classes::Classes;
 pub use crc32::crc32;
 pub use error::{Dim, Error};
-pub use format::{encoded_len, write_model, CellKind, Header, ModelView};
+pub use format::{
+    classifier_len, encoded_len, write_classifier, write_model, CellKind, Header, ModelView, Task,
+};
 pub use sample::{generate, Rng, Sampler};
 pub use vocab::Vocab;

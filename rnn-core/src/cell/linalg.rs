@@ -3,7 +3,7 @@
 
 use super::{Input, Weight};
 use crate::error::{Dim, Error};
-use crate::format::{CellKind, ModelView};
+use crate::format::{CellKind, ModelView, Task};
 
 #[inline(always)]
 pub(crate) fn f<W: Weight>(w: &W) -> f32 {
@@ -115,8 +115,21 @@ pub(crate) fn sizes(
     any_sizes(view)
 }
 
-/// The sizes `(I, H, O)` of a model of any kind and depth.
+/// The sizes `(I, H, O)` of a next-symbol model of any kind and depth, or
+/// [`Error::WrongTask`].
 pub(crate) fn any_sizes(view: &ModelView<'_>) -> Result<(usize, usize, usize), Error> {
+    let header = view.header();
+    if header.task != Task::Next {
+        return Err(Error::WrongTask {
+            expected: Task::Next,
+            found: header.task,
+        });
+    }
+    model_sizes(view)
+}
+
+/// The sizes `(I, H, O)` of any model.
+pub(crate) fn model_sizes(view: &ModelView<'_>) -> Result<(usize, usize, usize), Error> {
     let header = view.header();
     // `ModelView::parse` checked that the sizes fit and the byte count is exact, so these
     // conversions cannot fail; they still return errors, not panics.

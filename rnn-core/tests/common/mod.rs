@@ -76,8 +76,11 @@ pub struct Raw<'a> {
     pub version: u64,
     pub cell: u8,
     pub layers: u8,
+    pub task: u8,
+    pub flags: u8,
     pub sizes: (u64, u64, u64),
     pub vocab: &'a [u8],
+    pub classes: &'a [u8],
     /// Padding bytes before the weights; `None` for the canonical 0..=3 zeros that align
     /// the weights to 4 bytes.
     pub pad: Option<Vec<u8>>,
@@ -91,8 +94,11 @@ impl Raw<'_> {
             version: 1,
             cell: 0,
             layers: 1,
+            task: 0,
+            flags: 0,
             sizes: (I as u64, H as u64, O as u64),
             vocab: VOCAB.as_bytes(),
+            classes: b"",
             pad: None,
             weights,
         }
@@ -103,11 +109,15 @@ impl Raw<'_> {
         varint(self.version, &mut out);
         out.push(self.cell);
         out.push(self.layers);
+        out.push(self.task);
+        out.push(self.flags);
         varint(self.sizes.0, &mut out);
         varint(self.sizes.1, &mut out);
         varint(self.sizes.2, &mut out);
         varint(self.vocab.len() as u64, &mut out);
         out.extend_from_slice(self.vocab);
+        varint(self.classes.len() as u64, &mut out);
+        out.extend_from_slice(self.classes);
         let mut len = Vec::new();
         varint(self.weights.len() as u64 * 4, &mut len);
         let pad = self.pad.clone().unwrap_or_else(|| {
