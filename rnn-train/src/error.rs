@@ -43,6 +43,14 @@ pub enum Error {
     #[error("{path}: {reason}")]
     Data { path: PathBuf, reason: String },
 
+    /// A problem on one line of a data file (`.ts` series, `label<TAB>text` lines).
+    #[error("{path}:{line}: {reason}")]
+    Parse {
+        path: PathBuf,
+        line: usize,
+        reason: String,
+    },
+
     #[error("{path}: not a valid model file: {reason}")]
     Model { path: PathBuf, reason: String },
 
@@ -94,6 +102,7 @@ impl Error {
             | Error::InvalidUtf8 { .. }
             | Error::UnknownChar { .. }
             | Error::Data { .. }
+            | Error::Parse { .. }
             | Error::Model { .. }
             | Error::Json { .. }
             | Error::Shape { .. }

@@ -15,6 +15,7 @@
 
 pub mod atomic;
 pub mod checkpoint;
+pub mod classify;
 pub mod commands;
 pub mod data;
 pub mod elman;
@@ -23,6 +24,7 @@ pub mod exact;
 pub mod fastmath;
 pub mod gru;
 pub mod json;
+pub mod labeled;
 pub mod linalg;
 pub mod lstm;
 pub mod model;
@@ -32,5 +34,6 @@ pub mod plot;
 pub mod rng;
 pub mod stack;
 pub mod train;
+pub mod ts;
 
 pub use error::{Error, Result};

@@ -1,0 +1,410 @@
+//! The `.ts` format of the UEA/UCR time-series classification archive (the files that
+//! `aeon` and `sktime` load), for dense sensor sequences.
+//!
+//! ```text
+//! # comment lines start with '#', anywhere before the data
+//! @problemName JapaneseVowels
+//! @timeStamps false
+//! @missing false
+//! @univariate false
+//! @dimensions 12
+//! @equalLength false
+//! @classLabel true 1 2 3 4 5 6 7 8 9
+//! @data
+//! 1.86,1.89,1.93:-0.20,-0.19,-0.23: … :1
+//! ```
+//!
+//! Header keywords are case-insensitive (the archive writes both `@problemName` and
+//! `@problemname`). Known keys: `@problemName NAME`, `@timeStamps true|false`,
+//! `@missing true|false`, `@univariate true|false`, `@dimensions N` (or `@dimension N`),
+//! `@equalLength true|false`, `@seriesLength N`, `@classLabel true LABEL…` (or `false`), and
+//! `@data`, after which each non-blank line is one case: its channels separated by `:`, the
+//! values of a channel by `,`, and the class label last. Lengths may vary from case to case,
+//! but the channels of one case must have the same length, since the network reads one
+//! vector of all channels per time step.
+//!
+//! Refused, with the file and line: missing values (`?` or `NaN`; the network has no way to
+//! read a hole), a case with a different number of channels than `@dimensions`
+//! (or `@univariate true`, or the first case), channels of unequal length in one case,
+//! lengths other than `@seriesLength` when `@equalLength true`, a label not in
+//! `@classLabel`, time stamps (`@timeStamps true`, the `(t,v)` form), regression files
+//! (`@targetLabel`, `@classLabel false`), unknown header keys, and a file with no cases.
+
+use std::path::{Path, PathBuf};
+
+use crate::data::read_text;
+use crate::error::{Error, Result};
+
+/// One case: a label and `len` time steps of `channels` values, time-major
+/// (`values[t * channels + c]`).
+#[derive(Clone, Debug, PartialEq)]
+pub struct Case {
+    /// 1-based line in the file.
+    pub line: usize,
+    pub label: String,
+    pub len: usize,
+    pub values: Vec<f32>,
+}
+
+/// A whole `.ts` file.
+#[derive(Clone, Debug, PartialEq)]
+pub struct TsFile {
+    pub path: PathBuf,
+    pub problem: Option<String>,
+    pub channels: usize,
+    /// The labels of `@classLabel true …`, in the file's order (empty if not declared).
+    pub class_labels: Vec<String>,
+    pub cases: Vec<Case>,
+}
+
+fn parse_bool(value: &str) -> Option<bool> {
+    match value.to_ascii_lowercase().as_str() {
+        "true" => Some(true),
+        "false" => Some(false),
+        _ => None,
+    }
+}
+
+/// Reads and checks a `.ts` file (UTF-8; CRLF and a byte-order mark are fine).
+pub fn read(path: &Path) -> Result<TsFile> {
+    let text = read_text(path)?;
+    parse(&text.text, path)
+}
+
+/// Parses the text of a `.ts` file; `path` is only used in messages.
+pub fn parse(text: &str, path: &Path) -> Result<TsFile> {
+    let err = |line: usize, reason: String| Error::Parse {
+        path: path.into(),
+        line,
+        reason,
+    };
+    let mut problem = None;
+    let mut univariate: Option<bool> = None;
+    let mut dimensions: Option<usize> = None;
+    let mut equal_length: Option<bool> = None;
+    let mut series_length: Option<usize> = None;
+    let mut class_labels: Option<Vec<String>> = None;
+    let mut in_data = false;
+    let mut channels: Option<usize> = None;
+    let mut cases = Vec::new();
+    for (i, raw) in text.split('\n').enumerate() {
+        let line_no = i + 1;
+        let line = raw.trim();
+        if line.is_empty() || line.starts_with('#') {
+            continue;
+        }
+        if !in_data {
+            let Some(header) = line.strip_prefix('@') else {
+                return Err(err(
+                    line_no,
+                    "data before the @data line (header lines start with '@', comments with '#')"
+                        .into(),
+                ));
+            };
+            let (key, rest) = header
+                .split_once(char::is_whitespace)
+                .map_or((header, ""), |(k, r)| (k, r.trim()));
+            let key = key.to_ascii_lowercase();
+            let need_bool = |v: &str| {
+                parse_bool(v)
+                    .ok_or_else(|| err(line_no, format!("@{key} must be true or false, not {v:?}")))
+            };
+            let need_count = |v: &str| {
+                v.parse::<usize>()
+                    .ok()
+                    .filter(|&n| n > 0)
+                    .ok_or_else(|| err(line_no, format!("@{key} must be a positive whole number, not {v:?}")))
+            };
+            match key.as_str() {
+                "problemname" => problem = Some(rest.to_string()),
+                "timestamps" => {
+                    if need_bool(rest)? {
+                        return Err(err(
+                            line_no,
+                            "@timeStamps true (the (t,v) form) is not supported".into(),
+                        ));
+                    }
+                }
+                "missing" => {
+                    need_bool(rest)?;
+                }
+                "univariate" => univariate = Some(need_bool(rest)?),
+                "dimension" | "dimensions" => dimensions = Some(need_count(rest)?),
+                "equallength" => equal_length = Some(need_bool(rest)?),
+                "serieslength" => series_length = Some(need_count(rest)?),
+                "classlabel" => {
+                    let mut words = rest.split_whitespace();
+                    match words.next().and_then(parse_bool) {
+                        Some(true) => {
+                            let labels: Vec<String> = words.map(String::from).collect();
+                            if labels.is_empty() {
+                                return Err(err(line_no, "@classLabel true lists no labels".into()));
+                            }
+                            let mut sorted = labels.clone();
+                            sorted.sort();
+                            if let Some(w) = sorted.windows(2).find(|w| w[0] == w[1]) {
+                                return Err(err(
+                                    line_no,
+                                    format!("@classLabel lists {:?} twice", w[0]),
+                                ));
+                            }
+                            class_labels = Some(labels);
+                        }
+                        Some(false) => {
+                            return Err(err(
+                                line_no,
+                                "@classLabel false: the file has no class labels to learn".into(),
+                            ))
+                        }
+                        None => {
+                            return Err(err(
+                                line_no,
+                                "@classLabel must be followed by true and the labels, or false"
+                                    .into(),
+                            ))
+                        }
+                    }
+                }
+                "targetlabel" => {
+                    return Err(err(
+                        line_no,
+                        "@targetLabel: a regression file, not classification".into(),
+                    ))
+                }
+                "data" => {
+                    in_data = true;
+                    if univariate == Some(true) {
+                        if let Some(d) = dimensions.filter(|&d| d != 1) {
+                            return Err(err(
+                                line_no,
+                                format!("@univariate true contradicts @dimensions {d}"),
+                            ));
+                        }
+                        dimensions = Some(1);
+                    }
+                    channels = dimensions;
+                }
+                _ => return Err(err(line_no, format!("unknown header line @{key}"))),
+            }
+            continue;
+        }
+        // A case: channels separated by ':', the label last.
+        let fields: Vec<&str> = line.split(':').collect();
+        if fields.len() < 2 {
+            return Err(err(
+                line_no,
+                "a case needs at least one channel and a label, separated by ':'".into(),
+            ));
+        }
+        let (label, chans) = fields.split_last().map(|(l, c)| (l.trim(), c)).unwrap_or_default();
+        if label.is_empty() {
+            return Err(err(line_no, "the class label (after the last ':') is empty".into()));
+        }
+        if let Some(labels) = &class_labels {
+            if !labels.iter().any(|l| l == label) {
+                return Err(err(
+                    line_no,
+                    format!("label {label:?} is not one of @classLabel {}", labels.join(" ")),
+                ));
+            }
+        }
+        let expected = *channels.get_or_insert(chans.len());
+        if chans.len() != expected {
+            return Err(err(
+                line_no,
+                format!("{} channels, expected {expected}", chans.len()),
+            ));
+        }
+        let mut per_channel: Vec<Vec<f32>> = Vec::with_capacity(chans.len());
+        for (c, chan) in chans.iter().enumerate() {
+            let mut vals = Vec::new();
+            for (k, v) in chan.split(',').enumerate() {
+                let v = v.trim();
+                let x: f32 = match v {
+                    "?" => {
+                        return Err(err(
+                            line_no,
+                            format!("missing value '?' in channel {} at step {}", c + 1, k + 1),
+                        ))
+                    }
+                    _ => v.parse().map_err(|_| {
+                        err(
+                            line_no,
+                            format!("channel {} step {}: {v:?} is not a number", c + 1, k + 1),
+                        )
+                    })?,
+                };
+                if !x.is_finite() {
+                    return Err(err(
+                        line_no,
+                        format!(
+                            "channel {} step {}: {v} (missing or infinite values are not supported)",
+                            c + 1,
+                            k + 1
+                        ),
+                    ));
+                }
+                vals.push(x);
+            }
+            per_channel.push(vals);
+        }
+        let len = per_channel[0].len();
+        if let Some((c, v)) = per_channel.iter().enumerate().find(|(_, v)| v.len() != len) {
+            return Err(err(
+                line_no,
+                format!(
+                    "channel {} has {} steps but channel 1 has {len}; a case's channels must have equal lengths",
+                    c + 1,
+                    v.len()
+                ),
+            ));
+        }
+        if equal_length == Some(true) {
+            if let Some(n) = series_length.filter(|&n| n != len) {
+                return Err(err(
+                    line_no,
+                    format!("{len} steps, but @equalLength true and @seriesLength {n}"),
+                ));
+            }
+        }
+        let mut values = vec![0.0f32; len * expected];
+        for (c, vals) in per_channel.iter().enumerate() {
+            for (t, &x) in vals.iter().enumerate() {
+                values[t * expected + c] = x;
+            }
+        }
+        cases.push(Case {
+            line: line_no,
+            label: label.to_string(),
+            len,
+            values,
+        });
+    }
+    if !in_data {
+        return Err(Error::Data {
+            path: path.into(),
+            reason: "no @data line: not a .ts file".into(),
+        });
+    }
+    if cases.is_empty() {
+        return Err(Error::NoSequences { path: path.into() });
+    }
+    Ok(TsFile {
+        path: path.into(),
+        problem,
+        channels: channels.unwrap_or(1),
+        class_labels: class_labels.unwrap_or_default(),
+        cases,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn p(text: &str) -> Result<TsFile> {
+        parse(text, Path::new("x.ts"))
+    }
+
+    fn msg(text: &str) -> String {
+        let e = p(text).unwrap_err();
+        assert!(e.is_bad_input());
+        let m = e.to_string();
+        assert!(!m.contains('\n'));
+        m
+    }
+
+    /// The header of JapaneseVowels_TRAIN.ts in aeon 1.6.0, comments shortened.
+    const JV_HEADER: &str = "#A UCI Archive dataset.\n#Paper: M. Kudo, J. Toyama and M. Shimbo. (1999).\n#\n\
+        @problemName JapaneseVowels\n@timeStamps false\n@missing false\n@univariate false\n\
+        @dimensions 12\n@equalLength false\n@classLabel true 1 2 3 4 5 6 7 8 9\n@data\n";
+
+    #[test]
+    fn multivariate_variable_length_as_in_japanese_vowels() {
+        let mut text = String::from(JV_HEADER);
+        for (len, label) in [(3, "1"), (5, "9")] {
+            let chans: Vec<String> = (0..12)
+                .map(|c| {
+                    (0..len)
+                        .map(|t| format!("{}", c as f32 + t as f32 * 0.5))
+                        .collect::<Vec<_>>()
+                        .join(",")
+                })
+                .collect();
+            text.push_str(&format!("{}:{label}\n", chans.join(":")));
+        }
+        let f = p(&text).unwrap();
+        assert_eq!(f.problem.as_deref(), Some("JapaneseVowels"));
+        assert_eq!(f.channels, 12);
+        assert_eq!(f.class_labels.len(), 9);
+        assert_eq!(f.cases.len(), 2);
+        assert_eq!((f.cases[0].len, f.cases[1].len), (3, 5));
+        assert_eq!(f.cases[1].label, "9");
+        assert_eq!(f.cases[1].line, 13);
+        // Time-major: step 2 of channel 4 is 4 + 2 · 0.5.
+        assert_eq!(f.cases[1].values[2 * 12 + 4], 5.0);
+    }
+
+    #[test]
+    fn univariate_lower_case_keys_and_series_length() {
+        // The older univariate header form (e.g. GunPoint), with CRLF already normalised.
+        let text = "@problemname GunPoint\n@timestamps false\n@missing false\n@univariate true\n\
+            @equallength true\n@serieslength 4\n@classlabel true 1 2\n@data\n\
+            -0.6,-0.5,0.1,2e-1:2\n1,2,3,4:1\n";
+        let f = p(text).unwrap();
+        assert_eq!(f.channels, 1);
+        assert_eq!(f.cases[0].values, vec![-0.6, -0.5, 0.1, 0.2]);
+        assert_eq!(f.class_labels, vec!["1", "2"]);
+        let bad = text.replace("1,2,3,4:1", "1,2,3:1");
+        assert_eq!(
+            msg(&bad),
+            "x.ts:10: 3 steps, but @equalLength true and @seriesLength 4"
+        );
+        // '@dimension' (singular) is accepted as well.
+        let f = p("@dimension 2\n@classLabel true a b\n@data\n1,2:3,4:b\n").unwrap();
+        assert_eq!((f.channels, f.cases[0].values.clone()), (2, vec![1.0, 3.0, 2.0, 4.0]));
+    }
+
+    #[test]
+    fn missing_values_are_rejected_with_their_line() {
+        let text = format!("{JV_HEADER}{}:1\n{}:2\n", ["1,2"; 12].join(":"), {
+            let mut c = vec!["1,2"; 12];
+            c[3] = "1,?";
+            c.join(":")
+        });
+        assert_eq!(
+            msg(&text),
+            "x.ts:13: missing value '?' in channel 4 at step 2"
+        );
+        let nan = "@classLabel true a\n@data\n1,NaN,3:a\n";
+        assert!(msg(nan).starts_with("x.ts:3: channel 1 step 2: NaN"), "{}", msg(nan));
+    }
+
+    #[test]
+    fn wrong_channel_counts_and_unequal_channels_are_rejected() {
+        let text = format!("{JV_HEADER}{}:1\n", ["1,2"; 11].join(":"));
+        assert_eq!(msg(&text), "x.ts:12: 11 channels, expected 12");
+        // Without @dimensions the first case decides.
+        let text = "@classLabel true a b\n@data\n1,2:3,4:a\n1,2:b\n";
+        assert_eq!(msg(text), "x.ts:4: 1 channels, expected 2");
+        let text = "@univariate true\n@data\n1,2:3,4:a\n";
+        assert_eq!(msg(text), "x.ts:3: 2 channels, expected 1");
+        let text = "@data\n1,2:3:a\n";
+        assert!(msg(text).contains("channel 2 has 1 steps but channel 1 has 2"));
+    }
+
+    #[test]
+    fn other_header_problems() {
+        assert!(msg("@classLabel true a\n@data\n1,2:c\n").contains("label \"c\" is not one of"));
+        assert!(msg("@timeStamps true\n@data\n").contains("not supported"));
+        assert!(msg("@targetLabel true\n@data\n").contains("regression"));
+        assert!(msg("@classLabel false\n@data\n").contains("no class labels"));
+        assert!(msg("@dimensions twelve\n@data\n").contains("positive whole number"));
+        assert!(msg("@colour blue\n@data\n").starts_with("x.ts:1: unknown header line @colour"));
+        assert!(msg("1,2:a\n").contains("data before the @data line"));
+        assert!(msg("@data\n1,x:a\n").contains("\"x\" is not a number"));
+        assert!(msg("@problemName a\n").contains("no @data line"));
+        assert!(msg("@data\n\n").contains("no training text"));
+        assert!(msg("@classLabel true a a\n@data\n").contains("twice"));
+    }
+}
