@@ -16,6 +16,8 @@ pub enum Dim {
     Output,
     /// The number of stacked recurrent layers.
     Layers,
+    /// Working memory handed to a classifier.
+    Work,
 }
 
 impl fmt::Display for Dim {
@@ -25,6 +27,7 @@ impl fmt::Display for Dim {
             Dim::Hidden => "hidden size H",
             Dim::Output => "output size O",
             Dim::Layers => "number of layers",
+            Dim::Work => "working memory",
         })
     }
 }

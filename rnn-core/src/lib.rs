@@ -67,6 +67,7 @@
 
 pub mod cell;
 pub mod classes;
+pub mod classify;
 mod crc32;
 pub mod error;
 pub mod format;
@@ -77,6 +78,7 @@ pub use cell::elman::{Elman, ElmanWeights};
 pub use cell::network::Network;
 pub use cell::{Cell, Input, Weight};
 pub use classes::Classes;
+pub use classify::{Classifier, DenseBuffer, Steps, TokenBuffer};
 pub use crc32::crc32;
 pub use error::{Dim, Error};
 pub use format::{

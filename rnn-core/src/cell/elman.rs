@@ -18,7 +18,7 @@ use super::linalg::{check_floats, check_input, check_len, f, input_term, matvec,
 pub use super::{Cell, Input, Weight};
 use super::{Head, Layer};
 use crate::error::{Dim, Error};
-use crate::format::{CellKind, ModelView};
+use crate::format::{CellKind, ModelView, Task};
 use crate::vocab::Vocab;
 
 /// The Elman weights of a model, borrowed from the file (never copied), with sizes known
@@ -199,6 +199,12 @@ fn check_sizes<const I: usize, const H: usize, const O: usize>(
     view: &ModelView<'_>,
 ) -> Result<(), Error> {
     let header = view.header();
+    if header.task != Task::Next {
+        return Err(Error::WrongTask {
+            expected: Task::Next,
+            found: header.task,
+        });
+    }
     if header.cell != CellKind::Elman {
         return Err(Error::WrongCellKind {
             expected: CellKind::Elman,

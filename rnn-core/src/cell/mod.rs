@@ -8,7 +8,7 @@
 
 pub mod elman;
 pub mod gru;
-mod linalg;
+pub(crate) mod linalg;
 pub mod lstm;
 pub mod network;
 
