@@ -102,8 +102,16 @@ impl<'a> Classifier<'a, f32> {
     /// Like [`Classifier::from_view`], reading the weights from `floats`, which must equal
     /// the file's bit for bit (see [`crate::ElmanWeights::with_floats`]).
     pub fn with_floats(view: &ModelView<'a>, floats: &'a [f32]) -> Result<Self, Error> {
-        check_floats(view, floats)?;
-        split(floats, view)
+        Self::with_weights(view, floats)
+    }
+}
+
+impl<'a, W: Weight> Classifier<'a, W> {
+    /// Like [`Classifier::with_floats`], for weights of any [`Weight`] type (see
+    /// [`crate::ElmanWeights::with_weights`]).
+    pub fn with_weights(view: &ModelView<'a>, words: &'a [W]) -> Result<Self, Error> {
+        check_floats(view, words)?;
+        split(words, view)
     }
 }
 

@@ -230,3 +230,47 @@ fn odd_and_even_sizes_match_the_reference() {
         }
     }
 }
+
+/// A firmware-style weight type with its own `dot4` (one row after the other instead of
+/// four at once) that keeps the summation contract.
+#[derive(Clone, Copy, Debug)]
+struct RowByRow(f32);
+
+impl rnn_core::Weight for RowByRow {
+    fn value(&self) -> f32 {
+        self.0
+    }
+    fn dot4(w0: &[Self], w1: &[Self], w2: &[Self], w3: &[Self], x: &[f32]) -> [f32; 4] {
+        let row = |w: &[Self]| {
+            let mut acc = 0.0f32;
+            for (w, x) in w.iter().zip(x) {
+                acc += w.0 * x;
+            }
+            acc
+        };
+        [row(w0), row(w1), row(w2), row(w3)]
+    }
+}
+
+#[test]
+fn a_custom_weight_type_with_its_own_dot4_gives_the_same_bits() {
+    let (bytes, t) = valid_model();
+    let view = ModelView::parse(&bytes).unwrap();
+    let words: Vec<RowByRow> = t.all().into_iter().map(RowByRow).collect();
+    let custom = Elman::<I, H, O, RowByRow>::with_weights(&view, &words).unwrap();
+    let plain = Elman::<I, H, O>::from_view(&view).unwrap();
+    let (mut a1, mut a2) = ([0.0f32; H], [0.0f32; H]);
+    let (mut l1, mut l2) = ([0.0f32; O], [0.0f32; O]);
+    for tok in [0, 4, 2, 2, 1] {
+        custom.step_token(&mut a1, tok, &mut l1).unwrap();
+        plain.step_token(&mut a2, tok, &mut l2).unwrap();
+        assert_eq!(a1.map(f32::to_bits), a2.map(f32::to_bits));
+        assert_eq!(l1.map(f32::to_bits), l2.map(f32::to_bits));
+    }
+    let mut wrong = words.clone();
+    wrong[3] = RowByRow(wrong[3].0 * 2.0 + 1.0);
+    assert_eq!(
+        Elman::<I, H, O, RowByRow>::with_weights(&view, &wrong).unwrap_err(),
+        Error::FloatsDiffer { index: 3 }
+    );
+}

@@ -76,9 +76,17 @@ impl<'a> ElmanWeights<'a, f32> {
     /// it here, so the step loads each weight straight into an FPU register.
     /// [`Error::FloatsDiffer`] when the two disagree.
     pub fn with_floats(view: &ModelView<'a>, floats: &'a [f32]) -> Result<Self, Error> {
+        Self::with_weights(view, floats)
+    }
+}
+
+impl<'a, W: Weight> ElmanWeights<'a, W> {
+    /// Like [`ElmanWeights::with_floats`], for weights of any [`Weight`] type (a firmware's
+    /// own, with a faster [`Weight::dot4`]): each must have the file's value, bit for bit.
+    pub fn with_weights(view: &ModelView<'a>, words: &'a [W]) -> Result<Self, Error> {
         let sizes = sizes(view, CellKind::Elman)?;
-        check_floats(view, floats)?;
-        split(floats, sizes)
+        check_floats(view, words)?;
+        split(words, sizes)
     }
 }
 
@@ -248,9 +256,17 @@ impl<'a, const I: usize, const H: usize, const O: usize> Elman<'a, I, H, O, f32>
     /// Like [`Elman::from_view`], reading the weights from `floats`, which must equal the
     /// file's weights bit for bit (see [`ElmanWeights::with_floats`]).
     pub fn with_floats(view: &ModelView<'a>, floats: &'a [f32]) -> Result<Self, Error> {
+        Self::with_weights(view, floats)
+    }
+}
+
+impl<'a, const I: usize, const H: usize, const O: usize, W: Weight> Elman<'a, I, H, O, W> {
+    /// Like [`Elman::with_floats`], for weights of any [`Weight`] type (see
+    /// [`ElmanWeights::with_weights`]).
+    pub fn with_weights(view: &ModelView<'a>, words: &'a [W]) -> Result<Self, Error> {
         check_sizes::<I, H, O>(view)?;
         Ok(Elman {
-            weights: ElmanWeights::with_floats(view, floats)?,
+            weights: ElmanWeights::with_weights(view, words)?,
             vocab: view.vocab(),
         })
     }

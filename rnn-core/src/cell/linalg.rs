@@ -20,23 +20,9 @@ pub(crate) fn dot<W: Weight>(w: &[W], x: &[f32]) -> f32 {
     acc
 }
 
-/// Four rows at once, each summed exactly as [`dot`] sums it (same bits), so that each
-/// `x_j` is loaded once for four multiply-adds.
-#[inline(always)]
-fn dot4<W: Weight>(w0: &[W], w1: &[W], w2: &[W], w3: &[W], x: &[f32]) -> [f32; 4] {
-    let mut s = [0.0f32; 4];
-    for ((((w0, w1), w2), w3), x) in w0.iter().zip(w1).zip(w2).zip(w3).zip(x) {
-        s[0] += f(w0) * *x;
-        s[1] += f(w1) * *x;
-        s[2] += f(w2) * *x;
-        s[3] += f(w3) * *x;
-    }
-    s
-}
-
 /// `out[r] = finish(r, w[r] · x)` for each row `r` of the row-major matrix `w` with rows
-/// of length `n`, four rows a pass: on an FPU a pass costs about 9 instructions per column
-/// for 4 multiply-adds, against 3 per multiply-add one row at a time.
+/// of length `n`, four rows a pass through [`Weight::dot4`] (each summed exactly as [`dot`]
+/// sums it), so that each `x_j` is loaded once for four multiply-adds.
 #[inline(always)]
 pub(crate) fn matvec<W: Weight>(
     w: &[W],
@@ -54,7 +40,7 @@ pub(crate) fn matvec<W: Weight>(
         let (w0, rest) = rows.split_at(n);
         let (w1, rest) = rest.split_at(n);
         let (w2, w3) = rest.split_at(n);
-        let s = dot4(w0, w1, w2, w3, x);
+        let s = W::dot4(w0, w1, w2, w3, x);
         for (k, (o, s)) in o.iter_mut().zip(s).enumerate() {
             *o = finish(r + k, s);
         }
@@ -142,7 +128,7 @@ pub(crate) fn model_sizes(view: &ModelView<'_>) -> Result<(usize, usize, usize),
 }
 
 /// Checks that `floats` equal the file's weights bit for bit.
-pub(crate) fn check_floats(view: &ModelView<'_>, floats: &[f32]) -> Result<(), Error> {
+pub(crate) fn check_floats<W: Weight>(view: &ModelView<'_>, floats: &[W]) -> Result<(), Error> {
     let (words, _) = view.weight_bytes().as_chunks::<4>();
     if floats.len() != words.len() {
         return Err(Error::FloatsDiffer {
@@ -152,7 +138,7 @@ pub(crate) fn check_floats(view: &ModelView<'_>, floats: &[f32]) -> Result<(), E
     match floats
         .iter()
         .zip(words)
-        .position(|(x, w)| x.to_bits() != u32::from_le_bytes(*w))
+        .position(|(x, w)| x.value().to_bits() != u32::from_le_bytes(*w))
     {
         Some(index) => Err(Error::FloatsDiffer { index }),
         None => Ok(()),

@@ -26,20 +26,37 @@ pub enum Input<'x> {
     Dense(&'x [f32]),
 }
 
-mod sealed {
-    pub trait Sealed {}
-    impl Sealed for [u8; 4] {}
-    impl Sealed for f32 {}
-}
-
-/// How one weight is stored: `[u8; 4]`, the little-endian bytes of the file at any
-/// alignment (what [`ElmanWeights::from_view`](crate::ElmanWeights::from_view) gives), or `f32`, for a firmware that keeps
-/// the file 4-aligned and hands the same weights over as floats
-/// ([`ElmanWeights::with_floats`](crate::ElmanWeights::with_floats)): one load per weight instead of a load and a move on an
-/// FPU. Both give the same bits.
-pub trait Weight: Copy + sealed::Sealed {
+/// How one weight is stored, and how rows of them are multiplied with a vector.
+///
+/// `rnn-core` provides `[u8; 4]`, the little-endian bytes of the file at any alignment
+/// (what [`ElmanWeights::from_view`](crate::ElmanWeights::from_view) gives), and `f32`, for
+/// a firmware that keeps the file 4-aligned and hands the same weights over as floats
+/// ([`ElmanWeights::with_floats`](crate::ElmanWeights::with_floats)): one load per weight
+/// instead of a load and a move on an FPU. Both give the same bits.
+///
+/// A firmware may implement it for its own weight type to supply a faster [`Weight::dot4`]
+/// (in assembly, say), and load a model with `with_weights`. The contract keeps every
+/// target bit-identical: each of the four sums starts at `0.0` and adds `w[j] · x[j]` for
+/// `j = 0, 1, …` in that order, rounding the product and then the sum to `f32` (a
+/// multiply-accumulate that rounds twice, such as the Cortex-M4's `vmla.f32`, not a fused
+/// one). The QEMU parity tests check a firmware's kernel against the host.
+pub trait Weight: Copy {
     /// The weight's value.
     fn value(&self) -> f32;
+
+    /// `[w0 · x, w1 · x, w2 · x, w3 · x]` over the shortest of the five slices, each
+    /// summed as described above.
+    #[inline(always)]
+    fn dot4(w0: &[Self], w1: &[Self], w2: &[Self], w3: &[Self], x: &[f32]) -> [f32; 4] {
+        let mut s = [0.0f32; 4];
+        for ((((w0, w1), w2), w3), x) in w0.iter().zip(w1).zip(w2).zip(w3).zip(x) {
+            s[0] += w0.value() * *x;
+            s[1] += w1.value() * *x;
+            s[2] += w2.value() * *x;
+            s[3] += w3.value() * *x;
+        }
+        s
+    }
 }
 
 impl Weight for [u8; 4] {

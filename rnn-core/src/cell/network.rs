@@ -63,8 +63,16 @@ impl<'a> Network<'a, f32> {
     /// Like [`Network::from_view`], reading the weights from `floats`, which must equal the
     /// file's bit for bit (see [`crate::ElmanWeights::with_floats`]).
     pub fn with_floats(view: &ModelView<'a>, floats: &'a [f32]) -> Result<Self, Error> {
-        check_floats(view, floats)?;
-        split(floats, view)
+        Self::with_weights(view, floats)
+    }
+}
+
+impl<'a, W: Weight> Network<'a, W> {
+    /// Like [`Network::with_floats`], for weights of any [`Weight`] type (see
+    /// [`crate::ElmanWeights::with_weights`]).
+    pub fn with_weights(view: &ModelView<'a>, words: &'a [W]) -> Result<Self, Error> {
+        check_floats(view, words)?;
+        split(words, view)
     }
 }
 
