@@ -494,3 +494,208 @@ pub fn bench(
     }
     Ok(results)
 }
+
+/// Everything `rnn-train train --task classify` takes besides [`TrainArgs`].
+#[derive(Clone, Debug)]
+pub struct ClassifyArgs {
+    pub test: Option<PathBuf>,
+    pub bidirectional: bool,
+}
+
+/// Trains a classifier on `args.data` (`.ts` or `label<TAB>text`), scoring the held-out
+/// part (`--val-split`) and `--test` after every epoch, writes it to `args.out` after every
+/// epoch, and prints the test set's report at the end (and draws its confusion matrix
+/// with `--plot`).
+pub fn train_classifier(
+    args: &TrainArgs,
+    cls: &ClassifyArgs,
+) -> Result<Vec<crate::cls_train::ClsEpoch>> {
+    use crate::cls_data::{encode, RawSet};
+    use crate::cls_train::{self, Classifier, ClsRun};
+    let hyper = args.hyper.clone();
+    hyper.validate()?;
+    for (flag, given) in [
+        ("--init", args.init.is_some()),
+        ("--resume", args.resume.is_some()),
+        ("--checkpoint-every", args.checkpoint_every.is_some()),
+    ] {
+        if given {
+            return Err(Error::Config(format!(
+                "{flag} is not supported with --task classify yet"
+            )));
+        }
+    }
+    let raw = RawSet::read(&args.data)?;
+    let test_raw = cls.test.as_deref().map(RawSet::read).transpose()?;
+    let classes = raw.classes();
+    let spec = raw.input_spec()?;
+    let mut model = Classifier::init(spec.clone(), classes.clone(), &hyper, cls.bidirectional)?;
+    if model.arch.param_count() > MAX_PARAMS {
+        return Err(Error::Config(format!(
+            "{} has {} parameters, more than this trainer's {MAX_PARAMS}",
+            model.arch.describe(),
+            model.arch.param_count()
+        )));
+    }
+    let all = encode(&raw, &spec, &classes)?;
+    let test = test_raw
+        .as_ref()
+        .map(|t| encode(t, &spec, &classes))
+        .transpose()?;
+    let (train_idx, val_idx) =
+        crate::data::split_indices(all.len(), hyper.val_split, hyper.seed);
+    let train = all.subset(&train_idx);
+    let val = all.subset(&val_idx);
+    if !args.quiet {
+        println!(
+            "{}: {} training and {} validation sequences{}; {}; {}, {} parameters, {:?} lr {} batch {}, seed {}",
+            args.data.display(),
+            train.len(),
+            val.len(),
+            test.as_ref()
+                .map_or_else(String::new, |t| format!(", {} test sequences", t.len())),
+            spec.describe(),
+            model.arch.describe(),
+            model.arch.param_count(),
+            hyper.optimizer,
+            hyper.lr,
+            hyper.batch,
+            hyper.seed,
+        );
+    }
+    // So that a run diverging in its first epoch still leaves a usable model.
+    model.save(&args.out)?;
+    let opts = ClsRun {
+        epochs: args.epochs,
+        threads: args.threads.max(1),
+        quiet: args.quiet,
+    };
+    let history = cls_train::run(
+        &hyper,
+        &opts,
+        &mut model,
+        &train,
+        (!val.is_empty()).then_some(&val),
+        test.as_ref(),
+        &mut |m, _| m.save(&args.out),
+    )?;
+    if let Some(test) = &test {
+        let mut engine =
+            cls_train::Engine::new(model.arch, 1, test.max_len(), args.threads.max(1))?;
+        let confusion = engine.confusion(&model, test);
+        if !args.quiet {
+            println!("test set {}:", test.path.display());
+            print!("{}", confusion.report());
+        }
+        if let Some(plot) = &args.plot {
+            confusion.write_svg(plot, &format!("{}", test.path.display()))?;
+        }
+    } else if args.plot.is_some() {
+        return Err(Error::Config(
+            "--plot with --task classify draws the test set's confusion matrix: give --test"
+                .into(),
+        ));
+    }
+    if !args.quiet {
+        println!("model written to {}", args.out.display());
+    }
+    Ok(history)
+}
+
+/// `rnn-train eval` of a classifier: every sequence of `data` is classified by `rnn-core`'s
+/// own `Classifier` (the code the firmware runs), and the predictions are compared with
+/// the labels.
+pub fn eval_classifier(model: &Path, data: &Path) -> Result<crate::metrics::Confusion> {
+    use crate::cls_data::RawSet;
+    let bytes = read_model_bytes(model)?;
+    let err = core_err(model);
+    let view = rnn_core::ModelView::parse(&bytes).map_err(&err)?;
+    let net = rnn_core::Classifier::from_view(&view).map_err(&err)?;
+    let classes: Vec<String> = view.classes().iter().map(String::from).collect();
+    let vocab = view.vocab();
+    let raw = RawSet::read(data)?;
+    let mut confusion = crate::metrics::Confusion::new(classes.clone());
+    let mut logits = vec![0.0f32; net.output_size()];
+    let mut work = Vec::new();
+    let class_of = |label: &str, line: usize| {
+        classes
+            .iter()
+            .position(|c| c == label)
+            .ok_or_else(|| Error::Parse {
+                path: data.into(),
+                line,
+                reason: format!(
+                    "label {label:?} is not one of the model's classes ({})",
+                    classes.join(", ")
+                ),
+            })
+    };
+    let mut one = |steps: rnn_core::Steps<'_>, t_len: usize, truth: usize| -> Result<()> {
+        work.resize(net.work_len(t_len), 0.0);
+        net.classify(steps, &mut work, &mut logits).map_err(&err)?;
+        confusion.add(truth, crate::classify::argmax(&logits));
+        Ok(())
+    };
+    match &raw {
+        RawSet::Text(t) => {
+            if vocab.is_empty() {
+                return Err(Error::Data {
+                    path: data.into(),
+                    reason: "a label<TAB>text file, but the model reads feature vectors (.ts files)"
+                        .into(),
+                });
+            }
+            for e in &t.examples {
+                let tokens = e
+                    .text
+                    .chars()
+                    .map(|ch| {
+                        vocab
+                            .index_of(ch)
+                            .ok()
+                            .and_then(|k| u16::try_from(k).ok())
+                            .ok_or_else(|| Error::UnknownChar {
+                                path: data.into(),
+                                line: e.line,
+                                ch,
+                                vocab: vocab.as_str().into(),
+                            })
+                    })
+                    .collect::<Result<Vec<u16>>>()?;
+                let truth = class_of(&e.label, e.line)?;
+                one(rnn_core::Steps::Tokens(&tokens), tokens.len(), truth)?;
+            }
+        }
+        RawSet::Series(s) => {
+            if !vocab.is_empty() {
+                return Err(Error::Data {
+                    path: data.into(),
+                    reason: "a .ts file, but the model reads characters (label<TAB>text files)"
+                        .into(),
+                });
+            }
+            if s.channels != net.input_size() {
+                return Err(Error::Data {
+                    path: data.into(),
+                    reason: format!(
+                        "{} channels, but the model reads {}",
+                        s.channels,
+                        net.input_size()
+                    ),
+                });
+            }
+            for c in &s.cases {
+                let truth = class_of(&c.label, c.line)?;
+                one(rnn_core::Steps::Dense(&c.values), c.len, truth)?;
+            }
+        }
+    }
+    Ok(confusion)
+}
+
+/// Whether the model file holds a classifier (every check of the reader applied).
+pub fn is_classifier(model: &Path) -> Result<bool> {
+    let bytes = read_model_bytes(model)?;
+    let view = rnn_core::ModelView::parse(&bytes).map_err(core_err(model))?;
+    Ok(view.header().task == rnn_core::Task::Classify)
+}

@@ -16,6 +16,9 @@
 pub mod atomic;
 pub mod checkpoint;
 pub mod classify;
+pub mod cls_data;
+pub mod cls_train;
+pub mod metrics;
 pub mod commands;
 pub mod data;
 pub mod elman;

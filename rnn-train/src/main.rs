@@ -44,14 +44,21 @@ enum Command {
         #[arg(long, default_value_t = 50)]
         max_len: usize,
     },
-    /// Mean cross-entropy per predicted character (nats), as a number on the last line.
+    /// Character models: mean cross-entropy per predicted character (nats), as a number on
+    /// the last line. Classifiers: accuracy, per-class precision and recall, and the
+    /// confusion matrix, computed by rnn-core's own classifier (what the device runs).
     Eval {
         #[arg(long)]
         model: PathBuf,
+        /// Text (character models, classifiers of words), or a .ts file (classifiers of
+        /// feature vectors).
         #[arg(long)]
         data: PathBuf,
         #[arg(long, value_enum, default_value_t = Mode::Lines)]
         mode: Mode,
+        /// Classifiers: draw the confusion matrix to this SVG file.
+        #[arg(long)]
+        plot: Option<PathBuf>,
     },
     /// Describe a model file: cell kind, sizes, vocabulary, parameters, checksum.
     Inspect {
@@ -99,11 +106,32 @@ enum ExportFormat {
     Json,
 }
 
+/// What the network learns to predict.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
+enum Task {
+    /// The next character at every step (names, text).
+    Next,
+    /// One class per sequence (many-to-one): `label<TAB>text` lines, or a `.ts` file.
+    Classify,
+}
+
 #[derive(Args)]
 struct TrainCmd {
-    /// Training text (UTF-8).
+    /// Training data: text (UTF-8); with --task classify `label<TAB>text` lines, or a UEA/UCR
+    /// `.ts` file of feature vectors (chosen by the extension).
     #[arg(long)]
     data: PathBuf,
+    /// next: predict the next character; classify: one class per sequence.
+    #[arg(long, value_enum, default_value_t = Task::Next)]
+    task: Task,
+    /// --task classify: a test file (same kind as --data), scored after every epoch and
+    /// reported at the end; it never influences training.
+    #[arg(long)]
+    test: Option<PathBuf>,
+    /// --task classify: a second recurrent stack reads each sequence backwards; the output
+    /// layer reads both final states.
+    #[arg(long)]
+    bidirectional: bool,
     /// The model file to write (rewritten atomically after every epoch).
     #[arg(long)]
     out: PathBuf,
@@ -221,7 +249,20 @@ fn run(cli: Cli) -> anyhow::Result<()> {
                 resume: t.resume,
                 quiet: t.quiet,
             };
-            commands::train(&args)?;
+            if t.task == Task::Classify {
+                let cls = commands::ClassifyArgs {
+                    test: t.test,
+                    bidirectional: t.bidirectional,
+                };
+                commands::train_classifier(&args, &cls)?;
+            } else {
+                if t.test.is_some() || t.bidirectional {
+                    anyhow::bail!(rnn_train::Error::Config(
+                        "--test and --bidirectional need --task classify".into()
+                    ));
+                }
+                commands::train(&args)?;
+            }
         }
         Command::Sample {
             model,
@@ -231,7 +272,27 @@ fn run(cli: Cli) -> anyhow::Result<()> {
             seed,
             max_len,
         } => commands::sample(&model, count, &prefix, temperature, seed, max_len, &mut out)?,
-        Command::Eval { model, data, mode } => {
+        Command::Eval {
+            model,
+            data,
+            mode,
+            plot,
+        } => {
+            if commands::is_classifier(&model)? {
+                let c = commands::eval_classifier(&model, &data)?;
+                writeln!(out, "{}: {} sequences", data.display(), c.total())?;
+                write!(out, "{}", c.report())?;
+                if let Some(plot) = plot {
+                    c.write_svg(&plot, &format!("{}", data.display()))?;
+                }
+                return Ok(());
+            }
+            if plot.is_some() {
+                anyhow::bail!(rnn_train::Error::Config(
+                    "--plot draws a classifier's confusion matrix; this is a character model"
+                        .into()
+                ));
+            }
             let r = commands::eval(&model, &data, mode)?;
             writeln!(
                 out,

@@ -390,7 +390,7 @@ impl Engine {
 }
 
 /// The order of the training sequences in an epoch, drawn from `(seed, epoch)` only.
-fn epoch_order(n: usize, seed: u64, epoch: usize, shuffle: bool) -> Vec<usize> {
+pub fn epoch_order(n: usize, seed: u64, epoch: usize, shuffle: bool) -> Vec<usize> {
     let mut order: Vec<usize> = (0..n).collect();
     if shuffle {
         let base = SplitMix64::new(seed ^ SHUFFLE_STREAM).next_u64();
