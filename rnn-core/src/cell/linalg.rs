@@ -46,10 +46,24 @@ pub(crate) fn matvec<W: Weight>(
         }
         r += 4;
     }
-    let rest = out.get_mut(r..).unwrap_or_default();
-    for (o, row) in rest.iter_mut().zip(quads.remainder().chunks_exact(n)) {
-        *o = finish(r, dot(row, x));
-        r += 1;
+    // The last 1 to 3 rows go through `dot4` too, with the last row standing in for the
+    // missing ones (their sums are dropped): each sum is independent of the others, so
+    // the bits are the same, and an FPU kernel then serves every row.
+    let rows: [&[W]; 3] = core::array::from_fn(|k| {
+        quads
+            .remainder()
+            .get(k * n..(k + 1) * n)
+            .unwrap_or_default()
+    });
+    let left = rows.iter().filter(|row| !row.is_empty()).count();
+    if left > 0 {
+        let last = rows[left - 1];
+        let pick = |k: usize| if k < left { rows[k] } else { last };
+        let s = W::dot4(pick(0), pick(1), pick(2), last, x);
+        let rest = out.get_mut(r..).unwrap_or_default();
+        for (k, (o, s)) in rest.iter_mut().zip(s).take(left).enumerate() {
+            *o = finish(r + k, s);
+        }
     }
 }
 
@@ -63,11 +77,11 @@ pub(crate) fn sigmoid(x: f32) -> f32 {
 /// lookup for a one-hot input, nothing for the start input.
 #[inline(always)]
 pub(crate) fn input_term<W: Weight>(w: &[W], n: usize, row: usize, x: Input<'_>) -> f32 {
-    let r = w.get(row * n..(row + 1) * n).unwrap_or_default();
     match x {
         Input::Start => 0.0,
-        Input::Token(token) => r.get(token).map_or(0.0, f),
-        Input::Dense(v) => dot(r, v),
+        // The caller checked `token < n`.
+        Input::Token(token) => w.get(row * n + token).map_or(0.0, f),
+        Input::Dense(v) => dot(w.get(row * n..(row + 1) * n).unwrap_or_default(), v),
     }
 }
 
