@@ -535,9 +535,7 @@ pub fn backward(
                 let prev = &st[k * s..(k + 1) * s];
                 let cur = &st[(k + 1) * s..(k + 2) * s];
                 let cache = &ca[k * c..(k + 1) * c];
-                let dxo = dx_buf
-                    .as_deref_mut()
-                    .map(|b| &mut b[t * dh..(t + 1) * dh]);
+                let dxo = dx_buf.as_deref_mut().map(|b| &mut b[t * dh..(t + 1) * dh]);
                 match arch.cell {
                     CellType::Elman => {
                         elman::layer_backward(&w, xin, prev, cur, dstate, dxo, &mut g, tmp)

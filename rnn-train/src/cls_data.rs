@@ -233,7 +233,8 @@ impl ClsData {
                 out.tokens.extend_from_slice(&self.tokens[r.clone()]);
             } else {
                 let c = self.channels;
-                out.values.extend_from_slice(&self.values[r.start * c..r.end * c]);
+                out.values
+                    .extend_from_slice(&self.values[r.start * c..r.end * c]);
             }
             out.spans.push(start..start + r.len());
             out.labels.push(self.labels[k]);
@@ -369,7 +370,8 @@ mod tests {
         assert_eq!(spec.size(), 7); // a c e h o s u
         let d = encode(&train, &spec, &train.classes()).unwrap();
         assert_eq!(d.labels, vec![1, 0]);
-        let test = RawSet::Text(labeled::parse("en\tcase\nfr\tchose\n", Path::new("b.txt")).unwrap());
+        let test =
+            RawSet::Text(labeled::parse("en\tcase\nfr\tchose\n", Path::new("b.txt")).unwrap());
         let e = encode(&test, &spec, &train.classes()).unwrap_err();
         assert!(e.to_string().starts_with("b.txt:2: label \"fr\""), "{e}");
         let test = RawSet::Text(labeled::parse("en\tcasz\n", Path::new("b.txt")).unwrap());

@@ -95,7 +95,10 @@ impl ClsEpoch {
     }
 }
 
-type Slot<'a> = (((&'a mut Vec<f32>, &'a mut Workspace), &'a mut f32), &'a usize);
+type Slot<'a> = (
+    ((&'a mut Vec<f32>, &'a mut Workspace), &'a mut f32),
+    &'a usize,
+);
 
 /// Buffers reused by every minibatch.
 pub struct Engine {
@@ -319,7 +322,10 @@ impl Classifier {
 
     /// The class names as the file stores them: each ended by `\n`.
     fn class_names(&self) -> String {
-        self.classes.iter().flat_map(|c| [c.as_str(), "\n"]).collect()
+        self.classes
+            .iter()
+            .flat_map(|c| [c.as_str(), "\n"])
+            .collect()
     }
 
     /// The weights as the file orders them: normalisation, the forward stack's layers,
@@ -376,10 +382,7 @@ impl Classifier {
         let view = rnn_core::ModelView::parse(bytes).map_err(|e| bad(e.to_string()))?;
         let h = view.header();
         if h.task != rnn_core::Task::Classify {
-            return Err(bad(format!(
-                "a {} model, not a classifier",
-                h.task.name()
-            )));
+            return Err(bad(format!("a {} model, not a classifier", h.task.name())));
         }
         let arch = ClsArch {
             cell: crate::model::CellType::from_core(h.cell),
@@ -410,9 +413,7 @@ impl Classifier {
                 scale: vec![1.0; arch.input],
             }
         } else {
-            InputSpec::Chars(
-                crate::data::Vocab::from_symbols(view.vocab().as_str()).map_err(bad)?,
-            )
+            InputSpec::Chars(crate::data::Vocab::from_symbols(view.vocab().as_str()).map_err(bad)?)
         };
         let mut params = vec![0.0f32; arch.param_count()];
         for d in 0..arch.directions() {

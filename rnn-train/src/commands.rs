@@ -366,6 +366,9 @@ pub fn inspect(model: &Path, out: &mut dyn Write) -> Result<()> {
     )?;
     w(out, format!("cell: {}", hdr.cell.name()))?;
     w(out, format!("layers: {}", hdr.layers))?;
+    if hdr.task == rnn_core::Task::Classify {
+        return inspect_classifier(model, &bytes, out);
+    }
     w(
         out,
         format!(
@@ -542,8 +545,7 @@ pub fn train_classifier(
         .as_ref()
         .map(|t| encode(t, &spec, &classes))
         .transpose()?;
-    let (train_idx, val_idx) =
-        crate::data::split_indices(all.len(), hyper.val_split, hyper.seed);
+    let (train_idx, val_idx) = crate::data::split_indices(all.len(), hyper.val_split, hyper.seed);
     let train = all.subset(&train_idx);
     let val = all.subset(&val_idx);
     if !args.quiet {
@@ -592,8 +594,7 @@ pub fn train_classifier(
         }
     } else if args.plot.is_some() {
         return Err(Error::Config(
-            "--plot with --task classify draws the test set's confusion matrix: give --test"
-                .into(),
+            "--plot with --task classify draws the test set's confusion matrix: give --test".into(),
         ));
     }
     if !args.quiet {
@@ -641,8 +642,9 @@ pub fn eval_classifier(model: &Path, data: &Path) -> Result<crate::metrics::Conf
             if vocab.is_empty() {
                 return Err(Error::Data {
                     path: data.into(),
-                    reason: "a label<TAB>text file, but the model reads feature vectors (.ts files)"
-                        .into(),
+                    reason:
+                        "a label<TAB>text file, but the model reads feature vectors (.ts files)"
+                            .into(),
                 });
             }
             for e in &t.examples {
@@ -698,4 +700,80 @@ pub fn is_classifier(model: &Path) -> Result<bool> {
     let bytes = read_model_bytes(model)?;
     let view = rnn_core::ModelView::parse(&bytes).map_err(core_err(model))?;
     Ok(view.header().task == rnn_core::Task::Classify)
+}
+
+/// The classifier part of `inspect` (after the lines every model gets).
+fn inspect_classifier(model: &Path, bytes: &[u8], out: &mut dyn Write) -> Result<()> {
+    let w =
+        |out: &mut dyn Write, s: String| writeln!(out, "{s}").map_err(|e| Error::io("<stdout>", e));
+    let m = crate::cls_train::Classifier::from_bytes(bytes, model)?;
+    let a = m.arch;
+    w(
+        out,
+        format!(
+            "task: classify, {}",
+            if a.bidirectional {
+                "bidirectional (a forward and a backward stack)"
+            } else {
+                "unidirectional"
+            }
+        ),
+    )?;
+    w(
+        out,
+        format!(
+            "sizes: input I = {}, hidden H = {}, classes O = {}",
+            a.input, a.hidden, a.classes
+        ),
+    )?;
+    w(out, format!("input: {}", m.input.describe()))?;
+    let shapes: Vec<String> = a
+        .tensors()
+        .iter()
+        .map(|t| match t.cols {
+            Some(c) => format!("{} {}×{c}", t.name, t.rows),
+            None => format!("{} {}", t.name, t.rows),
+        })
+        .collect();
+    let norm = if matches!(m.input, crate::cls_data::InputSpec::Dense { .. }) {
+        2 * a.input
+    } else {
+        0
+    };
+    w(
+        out,
+        format!(
+            "parameters: {} ({}){}, {} bytes of weights",
+            a.param_count(),
+            shapes.join(", "),
+            if norm > 0 {
+                format!(", plus mean and scale {norm}")
+            } else {
+                String::new()
+            },
+            (a.param_count() + norm) * 4
+        ),
+    )?;
+    let view = rnn_core::ModelView::parse(bytes).map_err(core_err(model))?;
+    let net = rnn_core::Classifier::from_view(&view).map_err(core_err(model))?;
+    w(
+        out,
+        format!(
+            "run-time buffers: work {} floats for a 32-step sequence ({} per further step), logits {}",
+            net.work_len(32),
+            net.work_len(33) - net.work_len(32),
+            net.output_size()
+        ),
+    )?;
+    if let crate::cls_data::InputSpec::Chars(v) = &m.input {
+        w(
+            out,
+            format!("vocab ({} symbols): {:?}", v.len(), v.as_string()),
+        )?;
+    }
+    w(
+        out,
+        format!("classes ({}): {}", m.classes.len(), m.classes.join(", ")),
+    )?;
+    Ok(())
 }

@@ -86,7 +86,11 @@ mod tests {
 
     #[test]
     fn labels_and_texts() {
-        let t = parse("en\thouse\n\n es \tcasa grande\nfr\ta\tb\n", Path::new("w.txt")).unwrap();
+        let t = parse(
+            "en\thouse\n\n es \tcasa grande\nfr\ta\tb\n",
+            Path::new("w.txt"),
+        )
+        .unwrap();
         let got: Vec<_> = t
             .examples
             .iter()
@@ -94,17 +98,27 @@ mod tests {
             .collect();
         assert_eq!(
             got,
-            vec![(1, "en", "house"), (3, "es", "casa grande"), (4, "fr", "a\tb")]
+            vec![
+                (1, "en", "house"),
+                (3, "es", "casa grande"),
+                (4, "fr", "a\tb")
+            ]
         );
     }
 
     #[test]
     fn errors_name_file_and_line() {
         let e = parse("en\tok\nno tab here\n", Path::new("w.txt")).unwrap_err();
-        assert_eq!(e.to_string(), "w.txt:2: expected `label<TAB>text`: the line has no tab");
+        assert_eq!(
+            e.to_string(),
+            "w.txt:2: expected `label<TAB>text`: the line has no tab"
+        );
         assert!(e.is_bad_input());
         let e = parse("\tword\n", Path::new("w.txt")).unwrap_err();
-        assert_eq!(e.to_string(), "w.txt:1: the label (before the tab) is empty");
+        assert_eq!(
+            e.to_string(),
+            "w.txt:1: the label (before the tab) is empty"
+        );
         let e = parse("en\tx\nes\t\n", Path::new("w.txt")).unwrap_err();
         assert_eq!(e.to_string(), "w.txt:2: the text (after the tab) is empty");
         assert!(matches!(

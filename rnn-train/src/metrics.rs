@@ -74,7 +74,13 @@ impl Confusion {
             self.correct(),
             self.total()
         );
-        let w = self.classes.iter().map(|c| c.len()).max().unwrap_or(5).max(5);
+        let w = self
+            .classes
+            .iter()
+            .map(|c| c.len())
+            .max()
+            .unwrap_or(5)
+            .max(5);
         let _ = writeln!(
             s,
             "{:<w$}  {:>9}  {:>9}  {:>7}",
@@ -152,11 +158,7 @@ impl Confusion {
             (l, t - 40),
             ("sans-serif", 14),
         ))?;
-        root.draw(&Text::new(
-            "true class ↓",
-            (10, t - 40),
-            ("sans-serif", 14),
-        ))?;
+        root.draw(&Text::new("true class ↓", (10, t - 40), ("sans-serif", 14)))?;
         let font = (c / 3).clamp(8, 16);
         for (i, row) in self.counts.iter().enumerate() {
             let support = row.iter().sum::<usize>().max(1) as f64;
@@ -169,10 +171,7 @@ impl Confusion {
                     RGBColor(255, shade, shade)
                 };
                 let (x, y) = (l + j as i32 * c, t + i as i32 * c);
-                root.draw(&Rectangle::new(
-                    [(x, y), (x + c, y + c)],
-                    color.filled(),
-                ))?;
+                root.draw(&Rectangle::new([(x, y), (x + c, y + c)], color.filled()))?;
                 root.draw(&Rectangle::new([(x, y), (x + c, y + c)], BLACK.mix(0.2)))?;
                 if count > 0 {
                     let text_color = if frac > 0.6 { WHITE } else { BLACK };
@@ -188,7 +187,10 @@ impl Confusion {
             let k = k as i32;
             root.draw(&Text::new(
                 name.clone(),
-                (l - 8 - 7 * name.chars().count() as i32, t + k * c + c / 2 - 6),
+                (
+                    l - 8 - 7 * name.chars().count() as i32,
+                    t + k * c + c / 2 - 6,
+                ),
                 ("sans-serif", 12),
             ))?;
             root.draw(&Text::new(

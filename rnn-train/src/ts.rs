@@ -110,10 +110,12 @@ pub fn parse(text: &str, path: &Path) -> Result<TsFile> {
                     .ok_or_else(|| err(line_no, format!("@{key} must be true or false, not {v:?}")))
             };
             let need_count = |v: &str| {
-                v.parse::<usize>()
-                    .ok()
-                    .filter(|&n| n > 0)
-                    .ok_or_else(|| err(line_no, format!("@{key} must be a positive whole number, not {v:?}")))
+                v.parse::<usize>().ok().filter(|&n| n > 0).ok_or_else(|| {
+                    err(
+                        line_no,
+                        format!("@{key} must be a positive whole number, not {v:?}"),
+                    )
+                })
             };
             match key.as_str() {
                 "problemname" => problem = Some(rest.to_string()),
@@ -138,7 +140,10 @@ pub fn parse(text: &str, path: &Path) -> Result<TsFile> {
                         Some(true) => {
                             let labels: Vec<String> = words.map(String::from).collect();
                             if labels.is_empty() {
-                                return Err(err(line_no, "@classLabel true lists no labels".into()));
+                                return Err(err(
+                                    line_no,
+                                    "@classLabel true lists no labels".into(),
+                                ));
                             }
                             let mut sorted = labels.clone();
                             sorted.sort();
@@ -196,15 +201,24 @@ pub fn parse(text: &str, path: &Path) -> Result<TsFile> {
                 "a case needs at least one channel and a label, separated by ':'".into(),
             ));
         }
-        let (label, chans) = fields.split_last().map(|(l, c)| (l.trim(), c)).unwrap_or_default();
+        let (label, chans) = fields
+            .split_last()
+            .map(|(l, c)| (l.trim(), c))
+            .unwrap_or_default();
         if label.is_empty() {
-            return Err(err(line_no, "the class label (after the last ':') is empty".into()));
+            return Err(err(
+                line_no,
+                "the class label (after the last ':') is empty".into(),
+            ));
         }
         if let Some(labels) = &class_labels {
             if !labels.iter().any(|l| l == label) {
                 return Err(err(
                     line_no,
-                    format!("label {label:?} is not one of @classLabel {}", labels.join(" ")),
+                    format!(
+                        "label {label:?} is not one of @classLabel {}",
+                        labels.join(" ")
+                    ),
                 ));
             }
         }
@@ -315,7 +329,8 @@ mod tests {
     }
 
     /// The header of JapaneseVowels_TRAIN.ts in aeon 1.6.0, comments shortened.
-    const JV_HEADER: &str = "#A UCI Archive dataset.\n#Paper: M. Kudo, J. Toyama and M. Shimbo. (1999).\n#\n\
+    const JV_HEADER: &str =
+        "#A UCI Archive dataset.\n#Paper: M. Kudo, J. Toyama and M. Shimbo. (1999).\n#\n\
         @problemName JapaneseVowels\n@timeStamps false\n@missing false\n@univariate false\n\
         @dimensions 12\n@equalLength false\n@classLabel true 1 2 3 4 5 6 7 8 9\n@data\n";
 
@@ -362,7 +377,10 @@ mod tests {
         );
         // '@dimension' (singular) is accepted as well.
         let f = p("@dimension 2\n@classLabel true a b\n@data\n1,2:3,4:b\n").unwrap();
-        assert_eq!((f.channels, f.cases[0].values.clone()), (2, vec![1.0, 3.0, 2.0, 4.0]));
+        assert_eq!(
+            (f.channels, f.cases[0].values.clone()),
+            (2, vec![1.0, 3.0, 2.0, 4.0])
+        );
     }
 
     #[test]
@@ -377,7 +395,11 @@ mod tests {
             "x.ts:13: missing value '?' in channel 4 at step 2"
         );
         let nan = "@classLabel true a\n@data\n1,NaN,3:a\n";
-        assert!(msg(nan).starts_with("x.ts:3: channel 1 step 2: NaN"), "{}", msg(nan));
+        assert!(
+            msg(nan).starts_with("x.ts:3: channel 1 step 2: NaN"),
+            "{}",
+            msg(nan)
+        );
     }
 
     #[test]

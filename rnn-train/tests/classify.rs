@@ -51,9 +51,12 @@ fn cell_step(
             let cp = &state[h..];
             let mut out = vec![0.0; 2 * h];
             for j in 0..h {
-                let gate = |b: usize| lin(wx, x, b * h + j, n_in) + bx[b * h + j]
-                    + lin(wh, hp, b * h + j, h)
-                    + bh[b * h + j];
+                let gate = |b: usize| {
+                    lin(wx, x, b * h + j, n_in)
+                        + bx[b * h + j]
+                        + lin(wh, hp, b * h + j, h)
+                        + bh[b * h + j]
+                };
                 let (i, f, g, o) = (
                     sigmoid(gate(0)),
                     sigmoid(gate(1)),
@@ -89,7 +92,11 @@ fn reference_loss(a: &ClsArch, p: &[f64], xs: &[Vec<f64>], label: usize) -> f64 
             let wx = take(g * h * n_in);
             let wh = take(g * h * h);
             let bx = take(g * h);
-            let bh = if g == 1 { vec![0.0; h] } else { take(g * h).to_vec() };
+            let bh = if g == 1 {
+                vec![0.0; h]
+            } else {
+                take(g * h).to_vec()
+            };
             let s = if a.cell == CellType::Lstm { 2 * h } else { h };
             let mut state = vec![0.0; s];
             let order: Vec<usize> = if d == 0 {
@@ -112,9 +119,18 @@ fn reference_loss(a: &ClsArch, p: &[f64], xs: &[Vec<f64>], label: usize) -> f64 
     let w_ya = take(a.classes * nd * h);
     let b_y = take(a.classes);
     let logits: Vec<f64> = (0..a.classes)
-        .map(|k| b_y[k] + (0..nd * h).map(|j| w_ya[k * nd * h + j] * z[j]).sum::<f64>())
+        .map(|k| {
+            b_y[k]
+                + (0..nd * h)
+                    .map(|j| w_ya[k * nd * h + j] * z[j])
+                    .sum::<f64>()
+        })
         .collect();
-    assert_eq!(cursor, p.len(), "reference read a different number of weights");
+    assert_eq!(
+        cursor,
+        p.len(),
+        "reference read a different number of weights"
+    );
     let log_sum = logits.iter().map(|l| l.exp()).sum::<f64>().ln();
     log_sum - logits[label]
 }
@@ -126,9 +142,7 @@ fn check(arch: ClsArch, dense: bool, seed: u64) {
     let tokens: Vec<u32> = (0..t_len)
         .map(|_| rng.below(arch.input as u64) as u32)
         .collect();
-    let values: Vec<f32> = (0..t_len * arch.input)
-        .map(|_| rng.uniform(1.5))
-        .collect();
+    let values: Vec<f32> = (0..t_len * arch.input).map(|_| rng.uniform(1.5)).collect();
     let x = if dense {
         SeqInput::Dense {
             values: &values,
@@ -189,7 +203,11 @@ fn check(arch: ClsArch, dense: bool, seed: u64) {
         }
         // Not vacuous: every tensor gets a gradient (a one-hot input touches few columns,
         // but every tensor has some).
-        assert!(norm > 1e-10, "{what}: {} has an (almost) zero gradient", t.name);
+        assert!(
+            norm > 1e-10,
+            "{what}: {} has an (almost) zero gradient",
+            t.name
+        );
     }
 }
 
@@ -230,9 +248,23 @@ fn tensor_names_follow_pytorch_order() {
     assert_eq!(
         names,
         [
-            "w_ih_l0", "w_hh_l0", "b_ih_l0", "b_hh_l0", "w_ih_l0_reverse", "w_hh_l0_reverse",
-            "b_ih_l0_reverse", "b_hh_l0_reverse", "w_ih_l1", "w_hh_l1", "b_ih_l1", "b_hh_l1",
-            "w_ih_l1_reverse", "w_hh_l1_reverse", "b_ih_l1_reverse", "b_hh_l1_reverse", "w_ya",
+            "w_ih_l0",
+            "w_hh_l0",
+            "b_ih_l0",
+            "b_hh_l0",
+            "w_ih_l0_reverse",
+            "w_hh_l0_reverse",
+            "b_ih_l0_reverse",
+            "b_hh_l0_reverse",
+            "w_ih_l1",
+            "w_hh_l1",
+            "b_ih_l1",
+            "b_hh_l1",
+            "w_ih_l1_reverse",
+            "w_hh_l1_reverse",
+            "b_ih_l1_reverse",
+            "b_hh_l1_reverse",
+            "w_ya",
             "b_y"
         ]
     );

@@ -1,0 +1,72 @@
+#!/usr/bin/env bash
+# Speaker recognition on JapaneseVowels (UEA/UCR archive): fetch the data, train a
+# classifier that fits the micro:bit, evaluate it with rnn-core's own classifier.
+#
+#   datasets/japanese-vowels.sh            fetch (if needed), train, evaluate
+#   datasets/japanese-vowels.sh --fetch    only fetch and check the data
+#
+# The data ships inside the aeon 1.6.0 wheel on PyPI; it is downloaded with pip, unpacked
+# into datasets/cache/JapaneseVowels/ and checked against the sha256 sums below. It is not
+# committed. Data: M. Kudo, J. Toyama and M. Shimbo (1999), "Multidimensional curve
+# classification using passing-through regions", Pattern Recognition Letters 20(11-13),
+# 1103-1111; distributed by the UEA & UCR time series classification archive
+# (timeseriesclassification.com; Bagnall et al., "The UEA multivariate time series
+# classification archive, 2018", arXiv:1811.00075).
+set -euo pipefail
+here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
+root="$(dirname "$here")"
+cache="$here/cache"
+data="$cache/JapaneseVowels"
+out="$here/out"
+
+WHEEL=aeon-1.6.0-py3-none-any.whl
+WHEEL_SHA256=d05227086706f80111ac5fee8de4d5d3115bb3bcfd1c786c8629393055816409
+TRAIN_SHA256=68a430eabd919cc77f40b1f5f3bc0dcafacc1486bca9260785aeb7d262cc78cd
+TEST_SHA256=b3d41d6a0ca3bcad3afb9ca7d4365382aa51341e2e58bae2a574babdda5b9462
+
+check() { # FILE SHA256
+    local got
+    got="$(sha256sum "$1" | cut -d' ' -f1)"
+    if [ "$got" != "$2" ]; then
+        echo "japanese-vowels.sh: $1 has sha256 $got, expected $2" >&2
+        exit 1
+    fi
+}
+
+fetch() {
+    if [ -f "$data/JapaneseVowels_TRAIN.ts" ] && [ -f "$data/JapaneseVowels_TEST.ts" ]; then
+        check "$data/JapaneseVowels_TRAIN.ts" "$TRAIN_SHA256"
+        check "$data/JapaneseVowels_TEST.ts" "$TEST_SHA256"
+        return
+    fi
+    mkdir -p "$cache/wheel" "$data"
+    if [ ! -f "$cache/wheel/$WHEEL" ]; then
+        local pip=pip3
+        command -v pip3 >/dev/null || pip="python3 -m pip"
+        $pip download --quiet --no-deps --only-binary=:all: --python-version 3.11 \
+            aeon==1.6.0 -d "$cache/wheel"
+    fi
+    check "$cache/wheel/$WHEEL" "$WHEEL_SHA256"
+    unzip -q -o -j "$cache/wheel/$WHEEL" \
+        'aeon/datasets/data/JapaneseVowels/JapaneseVowels_TRAIN.ts' \
+        'aeon/datasets/data/JapaneseVowels/JapaneseVowels_TEST.ts' -d "$data"
+    check "$data/JapaneseVowels_TRAIN.ts" "$TRAIN_SHA256"
+    check "$data/JapaneseVowels_TEST.ts" "$TEST_SHA256"
+    echo "JapaneseVowels: 270 training and 370 test cases in $data"
+}
+
+fetch
+[ "${1:-}" = "--fetch" ] && exit 0
+
+mkdir -p "$out"
+rnn_train() { cargo run --quiet --release --manifest-path "$root/Cargo.toml" -p rnn-train -- "$@"; }
+# One GRU layer of 32 units: 4,713 weights + 24 for the normalisation, 19 KB of flash.
+rnn_train train --task classify \
+    --data "$data/JapaneseVowels_TRAIN.ts" --test "$data/JapaneseVowels_TEST.ts" \
+    --out "$out/japanese-vowels.rnn" \
+    --cell gru --hidden 32 --optimizer adam --batch 8 --epochs 30 --val-split 0 --seed 1 \
+    --plot "$out/japanese-vowels-confusion.svg"
+rnn_train inspect --model "$out/japanese-vowels.rnn"
+echo "rnn-core's classifier (what the board runs) on the test set:"
+rnn_train eval --model "$out/japanese-vowels.rnn" --data "$data/JapaneseVowels_TEST.ts"
+echo "confusion matrix drawn in $out/japanese-vowels-confusion.svg"
