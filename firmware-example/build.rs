@@ -131,32 +131,73 @@ fn read(path: &Path) -> Vec<u8> {
     }
 }
 
-/// What the firmware is compiled for: the cell kind, the depth, the sizes and the buffer
-/// lengths, all taken from a model's header through `rnn-core`.
+/// What the firmware is compiled for: the task, the cell kind, the depth, the sizes and the
+/// buffer lengths, all taken from a model's header through `rnn-core`.
 struct Arch {
+    task: rnn_core::Task,
     cell: rnn_core::CellKind,
     layers: usize,
     input: usize,
     hidden: usize,
     output: usize,
+    /// Next-symbol models: `Cell::state_len` and `Cell::scratch_len` (0 for classifiers).
     state_len: usize,
     scratch_len: usize,
+    /// Classifiers: 2 for a bidirectional model, else 1.
+    directions: usize,
+    /// Classifiers: dense inputs normalised per channel.
+    normalized: bool,
+    /// Classifiers: dense vectors (an empty vocabulary) rather than one-hot symbols.
+    dense: bool,
+    /// Classifiers: `Classifier::work_len(max_steps)` (0 for next-symbol models).
+    work_len: usize,
 }
 
 impl Arch {
-    /// The architecture of the model file `bytes`, or the loader's error.
-    fn of(bytes: &[u8]) -> Result<Self, rnn_core::Error> {
+    /// The architecture of the model file `bytes` for sequences of at most `max_steps`
+    /// steps, or the loader's error.
+    fn of(bytes: &[u8], max_steps: usize) -> Result<Self, rnn_core::Error> {
         use rnn_core::Cell;
         let view = rnn_core::ModelView::parse(bytes)?;
-        let net = rnn_core::Network::from_view(&view)?;
-        Ok(Arch {
-            cell: net.kind(),
-            layers: net.depth(),
-            input: net.input_size(),
-            hidden: net.hidden_size(),
-            output: net.output_size(),
-            state_len: net.state_len(),
-            scratch_len: net.scratch_len(),
+        let header = view.header();
+        let common = Arch {
+            task: header.task,
+            cell: header.cell,
+            layers: usize::from(header.layers),
+            input: header.input as usize,
+            hidden: header.hidden as usize,
+            output: header.output as usize,
+            state_len: 0,
+            scratch_len: 0,
+            directions: header.directions(),
+            normalized: header.normalized,
+            dense: view.vocab().is_empty(),
+            work_len: 0,
+        };
+        Ok(match header.task {
+            rnn_core::Task::Next => {
+                let net = rnn_core::Network::from_view(&view)?;
+                Arch {
+                    cell: net.kind(),
+                    layers: net.depth(),
+                    input: net.input_size(),
+                    hidden: net.hidden_size(),
+                    output: net.output_size(),
+                    state_len: net.state_len(),
+                    scratch_len: net.scratch_len(),
+                    ..common
+                }
+            }
+            rnn_core::Task::Classify => {
+                let classifier = rnn_core::Classifier::from_view(&view)?;
+                Arch {
+                    cell: classifier.kind(),
+                    input: classifier.input_size(),
+                    output: classifier.output_size(),
+                    work_len: classifier.work_len(max_steps),
+                    ..common
+                }
+            }
         })
     }
 
@@ -165,6 +206,7 @@ impl Arch {
     /// prints the same error.
     fn placeholder() -> Self {
         Arch {
+            task: rnn_core::Task::Next,
             cell: rnn_core::CellKind::Elman,
             layers: 1,
             input: 1,
@@ -172,7 +214,35 @@ impl Arch {
             output: 1,
             state_len: 1,
             scratch_len: 1,
+            directions: 1,
+            normalized: false,
+            dense: false,
+            work_len: 0,
         }
+    }
+}
+
+/// The sequence capacity of a classifier firmware: `RNN_MAX_STEPS`, or 32.
+fn max_steps() -> usize {
+    println!("cargo:rerun-if-env-changed=RNN_MAX_STEPS");
+    match env::var("RNN_MAX_STEPS") {
+        Ok(s) if !s.is_empty() => match s.parse::<usize>() {
+            Ok(n @ 1..=65_535) => n,
+            _ => fail(&format!(
+                "RNN_MAX_STEPS must be a whole number from 1 to 65535, not {s:?}"
+            )),
+        },
+        _ => 32,
+    }
+}
+
+/// The longest line the firmware reads: 64 bytes, or for a classifier of dense vectors
+/// 24 bytes per channel when that is more (a vector is one line).
+fn line_max(arch: &Arch) -> usize {
+    if arch.task == rnn_core::Task::Classify && arch.dense {
+        (24 * arch.input).max(64)
+    } else {
+        64
     }
 }
 
@@ -187,7 +257,8 @@ fn write_model_consts(out: &Path) {
     } else {
         read(&size_path)
     };
-    let arch = match Arch::of(&size_bytes) {
+    let max_steps = max_steps();
+    let arch = match Arch::of(&size_bytes, max_steps) {
         Ok(arch) => arch,
         Err(e) => {
             println!(
@@ -207,10 +278,21 @@ fn write_model_consts(out: &Path) {
     }
     // One Elman layer runs through `rnn_core::Elman<I, H, O>`, whose loops know their
     // lengths at compile time; every other architecture through `rnn_core::Network`.
+    // A classifier runs through `rnn_core::Classifier` (`cfg(rnn_classify)`), reading
+    // dense vectors (`cfg(rnn_classify_dense)`) or symbols.
     println!("cargo::rustc-check-cfg=cfg(rnn_elman_fast_path)");
-    if arch.cell == rnn_core::CellKind::Elman && arch.layers == 1 {
+    println!("cargo::rustc-check-cfg=cfg(rnn_classify)");
+    println!("cargo::rustc-check-cfg=cfg(rnn_classify_dense)");
+    let classify = arch.task == rnn_core::Task::Classify;
+    if classify {
+        println!("cargo:rustc-cfg=rnn_classify");
+        if arch.dense {
+            println!("cargo:rustc-cfg=rnn_classify_dense");
+        }
+    } else if arch.cell == rnn_core::CellKind::Elman && arch.layers == 1 {
         println!("cargo:rustc-cfg=rnn_elman_fast_path");
     }
+    let line_max = line_max(&arch);
     let cell = match arch.cell {
         rnn_core::CellKind::Elman => "Elman",
         rnn_core::CellKind::Gru => "Gru",
@@ -224,13 +306,20 @@ fn write_model_consts(out: &Path) {
         output,
         state_len,
         scratch_len,
+        directions,
+        normalized,
+        dense,
+        work_len,
         ..
     } = arch;
+    let task = if classify { "Classify" } else { "Next" };
     let consts = format!(
         "/// The model embedded at build time (from `build.rs`).\n\
          pub static MODEL: &crate::Aligned<[u8]> = &crate::Aligned(*include_bytes!({path_literal}));\n\
          /// Where [`MODEL`] was read from at build time.\n\
          pub const MODEL_PATH: &str = {path_literal};\n\
+         /// The task the firmware is built for.\n\
+         pub const TASK: rnn_core::Task = rnn_core::Task::{task};\n\
          /// The cell kind the firmware is built for.\n\
          pub const CELL: rnn_core::CellKind = rnn_core::CellKind::{cell};\n\
          /// Stacked recurrent layers.\n\
@@ -244,7 +333,19 @@ fn write_model_consts(out: &Path) {
          /// Floats of recurrent state (`Cell::state_len`).\n\
          pub const STATE_LEN: usize = {state_len};\n\
          /// Floats of scratch space a step needs (`Cell::scratch_len`).\n\
-         pub const SCRATCH_LEN: usize = {scratch_len};\n"
+         pub const SCRATCH_LEN: usize = {scratch_len};\n\
+         /// Classifiers: 2 for a bidirectional model, else 1.\n\
+         pub const DIRECTIONS: usize = {directions};\n\
+         /// Classifiers: dense inputs normalised per channel in the model.\n\
+         pub const NORMALIZED: bool = {normalized};\n\
+         /// Classifiers: dense vectors of `I` channels (else one-hot symbols).\n\
+         pub const DENSE: bool = {dense};\n\
+         /// Classifiers: the most steps a sequence may have (`RNN_MAX_STEPS`).\n\
+         pub const MAX_STEPS: usize = {max_steps};\n\
+         /// Classifiers: floats of working memory for `MAX_STEPS` steps.\n\
+         pub const WORK_LEN: usize = {work_len};\n\
+         /// The longest line the firmware reads, in bytes.\n\
+         pub const LINE_MAX: usize = {line_max};\n"
     );
     fs::write(out.join("model.rs"), consts).expect("write model.rs");
 }

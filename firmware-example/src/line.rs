@@ -11,7 +11,7 @@
 //! The first problem in byte order wins; the rest of a bad line is read and dropped.
 
 /// The longest line (without its end) that the firmware reads, in bytes.
-pub const LINE_MAX: usize = 64;
+pub const LINE_MAX: usize = crate::model::LINE_MAX;
 
 /// Why a line was dropped.
 #[derive(Clone, Copy, PartialEq, Eq, Debug)]

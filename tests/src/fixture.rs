@@ -3,7 +3,7 @@
 
 use std::path::Path;
 
-use rnn_core::{write_model, CellKind, Header, Rng};
+use rnn_core::{write_classifier, write_model, CellKind, Header, Rng};
 
 /// The vocabulary of the fixture models: the end-of-name symbol, `/` (to exercise the
 /// firmware's `//` escape) and the 26 lower-case letters.
@@ -88,6 +88,131 @@ pub fn network_bytes(kind: CellKind, layers: u8, vocab: &str, hidden: usize, see
     let refs: Vec<&[f32]> = tensors.iter().map(Vec::as_slice).collect();
     write(&header, vocab, &refs)
 }
+
+/// The shape of a fixture classifier (see [`classifier_bytes`]).
+#[derive(Debug, Clone, Copy)]
+pub struct ClassifierSpec<'a> {
+    /// The cell kind of every layer.
+    pub kind: CellKind,
+    /// Stacked layers per direction, 1 to 4.
+    pub layers: u8,
+    /// A second stack reads the sequence from its end.
+    pub bidirectional: bool,
+    /// The symbols of a word classifier; empty for dense vectors.
+    pub vocab: &'a str,
+    /// Channels of a dense input (ignored with a vocabulary: `I` is its length).
+    pub channels: usize,
+    /// Dense inputs are normalised per channel (`mean`, `scale` in the file).
+    pub normalized: bool,
+    /// Hidden units per layer and direction.
+    pub hidden: usize,
+    /// The class names, in output order.
+    pub classes: &'a [&'a str],
+    /// The seed of the random weights.
+    pub seed: u64,
+}
+
+/// The bytes of a classifier with random weights, written with `rnn-core`'s
+/// `write_classifier`. Tensors in file order: `mean` and `scale` (when normalised; means
+/// in ±1, scales in [0.5, 2)), the forward stack's layers, the backward stack's (input
+/// weights, recurrent weights, input bias, and for gated cells the recurrent bias; layer
+/// `l > 0` reads `D·H` values), then `W_ya` (O × D·H) and `b_y`. The output scale spreads
+/// the logits, so that the answers' probabilities vary from near 1/O to near 1.
+pub fn classifier_bytes(spec: &ClassifierSpec<'_>) -> Vec<u8> {
+    let dense = spec.vocab.is_empty();
+    let i = if dense {
+        spec.channels
+    } else {
+        spec.vocab.chars().count()
+    };
+    let (h, o) = (spec.hidden, spec.classes.len());
+    let d = if spec.bidirectional { 2 } else { 1 };
+    let gates = match spec.kind {
+        CellKind::Elman => 1,
+        CellKind::Gru => 3,
+        CellKind::Lstm => 4,
+    };
+    let mut rng = Rng::new(spec.seed);
+    let mut draw = |count: usize, scale: f32| -> Vec<f32> {
+        (0..count).map(|_| uniform(&mut rng, scale)).collect()
+    };
+    let mut tensors: Vec<Vec<f32>> = Vec::new();
+    if spec.normalized {
+        tensors.push(draw(i, 1.0));
+        tensors.push(draw(i, 0.75).iter().map(|s| s + 1.25).collect());
+    }
+    let recurrent = 2.0 / (h as f32).sqrt();
+    for _direction in 0..d {
+        for l in 0..usize::from(spec.layers) {
+            let (n_in, in_scale) = match (l, dense) {
+                (0, false) => (i, 2.0),
+                (0, true) => (i, 2.0 / (i as f32).sqrt()),
+                _ => (d * h, 3.0 / ((d * h) as f32).sqrt()),
+            };
+            tensors.push(draw(gates * h * n_in, in_scale));
+            tensors.push(draw(gates * h * h, recurrent));
+            let mut b_x = draw(gates * h, 0.1);
+            if spec.kind == CellKind::Lstm {
+                // Gate order i, f, g, o: the forget gate is the second block.
+                b_x[h..2 * h].iter_mut().for_each(|b| *b += 1.0);
+            }
+            tensors.push(b_x);
+            if spec.kind != CellKind::Elman {
+                tensors.push(draw(gates * h, 0.1));
+            }
+        }
+    }
+    tensors.push(draw(o * d * h, 6.0 / ((d * h) as f32).sqrt()));
+    tensors.push(draw(o, 0.5));
+    let header = Header::new(spec.kind, spec.layers, i as u32, h as u32, o as u32)
+        .classifier()
+        .with_bidirectional(spec.bidirectional)
+        .with_normalized(spec.normalized);
+    let names: String = spec.classes.iter().map(|c| format!("{c}\n")).collect();
+    let refs: Vec<&[f32]> = tensors.iter().map(Vec::as_slice).collect();
+    let len = rnn_core::classifier_len(&header, spec.vocab, &names, &refs)
+        .expect("a valid fixture classifier");
+    let mut bytes = vec![0u8; len];
+    let written = write_classifier(&mut bytes, &header, spec.vocab, &names, &refs)
+        .expect("a valid fixture classifier");
+    assert_eq!(written, len);
+    bytes
+}
+
+/// The word classifier of the QEMU tests: a bidirectional GRU (H = 16) over the 26
+/// lower-case letters, `'`, `-` and `/` (for the `//` escape), six language classes.
+pub const WORD_CLASSIFIER: ClassifierSpec<'static> = ClassifierSpec {
+    kind: CellKind::Gru,
+    layers: 1,
+    bidirectional: true,
+    vocab: "abcdefghijklmnopqrstuvwxyz'-/",
+    channels: 0,
+    normalized: false,
+    hidden: 16,
+    classes: &[
+        "english",
+        "spanish",
+        "french",
+        "german",
+        "italian",
+        "portuguese",
+    ],
+    seed: 11,
+};
+
+/// The dense classifier of the QEMU tests, shaped like JapaneseVowels: 12 channels,
+/// normalised, a bidirectional LSTM with H = 12, nine speakers.
+pub const DENSE_CLASSIFIER: ClassifierSpec<'static> = ClassifierSpec {
+    kind: CellKind::Lstm,
+    layers: 1,
+    bidirectional: true,
+    vocab: "",
+    channels: 12,
+    normalized: true,
+    hidden: 12,
+    classes: &["1", "2", "3", "4", "5", "6", "7", "8", "9"],
+    seed: 12,
+};
 
 fn write(header: &Header, vocab: &str, tensors: &[&[f32]]) -> Vec<u8> {
     let len = rnn_core::encoded_len(header, vocab, tensors).expect("a valid fixture model");

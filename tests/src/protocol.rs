@@ -2,6 +2,11 @@
 //! the host with `rnn-core` (x86-64 build). The parity tests feed the same bytes to the
 //! firmware under QEMU and to [`Reference`], and compare every byte of the answers.
 //!
+//! A classifier (task `classify`) gets the classify mode instead: each line is a word, or
+//! one vector of a sequence that an empty line ends, answered with the class's name and
+//! its probability ([`Reference::with_max_steps`] for a capacity other than the
+//! firmware's default of [`DEFAULT_MAX_STEPS`] steps).
+//!
 //! This is a second implementation on purpose: it shares `rnn-core` with the firmware
 //! (the code whose bits must agree across targets) but not the firmware's line reader,
 //! command parser or streaming logic, and it runs the cells with runtime sizes over the
@@ -9,9 +14,10 @@
 //! [`Network`]) rather than the firmware's compile-time sized `Elman<I, H, O, f32>` or
 //! `Network<f32>` over aligned floats.
 
-use rnn_core::sample::argmax;
+use rnn_core::sample::{argmax, softmax};
 use rnn_core::{
-    generate, Cell, CellKind, ElmanWeights, Error, Input, ModelView, Network, Rng, Sampler, Vocab,
+    generate, Cell, CellKind, Classifier, ElmanWeights, Error, Input, ModelView, Network, Rng,
+    Sampler, Steps, Task, Vocab,
 };
 
 /// The longest line the firmware reads, in bytes (without its end).
@@ -24,11 +30,42 @@ pub const DEFAULT_SEED: u64 = 0;
 pub const DEFAULT_TEMPERATURE: f32 = 1.0;
 /// The byte that ends streaming mode.
 pub const STREAM_END: u8 = 0x04;
+/// A classifier firmware's sequence capacity when `RNN_MAX_STEPS` is not set.
+pub const DEFAULT_MAX_STEPS: usize = 32;
+
+/// The longest line a firmware for the model `view` reads: [`LINE_MAX`], or for a
+/// classifier of dense vectors 24 bytes per channel when that is more.
+pub fn line_max(view: &ModelView<'_>) -> usize {
+    let h = view.header();
+    if h.task == Task::Classify && view.vocab().is_empty() {
+        (24 * h.input as usize).max(LINE_MAX)
+    } else {
+        LINE_MAX
+    }
+}
+
+/// The classify mode's state.
+struct Classify<'a> {
+    classifier: Classifier<'a>,
+    dense: bool,
+    max_steps: usize,
+    /// The word's symbols, or the sequence's values (step after step).
+    tokens: Vec<u16>,
+    values: Vec<f32>,
+    /// Dense input: the sequence being received has had its error.
+    failed: bool,
+    work: Vec<f32>,
+    logits: Vec<f32>,
+}
 
 /// The protocol's state, fed byte by byte, answering what the firmware must answer.
 pub struct Reference<'a> {
     view: ModelView<'a>,
-    cell: Box<dyn Cell + 'a>,
+    /// A next-symbol model's cells (`None` for a classifier).
+    cell: Option<Box<dyn Cell + 'a>>,
+    /// A classifier's state (`None` for a next-symbol model).
+    classify: Option<Classify<'a>>,
+    line_max: usize,
     vocab: Vocab<'a>,
     rng: Rng,
     sampler: Sampler,
@@ -46,19 +83,46 @@ pub struct Reference<'a> {
 }
 
 impl<'a> Reference<'a> {
-    /// The state right after boot, for the model file `bytes`.
+    /// The state right after boot, for the model file `bytes` (a classifier with the
+    /// default capacity of [`DEFAULT_MAX_STEPS`] steps).
     pub fn new(bytes: &'a [u8]) -> Result<Self, Error> {
+        Self::with_max_steps(bytes, DEFAULT_MAX_STEPS)
+    }
+
+    /// The state right after boot, for the model file `bytes`; a classifier keeps
+    /// sequences of at most `max_steps` steps (`RNN_MAX_STEPS`).
+    pub fn with_max_steps(bytes: &'a [u8], max_steps: usize) -> Result<Self, Error> {
         let view = ModelView::parse(bytes)?;
         let header = view.header();
-        let cell: Box<dyn Cell + 'a> = if header.cell == CellKind::Elman && header.layers == 1 {
-            Box::new(ElmanWeights::from_view(&view)?)
-        } else {
-            Box::new(Network::from_view(&view)?)
+        let (cell, classify): (Option<Box<dyn Cell + 'a>>, _) = match header.task {
+            Task::Next if header.cell == CellKind::Elman && header.layers == 1 => {
+                (Some(Box::new(ElmanWeights::from_view(&view)?)), None)
+            }
+            Task::Next => (Some(Box::new(Network::from_view(&view)?)), None),
+            Task::Classify => {
+                let classifier = Classifier::from_view(&view)?;
+                let classify = Classify {
+                    classifier,
+                    dense: view.vocab().is_empty(),
+                    max_steps,
+                    tokens: Vec::new(),
+                    values: Vec::new(),
+                    failed: false,
+                    work: vec![0.0; classifier.work_len(max_steps)],
+                    logits: vec![0.0; classifier.output_size()],
+                };
+                (None, Some(classify))
+            }
         };
-        let (state, scratch, o) = (cell.state_len(), cell.scratch_len(), cell.output_size());
+        let (state, scratch, o) = match &cell {
+            Some(cell) => (cell.state_len(), cell.scratch_len(), cell.output_size()),
+            None => (0, 0, 0),
+        };
         Ok(Reference {
             view,
             cell,
+            classify,
+            line_max: line_max(&view),
             vocab: view.vocab(),
             rng: Rng::new(DEFAULT_SEED),
             sampler: Sampler::Temperature(DEFAULT_TEMPERATURE),
@@ -78,6 +142,22 @@ impl<'a> Reference<'a> {
     /// The two lines the firmware prints at boot on `board` (with core `cpu`).
     pub fn banner(&self, board: &str, cpu: &str, file_len: usize) -> String {
         let h = self.view.header();
+        if let Some(c) = &self.classify {
+            return format!(
+                "rnn-firmware board={board} cpu={cpu} task=classify cell={} layers={} \
+                 directions={} input={} hidden={} output={} vocab={} normalized={} \
+                 max_steps={} model_bytes={file_len}\nREADY\n",
+                h.cell.name(),
+                h.layers,
+                h.directions(),
+                h.input,
+                h.hidden,
+                h.output,
+                self.vocab.len(),
+                u8::from(h.normalized),
+                c.max_steps
+            );
+        }
         format!(
             "rnn-firmware board={board} cpu={cpu} cell={} layers={} input={} hidden={} \
              output={} vocab={} model_bytes={file_len}\nREADY\n",
@@ -124,23 +204,47 @@ impl<'a> Reference<'a> {
                 self.after_cr = b == b'\r';
                 let line = std::mem::take(&mut self.line);
                 let overlong = std::mem::replace(&mut self.overlong, false);
-                match self.non_ascii.take() {
-                    Some(x) => self.say(&format!("error: non-ASCII byte 0x{x:02X}")),
+                let problem = match self.non_ascii.take() {
+                    Some(x) => Some(format!("error: non-ASCII byte 0x{x:02X}")),
                     None if overlong => {
-                        self.say(&format!("error: line longer than {LINE_MAX} bytes"))
+                        Some(format!("error: line longer than {} bytes", self.line_max))
                     }
+                    None => None,
+                };
+                match problem {
+                    // In a dense sequence a dropped line is the sequence's error: only
+                    // its first one is answered.
+                    Some(text) => match &mut self.classify {
+                        Some(c) if c.dense => {
+                            if !std::mem::replace(&mut c.failed, true) {
+                                c.values.clear();
+                                self.say(&text);
+                            }
+                        }
+                        _ => self.say(&text),
+                    },
                     None => self.line_done(&line),
                 }
             }
             _ if self.overlong || self.non_ascii.is_some() => {}
             0x80.. => self.non_ascii = Some(b),
-            _ if self.line.len() == LINE_MAX => self.overlong = true,
+            _ if self.line.len() == self.line_max => self.overlong = true,
             _ => self.line.push(b),
         }
     }
 
     fn line_done(&mut self, line: &[u8]) {
         let text = std::str::from_utf8(line).expect("only ASCII is kept");
+        if self.classify.is_some() {
+            if let Some(rest) = text.strip_prefix("//") {
+                self.classify_input(&format!("/{rest}"));
+            } else if let Some(command) = text.strip_prefix('/') {
+                self.classify_command(command);
+            } else {
+                self.classify_input(text);
+            }
+            return;
+        }
         if let Some(rest) = text.strip_prefix("//") {
             self.complete(&format!("/{rest}"));
         } else if let Some(command) = text.strip_prefix('/') {
@@ -153,7 +257,7 @@ impl<'a> Reference<'a> {
     fn complete(&mut self, prefix: &str) {
         let mut name = prefix.to_string();
         let result = generate(
-            &*self.cell,
+            self.cell.as_deref().expect("a next-symbol model"),
             &self.vocab,
             prefix,
             self.sampler,
@@ -228,8 +332,114 @@ impl<'a> Reference<'a> {
 
     fn step(&mut self, x: Input<'_>) {
         self.cell
+            .as_deref()
+            .expect("a next-symbol model")
             .step(&mut self.state, x, &mut self.scratch, &mut self.logits)
             .expect("buffers sized from the model");
+    }
+
+    /// Classify mode: a word, or a vector of the sequence (the empty line ends it).
+    fn classify_input(&mut self, text: &str) {
+        let c = self.classify.as_mut().expect("a classifier");
+        if !c.dense {
+            c.tokens.clear();
+            for (k, ch) in text.chars().enumerate() {
+                match self.vocab.index_of(ch) {
+                    Err(e) => return self.say(&format!("error: {e}")),
+                    Ok(_) if k >= c.max_steps => {
+                        let e = Error::SequenceTooLong {
+                            capacity: c.max_steps,
+                        };
+                        return self.say(&format!("error: {e}"));
+                    }
+                    Ok(token) => c.tokens.push(token as u16),
+                }
+            }
+            return self.classify_sequence();
+        }
+        if text.is_empty() {
+            if std::mem::take(&mut c.failed) {
+                c.values.clear();
+            } else {
+                self.classify_sequence();
+            }
+            return;
+        }
+        if c.failed {
+            return;
+        }
+        let i = c.classifier.input_size();
+        let error = match vector(text, i) {
+            Err(e) => Some(e),
+            Ok(_) if c.values.len() == c.max_steps * i => Some(format!(
+                "error: {}",
+                Error::SequenceTooLong {
+                    capacity: c.max_steps
+                }
+            )),
+            Ok(x) => {
+                c.values.extend(x);
+                None
+            }
+        };
+        if let Some(e) = error {
+            c.failed = true;
+            c.values.clear();
+            self.say(&e);
+        }
+    }
+
+    /// Classifies the word or sequence received, answers, and forgets it.
+    fn classify_sequence(&mut self) {
+        let c = self.classify.as_mut().expect("a classifier");
+        let steps = if c.dense {
+            Steps::Dense(&c.values)
+        } else {
+            Steps::Tokens(&c.tokens)
+        };
+        let result = c.classifier.classify(steps, &mut c.work, &mut c.logits);
+        c.values.clear();
+        c.tokens.clear();
+        let answer = match result {
+            Err(e) => format!("error: {e}"),
+            Ok(()) => {
+                let k = argmax(&c.logits);
+                softmax(&mut c.logits);
+                let name = c.classifier.classes().name(k).expect("O class names");
+                let q = probability_e4(c.logits[k]);
+                format!("{name} {}.{:04}", q / 10_000, q % 10_000)
+            }
+        };
+        self.say(&answer);
+    }
+
+    fn classify_command(&mut self, command: &str) {
+        let c = self.classify.as_ref().expect("a classifier");
+        let words: Vec<&str> = command.split(' ').filter(|w| !w.is_empty()).collect();
+        let answer = match words.as_slice() {
+            ["classes"] => format!(
+                "classes: {}",
+                c.classifier.classes().iter().collect::<Vec<_>>().join(", ")
+            ),
+            ["help"] if c.dense => "help: a line is one vector of comma-separated numbers, an \
+                                   empty line ends the sequence and classifies it; commands: \
+                                   /classes, /bench, /mem, /exit, /help"
+                .to_string(),
+            ["help"] => "help: a line is a word to classify (start it with // to begin with \
+                         /); commands: /classes, /bench, /mem, /exit, /help"
+                .to_string(),
+            ["bench" | "mem" | "exit"] => {
+                panic!("the reference cannot predict /bench, /mem or /exit: send them apart")
+            }
+            [name @ ("classes" | "bench" | "mem" | "exit" | "help"), ..] => {
+                format!("error: /{name} takes no argument")
+            }
+            _ => format!(
+                "error: unknown command /{} (try /help)",
+                words.first().copied().unwrap_or("").escape_default()
+            ),
+        };
+        self.say(&answer);
     }
 
     fn end_line(&mut self) {
@@ -284,4 +494,44 @@ pub fn temperature(text: &str) -> Option<f32> {
     })?;
     let value: f32 = text.parse().ok()?;
     (m > 0 && value > 0.0).then_some(value)
+}
+
+/// A line of `channels` comma-separated numbers (spaces around each allowed), each parsed
+/// by Rust's `str::parse::<f32>` and finite; else the firmware's `error:` line.
+pub fn vector(line: &str, channels: usize) -> Result<Vec<f32>, String> {
+    let fields: Vec<&str> = line.split(',').collect();
+    if fields.len() != channels {
+        return Err(format!(
+            "error: expected {channels} values separated by commas, the line has {}",
+            fields.len()
+        ));
+    }
+    fields
+        .iter()
+        .enumerate()
+        .map(|(k, field)| {
+            let text = field.trim_matches(' ');
+            match text.parse::<f32>() {
+                Ok(v) if v.is_finite() => Ok(v),
+                _ => Err(format!(
+                    "error: value {} is not a finite number: \"{}\"",
+                    k + 1,
+                    text.escape_default()
+                )),
+            }
+        })
+        .collect()
+}
+
+/// A probability in units of 10⁻⁴, rounded to the nearest with ties up: `p · 10⁴` is
+/// exact in `f64` (a 24-bit significand times a 14-bit integer), and so is adding one half
+/// whenever the result can reach 1. Below zero or NaN is 0, 1 and above 10,000.
+pub fn probability_e4(p: f32) -> u32 {
+    if p.is_nan() || p <= 0.0 {
+        0
+    } else if p >= 1.0 {
+        10_000
+    } else {
+        (f64::from(p) * 10_000.0 + 0.5).floor() as u32
+    }
 }

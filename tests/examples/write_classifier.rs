@@ -1,0 +1,41 @@
+//! Writes one of the QEMU tests' fixture classifiers (random weights), for building the
+//! firmware in classify mode without a trained model:
+//!
+//! ```text
+//! cargo run -p tests --example write_classifier -- OUT.rnn words|dense
+//! ```
+//!
+//! `words`: a bidirectional GRU (H = 16) over `a`–`z`, `'`, `-`, `/`, six classes;
+//! `dense`: a bidirectional LSTM (H = 12) over 12 normalised channels, nine classes.
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+fn main() -> ExitCode {
+    let args: Vec<String> = std::env::args().skip(1).collect();
+    let spec = match args.get(1).map(String::as_str) {
+        Some("words") => tests::fixture::WORD_CLASSIFIER,
+        Some("dense") => tests::fixture::DENSE_CLASSIFIER,
+        _ => None.unwrap_or_else(|| {
+            eprintln!("usage: write_classifier OUT.rnn words|dense");
+            std::process::exit(2)
+        }),
+    };
+    if args.len() != 2 {
+        eprintln!("usage: write_classifier OUT.rnn words|dense");
+        return ExitCode::from(2);
+    }
+    let bytes = tests::fixture::classifier_bytes(&spec);
+    let path = PathBuf::from(&args[0]);
+    tests::fixture::save(&path, &bytes);
+    println!(
+        "wrote {} ({} bytes, {} x {}, H={}, {} classes)",
+        path.display(),
+        bytes.len(),
+        spec.kind.name(),
+        spec.layers,
+        spec.hidden,
+        spec.classes.len()
+    );
+    ExitCode::SUCCESS
+}
