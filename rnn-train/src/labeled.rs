@@ -1,8 +1,8 @@
 //! Text classification files: one example per line, `label<TAB>text`.
 //!
 //! ```text
-//! en	house
-//! es	casa
+//! en<TAB>house
+//! es<TAB>casa
 //! ```
 //!
 //! The label is everything before the first tab (surrounding spaces removed; it may not be

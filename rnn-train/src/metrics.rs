@@ -147,7 +147,6 @@ impl Confusion {
         let root = backend.into_drawing_area();
         root.fill(&WHITE)?;
         let (l, t, c) = (left as i32, top as i32, cell as i32);
-        let n = self.classes.len() as i32;
         root.draw(&Text::new(
             format!("{title} — accuracy {:.4}", self.accuracy()),
             (10, 10),
@@ -199,7 +198,6 @@ impl Confusion {
                 ("sans-serif", 12),
             ))?;
         }
-        let _ = n;
         root.present()?;
         Ok(())
     }

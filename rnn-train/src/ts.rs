@@ -386,7 +386,7 @@ mod tests {
     #[test]
     fn missing_values_are_rejected_with_their_line() {
         let text = format!("{JV_HEADER}{}:1\n{}:2\n", ["1,2"; 12].join(":"), {
-            let mut c = vec!["1,2"; 12];
+            let mut c = ["1,2"; 12];
             c[3] = "1,?";
             c.join(":")
         });

@@ -85,7 +85,7 @@ fn reference_loss(a: &ClsArch, p: &[f64], xs: &[Vec<f64>], label: usize) -> f64 
         s
     };
     let mut inputs: Vec<Vec<f64>> = xs.to_vec();
-    for l in 0..a.layers {
+    for _ in 0..a.layers {
         let n_in = inputs[0].len();
         let mut outs = vec![vec![0.0; nd * h]; t_len];
         for d in 0..nd {
@@ -109,7 +109,6 @@ fn reference_loss(a: &ClsArch, p: &[f64], xs: &[Vec<f64>], label: usize) -> f64 
                 outs[t][d * h..(d + 1) * h].copy_from_slice(&state[..h]);
             }
         }
-        let _ = l;
         inputs = outs;
     }
     let mut z = inputs[t_len - 1][..h].to_vec();
