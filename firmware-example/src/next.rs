@@ -196,11 +196,13 @@ impl App {
     }
 
     /// Takes a byte before the line reader: in streaming mode every byte is the model's.
+    /// Returns whether it took the byte.
     pub fn raw_byte(&mut self, byte: u8, out: &mut Out) -> bool {
         if self.streaming {
             self.stream_byte(byte, out);
+            return true;
         }
-        self.streaming
+        false
     }
 
     /// A line as the reader delivers it: its bytes, or why it was dropped.

@@ -1034,3 +1034,148 @@ fn classify_dense_parity_all_boards() {
         check_parity(board, Fixture::Dense, &script);
     }
 }
+
+/// Multiply-accumulates of one step of a classifier's sequence, as the firmware documents
+/// them: per direction `G·H·(H + I)` for layer 0 (`G·H·(H + 1)` with a one-hot input) and
+/// `G·H·(H + D·H)` for each further layer.
+fn classifier_macs(view: &ModelView<'_>) -> u64 {
+    let h = view.header();
+    let g = match h.cell {
+        CellKind::Elman => 1,
+        CellKind::Gru => 3,
+        CellKind::Lstm => 4,
+    };
+    let (hidden, d, layers) = (h.hidden as u64, h.directions() as u64, u64::from(h.layers));
+    let first = if view.vocab().is_empty() {
+        h.input as u64
+    } else {
+        1
+    };
+    d * (g * hidden * (hidden + first) + (layers - 1) * g * hidden * (hidden + d * hidden))
+}
+
+/// `/bench` of a classifier under `-icount shift=0`: the same counts twice, a longer
+/// sequence costs more, the cost per step is plausible for the MACs; `/mem`: the static
+/// RAM is the sequence buffer, the working memory, the logits and the line buffer plus at
+/// most 1 KiB (the classifier's table of layers), and on the micro:bit all of RAM in use
+/// (static + stack peak) stays under 8 KiB of its 16 KiB.
+#[test]
+fn classify_bench_and_mem() {
+    let cap = tests::protocol::DEFAULT_MAX_STEPS;
+    for fixture in [Fixture::Words, Fixture::Dense] {
+        let view = ModelView::parse(fixture.bytes()).expect("fixture loads");
+        let classifier = rnn_core::Classifier::from_view(&view).expect("a classifier");
+        let macs = classifier_macs(&view);
+        let i = view.header().input as usize;
+        let sequence = if view.vocab().is_empty() {
+            4 * cap * i
+        } else {
+            2 * cap
+        };
+        let floats = classifier.work_len(cap) + classifier.output_size();
+        let budget = (sequence + 4 * floats + tests::protocol::line_max(&view) + 1024) as u64;
+        for board in &BOARDS {
+            let elf = firmware(board, fixture);
+            let session = qemu::run(
+                board,
+                &elf,
+                b"/bench\n/bench\n/mem\n/exit\n".to_vec(),
+                true,
+                SESSION_TIMEOUT,
+            );
+            let text = session.text();
+            let lines: Vec<&str> = text.lines().collect();
+            assert_eq!(lines.len(), 6, "{}: {text}", board.name);
+            let (bench, again, mem) = (lines[2], lines[3], lines[4]);
+            let number_before = |line: &str, key: &str| -> u64 {
+                let head = &line[..line.find(key).unwrap_or_else(|| panic!("{key} in {line}"))];
+                head.split_whitespace()
+                    .last()
+                    .unwrap_or("")
+                    .trim_start_matches('(')
+                    .parse()
+                    .unwrap_or_else(|_| panic!("number before {key} in {line}"))
+            };
+            let one = number_before(bench, " instructions, ");
+            let full = number_before(bench, " instructions (");
+            let per_step = number_before(bench, " per further step");
+            // SysTick counts processor-clock ticks: where the run starts within a tick
+            // depends on when the command arrived, so two runs may differ by one tick.
+            let tick = 1_000_000_000u64.div_ceil(u64::from(board.clock_hz));
+            for (key, value) in [(" instructions, ", one), (" instructions (", full)] {
+                let other = number_before(again, key);
+                assert!(
+                    value.abs_diff(other) <= tick,
+                    "{}: deterministic within a tick\n{bench}\n{again}",
+                    board.name
+                );
+            }
+            assert_eq!(number_before(bench, " MACs/step"), macs, "{bench}");
+            assert!(full > one, "{bench}");
+            assert_eq!(per_step, (full - one) / (cap as u64 - 1), "{bench}");
+            assert!(
+                per_step >= 2 * macs && per_step <= 1000 * macs,
+                "{}: {bench}",
+                board.name
+            );
+            let static_ram = number_before(mem, " bytes (.data+.bss)");
+            let peak = number_before(mem, " bytes of ");
+            assert!(
+                static_ram <= budget,
+                "{}: {mem} (budget {budget})",
+                board.name
+            );
+            if board.name == "microbit" {
+                assert!(static_ram + peak < 8 * 1024, "{}: {mem}", board.name);
+            }
+            println!(
+                "{} ({fixture:?}): {bench}\n{}: {mem}",
+                board.name, board.name
+            );
+        }
+    }
+}
+
+/// A model of the other task than the build's: `rnn-core`'s typed error at boot, exit
+/// status 1 (a next-symbol model in a classifier build, and a classifier in a
+/// next-symbol build); and a classifier of another cell kind than the build's.
+#[test]
+fn classify_other_task_fails_at_boot() {
+    let cases = [
+        (
+            "lm3s6965evb",
+            Fixture::Elman,
+            Fixture::Words,
+            "wrong task: expected a classify model, the file holds a next model",
+        ),
+        (
+            "microbit",
+            Fixture::Words,
+            Fixture::Elman,
+            "wrong task: expected a next model, the file holds a classify model",
+        ),
+        (
+            "mps2-an386",
+            Fixture::Dense,
+            Fixture::Words,
+            "wrong cell kind: expected gru, the model holds lstm",
+        ),
+    ];
+    for (board, model, sized_for, error) in cases {
+        let board = qemu::board(board);
+        let elf = firmware_sized(&board, model, sized_for);
+        let session = qemu::run(&board, &elf, b"a\n".to_vec(), false, SESSION_TIMEOUT);
+        assert_eq!(
+            session.text(),
+            format!("error: cannot load the model: {error}\n"),
+            "{}: {model:?} in a firmware built for {sized_for:?}",
+            board.name
+        );
+        assert_eq!(
+            session.status.and_then(|s| s.code()),
+            Some(1),
+            "{}: exit status",
+            board.name
+        );
+    }
+}
