@@ -590,7 +590,7 @@ pub fn train_classifier(
             print!("{}", confusion.report());
         }
         if let Some(plot) = &args.plot {
-            confusion.write_svg(plot, &format!("{}", test.path.display()))?;
+            confusion.write_svg(plot, &file_name(&test.path))?;
         }
     } else if args.plot.is_some() {
         return Err(Error::Config(
@@ -776,4 +776,12 @@ fn inspect_classifier(model: &Path, bytes: &[u8], out: &mut dyn Write) -> Result
         format!("classes ({}): {}", m.classes.len(), m.classes.join(", ")),
     )?;
     Ok(())
+}
+
+/// The last part of a path, for plot titles.
+fn file_name(path: &Path) -> String {
+    path.file_name().map_or_else(
+        || path.display().to_string(),
+        |n| n.to_string_lossy().into_owned(),
+    )
 }

@@ -283,7 +283,11 @@ fn run(cli: Cli) -> anyhow::Result<()> {
                 writeln!(out, "{}: {} sequences", data.display(), c.total())?;
                 write!(out, "{}", c.report())?;
                 if let Some(plot) = plot {
-                    c.write_svg(&plot, &format!("{}", data.display()))?;
+                    let name = data.file_name().map_or_else(
+                        || data.display().to_string(),
+                        |n| n.to_string_lossy().into_owned(),
+                    );
+                    c.write_svg(&plot, &name)?;
                 }
                 return Ok(());
             }

@@ -5,6 +5,7 @@ use std::fmt::Write as _;
 use std::path::Path;
 
 use plotters::prelude::*;
+use plotters::style::text_anchor::{HPos, Pos, VPos};
 
 use crate::error::{Error, Result};
 
@@ -126,7 +127,7 @@ impl Confusion {
         let n = self.classes.len();
         let cell = (560 / n.max(1)).clamp(12, 80) as u32;
         let side = cell * n as u32;
-        let (left, top) = (150u32, 60u32);
+        let (left, top) = (150u32, 95u32);
         let mut svg = String::new();
         {
             let backend = SVGBackend::with_string(&mut svg, (left + side + 30, top + side + 70));
@@ -163,7 +164,9 @@ impl Confusion {
             let support = row.iter().sum::<usize>().max(1) as f64;
             for (j, &count) in row.iter().enumerate() {
                 let frac = count as f64 / support;
-                let shade = (255.0 * (1.0 - frac)) as u8;
+                // Any error at all stays visible: at least 20 % of full colour.
+                let ink = if count > 0 { 0.2 + 0.8 * frac } else { 0.0 };
+                let shade = (255.0 * (1.0 - ink)) as u8;
                 let color = if i == j {
                     RGBColor(shade, shade, 255)
                 } else {
@@ -173,29 +176,30 @@ impl Confusion {
                 root.draw(&Rectangle::new([(x, y), (x + c, y + c)], color.filled()))?;
                 root.draw(&Rectangle::new([(x, y), (x + c, y + c)], BLACK.mix(0.2)))?;
                 if count > 0 {
-                    let text_color = if frac > 0.6 { WHITE } else { BLACK };
+                    let text_color = if ink > 0.6 { WHITE } else { BLACK };
                     root.draw(&Text::new(
                         count.to_string(),
-                        (x + c / 2 - font / 2, y + c / 2 - font / 2),
-                        ("sans-serif", font).into_font().color(&text_color),
+                        (x + c / 2, y + c / 2),
+                        ("sans-serif", font)
+                            .into_font()
+                            .color(&text_color)
+                            .pos(Pos::new(HPos::Center, VPos::Center)),
                     ))?;
                 }
             }
         }
         for (k, name) in self.classes.iter().enumerate() {
             let k = k as i32;
+            let label = |p: Pos| ("sans-serif", 16).into_font().color(&BLACK).pos(p);
             root.draw(&Text::new(
                 name.clone(),
-                (
-                    l - 8 - 7 * name.chars().count() as i32,
-                    t + k * c + c / 2 - 6,
-                ),
-                ("sans-serif", 12),
+                (l - 8, t + k * c + c / 2),
+                label(Pos::new(HPos::Right, VPos::Center)),
             ))?;
             root.draw(&Text::new(
                 name.clone(),
-                (l + k * c + 2, t - 18),
-                ("sans-serif", 12),
+                (l + k * c + c / 2, t - 10),
+                label(Pos::new(HPos::Center, VPos::Bottom)),
             ))?;
         }
         root.present()?;
