@@ -246,8 +246,14 @@ mod tests {
         assert_eq!(c.recall(2), Some(0.0));
         let r = c.report();
         assert!(r.starts_with("accuracy 0.8125 (13 of 16)\n"), "{r}");
-        assert!(r.contains("fr         -     0.0000        1"), "{r}");
-        assert!(r.contains("\nen   8   2   0\n"), "{r}");
+        assert!(
+            r.contains("\nfr             -     0.0000        1\n"),
+            "{r}"
+        );
+        assert!(
+            r.contains("\n       en  es  fr\nen      8   2   0\n"),
+            "{r}"
+        );
     }
 
     #[test]
@@ -255,7 +261,10 @@ mod tests {
         let svg = example().render_svg("test").unwrap();
         assert!(svg.starts_with("<svg"));
         assert_eq!(svg.matches("<rect").count(), 1 + 2 * 9, "{svg}");
-        assert!(svg.contains(">8<") && svg.contains(">5<"), "{svg}");
+        assert!(
+            svg.contains(">\n8\n</text>") && svg.contains(">\n5\n</text>"),
+            "{svg}"
+        );
         assert!(svg.contains("accuracy 0.8125"));
     }
 }
