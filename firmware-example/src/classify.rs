@@ -373,7 +373,7 @@ fn macs_per_step() -> u64 {
 /// bits of `p`: `p = m · 2^e`, so `p · 10⁴ = m · 10⁴ / 2^-e`, in integers. Below 0 (or
 /// NaN) is 0, 1 and above is 10,000.
 fn per_ten_thousand(p: f32) -> u32 {
-    if !(p > 0.0) {
+    if p.is_nan() || p <= 0.0 {
         return 0;
     }
     if p >= 1.0 {

@@ -12,19 +12,16 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 
 fn main() -> ExitCode {
+    const USAGE: &str = "usage: write_classifier OUT.rnn words|dense";
     let args: Vec<String> = std::env::args().skip(1).collect();
-    let spec = match args.get(1).map(String::as_str) {
-        Some("words") => tests::fixture::WORD_CLASSIFIER,
-        Some("dense") => tests::fixture::DENSE_CLASSIFIER,
-        _ => None.unwrap_or_else(|| {
-            eprintln!("usage: write_classifier OUT.rnn words|dense");
-            std::process::exit(2)
-        }),
+    let spec = match args.as_slice() {
+        [_, kind] if kind == "words" => tests::fixture::WORD_CLASSIFIER,
+        [_, kind] if kind == "dense" => tests::fixture::DENSE_CLASSIFIER,
+        _ => {
+            eprintln!("{USAGE}");
+            return ExitCode::from(2);
+        }
     };
-    if args.len() != 2 {
-        eprintln!("usage: write_classifier OUT.rnn words|dense");
-        return ExitCode::from(2);
-    }
     let bytes = tests::fixture::classifier_bytes(&spec);
     let path = PathBuf::from(&args[0]);
     tests::fixture::save(&path, &bytes);

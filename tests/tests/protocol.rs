@@ -112,3 +112,48 @@ fn reference_runs_every_architecture() {
     }
     let _ = std::fs::remove_dir_all(&dir);
 }
+
+/// The classify mode's reference: probabilities rounded half up from the exact value,
+/// vectors parsed as documented, and a word's answer is `rnn-core`'s classifier's argmax
+/// with its softmax probability.
+#[test]
+fn reference_classify_mode() {
+    use tests::protocol::{probability_e4, vector};
+    assert_eq!(probability_e4(1.0 / 32.0), 313); // 312.5 exactly: ties go up
+    assert_eq!(probability_e4(0.99995), 10_000);
+    assert_eq!(probability_e4(0.00004), 0);
+    assert_eq!(probability_e4(f32::NAN), 0);
+    assert_eq!(probability_e4(f32::from_bits(1)), 0);
+    assert_eq!(vector(" 1, -2.5,3e-1", 3), Ok(vec![1.0, -2.5, 0.3]));
+    assert!(vector("1,2", 3).unwrap_err().contains("expected 3 values"));
+    assert!(vector("1,,3", 3).unwrap_err().contains("value 2 is not"));
+    assert!(vector("1,inf,3", 3).unwrap_err().contains("value 2 is not"));
+
+    let bytes = tests::fixture::classifier_bytes(&tests::fixture::WORD_CLASSIFIER);
+    let view = rnn_core::ModelView::parse(&bytes).unwrap();
+    let classifier = rnn_core::Classifier::from_view(&view).unwrap();
+    let tokens: Vec<u16> = "hola"
+        .chars()
+        .map(|c| view.vocab().index_of(c).unwrap() as u16)
+        .collect();
+    let mut work = vec![0.0; classifier.work_len(4)];
+    let mut logits = vec![0.0; 6];
+    classifier
+        .classify(rnn_core::Steps::Tokens(&tokens), &mut work, &mut logits)
+        .unwrap();
+    let k = rnn_core::sample::argmax(&logits);
+    rnn_core::sample::softmax(&mut logits);
+    let q = probability_e4(logits[k]);
+    let expected = format!(
+        "{} {}.{:04}\n",
+        view.classes().name(k).unwrap(),
+        q / 10_000,
+        q % 10_000
+    );
+    let mut r = Reference::new(&bytes).unwrap();
+    assert_eq!(String::from_utf8(r.feed(b"hola\n")).unwrap(), expected);
+    assert_eq!(
+        String::from_utf8(r.feed(b"\nHi\n")).unwrap(),
+        "error: the sequence has no steps\nerror: character 'H' is not in the model's vocabulary\n"
+    );
+}
