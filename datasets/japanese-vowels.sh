@@ -59,6 +59,10 @@ fetch
 [ "${1:-}" = "--fetch" ] && exit 0
 
 mkdir -p "$out"
+echo "== baseline"
+cargo run --quiet --release --manifest-path "$root/Cargo.toml" -p rnn-train --example dtw_1nn -- \
+    "$data/JapaneseVowels_TRAIN.ts" "$data/JapaneseVowels_TEST.ts"
+echo "== recurrent classifier"
 rnn_train() { cargo run --quiet --release --manifest-path "$root/Cargo.toml" -p rnn-train -- "$@"; }
 # A bidirectional GRU layer of 32 units per direction: 9,417 weights + 24 for the
 # normalisation, 38 KB of flash; the sequence (at most 29 steps of 12 values) is buffered.
