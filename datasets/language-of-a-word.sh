@@ -89,7 +89,7 @@ en-es)
     fetch wamerican wspanish
     make_words "$cache/words-en-es" 50000 2000 en="$dict/american-english" es="$dict/spanish"
     run words-en-es "$cache/words-en-es" --cell gru --hidden 64 --bidirectional \
-        --optimizer adam --batch 32 --epochs 4 --val-split 0 --seed 1
+        --optimizer adam --batch 32 --epochs 3 --val-split 0 --seed 1
     ;;
 six)
     fetch wamerican wspanish wfrench wngerman witalian wportuguese
