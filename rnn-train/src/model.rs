@@ -548,6 +548,15 @@ impl Model {
         };
         let view = rnn_core::ModelView::parse(bytes).map_err(bad)?;
         let h = view.header();
+        if h.task != rnn_core::Task::Next {
+            return Err(Error::Model {
+                path: path.into(),
+                reason: format!(
+                    "a {} model; this command works on next-character models",
+                    h.task.name()
+                ),
+            });
+        }
         let arch = Arch {
             cell: CellType::from_core(h.cell),
             layers: usize::from(h.layers),

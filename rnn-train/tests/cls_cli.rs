@@ -209,6 +209,11 @@ fn train_eval_inspect_a_series_classifier_same_bytes_whatever_the_threads() {
 
     // A classifier is not a character model, and a text file is not its input.
     assert_bad_input(&run(&["sample", "--model", s(&a)]), "a.rnn");
+    let json = tmp("a.json");
+    assert_bad_input(
+        &run(&["export", "--model", s(&a), "--out", s(&json)]),
+        "a classify model",
+    );
     let words = tmp("words.txt");
     std::fs::write(&words, "up\tabc\n").unwrap();
     assert_bad_input(
