@@ -14,6 +14,11 @@
 //!   `rnn_core::Network`'s `Cell::state_len` and `Cell::scratch_len`) — together with
 //!   `include_bytes!` of the same file, so another model needs no edit here. One Elman
 //!   layer also sets `cfg(rnn_elman_fast_path)`: it runs through `rnn_core::Elman`.
+//! - A classifier (header task `classify`) sets `cfg(rnn_classify)` (and
+//!   `cfg(rnn_classify_dense)` for dense vectors) and adds `TASK`, `DIRECTIONS`,
+//!   `NORMALIZED`, `DENSE`, the sequence capacity `MAX_STEPS` (`RNN_MAX_STEPS`, default 32)
+//!   and `WORK_LEN` (`Classifier::work_len(MAX_STEPS)`); `LINE_MAX` is 64 bytes, or
+//!   `max(64, 24·I)` for dense vectors (one vector per line).
 //! - `RNN_SIZE_MODEL`, when set, names another model file whose header sizes the build
 //!   (the embedded file is still `RNN_MODEL`): the way to test the check at boot.
 //! - A model file that exists but does not load (a corrupt file, say) still builds, with a

@@ -34,7 +34,7 @@ for spec in lm3s6965evb:thumbv7m-none-eabi mps2-an386:thumbv7em-none-eabihf micr
         timeout 120 qemu-system-arm -machine "$board" -nographic -monitor none \
             -semihosting-config enable=on,target=native -icount shift=0 -kernel "$elf" 2>/dev/null
     }
-    banner=$(printf '/exit\n' | run | head -n1)
+    banner=$(printf '/exit\n' | run | sed -n 1p)
     if [[ $banner == *task=classify* ]]; then
         # Every path of classify mode: a valid input (a word, or a sequence of vectors of
         # the model's channel count), each error, /classes, then /bench and /mem.

@@ -10,7 +10,8 @@
 //!
 //! The first problem in byte order wins; the rest of a bad line is read and dropped.
 
-/// The longest line (without its end) that the firmware reads, in bytes.
+/// The longest line (without its end) that the firmware reads, in bytes: 64, or for a
+/// classifier of dense vectors `max(64, 24·I)` (from `build.rs`).
 pub const LINE_MAX: usize = crate::model::LINE_MAX;
 
 /// Why a line was dropped.
