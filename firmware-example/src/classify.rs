@@ -7,7 +7,7 @@
 //! The sequence is kept in `rnn-core`'s fixed-capacity buffer ([`TokenBuffer`] or
 //! [`DenseBuffer`] of [`MAX_STEPS`] steps); a longer one is the buffer's typed
 //! [`Error::SequenceTooLong`]. The weights are read from flash in place
-//! ([`Classifier::with_floats`]).
+//! ([`Classifier::with_weights`]).
 
 use core::fmt::{self, Write};
 
@@ -85,7 +85,7 @@ impl fmt::Display for BootError {
 
 /// Everything the protocol remembers between two lines.
 pub struct App {
-    classifier: Classifier<'static, f32>,
+    classifier: Classifier<'static, crate::W>,
     vocab: Vocab<'static>,
     syst: SYST,
     /// The sequence received so far.
@@ -119,7 +119,7 @@ impl App {
         if dense != model::DENSE {
             return Err(BootError::InputKind { dense });
         }
-        let classifier = Classifier::with_floats(&view, crate::weight_floats(&view))?;
+        let classifier = Classifier::with_weights(&view, crate::weight_words(&view))?;
         // Equal whenever the checks above hold; checked so that no sequence can fail for
         // want of working memory.
         let needed = classifier.work_len(MAX_STEPS);

@@ -14,6 +14,8 @@
 mod board;
 #[cfg(rnn_classify)]
 mod classify;
+#[cfg(feature = "mps2-an386")]
+mod kernel;
 mod line;
 mod measure;
 #[cfg(not(rnn_classify))]
@@ -76,14 +78,25 @@ fn check_arch(view: &ModelView<'_>) -> Result<(), Error> {
     Ok(())
 }
 
-/// The file's weights as `f32`s in place (the file is 4-aligned in flash and the format
-/// aligns the weights within it). `with_floats` then checks that they are the file's bits.
-fn weight_floats(view: &ModelView<'static>) -> &'static [f32] {
-    // SAFETY: every bit pattern is a valid `f32`, and `align_to` only hands out the part
-    // of the slice that is aligned for it.
-    let (head, floats, tail) = unsafe { view.weight_bytes().align_to::<f32>() };
+/// How the cells read a weight: through the FPU kernel on the Cortex-M4F (four weights per
+/// load instruction), as a plain `f32` elsewhere. Both keep `rnn-core`'s summation order.
+#[cfg(feature = "mps2-an386")]
+pub type W = kernel::Vfp;
+/// How the cells read a weight: through the FPU kernel on the Cortex-M4F (four weights per
+/// load instruction), as a plain `f32` elsewhere. Both keep `rnn-core`'s summation order.
+#[cfg(not(feature = "mps2-an386"))]
+pub type W = f32;
+
+/// The file's weights in place as [`W`]s (the file is 4-aligned in flash and the format
+/// aligns the weights within it). `with_weights` then checks that they are the file's
+/// bits.
+fn weight_words(view: &ModelView<'static>) -> &'static [W] {
+    // SAFETY: `W` is an `f32` (or a `repr(transparent)` wrapper of one), every bit pattern
+    // is a valid `f32`, and `align_to` only hands out the part of the slice that is
+    // aligned for it.
+    let (head, floats, tail) = unsafe { view.weight_bytes().align_to::<W>() };
     // Not reached: `Aligned` and the format's padding align the weights. Should it
-    // happen, `with_floats` rejects the short slice with a typed error.
+    // happen, `with_weights` rejects the short slice with a typed error.
     if head.is_empty() && tail.is_empty() {
         floats
     } else {

@@ -39,10 +39,10 @@ type Scratch = [f32; SCRATCH_LEN];
 /// One Elman layer: sizes fixed at compile time, the weights read as `f32`s straight from
 /// flash (one load per weight).
 #[cfg(rnn_elman_fast_path)]
-type Cells = rnn_core::Elman<'static, I, H, O, f32>;
+type Cells = rnn_core::Elman<'static, I, H, O, crate::W>;
 /// Any other architecture: `rnn-core`'s stack of layers, weights read from flash as `f32`s.
 #[cfg(not(rnn_elman_fast_path))]
-type Cells = rnn_core::Network<'static, f32>;
+type Cells = rnn_core::Network<'static, crate::W>;
 
 /// The loaded model: its cells and its vocabulary.
 struct Model {
@@ -70,13 +70,13 @@ impl Model {
     fn load() -> Result<Self, Error> {
         let view = ModelView::parse(&model::MODEL.0)?;
         crate::check_arch(&view)?;
-        let floats = crate::weight_floats(&view);
-        // `with_floats` checks that `floats` holds the file's weights bit for bit.
+        let floats = crate::weight_words(&view);
+        // `with_weights` checks that `floats` holds the file's weights bit for bit.
         #[cfg(rnn_elman_fast_path)]
-        let cells = Cells::with_floats(&view, floats)?;
+        let cells = Cells::with_weights(&view, floats)?;
         #[cfg(not(rnn_elman_fast_path))]
         let cells = {
-            let cells = Cells::with_floats(&view, floats)?;
+            let cells = Cells::with_weights(&view, floats)?;
             // Equal whenever the checks above hold; checked so that no step can fail.
             check_len(Dim::Hidden, STATE_LEN, cells.state_len())?;
             check_len(Dim::Hidden, SCRATCH_LEN, cells.scratch_len())?;

@@ -402,39 +402,44 @@ fn test() -> Result<()> {
             ]),
         )?;
     }
-    // A one-layer Elman model compiles the firmware's fast path; any other model compiles
-    // the `Network` path: lint that one too, with a GRU model written for the purpose.
-    let gru = root().join("target").join("xtask-gru.rnn");
-    run(
-        "write a GRU model for the firmware's Network path",
-        cargo()
-            .args([
-                "run",
-                "--quiet",
-                "-p",
-                "tests",
-                "--example",
-                "write_model",
-                "--",
-            ])
-            .arg(&gru)
-            .args(["16", "1", "gru", "2"]),
-    )?;
-    for (board, target) in BOARDS {
+    // A one-layer Elman model compiles the firmware's fast path, any other next-symbol
+    // model the `Network` path, and classifiers the classify mode (one-hot words or dense
+    // vectors): lint each of them, with models written for the purpose.
+    let fixtures = root().join("target").join("xtask-fixtures");
+    std::fs::create_dir_all(&fixtures).context("creating target/xtask-fixtures")?;
+    let mut paths = Vec::new();
+    for (name, example, args) in [
+        ("gru", "write_model", &["16", "1", "gru", "2"][..]),
+        ("words", "write_classifier", &["words"][..]),
+        ("dense", "write_classifier", &["dense"][..]),
+    ] {
+        let path = fixtures.join(format!("{name}.rnn"));
         run(
-            &format!("firmware clippy for {board} ({target}), GRU model"),
+            &format!("write a {name} model for the firmware's lint"),
             cargo()
-                .current_dir(firmware_dir())
-                .args([
-                    "clippy",
-                    "--release",
-                    "--no-default-features",
-                    "--features",
-                    board,
-                ])
-                .args(["--target", target, "--", "-D", "warnings"])
-                .env("RNN_MODEL", &gru),
+                .args(["run", "--quiet", "-p", "tests", "--example", example, "--"])
+                .arg(&path)
+                .args(args),
         )?;
+        paths.push((name, path));
+    }
+    for (name, path) in &paths {
+        for (board, target) in BOARDS {
+            run(
+                &format!("firmware clippy for {board} ({target}), {name} model"),
+                cargo()
+                    .current_dir(firmware_dir())
+                    .args([
+                        "clippy",
+                        "--release",
+                        "--no-default-features",
+                        "--features",
+                        board,
+                    ])
+                    .args(["--target", target, "--", "-D", "warnings"])
+                    .env("RNN_MODEL", path),
+            )?;
+        }
     }
     for (board, target) in BOARDS {
         run(
