@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Speaker recognition on JapaneseVowels (UEA/UCR archive): fetch the data, train a
-# classifier that fits the micro:bit, evaluate it with rnn-core's own classifier.
+# classifier that fits the micro:bit, evaluate it with rnn-core's own classifier, then
+# classify the test set on the emulated micro:bit (QEMU).
 #
 #   datasets/japanese-vowels.sh            fetch (if needed), train, evaluate
 #   datasets/japanese-vowels.sh --fetch    only fetch and check the data
@@ -75,3 +76,6 @@ rnn_train inspect --model "$out/japanese-vowels.rnn"
 echo "rnn-core's classifier (what the board runs) on the test set:"
 rnn_train eval --model "$out/japanese-vowels.rnn" --data "$data/JapaneseVowels_TEST.ts"
 echo "confusion matrix drawn in $out/japanese-vowels-confusion.svg"
+echo "== on the emulated micro:bit (Cortex-M0, 16 KiB of RAM), every answer checked against the host's"
+cargo run --quiet --release --manifest-path "$root/Cargo.toml" -p tests --example classify_on_board -- \
+    "$out/japanese-vowels.rnn" "$data/JapaneseVowels_TEST.ts" microbit

@@ -82,7 +82,13 @@ run() { # NAME DIR, then rnn-train train flags
     rnn_train inspect --model "$out/$name.rnn"
     echo "rnn-core's classifier (what the board runs) on the test set:"
     rnn_train eval --model "$out/$name.rnn" --data "$dir/test.txt"
+    echo "== $name: the first $BOARD_CASES test words on the emulated Cortex-M3 (QEMU), every answer checked against the host's"
+    cargo run --quiet --release --manifest-path "$root/Cargo.toml" -p tests --example classify_on_board -- \
+        "$out/$name.rnn" "$dir/test.txt" lm3s6965evb "$BOARD_CASES"
 }
+
+# Enough words to compare the board with the host in about a minute of emulation.
+BOARD_CASES=${BOARD_CASES:-2000}
 
 case "${1:-}" in
 en-es)
