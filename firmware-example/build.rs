@@ -18,7 +18,8 @@
 //!   `cfg(rnn_classify_dense)` for dense vectors) and adds `TASK`, `DIRECTIONS`,
 //!   `NORMALIZED`, `DENSE`, the sequence capacity `MAX_STEPS` (`RNN_MAX_STEPS`, default 32)
 //!   and `WORK_LEN` (`Classifier::work_len(MAX_STEPS)`); `LINE_MAX` is 64 bytes, or
-//!   `max(64, 24·I)` for dense vectors (one vector per line).
+//!   `max(64, 24·I)` for dense vectors (one vector per line), or `max(64, 4·MAX_STEPS)`
+//!   for words (UTF-8 lines: every word the buffer holds fits, at 4 bytes a character).
 //! - `RNN_SIZE_MODEL`, when set, names another model file whose header sizes the build
 //!   (the embedded file is still `RNN_MODEL`): the way to test the check at boot.
 //! - A model file that exists but does not load (a corrupt file, say) still builds, with a
@@ -241,13 +242,16 @@ fn max_steps() -> usize {
     }
 }
 
-/// The longest line the firmware reads: 64 bytes, or for a classifier of dense vectors
-/// 24 bytes per channel when that is more (a vector is one line).
-fn line_max(arch: &Arch) -> usize {
-    if arch.task == rnn_core::Task::Classify && arch.dense {
-        (24 * arch.input).max(64)
-    } else {
-        64
+/// The longest line the firmware reads: 64 bytes; for a classifier of dense vectors 24
+/// bytes per channel when that is more (a vector is one line); for a classifier with a
+/// vocabulary (UTF-8 words) 4 bytes per step of `max_steps` when that is more, so that
+/// every word the sequence buffer holds fits in a line, whatever its characters' lengths
+/// (a word escaped with `//` starts with the one-byte `/`).
+fn line_max(arch: &Arch, max_steps: usize) -> usize {
+    match (arch.task, arch.dense) {
+        (rnn_core::Task::Classify, true) => (24 * arch.input).max(64),
+        (rnn_core::Task::Classify, false) => (4 * max_steps).max(64),
+        (rnn_core::Task::Next, _) => 64,
     }
 }
 
@@ -297,7 +301,7 @@ fn write_model_consts(out: &Path) {
     } else if arch.cell == rnn_core::CellKind::Elman && arch.layers == 1 {
         println!("cargo:rustc-cfg=rnn_elman_fast_path");
     }
-    let line_max = line_max(&arch);
+    let line_max = line_max(&arch, max_steps);
     let cell = match arch.cell {
         rnn_core::CellKind::Elman => "Elman",
         rnn_core::CellKind::Gru => "Gru",

@@ -160,14 +160,9 @@ impl App {
     }
 
     /// A line as the reader delivers it: its bytes, or why it was dropped.
-    pub fn line(&mut self, line: Result<&[u8], Problem>, out: &mut Out) {
+    pub fn line(&mut self, line: Result<&str, Problem>, out: &mut Out) {
         match line {
-            Ok(line) => {
-                // The reader only passes ASCII, which is always UTF-8.
-                let Ok(text) = core::str::from_utf8(line) else {
-                    let _ = writeln!(out, "error: line is not UTF-8");
-                    return;
-                };
+            Ok(text) => {
                 match text.strip_prefix('/') {
                     // `//abc` is the input `/abc`.
                     Some(rest) if rest.starts_with('/') => self.input(rest, out),

@@ -194,6 +194,10 @@ fn line_problem(problem: Problem, out: &mut Out) {
     let _ = match problem {
         Problem::TooLong => writeln!(out, "error: line longer than {LINE_MAX} bytes"),
         Problem::NonAscii(b) => writeln!(out, "error: non-ASCII byte 0x{b:02X}"),
+        Problem::InvalidUtf8 { offset, byte } => writeln!(
+            out,
+            "error: invalid UTF-8 at byte offset {offset} (0x{byte:02X})"
+        ),
     };
 }
 

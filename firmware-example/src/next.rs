@@ -206,7 +206,7 @@ impl App {
     }
 
     /// A line as the reader delivers it: its bytes, or why it was dropped.
-    pub fn line(&mut self, line: Result<&[u8], Problem>, out: &mut Out) {
+    pub fn line(&mut self, line: Result<&str, Problem>, out: &mut Out) {
         match line {
             Ok(line) => self.text_line(line, out),
             Err(problem) => crate::line_problem(problem, out),
@@ -214,12 +214,7 @@ impl App {
     }
 
     /// One complete line: a command when it starts with `/` (but not `//`), else a prefix.
-    fn text_line(&mut self, line: &[u8], out: &mut Out) {
-        // The reader only passes ASCII, which is always UTF-8.
-        let Ok(text) = core::str::from_utf8(line) else {
-            let _ = writeln!(out, "error: line is not UTF-8");
-            return;
-        };
+    fn text_line(&mut self, text: &str, out: &mut Out) {
         match text.strip_prefix('/') {
             // `//abc` is the prefix `/abc`.
             Some(rest) if rest.starts_with('/') => self.complete(rest, out),

@@ -2,20 +2,23 @@
 //! firmware in classify mode without a trained model:
 //!
 //! ```text
-//! cargo run -p tests --example write_classifier -- OUT.rnn words|dense
+//! cargo run -p tests --example write_classifier -- OUT.rnn words|utf8-words|dense
 //! ```
 //!
 //! `words`: a bidirectional GRU (H = 16) over `a`–`z`, `'`, `-`, `/`, six classes;
+//! `utf8-words`: a one-direction LSTM (H = 16) over `a`–`z`, 14 non-ASCII letters (2, 3
+//! and 4 bytes in UTF-8), `'`, `-`, `/`, three classes;
 //! `dense`: a bidirectional LSTM (H = 12) over 12 normalised channels, nine classes.
 
 use std::path::PathBuf;
 use std::process::ExitCode;
 
 fn main() -> ExitCode {
-    const USAGE: &str = "usage: write_classifier OUT.rnn words|dense";
+    const USAGE: &str = "usage: write_classifier OUT.rnn words|utf8-words|dense";
     let args: Vec<String> = std::env::args().skip(1).collect();
     let spec = match args.as_slice() {
         [_, kind] if kind == "words" => tests::fixture::WORD_CLASSIFIER,
+        [_, kind] if kind == "utf8-words" => tests::fixture::UTF8_WORD_CLASSIFIER,
         [_, kind] if kind == "dense" => tests::fixture::DENSE_CLASSIFIER,
         _ => {
             eprintln!("{USAGE}");

@@ -200,6 +200,22 @@ pub const WORD_CLASSIFIER: ClassifierSpec<'static> = ClassifierSpec {
     seed: 11,
 };
 
+/// The UTF-8 word classifier of the QEMU tests: a one-direction LSTM (H = 16) over the 26
+/// lower-case letters, accented and other non-ASCII letters of two bytes in UTF-8
+/// (`á é í ó ú ñ ü ç à è ß œ`), one of three bytes (`€`) and one of four (`𝔞`, U+1D51E),
+/// `'`, `-` and `/`; three language classes.
+pub const UTF8_WORD_CLASSIFIER: ClassifierSpec<'static> = ClassifierSpec {
+    kind: CellKind::Lstm,
+    layers: 1,
+    bidirectional: false,
+    vocab: "abcdefghijklmnopqrstuvwxyzáéíóúñüçàèßœ€\u{1d51e}'-/",
+    channels: 0,
+    normalized: false,
+    hidden: 16,
+    classes: &["english", "spanish", "german"],
+    seed: 13,
+};
+
 /// The dense classifier of the QEMU tests, shaped like JapaneseVowels: 12 channels,
 /// normalised, a bidirectional LSTM with H = 12, nine speakers.
 pub const DENSE_CLASSIFIER: ClassifierSpec<'static> = ClassifierSpec {

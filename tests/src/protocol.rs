@@ -33,15 +33,46 @@ pub const STREAM_END: u8 = 0x04;
 /// A classifier firmware's sequence capacity when `RNN_MAX_STEPS` is not set.
 pub const DEFAULT_MAX_STEPS: usize = 32;
 
-/// The longest line a firmware for the model `view` reads: [`LINE_MAX`], or for a
-/// classifier of dense vectors 24 bytes per channel when that is more.
-pub fn line_max(view: &ModelView<'_>) -> usize {
+/// The longest line a firmware for the model `view` (a classifier with a capacity of
+/// `max_steps` steps) reads: [`LINE_MAX`]; for a classifier of dense vectors 24 bytes per
+/// channel when that is more; for a classifier with a vocabulary 4 bytes per step when
+/// that is more.
+pub fn line_max(view: &ModelView<'_>, max_steps: usize) -> usize {
     let h = view.header();
-    if h.task == Task::Classify && view.vocab().is_empty() {
-        (24 * h.input as usize).max(LINE_MAX)
-    } else {
-        LINE_MAX
+    match (h.task, view.vocab().is_empty()) {
+        (Task::Classify, true) => (24 * h.input as usize).max(LINE_MAX),
+        (Task::Classify, false) => (4 * max_steps).max(LINE_MAX),
+        (Task::Next, _) => LINE_MAX,
     }
+}
+
+/// Whether a firmware for the model `view` reads its lines as UTF-8 text (a classifier
+/// with a vocabulary) rather than ASCII.
+pub fn utf8_lines(view: &ModelView<'_>) -> bool {
+    view.header().task == Task::Classify && !view.vocab().is_empty()
+}
+
+/// The firmware's answer to a UTF-8 line (`line`, of which the firmware keeps at most
+/// `line_max` bytes) that does not decode or is too long: the first sequence that does not
+/// decode, unless it only fails for want of bytes that come after the first `line_max`
+/// (then the line is too long).
+pub fn utf8_line_error(line: &[u8], line_max: usize) -> Option<String> {
+    let first_invalid = |bytes: &[u8]| {
+        std::str::from_utf8(bytes).err().map(|e| {
+            let at = e.valid_up_to();
+            (at, bytes[at], e.error_len().is_some())
+        })
+    };
+    let too_long = format!("error: line longer than {line_max} bytes");
+    let invalid =
+        |at: usize, byte: u8| format!("error: invalid UTF-8 at byte offset {at} (0x{byte:02X})");
+    if line.len() > line_max {
+        return Some(match first_invalid(&line[..line_max]) {
+            Some((at, byte, true)) => invalid(at, byte),
+            _ => too_long,
+        });
+    }
+    first_invalid(line).map(|(at, byte, _)| invalid(at, byte))
 }
 
 /// The classify mode's state.
@@ -66,6 +97,8 @@ pub struct Reference<'a> {
     /// A classifier's state (`None` for a next-symbol model).
     classify: Option<Classify<'a>>,
     line_max: usize,
+    /// Lines are UTF-8 (a classifier with a vocabulary), else ASCII.
+    utf8: bool,
     vocab: Vocab<'a>,
     rng: Rng,
     sampler: Sampler,
@@ -122,7 +155,8 @@ impl<'a> Reference<'a> {
             view,
             cell,
             classify,
-            line_max: line_max(&view),
+            line_max: line_max(&view, max_steps),
+            utf8: utf8_lines(&view),
             vocab: view.vocab(),
             rng: Rng::new(DEFAULT_SEED),
             sampler: Sampler::Temperature(DEFAULT_TEMPERATURE),
@@ -199,6 +233,20 @@ impl<'a> Reference<'a> {
             self.stream(b);
             return;
         }
+        if self.utf8 {
+            // The whole line is kept here (the firmware keeps `line_max` bytes).
+            if b == b'\r' || b == b'\n' {
+                self.after_cr = b == b'\r';
+                let line = std::mem::take(&mut self.line);
+                match utf8_line_error(&line, self.line_max) {
+                    Some(text) => self.say(&text),
+                    None => self.line_done(&line),
+                }
+            } else {
+                self.line.push(b);
+            }
+            return;
+        }
         match b {
             b'\r' | b'\n' => {
                 self.after_cr = b == b'\r';
@@ -234,7 +282,7 @@ impl<'a> Reference<'a> {
     }
 
     fn line_done(&mut self, line: &[u8]) {
-        let text = std::str::from_utf8(line).expect("only ASCII is kept");
+        let text = std::str::from_utf8(line).expect("only ASCII or valid UTF-8 is kept");
         if self.classify.is_some() {
             if let Some(rest) = text.strip_prefix("//") {
                 self.classify_input(&format!("/{rest}"));

@@ -47,6 +47,10 @@ enum Fixture {
     /// A dense classifier: bidirectional LSTM, H = 12, 12 normalised channels, nine
     /// classes (`fixture::DENSE_CLASSIFIER`).
     Dense,
+    /// A word classifier whose vocabulary has non-ASCII letters (2, 3 and 4 bytes in
+    /// UTF-8): one-direction LSTM, H = 16, 43 symbols, three classes
+    /// (`fixture::UTF8_WORD_CLASSIFIER`).
+    Utf8Words,
 }
 
 /// The gated and stacked fixtures: (fixture, kind, layers, hidden size, seed).
@@ -64,6 +68,7 @@ impl Fixture {
         static NETS: [OnceLock<Vec<u8>>; NETWORKS.len()] = [const { OnceLock::new() }; 4];
         static WORDS: OnceLock<Vec<u8>> = OnceLock::new();
         static DENSE: OnceLock<Vec<u8>> = OnceLock::new();
+        static UTF8_WORDS: OnceLock<Vec<u8>> = OnceLock::new();
         let elman = || fixture::elman_bytes(fixture::VOCAB, 25, 7);
         match self {
             Fixture::Words => {
@@ -71,6 +76,9 @@ impl Fixture {
             }
             Fixture::Dense => {
                 DENSE.get_or_init(|| fixture::classifier_bytes(&fixture::DENSE_CLASSIFIER))
+            }
+            Fixture::Utf8Words => {
+                UTF8_WORDS.get_or_init(|| fixture::classifier_bytes(&fixture::UTF8_WORD_CLASSIFIER))
             }
             Fixture::Elman => ELMAN.get_or_init(elman),
             Fixture::Corrupt => CORRUPT.get_or_init(|| {
@@ -757,6 +765,8 @@ fn random_classify_lines(seed: u64, count: usize, alphabet: &[u8]) -> Vec<u8> {
 /// escape, every `error:` path, line ends, commands, random lines, then valid words.
 fn words_script() -> Vec<u8> {
     let cap = tests::protocol::DEFAULT_MAX_STEPS;
+    // UTF-8 lines of up to 4 bytes per step of the capacity.
+    let line_max = 4 * cap;
     let mut rng = Rng::new(31);
     let mut lines: Vec<String> = ["/classes", "/help", "hello", "hola", "bonjour", "x"]
         .map(str::to_owned)
@@ -789,7 +799,7 @@ fn words_script() -> Vec<u8> {
         // One step over the capacity, far over; an unknown character at the capacity
         // comes before the overflow, one step later it does not.
         letters(cap + 1),
-        letters(LINE_MAX),
+        letters(line_max),
         format!("{}A", letters(cap)),
         format!("{}A", letters(cap + 1)),
         // Commands of the other mode, malformed and unknown commands.
@@ -808,10 +818,12 @@ fn words_script() -> Vec<u8> {
     ]);
     let mut s: Vec<u8> = lines.join("\n").into_bytes();
     s.push(b'\n');
-    // Too long and non-ASCII lines.
-    s.extend(letters(LINE_MAX + 1).bytes());
+    // A too long line; characters that are not in the vocabulary, and invalid UTF-8 (the
+    // UTF-8 fixture's session has every kind).
+    s.extend(letters(line_max + 1).bytes());
     s.push(b'\n');
     s.extend_from_slice("caf\u{e9}\n\u{ff}\n".as_bytes());
+    s.extend_from_slice(b"caf\xe9\n\xff\n");
     // Line ends: CRLF is one end, a lone CR is one, CR CR LF is two (an empty word).
     s.extend_from_slice(b"ab\r\ncd\ref\n\r\r\nzz\n");
     s.extend(random_classify_lines(
@@ -821,6 +833,256 @@ fn words_script() -> Vec<u8> {
     ));
     s.extend_from_slice(b"hello\nworld\n/classes\n");
     s
+}
+
+/// `count` lines for the UTF-8 word classifier: random bytes; words of the vocabulary's
+/// characters (2, 3 and 4 bytes in UTF-8), now and then with a character outside it;
+/// such words with bytes that break UTF-8 put in (stray continuation bytes, bytes never
+/// valid, a character's encoding cut short); commands; empty lines. Up to about 150 bytes,
+/// so that some lines pass the 128-byte limit.
+fn random_utf8_lines(seed: u64, count: usize) -> Vec<u8> {
+    let mut rng = Rng::new(seed);
+    let vocab: Vec<char> = fixture::UTF8_WORD_CLASSIFIER.vocab.chars().collect();
+    let outside = [
+        'A', 'ï', 'Ñ', 'ÿ', '日', '\u{301}', '\u{85}', '\u{feff}', '😀', ' ',
+    ];
+    let breakers = [
+        0x80u8, 0xBF, 0xC0, 0xC1, 0xC3, 0xE0, 0xE2, 0xED, 0xF0, 0xF4, 0xF5, 0xFE, 0xFF,
+    ];
+    let mut s = Vec::new();
+    for _ in 0..count {
+        let mut below = |n: u64| (rng.next_u64() % n) as usize;
+        let kind = below(8);
+        let len = below(45);
+        let mut line = Vec::new();
+        for k in 0..len {
+            let c = if below(15) == 0 {
+                outside[below(outside.len() as u64)]
+            } else {
+                vocab[below(vocab.len() as u64)]
+            };
+            let mut buf = [0u8; 4];
+            let bytes = c.encode_utf8(&mut buf).as_bytes();
+            match kind {
+                // Random bytes.
+                0 => line.extend((0..bytes.len()).map(|_| loop {
+                    let b = below(256) as u8;
+                    if b != b'\r' && b != b'\n' {
+                        break b;
+                    }
+                })),
+                // Valid UTF-8 (a `/` first makes a command or the escape).
+                1..=3 => line.extend_from_slice(bytes),
+                // Now and then a breaking byte, or a character cut short.
+                4 | 5 => match below(8) {
+                    0 => line.push(breakers[below(breakers.len() as u64)]),
+                    1 if bytes.len() > 1 => line.extend_from_slice(&bytes[..bytes.len() - 1]),
+                    _ => line.extend_from_slice(bytes),
+                },
+                // A command, possibly with non-ASCII in it.
+                6 if k == 0 => line.push(b'/'),
+                6 => line.extend_from_slice(bytes),
+                // Empty lines.
+                _ => {}
+            }
+        }
+        s.extend(line);
+        s.push(b'\n');
+    }
+    s
+}
+
+/// The UTF-8 word classifier's session: words with non-ASCII letters of every length up
+/// to the capacity, the longest lines (32 four-byte letters: 128 bytes), the `//` escape,
+/// characters outside the vocabulary, every kind of invalid UTF-8 (stray continuation
+/// byte, truncated sequence at the end and before another byte, overlong encodings,
+/// surrogates, code points above U+10FFFF, bytes that never occur), invalid UTF-8 against
+/// the line limit (before it, across it, after it), commands, line ends, random lines,
+/// then valid words.
+fn utf8_words_script() -> Vec<u8> {
+    let cap = tests::protocol::DEFAULT_MAX_STEPS;
+    let line_max = 4 * cap;
+    let vocab: Vec<char> = fixture::UTF8_WORD_CLASSIFIER.vocab.chars().collect();
+    let mut rng = Rng::new(41);
+    let mut word = |len: usize| -> String {
+        (0..len)
+            .map(|k| loop {
+                let c = vocab[(rng.next_u64() % vocab.len() as u64) as usize];
+                if k > 0 || c != '/' {
+                    break c;
+                }
+            })
+            .collect()
+    };
+    let mut lines: Vec<Vec<u8>> = Vec::new();
+    let mut text = |t: &str| lines.push(t.as_bytes().to_vec());
+    for t in [
+        "/classes",
+        "/help",
+        "café",
+        "niño",
+        "über",
+        "façade",
+        "straße",
+        "cœur",
+        "€",
+        "𝔞",
+        "voilà",
+        "très",
+        "pingüino",
+        "acción",
+        "€uro",
+        "𝔞𝔞𝔞",
+        "l'été",
+        "a-ñ",
+    ] {
+        text(t);
+    }
+    let mut words: Vec<String> = (1..=cap).map(&mut word).collect();
+    words.extend((0..40).map(|k| word(1 + k % 12)));
+    for w in &words {
+        text(w);
+    }
+    let repeat = |s: &str, n: usize| s.repeat(n);
+    for t in [
+        // The capacity in two-byte letters (64 bytes) and in four-byte letters (128 bytes,
+        // the line limit): classified; one more letter: too long a sequence, too long a
+        // line.
+        repeat("é", cap),
+        repeat("𝔞", cap),
+        repeat("é", cap + 1),
+        repeat("𝔞", cap + 1),
+        repeat("€", cap + 1),
+        // The escape: the word `/𝔞…` of the capacity (126 bytes), and over the limit.
+        format!("//{}", repeat("𝔞", cap - 1)),
+        format!("//{}", repeat("𝔞", cap)),
+        format!("//{}", repeat("ñ", 5)),
+        // Characters outside the vocabulary (the first one is named).
+        "naïve".to_string(),
+        "Ñandú".to_string(),
+        "日本".to_string(),
+        "e\u{301}".to_string(),
+        "\u{85}".to_string(),
+        "\u{feff}café".to_string(),
+        "\u{10ffff}".to_string(),
+        "😀".to_string(),
+        "a b".to_string(),
+        "caf\u{0}".to_string(),
+        format!("{}ï", repeat("é", cap)),
+        format!("{}ï", repeat("é", cap + 1)),
+        // Commands: other mode's, with non-ASCII in them.
+        "/clásses".to_string(),
+        "/classes é".to_string(),
+        "/seed 1".to_string(),
+        "/€".to_string(),
+        String::new(),
+    ] {
+        text(&t);
+    }
+    let a = |n: usize| vec![b'a'; n];
+    let cat = |parts: &[&[u8]]| parts.concat();
+    for bytes in [
+        // Stray continuation bytes.
+        &b"\x80"[..],
+        b"a\x80b",
+        b"\xbf",
+        b"\xc3\xa9\xa9",
+        b"\xf0\x9d\x94\x9e\x9e",
+        // Truncated: at the line's end, before ASCII, before another lead byte.
+        b"caf\xc3",
+        b"\xc3a",
+        b"\xe2\x82",
+        b"\xe2\x82a",
+        b"\xf0\x9d\x94",
+        b"\xf0\x9d\x94\xc3\xa9",
+        b"caf\xe9",
+        b"caf\xe9s",
+        // Overlong encodings ('/' as two, three and four bytes; the largest overlong
+        // three- and four-byte forms).
+        b"\xc0\xaf",
+        b"\xc1\xbf",
+        b"\xe0\x80\xaf",
+        b"\xe0\x9f\xbf",
+        b"\xf0\x80\x80\xaf",
+        b"\xf0\x8f\xbf\xbf",
+        // Surrogates: U+D800, U+DFFF, a CESU-8 pair.
+        b"\xed\xa0\x80",
+        b"ab\xed\xbf\xbf",
+        b"\xed\xa0\xbd\xed\xb2\xa9",
+        // Above U+10FFFF, five-byte forms, bytes that never occur.
+        b"\xf4\x90\x80\x80",
+        b"\xf5\x80\x80\x80",
+        b"\xf8\x88\x80\x80\x80",
+        b"\xfe",
+        b"\xff",
+        b"\xc0",
+        // Invalid UTF-8 comes before an unknown character, in commands and the escape.
+        b"\xc3\xaf\xff",
+        b"/cl\xe1sses",
+        b"/\xff",
+        b"//\xc3",
+    ] {
+        lines.push(bytes.to_vec());
+    }
+    for bytes in [
+        // Against the line limit: an invalid byte at the last kept byte wins (also when
+        // more follows); past the limit, or a sequence that only the dropped bytes could
+        // complete, is a too long line; an invalid sequence early in a long line wins.
+        cat(&[&a(line_max - 1), b"\xff"]),
+        cat(&[&a(line_max - 1), b"\xffbbb"]),
+        cat(&[&a(line_max), b"\xff"]),
+        cat(&[&a(line_max - 1), "é".as_bytes()]),
+        cat(&[&a(line_max - 2), "€".as_bytes()]),
+        cat(&[&a(line_max - 2), "é".as_bytes()]),
+        cat(&[&a(line_max - 2), b"\xe2\x41bcd"]),
+        cat(&[&a(line_max - 3), b"\xf0\x9d\x94"]),
+        cat(&[&a(10), b"\x80", &a(200)]),
+        a(line_max + 1),
+    ] {
+        lines.push(bytes);
+    }
+    let mut s = lines.join(&b'\n');
+    s.push(b'\n');
+    // Line ends: CRLF, CR, CR CR LF (an empty word).
+    s.extend_from_slice("café\r\nniño\rß\n\r\r\n€\n".as_bytes());
+    s.extend(random_utf8_lines(2027, 200));
+    s.extend_from_slice("café\nstraße\n/classes\n".as_bytes());
+    s
+}
+
+#[test]
+fn classify_utf8_words_parity_all_boards() {
+    let script = utf8_words_script();
+    check_coverage(
+        Fixture::Utf8Words,
+        &script,
+        100,
+        &[
+            "classes: english, spanish, german\n",
+            "\nerror: character 'ï' is not in the model's vocabulary\n",
+            "\nerror: character '\\u{301}' is not in the model's vocabulary\n",
+            "\nerror: character '\\u{feff}' is not in the model's vocabulary\n",
+            "\nerror: sequence longer than the buffer's 32 steps\n",
+            "\nerror: line longer than 128 bytes\n",
+            "\nerror: the sequence has no steps\n",
+            "\nerror: invalid UTF-8 at byte offset 1 (0x80)\n",
+            "\nerror: invalid UTF-8 at byte offset 2 (0xA9)\n",
+            "\nerror: invalid UTF-8 at byte offset 3 (0xC3)\n",
+            "\nerror: invalid UTF-8 at byte offset 0 (0xC0)\n",
+            "\nerror: invalid UTF-8 at byte offset 0 (0xE0)\n",
+            "\nerror: invalid UTF-8 at byte offset 0 (0xED)\n",
+            "\nerror: invalid UTF-8 at byte offset 0 (0xF4)\n",
+            "\nerror: invalid UTF-8 at byte offset 127 (0xFF)\n",
+            "\nerror: invalid UTF-8 at byte offset 126 (0xE2)\n",
+            "\nerror: invalid UTF-8 at byte offset 10 (0x80)\n",
+            "\nerror: unknown command /cl\\u{e1}sses (try /help)\n",
+            "\nerror: unknown command /seed (try /help)\n",
+            "\nerror: /classes takes no argument\n",
+        ],
+    );
+    for board in &BOARDS {
+        check_parity(board, Fixture::Utf8Words, &script);
+    }
 }
 
 /// A random number as text, in one of several spellings that `str::parse::<f32>` reads
@@ -993,8 +1255,11 @@ fn classify_words_parity_all_boards() {
             "\nerror: character 'H' is not in the model's vocabulary\n",
             "\nerror: character 'A' is not in the model's vocabulary\n",
             "\nerror: sequence longer than the buffer's 32 steps\n",
-            "\nerror: line longer than 64 bytes\n",
-            "\nerror: non-ASCII byte 0xC3\n",
+            "\nerror: line longer than 128 bytes\n",
+            "\nerror: character '\u{e9}' is not in the model's vocabulary\n",
+            "\nerror: character '\u{ff}' is not in the model's vocabulary\n",
+            "\nerror: invalid UTF-8 at byte offset 3 (0xE9)\n",
+            "\nerror: invalid UTF-8 at byte offset 0 (0xFF)\n",
             "\nerror: unknown command /seed (try /help)\n",
             "\nerror: /classes takes no argument\n",
             "\nerror: unknown command / (try /help)\n",
@@ -1062,7 +1327,7 @@ fn classifier_macs(view: &ModelView<'_>) -> u64 {
 #[test]
 fn classify_bench_and_mem() {
     let cap = tests::protocol::DEFAULT_MAX_STEPS;
-    for fixture in [Fixture::Words, Fixture::Dense] {
+    for fixture in [Fixture::Words, Fixture::Dense, Fixture::Utf8Words] {
         let view = ModelView::parse(fixture.bytes()).expect("fixture loads");
         let classifier = rnn_core::Classifier::from_view(&view).expect("a classifier");
         let macs = classifier_macs(&view);
@@ -1073,7 +1338,7 @@ fn classify_bench_and_mem() {
             2 * cap
         };
         let floats = classifier.work_len(cap) + classifier.output_size();
-        let budget = (sequence + 4 * floats + tests::protocol::line_max(&view) + 1024) as u64;
+        let budget = (sequence + 4 * floats + tests::protocol::line_max(&view, cap) + 1024) as u64;
         for board in &BOARDS {
             let elf = firmware(board, fixture);
             let session = qemu::run(
