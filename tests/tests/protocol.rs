@@ -119,8 +119,9 @@ fn reference_runs_every_architecture() {
 #[test]
 fn reference_classify_mode() {
     use tests::protocol::{probability_e4, vector};
-    assert_eq!(probability_e4(1.0 / 32.0), 313); // 312.5 exactly: ties go up
-                                                 // 0.99995 is a little below its decimal in f32: the exact value rounds down.
+    // 312.5 exactly: ties go up.
+    assert_eq!(probability_e4(1.0 / 32.0), 313);
+    // 0.99995 is a little below its decimal in f32: the exact value rounds down.
     assert_eq!(probability_e4(0.99995), 9_999);
     assert_eq!(probability_e4(0.99996), 10_000);
     assert_eq!(probability_e4(0.00004), 0);
