@@ -18,6 +18,8 @@ pub enum Dim {
     Layers,
     /// Working memory handed to a classifier.
     Work,
+    /// The number of directions a classifier reads its sequence in.
+    Directions,
 }
 
 impl fmt::Display for Dim {
@@ -28,6 +30,7 @@ impl fmt::Display for Dim {
             Dim::Output => "output size O",
             Dim::Layers => "number of layers",
             Dim::Work => "working memory",
+            Dim::Directions => "number of directions",
         })
     }
 }
@@ -166,6 +169,14 @@ pub enum Error {
         /// Task stored in the file.
         found: Task,
     },
+    /// The model normalises its inputs and the program was built for one that does not,
+    /// or the other way round.
+    NormalizationMismatch {
+        /// Whether the program expects normalised inputs.
+        expected: bool,
+        /// Whether the model normalises them.
+        found: bool,
+    },
     /// The header's fields contradict each other.
     InvalidModel {
         /// Why.
@@ -291,6 +302,12 @@ impl fmt::Display for Error {
                 found.name()
             ),
             Error::InvalidModel { reason } => write!(f, "invalid model: {reason}"),
+            Error::NormalizationMismatch { expected, found } => write!(
+                f,
+                "normalisation mismatch: expected {}, the model {}",
+                if expected { "normalised inputs" } else { "raw inputs" },
+                if found { "normalises them" } else { "does not normalise them" }
+            ),
             Error::ClassCountMismatch { classes, output } => write!(
                 f,
                 "model has {classes} class names for {output} outputs"

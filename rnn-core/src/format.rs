@@ -197,6 +197,49 @@ impl Header {
         Header { normalized, ..self }
     }
 
+    /// Checks a file's header against the architecture a program was built for (`built`),
+    /// in this order: task ([`Error::WrongTask`]), cell kind ([`Error::WrongCellKind`]),
+    /// then the number of layers, `I`, `H`, `O` and the number of directions
+    /// ([`Error::SizeMismatch`], naming which), then normalisation
+    /// ([`Error::NormalizationMismatch`]).
+    pub fn check_built_for(&self, built: &Header) -> Result<(), Error> {
+        if self.task != built.task {
+            return Err(Error::WrongTask {
+                expected: built.task,
+                found: self.task,
+            });
+        }
+        if self.cell != built.cell {
+            return Err(Error::WrongCellKind {
+                expected: built.cell,
+                found: self.cell,
+            });
+        }
+        let directions = |h: &Header| h.directions() as u32;
+        for (dim, expected, found) in [
+            (Dim::Layers, u32::from(built.layers), u32::from(self.layers)),
+            (Dim::Input, built.input, self.input),
+            (Dim::Hidden, built.hidden, self.hidden),
+            (Dim::Output, built.output, self.output),
+            (Dim::Directions, directions(built), directions(self)),
+        ] {
+            if expected != found {
+                return Err(Error::SizeMismatch {
+                    dim,
+                    expected,
+                    found,
+                });
+            }
+        }
+        if self.normalized != built.normalized {
+            return Err(Error::NormalizationMismatch {
+                expected: built.normalized,
+                found: self.normalized,
+            });
+        }
+        Ok(())
+    }
+
     /// Number of directions: 2 for a bidirectional model, else 1.
     pub const fn directions(&self) -> usize {
         if self.bidirectional {

@@ -371,3 +371,53 @@ fn classifier_files_are_checked() {
         assert_eq!(ModelView::parse(&raw.encode()).unwrap_err(), want);
     }
 }
+
+#[test]
+fn a_program_checks_the_header_it_was_built_for() {
+    let built = Header::new(CellKind::Gru, 2, 12, 8, 3)
+        .classifier()
+        .with_bidirectional(true)
+        .with_normalized(true);
+    assert_eq!(built.check_built_for(&built), Ok(()));
+    assert_eq!(
+        Header::new(CellKind::Gru, 2, 12, 8, 3).check_built_for(&built),
+        Err(Error::WrongTask {
+            expected: Task::Classify,
+            found: Task::Next
+        })
+    );
+    let lstm = Header {
+        cell: CellKind::Lstm,
+        ..built
+    };
+    assert_eq!(
+        lstm.check_built_for(&built),
+        Err(Error::WrongCellKind {
+            expected: CellKind::Gru,
+            found: CellKind::Lstm
+        })
+    );
+    assert_eq!(
+        Header { layers: 3, ..built }.check_built_for(&built),
+        Err(Error::SizeMismatch {
+            dim: Dim::Layers,
+            expected: 2,
+            found: 3
+        })
+    );
+    assert_eq!(
+        built.with_bidirectional(false).check_built_for(&built),
+        Err(Error::SizeMismatch {
+            dim: Dim::Directions,
+            expected: 2,
+            found: 1
+        })
+    );
+    assert_eq!(
+        built.with_normalized(false).check_built_for(&built),
+        Err(Error::NormalizationMismatch {
+            expected: true,
+            found: false
+        })
+    );
+}

@@ -18,7 +18,7 @@ use super::linalg::{check_floats, check_input, check_len, f, input_term, matvec,
 pub use super::{Cell, Input, Weight};
 use super::{Head, Layer};
 use crate::error::{Dim, Error};
-use crate::format::{CellKind, ModelView, Task};
+use crate::format::{CellKind, Header, ModelView};
 use crate::vocab::Vocab;
 
 /// The Elman weights of a model, borrowed from the file (never copied), with sizes known
@@ -206,33 +206,9 @@ pub struct Elman<'a, const I: usize, const H: usize, const O: usize, W: Weight =
 fn check_sizes<const I: usize, const H: usize, const O: usize>(
     view: &ModelView<'_>,
 ) -> Result<(), Error> {
-    let header = view.header();
-    if header.task != Task::Next {
-        return Err(Error::WrongTask {
-            expected: Task::Next,
-            found: header.task,
-        });
-    }
-    if header.cell != CellKind::Elman {
-        return Err(Error::WrongCellKind {
-            expected: CellKind::Elman,
-            found: header.cell,
-        });
-    }
-    for (dim, expected, found) in [
-        (Dim::Input, I, header.input),
-        (Dim::Hidden, H, header.hidden),
-        (Dim::Output, O, header.output),
-    ] {
-        if usize::try_from(found).ok() != Some(expected) {
-            return Err(Error::SizeMismatch {
-                dim,
-                expected: u32::try_from(expected).unwrap_or(u32::MAX),
-                found,
-            });
-        }
-    }
-    Ok(())
+    let size = |n: usize| u32::try_from(n).unwrap_or(u32::MAX);
+    view.header()
+        .check_built_for(&Header::elman(size(I), size(H), size(O)))
 }
 
 impl<'a, const I: usize, const H: usize, const O: usize> Elman<'a, I, H, O> {
