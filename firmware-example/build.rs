@@ -322,6 +322,7 @@ fn write_model_consts(out: &Path) {
         ..
     } = arch;
     let task = if classify { "Classify" } else { "Next" };
+    let bidirectional = directions == 2;
     let consts = format!(
         "/// The model embedded at build time (from `build.rs`).\n\
          pub static MODEL: &crate::Aligned<[u8]> = &crate::Aligned(*include_bytes!({path_literal}));\n\
@@ -329,6 +330,18 @@ fn write_model_consts(out: &Path) {
          pub const MODEL_PATH: &str = {path_literal};\n\
          /// The task the firmware is built for.\n\
          pub const TASK: rnn_core::Task = rnn_core::Task::{task};\n\
+         /// The architecture the firmware is built for, as the model file's header says it;\n\
+         /// checked against the embedded model at boot (`Header::check_built_for`).\n\
+         pub const HEADER: rnn_core::Header = rnn_core::Header {{\n    \
+             task: TASK,\n    \
+             cell: CELL,\n    \
+             layers: {layers},\n    \
+             input: {input},\n    \
+             hidden: {hidden},\n    \
+             output: {output},\n    \
+             bidirectional: {bidirectional},\n    \
+             normalized: {normalized},\n\
+         }};\n\
          /// The cell kind the firmware is built for.\n\
          pub const CELL: rnn_core::CellKind = rnn_core::CellKind::{cell};\n\
          /// Stacked recurrent layers.\n\

@@ -44,10 +44,6 @@ type Sequence = TokenBuffer<MAX_STEPS>;
 pub enum BootError {
     /// Any of `rnn-core`'s checks, or the architecture ([`crate::check_arch`]).
     Core(Error),
-    /// The model's number of directions differs from the build's.
-    Directions { found: usize },
-    /// The model normalises its inputs and the build does not, or the other way round.
-    Normalized { found: bool },
     /// The model reads dense vectors and the build symbols, or the other way round.
     InputKind { dense: bool },
 }
@@ -63,16 +59,6 @@ impl fmt::Display for BootError {
         let kind = |dense: bool| if dense { "dense vectors" } else { "symbols" };
         match *self {
             BootError::Core(e) => e.fmt(f),
-            BootError::Directions { found } => write!(
-                f,
-                "directions mismatch: expected {DIRECTIONS}, the model has {found}"
-            ),
-            BootError::Normalized { found } => write!(
-                f,
-                "normalisation mismatch: expected {}, the model has {}",
-                model::NORMALIZED,
-                found
-            ),
             BootError::InputKind { dense } => write!(
                 f,
                 "input mismatch: expected {}, the model reads {}",
@@ -104,17 +90,6 @@ impl App {
     pub fn boot(syst: SYST) -> Result<Self, BootError> {
         let view = ModelView::parse(&model::MODEL.0)?;
         crate::check_arch(&view)?;
-        let header = view.header();
-        if header.directions() != DIRECTIONS {
-            return Err(BootError::Directions {
-                found: header.directions(),
-            });
-        }
-        if header.normalized != model::NORMALIZED {
-            return Err(BootError::Normalized {
-                found: header.normalized,
-            });
-        }
         let dense = view.vocab().is_empty();
         if dense != model::DENSE {
             return Err(BootError::InputKind { dense });

@@ -30,7 +30,7 @@ use core::fmt::Write;
 
 use cortex_m_rt::{entry, exception, ExceptionFrame};
 use cortex_m_semihosting::debug;
-use rnn_core::{Dim, Error, ModelView};
+use rnn_core::{Error, ModelView};
 
 use board::Uart;
 #[cfg(rnn_classify)]
@@ -44,38 +44,10 @@ use next::App;
 #[repr(C, align(4))]
 pub struct Aligned<T: ?Sized>(pub T);
 
-/// Checks the file's architecture against the one compiled in, in this order: task
-/// ([`Error::WrongTask`]), cell kind ([`Error::WrongCellKind`]), number of layers, then
-/// `I`, `H`, `O` ([`Error::SizeMismatch`]).
+/// Checks the file's architecture against the one compiled in (`rnn-core`'s typed
+/// errors: task, cell kind, then layers, `I`, `H`, `O`, directions, normalisation).
 fn check_arch(view: &ModelView<'_>) -> Result<(), Error> {
-    let header = view.header();
-    if header.task != model::TASK {
-        return Err(Error::WrongTask {
-            expected: model::TASK,
-            found: header.task,
-        });
-    }
-    if header.cell != model::CELL {
-        return Err(Error::WrongCellKind {
-            expected: model::CELL,
-            found: header.cell,
-        });
-    }
-    for (dim, expected, found) in [
-        (Dim::Layers, model::LAYERS, u32::from(header.layers)),
-        (Dim::Input, model::I, header.input),
-        (Dim::Hidden, model::H, header.hidden),
-        (Dim::Output, model::O, header.output),
-    ] {
-        if usize::try_from(found).ok() != Some(expected) {
-            return Err(Error::SizeMismatch {
-                dim,
-                expected: u32::try_from(expected).unwrap_or(u32::MAX),
-                found,
-            });
-        }
-    }
-    Ok(())
+    view.header().check_built_for(&model::HEADER)
 }
 
 /// How the cells read a weight: through the FPU kernel on the Cortex-M4F (four weights per
