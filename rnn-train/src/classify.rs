@@ -36,7 +36,7 @@ use crate::fastmath::exp;
 use crate::gru;
 use crate::linalg::{axpy, dot, LayerInput};
 use crate::lstm;
-use crate::model::{CellType, LayerW, LayerWMut, MAX_LAYERS};
+use crate::model::{CellType, LayerW, LayerWMut};
 use crate::rng::SplitMix64;
 
 /// The architecture of a classifier.
@@ -177,21 +177,14 @@ impl ClsArch {
 
     /// Checks the sizes: 1 to 4 layers, every size 1 to 65536, at least two classes.
     pub fn check(&self) -> std::result::Result<(), String> {
-        if self.layers == 0 || self.layers > MAX_LAYERS {
-            return Err(format!(
-                "{} layers: the format stacks 1 to {MAX_LAYERS}",
-                self.layers
-            ));
-        }
-        for (name, v) in [
-            ("input", self.input),
-            ("hidden", self.hidden),
-            ("classes", self.classes),
-        ] {
-            if v == 0 || v > rnn_core::format::MAX_SIZE as usize {
-                return Err(format!("{name} size {v} is not in 1..=65536"));
-            }
-        }
+        crate::model::check_format_sizes(
+            self.layers,
+            [
+                ("input", self.input),
+                ("hidden", self.hidden),
+                ("classes", self.classes),
+            ],
+        )?;
         if self.classes < 2 {
             return Err(format!(
                 "{} class: a classifier needs at least two",
@@ -295,22 +288,6 @@ impl<'a> SeqInput<'a> {
     }
 }
 
-fn cache_per_unit(cell: CellType) -> usize {
-    match cell {
-        CellType::Elman => elman::CACHE,
-        CellType::Gru => gru::CACHE,
-        CellType::Lstm => lstm::CACHE,
-    }
-}
-
-fn tmp_per_unit(cell: CellType) -> usize {
-    match cell {
-        CellType::Elman => elman::TMP,
-        CellType::Gru => gru::TMP,
-        CellType::Lstm => lstm::TMP,
-    }
-}
-
 /// Activations of the latest forward pass and buffers for the backward pass, sized once
 /// for the longest sequence; [`forward`] grows it if a longer one comes.
 #[derive(Clone, Debug)]
@@ -340,7 +317,7 @@ impl Workspace {
     pub fn new(arch: ClsArch, capacity: usize) -> Self {
         let n = arch.layers * arch.directions();
         let (s, dh) = (arch.state_len(), arch.head_input());
-        let c = cache_per_unit(arch.cell) * arch.hidden;
+        let c = arch.cell.cache_per_unit() * arch.hidden;
         let capacity = capacity.max(1);
         Workspace {
             arch,
@@ -354,7 +331,7 @@ impl Workspace {
             p: vec![0.0; arch.classes],
             dz: vec![0.0; dh],
             dstate: vec![0.0; s],
-            tmp: vec![0.0; tmp_per_unit(arch.cell) * arch.hidden],
+            tmp: vec![0.0; arch.cell.tmp_per_unit() * arch.hidden],
         }
     }
 
@@ -400,7 +377,7 @@ pub fn forward(params: &[f32], x: SeqInput<'_>, label: usize, ws: &mut Workspace
     ws.t_len = t_len;
     let (h, s, nd) = (arch.hidden, arch.state_len(), arch.directions());
     let dh = nd * h;
-    let c = cache_per_unit(arch.cell) * h;
+    let c = arch.cell.cache_per_unit() * h;
     for l in 0..arch.layers {
         let (below, here) = ws.outs.split_at_mut(l);
         let out = &mut here[0];
@@ -469,7 +446,7 @@ pub fn backward(
     let t_len = ws.t_len;
     let (h, s, nd) = (arch.hidden, arch.state_len(), arch.directions());
     let dh = nd * h;
-    let c = cache_per_unit(arch.cell) * h;
+    let c = arch.cell.cache_per_unit() * h;
     let Workspace {
         states,
         caches,

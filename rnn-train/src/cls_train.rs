@@ -113,16 +113,7 @@ pub struct Engine {
 impl Engine {
     pub fn new(arch: ClsArch, batch: usize, max_len: usize, threads: usize) -> Result<Self> {
         let p = arch.param_count();
-        let pool = if threads > 1 {
-            Some(
-                rayon::ThreadPoolBuilder::new()
-                    .num_threads(threads)
-                    .build()
-                    .map_err(|e| Error::Internal(format!("cannot start threads: {e}")))?,
-            )
-        } else {
-            None
-        };
+        let pool = crate::train::thread_pool(threads)?;
         Ok(Engine {
             arch,
             grad: vec![0.0; p],

@@ -150,6 +150,24 @@ impl CellType {
         }
     }
 
+    /// Floats one step caches per hidden unit for the backward pass.
+    pub const fn cache_per_unit(self) -> usize {
+        match self {
+            CellType::Elman => crate::elman::CACHE,
+            CellType::Gru => crate::gru::CACHE,
+            CellType::Lstm => crate::lstm::CACHE,
+        }
+    }
+
+    /// Floats of working space one step needs per hidden unit.
+    pub const fn tmp_per_unit(self) -> usize {
+        match self {
+            CellType::Elman => crate::elman::TMP,
+            CellType::Gru => crate::gru::TMP,
+            CellType::Lstm => crate::lstm::TMP,
+        }
+    }
+
     pub const fn name(self) -> &'static str {
         self.core().name()
     }
@@ -231,22 +249,14 @@ impl Arch {
 
     /// Checks what the file format accepts: 1 to 4 layers, every size 1 to 65536.
     pub fn check(&self) -> std::result::Result<(), String> {
-        if self.layers == 0 || self.layers > MAX_LAYERS {
-            return Err(format!(
-                "{} layers: the format stacks 1 to {MAX_LAYERS}",
-                self.layers
-            ));
-        }
-        for (name, v) in [
-            ("input", self.input),
-            ("hidden", self.hidden),
-            ("output", self.output),
-        ] {
-            if v == 0 || v > rnn_core::format::MAX_SIZE as usize {
-                return Err(format!("{name} size {v} is not in 1..=65536"));
-            }
-        }
-        Ok(())
+        check_format_sizes(
+            self.layers,
+            [
+                ("input", self.input),
+                ("hidden", self.hidden),
+                ("output", self.output),
+            ],
+        )
     }
 
     /// Inputs of layer `l`: `I` for layer 0, `H` above.
@@ -589,4 +599,22 @@ impl Model {
         let bytes = std::fs::read(path).map_err(|e| Error::io(path, e))?;
         Self::from_bytes(&bytes, path)
     }
+}
+
+/// What the file format accepts of a network: 1 to 4 layers, every named size 1 to 65536.
+pub fn check_format_sizes(
+    layers: usize,
+    sizes: [(&str, usize); 3],
+) -> std::result::Result<(), String> {
+    if layers == 0 || layers > MAX_LAYERS {
+        return Err(format!(
+            "{layers} layers: the format stacks 1 to {MAX_LAYERS}"
+        ));
+    }
+    for (name, v) in sizes {
+        if v == 0 || v > rnn_core::format::MAX_SIZE as usize {
+            return Err(format!("{name} size {v} is not in 1..=65536"));
+        }
+    }
+    Ok(())
 }

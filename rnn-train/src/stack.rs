@@ -27,22 +27,6 @@ use crate::linalg::{axpy, dot, LayerInput};
 use crate::lstm;
 use crate::model::{Arch, CellType, Weights, WeightsMut};
 
-fn cache_per_unit(cell: CellType) -> usize {
-    match cell {
-        CellType::Elman => elman::CACHE,
-        CellType::Gru => gru::CACHE,
-        CellType::Lstm => lstm::CACHE,
-    }
-}
-
-fn tmp_per_unit(cell: CellType) -> usize {
-    match cell {
-        CellType::Elman => elman::TMP,
-        CellType::Gru => gru::TMP,
-        CellType::Lstm => lstm::TMP,
-    }
-}
-
 /// Activations cached by the forward pass and buffers for the backward pass.
 #[derive(Clone, Debug)]
 pub struct Workspace {
@@ -65,7 +49,7 @@ pub struct Workspace {
 impl Workspace {
     pub fn new(arch: Arch, capacity: usize) -> Self {
         let (h, s) = (arch.hidden, arch.cell.state_len(arch.hidden));
-        let c = cache_per_unit(arch.cell) * h;
+        let c = arch.cell.cache_per_unit() * h;
         Workspace {
             arch,
             capacity,
@@ -76,7 +60,7 @@ impl Workspace {
             p: vec![0.0; capacity * arch.output],
             dstate: (0..arch.layers).map(|_| vec![0.0; s]).collect(),
             dx: vec![0.0; h],
-            tmp: vec![0.0; tmp_per_unit(arch.cell) * h],
+            tmp: vec![0.0; arch.cell.tmp_per_unit() * h],
         }
     }
 
@@ -148,7 +132,7 @@ pub fn forward<'w>(
 ) -> f32 {
     let arch = ws.arch;
     let (h, s, o) = (arch.hidden, arch.cell.state_len(arch.hidden), arch.output);
-    let c = cache_per_unit(arch.cell) * h;
+    let c = arch.cell.cache_per_unit() * h;
     let t_len = inputs.len().min(targets.len()).min(ws.capacity);
     for (l, st) in ws.states.iter_mut().enumerate() {
         st[..s].copy_from_slice(&state0[l * s..(l + 1) * s]);
@@ -200,7 +184,7 @@ pub fn backward<'w, 'g>(
 ) {
     let arch = ws.arch;
     let (h, s, o) = (arch.hidden, arch.cell.state_len(arch.hidden), arch.output);
-    let c = cache_per_unit(arch.cell) * h;
+    let c = arch.cell.cache_per_unit() * h;
     let t_len = inputs.len().min(targets.len()).min(ws.capacity);
     let Workspace {
         states,

@@ -235,19 +235,23 @@ pub struct Engine {
     pool: Option<rayon::ThreadPool>,
 }
 
+/// A pool of `threads` workers, or none for one thread (the caller's thread does the work).
+pub(crate) fn thread_pool(threads: usize) -> Result<Option<rayon::ThreadPool>> {
+    if threads <= 1 {
+        return Ok(None);
+    }
+    rayon::ThreadPoolBuilder::new()
+        .num_threads(threads)
+        .build()
+        .map(Some)
+        .map_err(|e| Error::Internal(format!("cannot start threads: {e}")))
+}
+
 impl Engine {
     pub fn new(arch: Arch, batch: usize, max_len: usize, threads: usize) -> Result<Self> {
         let p = arch.param_count();
-        let pool = if threads > 1 && batch > 1 {
-            Some(
-                rayon::ThreadPoolBuilder::new()
-                    .num_threads(threads)
-                    .build()
-                    .map_err(|e| Error::Internal(format!("cannot start threads: {e}")))?,
-            )
-        } else {
-            None
-        };
+        // One sequence per minibatch leaves nothing to share out.
+        let pool = thread_pool(if batch > 1 { threads } else { 1 })?;
         Ok(Engine {
             arch,
             grad: vec![0.0; p],
