@@ -299,7 +299,7 @@ impl App {
             *count = measure::instructions(ticks, board::CLOCK_HZ);
         }
         let [one, full] = counts;
-        let macs = macs_per_step();
+        let macs = MACS_PER_STEP;
         let per_step = full.saturating_sub(one) / (MAX_STEPS as u64 - 1).max(1);
         let hundredths = per_step * 100 / macs;
         let _ = writeln!(
@@ -323,21 +323,13 @@ const HELP: &str = "a line is one vector of comma-separated numbers, an empty li
 #[cfg(not(rnn_classify_dense))]
 const HELP: &str = "a line is a word to classify (start it with // to begin with /)";
 
-/// Multiply-accumulates of one step of the whole sequence (both directions, every layer):
-/// per direction, layer 0 does `G·H·H` recurrent MACs plus `G·H·I` for a dense input or
-/// `G·H` for a one-hot one (one weight added per row), each further layer `G·H·H`
-/// recurrent plus `G·H·D·H` for its input (both directions of the layer below). The
-/// output layer (`O·D·H`, once per sequence) and the normalisation are not counted.
-fn macs_per_step() -> u64 {
-    let g = match CELL {
-        CellKind::Elman => 1,
-        CellKind::Gru => 3,
-        CellKind::Lstm => 4,
-    };
-    let (i, h, l, d) = (I as u64, H as u64, LAYERS as u64, DIRECTIONS as u64);
-    let first_input = if model::DENSE { i } else { 1 };
-    d * (g * h * (h + first_input) + (l - 1) * g * h * (h + d * h))
-}
+/// Multiply-accumulates of one step of the whole sequence (both directions, every layer),
+/// as `rnn-core` counts them ([`rnn_core::Header::macs_per_step`]): per direction, layer 0
+/// does `G·H·H` recurrent MACs plus `G·H·I` for a dense input or `G·H` for a one-hot one
+/// (one weight added per row), each further layer `G·H·H` recurrent plus `G·H·D·H` for its
+/// input (both directions of the layer below). The output layer (`O·D·H`, once per
+/// sequence) and the normalisation are not counted.
+const MACS_PER_STEP: u64 = model::HEADER.macs_per_step(!model::DENSE);
 
 /// `p` in units of 10⁻⁴, rounded to the nearest (half up), computed exactly from the
 /// bits of `p`: `p = m · 2^e`, so `p · 10⁴ = m · 10⁴ / 2^-e`, in integers. Below 0 (or

@@ -7,7 +7,7 @@ use core::fmt::Write;
 use cortex_m::peripheral::SYST;
 use cortex_m_semihosting::debug;
 use rnn_core::sample::{argmax, sample};
-use rnn_core::{generate, Cell, CellKind, Dim, Error, ModelView, Rng, Sampler, Vocab};
+use rnn_core::{generate, Cell, CellKind, Error, ModelView, Rng, Sampler, Vocab};
 
 use crate::line::Problem;
 use crate::{board, measure, model, Out};
@@ -50,19 +50,13 @@ struct Model {
     vocab: Vocab<'static>,
 }
 
-/// [`Error::BufferLength`] unless `found == expected`.
-#[cfg_attr(rnn_elman_fast_path, allow(dead_code))]
-fn check_len(dim: Dim, expected: usize, found: usize) -> Result<(), Error> {
-    if expected == found {
-        Ok(())
-    } else {
-        Err(Error::BufferLength {
-            dim,
-            expected,
-            found,
-        })
-    }
-}
+/// Multiply-accumulates of one step with a one-hot input, as `rnn-core` counts them
+/// ([`rnn_core::Header::macs_per_step`]): per layer `G` gate blocks (1 Elman, 3 GRU,
+/// 4 LSTM) of `H` rows; layer 0 does `G·H·H` recurrent MACs plus `G·H` for its one-hot
+/// input (one weight added per row), each further layer `G·H·H` recurrent plus `G·H·H` for
+/// its dense input; the output layer `O·H`. Activations, gate products and bias adds are
+/// not counted.
+const MACS: u64 = model::HEADER.macs_per_step(true);
 
 impl Model {
     /// Checks the embedded model with all of `rnn-core`'s checks and against the compiled
@@ -76,6 +70,7 @@ impl Model {
         let cells = Cells::with_weights(&view, floats)?;
         #[cfg(not(rnn_elman_fast_path))]
         let cells = {
+            use rnn_core::{check_len, Dim};
             let cells = Cells::with_weights(&view, floats)?;
             // Equal whenever the checks above hold; checked so that no step can fail.
             check_len(Dim::Hidden, STATE_LEN, cells.state_len())?;
@@ -140,21 +135,6 @@ impl Model {
     ) -> Result<(), Error> {
         self.cells
             .step(state, rnn_core::Input::Token(token), scratch, logits)
-    }
-
-    /// Multiply-accumulates of one step with a one-hot input: per layer `G` gate blocks
-    /// (1 Elman, 3 GRU, 4 LSTM) of `H` rows; layer 0 does `G·H·H` recurrent MACs plus `G·H`
-    /// for its one-hot input (one weight added per row), each further layer `G·H·H`
-    /// recurrent plus `G·H·H` for its dense input; the output layer `O·H`. Activations,
-    /// gate products and bias adds are not counted.
-    fn macs() -> u64 {
-        let g = match CELL {
-            CellKind::Elman => 1,
-            CellKind::Gru => 3,
-            CellKind::Lstm => 4,
-        };
-        let (h, o, l) = (H as u64, O as u64, LAYERS as u64);
-        g * h * (h + 1) + (l - 1) * 2 * g * h * h + o * h
     }
 }
 
@@ -390,7 +370,7 @@ impl App {
             let _ = writeln!(out, "error: bench: SysTick did not count, or wrapped");
             return;
         };
-        let macs = Model::macs();
+        let macs = MACS;
         let per_step =
             |ticks| measure::instructions(ticks, board::CLOCK_HZ) / u64::from(BENCH_STEPS);
         let (greedy, sampled) = (per_step(greedy), per_step(sampled));

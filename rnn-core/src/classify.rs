@@ -18,10 +18,10 @@
 //! keeps it, on a device in a [`TokenBuffer`] or [`DenseBuffer`] of fixed capacity, and
 //! hands [`Classifier::classify`] working memory of [`Classifier::work_len`] floats.
 
-use crate::cell::linalg::{check_floats, check_len, f, model_sizes, take};
-use crate::cell::{layer_scratch_len, layer_state_len, layer_step, Head, Input, Layer, Weight};
+use crate::cell::linalg::{check_floats, f, model_sizes, take};
+use crate::cell::{layer_scratch_len, layer_step, Head, Input, Layer, Weight};
 use crate::classes::Classes;
-use crate::error::{Dim, Error};
+use crate::error::{check_len, Dim, Error};
 use crate::format::{CellKind, ModelView, Task, MAX_LAYERS};
 
 const STACK: usize = MAX_LAYERS as usize;
@@ -73,7 +73,7 @@ fn split<'a, W: Weight>(
     let mut stacks = [[None; STACK]; 2];
     for stack in stacks.iter_mut().take(directions) {
         for (l, slot) in stack.iter_mut().enumerate().take(depth) {
-            let n_in = if l == 0 { i } else { directions * h };
+            let n_in = header.layer_input(l);
             *slot = Some(Layer::take(&mut rest, header.cell, n_in, h)?);
         }
     }
@@ -86,7 +86,7 @@ fn split<'a, W: Weight>(
         output: o,
         norm,
         stacks,
-        head: Head::take(&mut rest, directions * h, o)?,
+        head: Head::take(&mut rest, header.head_input(), o)?,
         classes: view.classes(),
     })
 }
@@ -142,7 +142,7 @@ impl<'a, W: Weight> Classifier<'a, W> {
     pub fn work_len(&self, steps: usize) -> usize {
         let dh = self.directions * self.hidden;
         let sequences = if self.depth > 1 { 2 * steps * dh } else { 0 };
-        layer_state_len(self.kind, self.hidden)
+        self.kind.state_len(self.hidden)
             + layer_scratch_len(self.kind, self.hidden)
             + self.input
             + dh
@@ -194,7 +194,7 @@ impl<'a, W: Weight> Classifier<'a, W> {
                 found: work.len(),
             });
         };
-        let (state, rest) = work.split_at_mut(layer_state_len(self.kind, h));
+        let (state, rest) = work.split_at_mut(self.kind.state_len(h));
         let (scratch, rest) = rest.split_at_mut(layer_scratch_len(self.kind, h));
         let (x_norm, rest) = rest.split_at_mut(ni);
         let (finals, rest) = rest.split_at_mut(dh);

@@ -327,3 +327,18 @@ impl fmt::Display for Error {
         }
     }
 }
+
+/// [`Error::BufferLength`] naming `dim`, `expected` and `found` unless
+/// `found == expected`: the check every step makes of its buffers, for a firmware's own
+/// buffers too.
+pub fn check_len(dim: Dim, expected: usize, found: usize) -> Result<(), Error> {
+    if expected == found {
+        Ok(())
+    } else {
+        Err(Error::BufferLength {
+            dim,
+            expected,
+            found,
+        })
+    }
+}

@@ -77,13 +77,35 @@ impl CellKind {
         }
     }
 
-    /// How many gate blocks of `H` rows the recurrent weights have: 1 for Elman, 3 for GRU,
-    /// 4 for LSTM.
-    const fn gates(self) -> usize {
+    /// Every kind, in code order (Elman, GRU, LSTM).
+    pub const ALL: [CellKind; 3] = [CellKind::Elman, CellKind::Gru, CellKind::Lstm];
+
+    /// How many gate blocks of `H` rows a layer's weights have: 1 for Elman, 3 for GRU
+    /// (r, z, n), 4 for LSTM (i, f, g, o). Its input and recurrent weights have `G·H` rows,
+    /// and so has each of its biases.
+    pub const fn gates(self) -> usize {
         match self {
             CellKind::Elman => 1,
             CellKind::Gru => 3,
             CellKind::Lstm => 4,
+        }
+    }
+
+    /// Floats of recurrent state of one layer in one direction with `hidden` units: `H`
+    /// for Elman and GRU, `2·H` for LSTM (`h` then `c`). Saturates instead of overflowing.
+    pub const fn state_len(self, hidden: usize) -> usize {
+        match self {
+            CellKind::Lstm => hidden.saturating_mul(2),
+            CellKind::Elman | CellKind::Gru => hidden,
+        }
+    }
+
+    /// Whether a layer has a recurrent bias `b_hh` besides its input bias `b_ih` (GRU and
+    /// LSTM, PyTorch's layout), or the one bias `b_a` (Elman).
+    pub const fn has_recurrent_bias(self) -> bool {
+        match self {
+            CellKind::Elman => false,
+            CellKind::Gru | CellKind::Lstm => true,
         }
     }
 }
@@ -249,6 +271,46 @@ impl Header {
         }
     }
 
+    /// Multiply-accumulates of one time step, the count the firmware's `/bench` prints.
+    /// Per direction, layer 0 does `G·H·H` recurrent MACs plus `G·H` for a one-hot input
+    /// (`one_hot`: one weight added per row) or `G·H·I` for a dense one; each further layer
+    /// `G·H·H` recurrent plus `G·H·D·H` for its input (both directions of the layer below).
+    /// A next-symbol model adds its output layer, [`Header::head_macs`], at every step; a
+    /// classifier runs it once per sequence, so it is not counted here. Activations, gate
+    /// products, bias adds and the normalisation are not counted. `G` is
+    /// [`CellKind::gates`], `D` [`Header::directions`]. Saturates at `u64::MAX` instead of
+    /// overflowing.
+    pub const fn macs_per_step(&self, one_hot: bool) -> u64 {
+        let h = self.hidden as u64;
+        let rows = (self.cell.gates() as u64).saturating_mul(h);
+        let recurrent = rows.saturating_mul(h);
+        let first_input = if one_hot {
+            rows
+        } else {
+            rows.saturating_mul(self.input as u64)
+        };
+        let below = (self.directions() as u64).saturating_mul(h);
+        let further = recurrent.saturating_add(rows.saturating_mul(below));
+        let per_direction = if self.layers == 0 {
+            0
+        } else {
+            let above = further.saturating_mul(self.layers as u64 - 1);
+            recurrent.saturating_add(first_input).saturating_add(above)
+        };
+        let stacks = per_direction.saturating_mul(self.directions() as u64);
+        match self.task {
+            Task::Next => stacks.saturating_add(self.head_macs()),
+            Task::Classify => stacks,
+        }
+    }
+
+    /// `O·D·H`, the output layer's multiply-accumulates: at every step of a next-symbol
+    /// model, once per sequence in a classifier. Saturates instead of overflowing.
+    pub const fn head_macs(&self) -> u64 {
+        let below = (self.directions() as u64).saturating_mul(self.hidden as u64);
+        (self.output as u64).saturating_mul(below)
+    }
+
     const fn flags(&self) -> u8 {
         let b = if self.bidirectional {
             FLAG_BIDIRECTIONAL
@@ -259,19 +321,42 @@ impl Header {
         b | n
     }
 
-    /// Number of `f32` weights of layer `l`'s recurrent part in one direction:
-    /// `G·H·I_l + G·H·H` plus the biases (`H` for Elman, `2·G·H` for GRU and LSTM), with
-    /// `I_0 = I` and `I_l = D·H` above (`D` directions), and `G` = 1, 3 or 4 gate blocks.
-    fn layer_count(&self, l: u64) -> u64 {
-        let (i, h) = (u64::from(self.input), u64::from(self.hidden));
-        let g = self.cell.gates() as u64;
-        let inputs = if l == 0 {
-            i
+    /// `I_l`, the length of layer `l`'s input: `I` for layer 0, `D·H` above (both
+    /// directions of the layer below, `D` = [`Header::directions`]). Saturates instead of
+    /// overflowing.
+    pub const fn layer_input(&self, layer: usize) -> usize {
+        if layer == 0 {
+            self.input as usize
         } else {
-            self.directions() as u64 * h
+            self.head_input()
+        }
+    }
+
+    /// `D·H`, the length of what the output layer reads: the top layer's final state in
+    /// each direction. Saturates instead of overflowing.
+    pub const fn head_input(&self) -> usize {
+        self.directions().saturating_mul(self.hidden as usize)
+    }
+
+    /// Floats of recurrent state of one layer in one direction:
+    /// [`CellKind::state_len`] of `H` (`H`, or `2·H` for LSTM).
+    pub const fn layer_state_len(&self) -> usize {
+        self.cell.state_len(self.hidden as usize)
+    }
+
+    /// Number of `f32` weights of layer `l`'s recurrent part in one direction:
+    /// `G·H·I_l + G·H·H + G·H`, plus `G·H` for the recurrent bias of GRU and LSTM, with
+    /// `G` = [`CellKind::gates`] and `I_l` = [`Header::layer_input`]. Only called with
+    /// sizes checked by [`Header::param_count`], for which `u64` cannot overflow.
+    fn layer_count(&self, l: usize) -> u64 {
+        let h = u64::from(self.hidden);
+        let rows = self.cell.gates() as u64 * h;
+        let biases = if self.cell.has_recurrent_bias() {
+            2 * rows
+        } else {
+            rows
         };
-        let biases = if g == 1 { h } else { 2 * g * h };
-        g * h * inputs + g * h * h + biases
+        rows * self.layer_input(l) as u64 + rows * h + biases
     }
 
     /// Number of `f32` weights a file with this header holds, or [`Error::InvalidSize`]
@@ -280,7 +365,8 @@ impl Header {
     /// In file order: the normalisation (`2·I`, when `normalized`), the layers' recurrent
     /// weights (the forward stack, then the backward one when `bidirectional`), then the
     /// output layer (`O·D·H + O`). One Elman layer: `H·I + H·H + H + O·H + O` (`W_ax`,
-    /// `W_aa`, `b_a`, `W_ya`, `b_y`).
+    /// `W_aa`, `b_a`, `W_ya`, `b_y`). For every header it accepts, this is the sum of the
+    /// lengths of [`Header::tensors`].
     pub fn param_count(&self) -> Result<usize, Error> {
         if self.layers == 0 || self.layers > MAX_LAYERS {
             return Err(Error::InvalidSize {
@@ -299,17 +385,14 @@ impl Header {
         }
         // With every size at most 2^16 and 4 layers the sum stays below 2^40: u64 cannot
         // overflow, but usize on a 32-bit target can, so convert with a check.
-        let (i, h, o) = (
-            u64::from(self.input),
-            u64::from(self.hidden),
-            u64::from(self.output),
-        );
+        let (i, o) = (u64::from(self.input), u64::from(self.output));
         let d = self.directions() as u64;
         let norm = if self.normalized { 2 * i } else { 0 };
-        let stack: u64 = (0..u64::from(self.layers))
+        let stack: u64 = (0..usize::from(self.layers))
             .map(|l| self.layer_count(l))
             .sum();
-        usize::try_from(norm + d * stack + o * d * h + o).map_err(|_| Error::InvalidSize {
+        let head = o * self.head_input() as u64 + o;
+        usize::try_from(norm + d * stack + head).map_err(|_| Error::InvalidSize {
             dim: Dim::Hidden,
             found: self.hidden,
         })

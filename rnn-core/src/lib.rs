@@ -13,10 +13,17 @@
 //! - [`cell`]: the forward steps: [`cell::elman`] ([`Elman`] with compile-time sizes `I`,
 //!   `H`, `O`; [`ElmanWeights`] with run-time sizes), [`cell::gru`], [`cell::lstm`],
 //!   [`Network`] for any kind and 1 to 4 stacked layers, and the [`Cell`] trait;
-//! - [`format`]: the model file, reader and writer (byte layout in `FORMAT.md`);
+//! - [`format`]: the model file, reader and writer (byte layout in `FORMAT.md`), and the
+//!   facts of its header every crate needs: [`CellKind::gates`],
+//!   [`CellKind::state_len`], [`CellKind::has_recurrent_bias`], [`Header::layer_input`],
+//!   [`Header::param_count`], and the MACs of a step ([`Header::macs_per_step`],
+//!   [`Header::head_macs`]);
+//! - [`layout`]: every tensor of a file in file order ([`Header::tensors`], the one
+//!   definition of that order), with its role, name and shape ([`TensorSpec`]);
 //! - [`vocab`]: characters to indices and back;
 //! - [`sample`]: softmax, greedy and temperature sampling, the PRNG, and [`generate`];
-//! - [`error`]: the one error type; nothing in this crate panics.
+//! - [`error`]: the one error type, and [`check_len`], the buffer-length check a firmware
+//!   can use for its own buffers; nothing in this crate panics.
 //!
 //! ## Example: load a model, feed characters, sample
 //!
@@ -71,6 +78,7 @@ pub mod classify;
 mod crc32;
 pub mod error;
 pub mod format;
+pub mod layout;
 pub mod sample;
 pub mod vocab;
 
@@ -80,9 +88,10 @@ pub use cell::{Cell, Input, Weight};
 pub use classes::Classes;
 pub use classify::{Classifier, DenseBuffer, Steps, TokenBuffer};
 pub use crc32::crc32;
-pub use error::{Dim, Error};
+pub use error::{check_len, Dim, Error};
 pub use format::{
     classifier_len, encoded_len, write_classifier, write_model, CellKind, Header, ModelView, Task,
 };
+pub use layout::{TensorRole, TensorSpec, Tensors};
 pub use sample::{generate, Rng, Sampler};
 pub use vocab::Vocab;

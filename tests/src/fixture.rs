@@ -3,7 +3,7 @@
 
 use std::path::Path;
 
-use rnn_core::{write_classifier, write_model, CellKind, Header, Rng};
+use rnn_core::{write_classifier, write_model, CellKind, Header, Rng, TensorRole};
 
 /// The vocabulary of the fixture models: the end-of-name symbol, `/` (to exercise the
 /// firmware's `//` escape) and the 26 lower-case letters.
@@ -38,55 +38,50 @@ pub fn elman_bytes(vocab: &str, hidden: usize, seed: u64) -> Vec<u8> {
 }
 
 /// The bytes of a model of any kind and depth over `vocab` with `hidden` units per layer
-/// and random weights drawn from `seed`, tensors in file order (per layer input weights,
-/// recurrent weights, input bias, recurrent bias for gated cells; then `W_ya`, `b_y`).
-/// As in [`elman_bytes`], the scales keep the units away from saturation and the bias of
-/// the end-of-name symbol (index 0) makes names end within a few dozen symbols; an LSTM's
-/// forget-gate biases start at 1, as Keras initialises them.
+/// and random weights drawn from `seed`, tensors in file order as `rnn-core`'s
+/// `Header::tensors` walks them (per layer input weights, recurrent weights, input bias,
+/// recurrent bias for gated cells; then `W_ya`, `b_y`). As in [`elman_bytes`], the scales
+/// keep the units away from saturation and the bias of the end-of-name symbol (index 0)
+/// makes names end within a few dozen symbols; an LSTM's forget-gate biases start at 1, as
+/// Keras initialises them.
 pub fn network_bytes(kind: CellKind, layers: u8, vocab: &str, hidden: usize, seed: u64) -> Vec<u8> {
     let n = vocab.chars().count();
     let (i, h, o) = (n, hidden, n);
-    let gates = match kind {
-        CellKind::Elman => 1,
-        CellKind::Gru => 3,
-        CellKind::Lstm => 4,
-    };
+    let header = Header::new(kind, layers, i as u32, h as u32, o as u32);
     let mut rng = Rng::new(seed);
     // Gated units' outputs are small (an LSTM's h is o·tanh(c)): larger scales than the
     // Elman fixture's keep the predictions dependent on the input and the state.
     let recurrent = 2.0 / (h as f32).sqrt();
-    let mut tensors: Vec<Vec<f32>> = Vec::new();
-    for l in 0..usize::from(layers) {
-        let (n_in, in_scale) = if l == 0 {
-            (i, 2.0)
-        } else {
-            (h, 3.0 / (h as f32).sqrt())
-        };
-        let mut draw = |count: usize, scale: f32| -> Vec<f32> {
-            (0..count).map(|_| uniform(&mut rng, scale)).collect()
-        };
-        tensors.push(draw(gates * h * n_in, in_scale));
-        tensors.push(draw(gates * h * h, recurrent));
-        let mut b_x = draw(gates * h, 0.1);
-        if kind == CellKind::Lstm {
-            // Gate order i, f, g, o: the forget gate is the second block.
-            b_x[h..2 * h].iter_mut().for_each(|b| *b += 1.0);
-        }
-        tensors.push(b_x);
-        if kind != CellKind::Elman {
-            tensors.push(draw(gates * h, 0.1));
-        }
-    }
-    let w_ya: Vec<f32> = (0..o * h)
-        .map(|_| uniform(&mut rng, 6.0 / (h as f32).sqrt()))
+    let tensors: Vec<Vec<f32>> = header
+        .tensors()
+        .map(|t| {
+            let scale = match t.role {
+                TensorRole::InputWeights if t.layer == 0 => 2.0,
+                TensorRole::InputWeights => 3.0 / (h as f32).sqrt(),
+                TensorRole::RecurrentWeights => recurrent,
+                TensorRole::OutputWeights => 6.0 / (h as f32).sqrt(),
+                TensorRole::OutputBias => 0.5,
+                _ => 0.1,
+            };
+            let mut values: Vec<f32> = (0..t.len()).map(|_| uniform(&mut rng, scale)).collect();
+            match t.role {
+                TensorRole::InputBias => lstm_forget_bias(kind, h, &mut values),
+                TensorRole::OutputBias => values[0] = 0.5,
+                _ => {}
+            }
+            values
+        })
         .collect();
-    let mut b_y: Vec<f32> = (0..o).map(|_| uniform(&mut rng, 0.5)).collect();
-    b_y[0] = 0.5;
-    tensors.push(w_ya);
-    tensors.push(b_y);
-    let header = Header::new(kind, layers, i as u32, h as u32, o as u32);
     let refs: Vec<&[f32]> = tensors.iter().map(Vec::as_slice).collect();
     write(&header, vocab, &refs)
+}
+
+/// An LSTM's forget-gate biases start at 1 (gate order i, f, g, o: the second block of
+/// `H`), as Keras initialises them.
+fn lstm_forget_bias(kind: CellKind, h: usize, b_x: &mut [f32]) {
+    if kind == CellKind::Lstm {
+        b_x[h..2 * h].iter_mut().for_each(|b| *b += 1.0);
+    }
 }
 
 /// The shape of a fixture classifier (see [`classifier_bytes`]).
@@ -113,7 +108,8 @@ pub struct ClassifierSpec<'a> {
 }
 
 /// The bytes of a classifier with random weights, written with `rnn-core`'s
-/// `write_classifier`. Tensors in file order: `mean` and `scale` (when normalised; means
+/// `write_classifier`. Tensors in file order, as `Header::tensors` walks them: `mean` and
+/// `scale` (when normalised; means
 /// in ±1, scales in [0.5, 2)), the forward stack's layers, the backward stack's (input
 /// weights, recurrent weights, input bias, and for gated cells the recurrent bias; layer
 /// `l > 0` reads `D·H` values), then `W_ya` (O × D·H) and `b_y`. The output scale spreads
@@ -126,48 +122,36 @@ pub fn classifier_bytes(spec: &ClassifierSpec<'_>) -> Vec<u8> {
         spec.vocab.chars().count()
     };
     let (h, o) = (spec.hidden, spec.classes.len());
-    let d = if spec.bidirectional { 2 } else { 1 };
-    let gates = match spec.kind {
-        CellKind::Elman => 1,
-        CellKind::Gru => 3,
-        CellKind::Lstm => 4,
-    };
-    let mut rng = Rng::new(spec.seed);
-    let mut draw = |count: usize, scale: f32| -> Vec<f32> {
-        (0..count).map(|_| uniform(&mut rng, scale)).collect()
-    };
-    let mut tensors: Vec<Vec<f32>> = Vec::new();
-    if spec.normalized {
-        tensors.push(draw(i, 1.0));
-        tensors.push(draw(i, 0.75).iter().map(|s| s + 1.25).collect());
-    }
-    let recurrent = 2.0 / (h as f32).sqrt();
-    for _direction in 0..d {
-        for l in 0..usize::from(spec.layers) {
-            let (n_in, in_scale) = match (l, dense) {
-                (0, false) => (i, 2.0),
-                (0, true) => (i, 2.0 / (i as f32).sqrt()),
-                _ => (d * h, 3.0 / ((d * h) as f32).sqrt()),
-            };
-            tensors.push(draw(gates * h * n_in, in_scale));
-            tensors.push(draw(gates * h * h, recurrent));
-            let mut b_x = draw(gates * h, 0.1);
-            if spec.kind == CellKind::Lstm {
-                // Gate order i, f, g, o: the forget gate is the second block.
-                b_x[h..2 * h].iter_mut().for_each(|b| *b += 1.0);
-            }
-            tensors.push(b_x);
-            if spec.kind != CellKind::Elman {
-                tensors.push(draw(gates * h, 0.1));
-            }
-        }
-    }
-    tensors.push(draw(o * d * h, 6.0 / ((d * h) as f32).sqrt()));
-    tensors.push(draw(o, 0.5));
     let header = Header::new(spec.kind, spec.layers, i as u32, h as u32, o as u32)
         .classifier()
         .with_bidirectional(spec.bidirectional)
         .with_normalized(spec.normalized);
+    let mut rng = Rng::new(spec.seed);
+    let recurrent = 2.0 / (h as f32).sqrt();
+    let tensors: Vec<Vec<f32>> = header
+        .tensors()
+        .map(|t| {
+            let scale = match t.role {
+                TensorRole::InputMean => 1.0,
+                TensorRole::InputScale => 0.75,
+                // Layer 0 reads `I` values (one-hot or dense), further layers `D·H`: `cols`.
+                TensorRole::InputWeights if t.layer == 0 && !dense => 2.0,
+                TensorRole::InputWeights if t.layer == 0 => 2.0 / (t.cols as f32).sqrt(),
+                TensorRole::InputWeights => 3.0 / (t.cols as f32).sqrt(),
+                TensorRole::RecurrentWeights => recurrent,
+                TensorRole::OutputWeights => 6.0 / (t.cols as f32).sqrt(),
+                TensorRole::OutputBias => 0.5,
+                TensorRole::InputBias | TensorRole::RecurrentBias => 0.1,
+            };
+            let mut values: Vec<f32> = (0..t.len()).map(|_| uniform(&mut rng, scale)).collect();
+            match t.role {
+                TensorRole::InputScale => values.iter_mut().for_each(|s| *s += 1.25),
+                TensorRole::InputBias => lstm_forget_bias(spec.kind, h, &mut values),
+                _ => {}
+            }
+            values
+        })
+        .collect();
     let names: String = spec.classes.iter().map(|c| format!("{c}\n")).collect();
     let refs: Vec<&[f32]> = tensors.iter().map(Vec::as_slice).collect();
     let len = rnn_core::classifier_len(&header, spec.vocab, &names, &refs)

@@ -635,23 +635,11 @@ fn bench_and_mem_gated_and_stacked() {
     }
 }
 
-/// Multiply-accumulates of one step with a one-hot input, as the firmware documents them:
-/// `G·H·(H+1)` for layer 0 (G gate blocks: 1 Elman, 3 GRU, 4 LSTM; the one-hot input adds
-/// one weight per row), `2·G·H·H` for each further layer, `O·H` for the output layer.
-fn macs(view: &ModelView<'_>) -> u64 {
-    let h = view.header();
-    let g = match h.cell {
-        CellKind::Elman => 1,
-        CellKind::Gru => 3,
-        CellKind::Lstm => 4,
-    };
-    let (hidden, output, layers) = (h.hidden as u64, h.output as u64, u64::from(h.layers));
-    g * hidden * (hidden + 1) + (layers - 1) * 2 * g * hidden * hidden + output * hidden
-}
-
 fn check_bench_and_mem(fixture: Fixture, static_budget: u64) {
     let model = ModelView::parse(fixture.bytes()).expect("fixture loads");
-    let macs = macs(&model);
+    // As the firmware counts them, with a one-hot input: `G·H·(H+1)` for layer 0, `2·G·H·H`
+    // for each further layer, `O·H` for the output layer (rnn-core's tests check the count).
+    let macs = model.header().macs_per_step(true);
     for board in &BOARDS {
         let elf = firmware(board, fixture);
         let session = qemu::run(
@@ -1300,25 +1288,6 @@ fn classify_dense_parity_all_boards() {
     }
 }
 
-/// Multiply-accumulates of one step of a classifier's sequence, as the firmware documents
-/// them: per direction `G·H·(H + I)` for layer 0 (`G·H·(H + 1)` with a one-hot input) and
-/// `G·H·(H + D·H)` for each further layer.
-fn classifier_macs(view: &ModelView<'_>) -> u64 {
-    let h = view.header();
-    let g = match h.cell {
-        CellKind::Elman => 1,
-        CellKind::Gru => 3,
-        CellKind::Lstm => 4,
-    };
-    let (hidden, d, layers) = (h.hidden as u64, h.directions() as u64, u64::from(h.layers));
-    let first = if view.vocab().is_empty() {
-        h.input as u64
-    } else {
-        1
-    };
-    d * (g * hidden * (hidden + first) + (layers - 1) * g * hidden * (hidden + d * hidden))
-}
-
 /// `/bench` of a classifier under `-icount shift=0`: the same counts twice, a longer
 /// sequence costs more, the cost per step is plausible for the MACs; `/mem`: the static
 /// RAM is the sequence buffer, the working memory, the logits and the line buffer plus at
@@ -1330,7 +1299,9 @@ fn classify_bench_and_mem() {
     for fixture in [Fixture::Words, Fixture::Dense, Fixture::Utf8Words] {
         let view = ModelView::parse(fixture.bytes()).expect("fixture loads");
         let classifier = rnn_core::Classifier::from_view(&view).expect("a classifier");
-        let macs = classifier_macs(&view);
+        // As the firmware counts them: per direction `G·H·(H + I)` for layer 0
+        // (`G·H·(H + 1)` with a one-hot input) and `G·H·(H + D·H)` for each further layer.
+        let macs = view.header().macs_per_step(!view.vocab().is_empty());
         let i = view.header().input as usize;
         let sequence = if view.vocab().is_empty() {
             4 * cap * i

@@ -14,10 +14,10 @@
 //! here: `tanhf` comes from `libm` (never the target's own), every sum runs in the same
 //! fixed order, and there are no fused multiply-adds (Rust never contracts `a * b + c`).
 
-use super::linalg::{check_floats, check_input, check_len, f, input_term, matvec, sizes};
+use super::linalg::{check_floats, check_input, f, input_term, matvec, sizes};
 pub use super::{Cell, Input, Weight};
 use super::{Head, Layer};
-use crate::error::{Dim, Error};
+use crate::error::{check_len, Dim, Error};
 use crate::format::{CellKind, Header, ModelView};
 use crate::vocab::Vocab;
 

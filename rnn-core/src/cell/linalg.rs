@@ -2,7 +2,7 @@
 //! targets compute the same bits.
 
 use super::{Input, Weight};
-use crate::error::{Dim, Error};
+use crate::error::{check_len, Dim, Error};
 use crate::format::{CellKind, ModelView, Task};
 
 #[inline(always)]
@@ -156,19 +156,6 @@ pub(crate) fn check_floats<W: Weight>(view: &ModelView<'_>, floats: &[W]) -> Res
     {
         Some(index) => Err(Error::FloatsDiffer { index }),
         None => Ok(()),
-    }
-}
-
-/// [`Error::BufferLength`] unless `found == expected`.
-pub(crate) fn check_len(dim: Dim, expected: usize, found: usize) -> Result<(), Error> {
-    if expected == found {
-        Ok(())
-    } else {
-        Err(Error::BufferLength {
-            dim,
-            expected,
-            found,
-        })
     }
 }
 

@@ -102,7 +102,7 @@ pub trait Cell {
 
 /// One recurrent layer's weights, borrowed from the file: input weights (`G·H` rows of
 /// `n_in`), recurrent weights (`G·H` rows of `H`), the input bias and, for gated cells, the
-/// recurrent bias (empty for Elman). `G` is 1, 3 or 4.
+/// recurrent bias (empty for Elman). `G` is [`CellKind::gates`].
 #[derive(Debug, Clone, Copy)]
 pub(crate) struct Layer<'a, W> {
     pub(crate) n_in: usize,
@@ -113,20 +113,21 @@ pub(crate) struct Layer<'a, W> {
 }
 
 impl<'a, W: Weight> Layer<'a, W> {
-    /// Takes layer weights of `kind` off the front of `rest`, in file order.
+    /// Takes layer weights of `kind` off the front of `rest`, in file order (the order of
+    /// [`Header::tensors`](crate::Header::tensors)).
     pub(crate) fn take(
         rest: &mut &'a [W],
         kind: CellKind,
         n_in: usize,
         h: usize,
     ) -> Result<Self, Error> {
-        let g = kind_gates(kind);
+        let rows = kind.gates() * h;
         Ok(Layer {
             n_in,
-            w_x: linalg::take(rest, g * h * n_in)?,
-            w_h: linalg::take(rest, g * h * h)?,
-            b_x: linalg::take(rest, g * h)?,
-            b_h: linalg::take(rest, if g == 1 { 0 } else { g * h })?,
+            w_x: linalg::take(rest, rows * n_in)?,
+            w_h: linalg::take(rest, rows * h)?,
+            b_x: linalg::take(rest, rows)?,
+            b_h: linalg::take(rest, if kind.has_recurrent_bias() { rows } else { 0 })?,
         })
     }
 }
@@ -154,27 +155,9 @@ impl<'a, W: Weight> Head<'a, W> {
     }
 }
 
-/// Gate blocks per kind: 1 (Elman), 3 (GRU), 4 (LSTM).
-pub(crate) fn kind_gates(kind: CellKind) -> usize {
-    match kind {
-        CellKind::Elman => 1,
-        CellKind::Gru => 3,
-        CellKind::Lstm => 4,
-    }
-}
-
-/// State floats per layer: `H`, or `2·H` for LSTM (`h` then `c`).
-pub(crate) fn layer_state_len(kind: CellKind, h: usize) -> usize {
-    if kind == CellKind::Lstm {
-        2 * h
-    } else {
-        h
-    }
-}
-
-/// Scratch floats one layer step needs: `G·H`.
+/// Scratch floats one layer step needs: `G·H` ([`CellKind::gates`] blocks of `H`).
 pub(crate) fn layer_scratch_len(kind: CellKind, h: usize) -> usize {
-    kind_gates(kind) * h
+    kind.gates() * h
 }
 
 /// One step of one layer of any kind; the lengths were checked by the caller.

@@ -10,9 +10,9 @@
 //! `2·H` per LSTM layer). Each layer runs the same code as a one-layer model of its kind,
 //! so a one-layer [`Network`] gives the same bits as [`ElmanWeights`](crate::ElmanWeights).
 
-use super::linalg::{any_sizes, check_floats, check_input, check_len};
-use super::{layer_scratch_len, layer_state_len, layer_step, Cell, Head, Input, Layer, Weight};
-use crate::error::{Dim, Error};
+use super::linalg::{any_sizes, check_floats, check_input};
+use super::{layer_scratch_len, layer_step, Cell, Head, Input, Layer, Weight};
+use crate::error::{check_len, Dim, Error};
 use crate::format::{CellKind, ModelView, MAX_LAYERS};
 
 const STACK: usize = MAX_LAYERS as usize;
@@ -38,7 +38,7 @@ fn split<'a, W: Weight>(mut rest: &'a [W], view: &ModelView<'_>) -> Result<Netwo
     let depth = usize::from(header.layers);
     let mut layers = [None; STACK];
     for (l, slot) in layers.iter_mut().enumerate().take(depth) {
-        let n_in = if l == 0 { i } else { h };
+        let n_in = header.layer_input(l);
         *slot = Some(Layer::take(&mut rest, header.cell, n_in, h)?);
     }
     Ok(Network {
@@ -48,7 +48,7 @@ fn split<'a, W: Weight>(mut rest: &'a [W], view: &ModelView<'_>) -> Result<Netwo
         hidden: h,
         output: o,
         layers,
-        head: Head::take(&mut rest, h, o)?,
+        head: Head::take(&mut rest, header.head_input(), o)?,
     })
 }
 
@@ -97,7 +97,7 @@ impl<W: Weight> Cell for Network<'_, W> {
         self.output
     }
     fn state_len(&self) -> usize {
-        self.depth * layer_state_len(self.kind, self.hidden)
+        self.depth * self.kind.state_len(self.hidden)
     }
     fn scratch_len(&self) -> usize {
         layer_scratch_len(self.kind, self.hidden)
@@ -114,7 +114,7 @@ impl<W: Weight> Cell for Network<'_, W> {
         check_len(Dim::Hidden, self.scratch_len(), scratch.len())?;
         check_len(Dim::Output, self.output, logits.len())?;
         check_input(x, self.input)?;
-        let per_layer = layer_state_len(self.kind, self.hidden);
+        let per_layer = self.kind.state_len(self.hidden);
         let mut below: &[f32] = &[];
         for (l, (layer, s)) in self
             .layers
