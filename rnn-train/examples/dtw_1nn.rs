@@ -13,7 +13,7 @@
 
 use std::process::ExitCode;
 
-use rnn_train::ts::{self, TsFile};
+use rnn_train::data::ts::{self, TsFile};
 
 fn dtw(a: &[f32], b: &[f32], c: usize) -> f64 {
     let (n, m) = (a.len() / c, b.len() / c);

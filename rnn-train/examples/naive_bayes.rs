@@ -13,7 +13,7 @@
 use std::collections::{BTreeMap, HashMap, HashSet};
 use std::process::ExitCode;
 
-use rnn_train::labeled;
+use rnn_train::data::labeled;
 
 fn trigrams(word: &str) -> Vec<String> {
     let chars: Vec<char> = "^^".chars().chain(word.chars()).chain(['$']).collect();

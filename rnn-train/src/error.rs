@@ -82,6 +82,10 @@ pub enum Error {
         kept: PathBuf,
     },
 
+    /// Ctrl-C: the model of the best (or last completed) epoch was written.
+    #[error("interrupted after epoch {epoch}; the best model so far is in {kept}")]
+    Interrupted { epoch: usize, kept: PathBuf },
+
     #[error("internal error: {0}")]
     Internal(String),
 }
@@ -108,7 +112,7 @@ impl Error {
             | Error::Shape { .. }
             | Error::Checkpoint { .. }
             | Error::Config(_) => true,
-            Error::Diverged { .. } | Error::Internal(_) => false,
+            Error::Diverged { .. } | Error::Interrupted { .. } | Error::Internal(_) => false,
         }
     }
 

@@ -2,52 +2,11 @@
 //! byte-identical models for the same seed (whatever --threads), resume == uninterrupted,
 //! JSON round trip, shape errors on import, divergence handling.
 
-use std::path::{Path, PathBuf};
-use std::process::{Command, Output};
+mod common;
 
-fn bin() -> Command {
-    Command::new(env!("CARGO_BIN_EXE_rnn-train"))
-}
+use std::path::PathBuf;
 
-fn tmp(name: &str) -> PathBuf {
-    let dir = std::env::temp_dir().join(format!("rnn-train-cli-{}", std::process::id()));
-    std::fs::create_dir_all(&dir).unwrap();
-    dir.join(name)
-}
-
-fn run(args: &[&str]) -> Output {
-    bin().args(args).output().expect("run rnn-train")
-}
-
-fn stderr(o: &Output) -> String {
-    String::from_utf8_lossy(&o.stderr).into_owned()
-}
-
-/// A bad-input failure: exit code 2 and exactly one line on stderr, containing `needle`.
-fn assert_bad_input(o: &Output, needle: &str) {
-    let err = stderr(o);
-    assert_eq!(o.status.code(), Some(2), "stderr: {err}");
-    assert_eq!(err.lines().count(), 1, "not one line: {err:?}");
-    assert!(err.contains(needle), "{err:?} does not mention {needle:?}");
-    assert!(!err.contains("panicked"), "{err}");
-}
-
-/// The first `n` dinosaur names: enough to train on in a debug build within a second.
-fn small_data(n: usize) -> PathBuf {
-    let all = std::fs::read_to_string(concat!(
-        env!("CARGO_MANIFEST_DIR"),
-        "/../data/dinosaurs.txt"
-    ))
-    .unwrap();
-    let text: String = all.lines().take(n).flat_map(|l| [l, "\n"]).collect();
-    let p = tmp(&format!("small{n}.txt"));
-    std::fs::write(&p, text).unwrap();
-    p
-}
-
-fn s(p: &Path) -> &str {
-    p.to_str().unwrap()
-}
+use common::{assert_bad_input, run, s, small_data, stderr, tmp};
 
 #[test]
 fn bad_data_files_exit_2_with_one_line() {

@@ -12,7 +12,7 @@ use std::path::{Path, PathBuf};
 use std::process::Command;
 
 use rnn_core::Cell;
-use rnn_train::model::CellType;
+use rnn_train::nn::CellType;
 
 fn fixture(name: &str) -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR"))
@@ -24,7 +24,7 @@ fn fixture(name: &str) -> PathBuf {
 /// returns the largest difference from the framework's logits.
 fn check(name: &str, cell: CellType, layers: usize) -> f32 {
     let path = fixture(name);
-    let model = rnn_train::json::import(&path).unwrap_or_else(|e| panic!("{name}: {e}"));
+    let model = rnn_train::io::json::import(&path).unwrap_or_else(|e| panic!("{name}: {e}"));
     assert_eq!(model.arch.cell, cell, "{name}");
     assert_eq!(model.arch.layers, layers, "{name}");
     let doc: serde_json::Value = serde_json::from_slice(&std::fs::read(&path).unwrap()).unwrap();
@@ -121,7 +121,7 @@ fn a_mixed_up_gate_order_would_be_caught() {
     }
     let swapped = std::env::temp_dir().join(format!("interop-swapped-{}.json", std::process::id()));
     std::fs::write(&swapped, serde_json::to_vec(&doc).unwrap()).unwrap();
-    let m = rnn_train::json::import(&swapped).unwrap();
+    let m = rnn_train::io::json::import(&swapped).unwrap();
     let bytes = m.to_bytes().unwrap();
     let view = rnn_core::ModelView::parse(&bytes).unwrap();
     let net = rnn_core::Network::from_view(&view).unwrap();
@@ -146,7 +146,7 @@ fn a_mixed_up_gate_order_would_be_caught() {
 
 #[test]
 fn keras_gru_with_reset_before_is_refused_with_the_reason() {
-    let err = rnn_train::json::import(&fixture("keras-gru-reset-before.json"))
+    let err = rnn_train::io::json::import(&fixture("keras-gru-reset-before.json"))
         .unwrap_err()
         .to_string();
     assert!(err.contains("reset_after=False"), "{err}");
@@ -193,7 +193,7 @@ fn unsupported_pytorch_layouts_are_one_line_errors() {
     let tmp = std::env::temp_dir().join(format!("interop-bad-{}.json", std::process::id()));
     let try_import = |doc: &serde_json::Value| {
         std::fs::write(&tmp, serde_json::to_vec(doc).unwrap()).unwrap();
-        rnn_train::json::import(&tmp).unwrap_err().to_string()
+        rnn_train::io::json::import(&tmp).unwrap_err().to_string()
     };
     let mut bi = doc.clone();
     bi["state_dict"]["rnn.weight_ih_l0_reverse"] = doc["state_dict"]["rnn.weight_ih_l0"].clone();

@@ -101,7 +101,7 @@ fn reference_runs_every_architecture() {
         let path = dir.join(format!("{}{layers}.rnn", kind.name()));
         tests::fixture::save(&path, &bytes);
         let mut host = Vec::new();
-        rnn_train::commands::sample(&path, 2, "b", 0.8, 4, 50, &mut host).expect("sample runs");
+        rnn_train::cli::sample::sample(&path, 2, "b", 0.8, 4, 50, &mut host).expect("sample runs");
         let host = String::from_utf8(host).unwrap();
         assert_eq!(
             names[..2],

@@ -506,7 +506,7 @@ fn check_rnn_train_sample(fixture: Fixture, cases: &[SampleCase]) {
     for &(prefix, seed, t, count) in cases {
         let mut host = Vec::new();
         let temperature: f32 = t.parse().expect("a number");
-        rnn_train::commands::sample(&model, count, prefix, temperature, seed, 50, &mut host)
+        rnn_train::cli::sample::sample(&model, count, prefix, temperature, seed, 50, &mut host)
             .expect("rnn-train sample runs");
         let host = String::from_utf8(host).expect("names are text");
         assert_eq!(host.lines().count(), count, "{host}");

@@ -32,7 +32,7 @@
 
 use std::path::{Path, PathBuf};
 
-use crate::data::read_text;
+use super::read_text;
 use crate::error::{Error, Result};
 
 /// One case: a label and `len` time steps of `channels` values, time-major

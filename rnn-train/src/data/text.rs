@@ -14,7 +14,7 @@ use std::ops::Range;
 use std::path::{Path, PathBuf};
 
 use crate::error::{Error, Result};
-use crate::rng::SplitMix64;
+use crate::nn::{Example, SeqInput, Targets};
 
 /// The input token that stands for "no character": the zero input vector of the first step.
 pub const START: u32 = u32::MAX;
@@ -220,6 +220,15 @@ impl Sequences {
         (&self.inputs[r.clone()], &self.targets[r])
     }
 
+    /// Sequence `k` as the network reads it: symbols in, the next symbol at every step.
+    pub fn example(&self, k: usize) -> Example<'_> {
+        let (inputs, targets) = self.get(k);
+        Example {
+            x: SeqInput::Tokens(inputs),
+            y: Targets::EveryStep(targets),
+        }
+    }
+
     /// `lines` mode: `[START, c0, c1, ..]` predicts `[c0, c1, .., '\n']`.
     pub fn from_lines<'a>(lines: impl IntoIterator<Item = &'a [u32]>, newline: u32) -> Self {
         let mut s = Sequences::default();
@@ -262,31 +271,80 @@ impl Sequences {
     }
 }
 
-/// Which lines go to validation: a seeded random choice of `round(n * fraction)` lines (at
-/// least one when the fraction is positive and there are two or more lines), so the split
-/// does not depend on the file being sorted. Returns `(train, validation)` indices, each in
-/// file order, so `--no-shuffle` still trains in the file's order.
-pub fn split_indices(n: usize, fraction: f64, seed: u64) -> (Vec<usize>, Vec<usize>) {
-    let mut n_val = (n as f64 * fraction).round() as usize;
-    if fraction > 0.0 && n >= 2 {
-        n_val = n_val.clamp(1, n - 1);
-    } else {
-        n_val = n_val.min(n);
-    }
-    let mut order: Vec<usize> = (0..n).collect();
-    // A stream of its own, so the split stays the same when the shuffling code changes.
-    SplitMix64::new(seed ^ SPLIT_STREAM).shuffle(&mut order);
-    let mut is_val = vec![false; n];
-    for &i in &order[..n_val] {
-        is_val[i] = true;
-    }
-    let train = (0..n).filter(|&i| !is_val[i]).collect();
-    let val = (0..n).filter(|&i| is_val[i]).collect();
-    (train, val)
+/// How a text is cut into training and validation sequences.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct Cut {
+    pub mode: Mode,
+    /// Window length in stream mode.
+    pub seq_len: usize,
+    /// Parallel streams in stream mode (the minibatch size).
+    pub streams: usize,
+    pub val_split: f64,
+    pub seed: u64,
 }
 
-/// Mixed into the seed for the train/validation split.
-const SPLIT_STREAM: u64 = 0x5eed_5b11_7000_0001;
+/// A text cut into sequences for next-symbol training.
+#[derive(Clone, Debug)]
+pub struct NextData {
+    /// The training sequences as minibatches see them (stream mode: `streams` streams).
+    pub train: Sequences,
+    /// Stream mode: windows per stream in `train`.
+    pub windows_per_stream: Option<usize>,
+    /// The training text for evaluation (stream mode: one stream, state carried).
+    pub train_eval: Sequences,
+    pub val: Sequences,
+}
+
+/// Cuts `text` into sequences over `vocab` (the data's own vocabulary, or that of the model
+/// being fine-tuned) and splits them into training and validation parts: lines mode holds
+/// out a seeded random choice of lines ([`super::split_indices`]), stream mode the end of
+/// the text.
+pub fn prepare(text: &Text, vocab: &Vocab, cut: &Cut) -> Result<NextData> {
+    let newline = vocab.newline().ok_or_else(|| Error::Data {
+        path: text.path.clone(),
+        reason: "the model's vocabulary has no '\\n' (end-of-name symbol)".into(),
+    })?;
+    Ok(match cut.mode {
+        Mode::Lines => {
+            let lines = text.encode_lines(vocab)?;
+            let (train_idx, val_idx) = super::split_indices(lines.len(), cut.val_split, cut.seed);
+            let pick = |idx: &[usize]| {
+                Sequences::from_lines(idx.iter().map(|&i| lines[i].as_slice()), newline)
+            };
+            let train = pick(&train_idx);
+            NextData {
+                train_eval: train.clone(),
+                train,
+                windows_per_stream: None,
+                val: pick(&val_idx),
+            }
+        }
+        Mode::Stream => {
+            let tokens = text.encode_stream(vocab)?;
+            let n_train = ((tokens.len() as f64) * (1.0 - cut.val_split)).round() as usize;
+            let (train_tokens, val_tokens) = tokens.split_at(n_train.min(tokens.len()));
+            let (train, wps) = Sequences::from_stream(train_tokens, cut.seq_len, cut.streams);
+            if train.is_empty() {
+                return Err(Error::Data {
+                    path: text.path.clone(),
+                    reason: format!(
+                        "{} characters of training text are too few for --seq-len {} \
+                         with --batch {} streams",
+                        train_tokens.len(),
+                        cut.seq_len,
+                        cut.streams
+                    ),
+                });
+            }
+            NextData {
+                train,
+                windows_per_stream: Some(wps),
+                train_eval: Sequences::from_stream(train_tokens, cut.seq_len, 1).0,
+                val: Sequences::from_stream(val_tokens, cut.seq_len, 1).0,
+            }
+        }
+    })
+}
 
 #[cfg(test)]
 mod tests {
@@ -377,21 +435,6 @@ mod tests {
         assert_eq!(s.get(1).0[0], 5);
         assert_eq!(s.get(2).0[0], 11);
         assert_eq!(s.get(3).1, &[17, 18, 19, 20, 21][..]);
-    }
-
-    #[test]
-    fn split_is_deterministic_and_disjoint() {
-        let (t1, v1) = split_indices(100, 0.1, 42);
-        let (t2, v2) = split_indices(100, 0.1, 42);
-        assert_eq!((&t1, &v1), (&t2, &v2));
-        assert_eq!(v1.len(), 10);
-        assert_eq!(t1.len(), 90);
-        assert!(t1.windows(2).all(|w| w[0] < w[1]));
-        assert!(v1.iter().all(|i| !t1.contains(i)));
-        let (_, v3) = split_indices(100, 0.1, 43);
-        assert_ne!(v1, v3);
-        assert_eq!(split_indices(5, 0.0, 1).1.len(), 0);
-        assert_eq!(split_indices(3, 0.01, 1).1.len(), 1);
     }
 
     #[test]

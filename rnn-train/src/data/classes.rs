@@ -19,11 +19,11 @@
 use std::ops::Range;
 use std::path::{Path, PathBuf};
 
-use crate::classify::SeqInput;
-use crate::data::Vocab;
+use super::labeled::{self, LabeledText};
+use super::ts::{self, TsFile};
+use super::Vocab;
 use crate::error::{Error, Result};
-use crate::labeled::{self, LabeledText};
-use crate::ts::{self, TsFile};
+use crate::nn::{Example, InputSpec, Norm, SeqInput, Targets};
 
 /// A file of labelled sequences as read, before encoding.
 #[derive(Clone, Debug)]
@@ -136,39 +136,14 @@ impl RawSet {
                     })
                     .collect();
                 InputSpec::Dense {
-                    mean: mean.iter().map(|&m| m as f32).collect(),
-                    scale,
+                    channels: c,
+                    norm: Some(Norm {
+                        mean: mean.iter().map(|&m| m as f32).collect(),
+                        scale,
+                    }),
                 }
             }
         })
-    }
-}
-
-/// How a model reads its input.
-#[derive(Clone, Debug, PartialEq)]
-pub enum InputSpec {
-    /// One-hot characters over this vocabulary.
-    Chars(Vocab),
-    /// Dense vectors of `mean.len()` channels, normalised as `(x - mean) · scale`.
-    Dense { mean: Vec<f32>, scale: Vec<f32> },
-}
-
-impl InputSpec {
-    /// Input size `I`: vocabulary size or channels.
-    pub fn size(&self) -> usize {
-        match self {
-            InputSpec::Chars(v) => v.len(),
-            InputSpec::Dense { mean, .. } => mean.len(),
-        }
-    }
-
-    pub fn describe(&self) -> String {
-        match self {
-            InputSpec::Chars(v) => format!("one-hot characters ({} symbols)", v.len()),
-            InputSpec::Dense { mean, .. } => {
-                format!("{} channels, normalised per channel", mean.len())
-            }
-        }
     }
 }
 
@@ -210,6 +185,14 @@ impl ClsData {
         }
     }
 
+    /// Sequence `k` and its class, as the network reads them.
+    pub fn example(&self, k: usize) -> Example<'_> {
+        Example {
+            x: self.get(k),
+            y: Targets::Final(self.labels[k] as usize),
+        }
+    }
+
     /// The longest sequence, in steps.
     pub fn max_len(&self) -> usize {
         self.spans.iter().map(|r| r.len()).max().unwrap_or(1)
@@ -242,6 +225,13 @@ impl ClsData {
         }
         out
     }
+}
+
+/// Splits a training set into training and validation parts, stratified by class
+/// ([`super::stratified_split`]).
+pub fn split(all: &ClsData, val_split: f64, seed: u64) -> (ClsData, ClsData) {
+    let (train, val) = super::stratified_split(&all.labels, val_split, seed);
+    (all.subset(&train), all.subset(&val))
 }
 
 /// Encodes `raw` for a model with inputs `spec` and classes `classes`: a label the model
@@ -290,8 +280,8 @@ pub fn encode(raw: &RawSet, spec: &InputSpec, classes: &[String]) -> Result<ClsD
                 data.lines.push(e.line);
             }
         }
-        (RawSet::Series(s), InputSpec::Dense { mean, scale }) => {
-            let c = mean.len();
+        (RawSet::Series(s), InputSpec::Dense { channels, norm }) => {
+            let c = *channels;
             if s.channels != c {
                 return Err(Error::Data {
                     path,
@@ -302,8 +292,11 @@ pub fn encode(raw: &RawSet, spec: &InputSpec, classes: &[String]) -> Result<ClsD
             for case in &s.cases {
                 let start = data.values.len() / c;
                 for step in case.values.chunks_exact(c) {
-                    for k in 0..c {
-                        data.values.push((step[k] - mean[k]) * scale[k]);
+                    match norm {
+                        Some(n) => data
+                            .values
+                            .extend((0..c).map(|k| (step[k] - n.mean[k]) * n.scale[k])),
+                        None => data.values.extend_from_slice(step),
                     }
                 }
                 data.spans.push(start..start + case.len);
@@ -342,7 +335,11 @@ mod tests {
         let raw = RawSet::Series(f);
         assert_eq!(raw.classes(), vec!["b", "a"]);
         let spec = raw.input_spec().unwrap();
-        let InputSpec::Dense { mean, scale } = &spec else {
+        let InputSpec::Dense {
+            norm: Some(Norm { mean, scale }),
+            ..
+        } = &spec
+        else {
             panic!("dense expected")
         };
         // Channel 0: 1, 3, 5 → mean 3, std √(8/3); channel 1 constant → scale 1.

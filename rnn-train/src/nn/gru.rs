@@ -1,6 +1,6 @@
 //! The gated recurrent unit for training: one step of one layer, forward (caching what the
-//! backward pass needs) and exact backpropagation, side by side, in f32. [`crate::stack`]
-//! runs them over time and layers.
+//! backward pass needs) and exact backpropagation, side by side, in f32. [`crate::nn::recurrent`]
+//! runs them over time, layers and directions.
 //!
 //! PyTorch's equations (`nn.GRU`; Keras's `GRU` with `reset_after=True`), the same as
 //! `rnn-core/src/cell/gru.rs`. Gate order in every tensor: **r** (reset), **z** (update),
@@ -28,9 +28,9 @@
 //! dh_{t-1} = dh ⊙ z + W_hhᵀ d_h         dx_t = W_ihᵀ d_i
 //! ```
 
-use crate::fastmath::tanh;
-use crate::linalg::{axpy, dot, sigmoid, LayerInput};
-use crate::model::{LayerW, LayerWMut};
+use super::fastmath::tanh;
+use super::linalg::{axpy, dot, sigmoid, LayerInput};
+use super::{LayerW, LayerWMut};
 
 /// Gate blocks.
 pub const GATES: usize = 3;

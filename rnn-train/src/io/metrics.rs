@@ -215,7 +215,7 @@ impl Confusion {
                 path.display()
             )));
         }
-        crate::atomic::write(path, self.render_svg(title)?.as_bytes())
+        super::atomic::write(path, self.render_svg(title)?.as_bytes())
     }
 }
 

@@ -18,7 +18,7 @@
 
 use std::path::{Path, PathBuf};
 
-use crate::data::read_text;
+use super::read_text;
 use crate::error::{Error, Result};
 
 /// One labelled example.

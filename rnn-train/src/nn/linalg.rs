@@ -2,8 +2,8 @@
 //! vectorises them; no fused multiply-adds and one fixed order per sum, so every build and
 //! every vector width gives the same bits.
 
+use super::fastmath::exp;
 use crate::data::START;
-use crate::fastmath::exp;
 
 /// `Σ_j x_j · y_j` with eight running sums, a fixed order that LLVM turns into one vector
 /// register of partial sums (it may not reorder a single running sum by itself).

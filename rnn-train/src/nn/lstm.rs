@@ -1,6 +1,6 @@
 //! Long short-term memory for training: one step of one layer, forward (caching what the
-//! backward pass needs) and exact backpropagation, side by side, in f32. [`crate::stack`]
-//! runs them over time and layers.
+//! backward pass needs) and exact backpropagation, side by side, in f32. [`crate::nn::recurrent`]
+//! runs them over time, layers and directions.
 //!
 //! The equations of PyTorch's `nn.LSTM` and Keras's `LSTM`, the same as
 //! `rnn-core/src/cell/lstm.rs`. Gate order in every tensor: **i** (input), **f** (forget),
@@ -18,7 +18,7 @@
 //!
 //! Tensors of a layer: `W_ih` (4H×I_l, rows i, f, g, o), `W_hh` (4H×H), `b_ih` (4H), `b_hh`
 //! (4H); in [`LayerW`] they are `w_x`, `w_h`, `b_x`, `b_h`. The trainer starts the
-//! forget-gate block of `b_ih` at 1 ([`crate::model::Model::init_arch`]).
+//! forget-gate block of `b_ih` at 1 ([`crate::nn::Model::init`]).
 //!
 //! Backward, given `dh = ∂L/∂h_t` and `dc = ∂L/∂c_t` from `t + 1`, with `tc = tanh(c_t)`
 //! cached:
@@ -31,9 +31,9 @@
 //! dh_{t-1} = W_hhᵀ d    dc_{t-1} = dc' ⊙ f    dx_t = W_ihᵀ d
 //! ```
 
-use crate::fastmath::tanh;
-use crate::linalg::{axpy, dot, sigmoid, LayerInput};
-use crate::model::{LayerW, LayerWMut};
+use super::fastmath::tanh;
+use super::linalg::{axpy, dot, sigmoid, LayerInput};
+use super::{LayerW, LayerWMut};
 
 /// Gate blocks.
 pub const GATES: usize = 4;

@@ -27,13 +27,13 @@ pub const ADAM_EPS: f32 = 1e-8;
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct Optimizer {
     pub kind: OptimizerKind,
-    #[serde(with = "crate::exact::scalar")]
+    #[serde(with = "crate::io::exact::scalar")]
     pub lr: f32,
     /// Momentum's velocity, or Adam's first moment.
-    #[serde(with = "crate::exact::vec")]
+    #[serde(with = "crate::io::exact::vec")]
     m: Vec<f32>,
     /// Adam's second moment.
-    #[serde(with = "crate::exact::vec")]
+    #[serde(with = "crate::io::exact::vec")]
     v: Vec<f32>,
     /// `β1^t` and `β2^t` for Adam's bias correction, kept as running products (in f64)
     /// rather than recomputed with `powi`, so resuming continues the same sequence.

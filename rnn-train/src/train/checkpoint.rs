@@ -1,50 +1,47 @@
-//! Checkpoints: everything needed to continue a training run exactly where it stopped.
+//! Checkpoints: everything needed to continue a training run of any task exactly where it
+//! stopped.
 //!
 //! A checkpoint is a JSON document (written atomically) holding the hyper-parameters, a
-//! fingerprint of the training text, the weights, the optimiser state and the loss history.
-//! Floats are stored so that they read back to the same bits (see [`crate::exact`]), and
+//! fingerprint of the training data, the model (in the JSON schema of `export`,
+//! [`crate::io::json`]), the optimiser state, the loss history and the best epoch so far.
+//! Floats are stored so that they read back to the same bits ([`crate::io::exact`]), and
 //! every epoch depends only on the state before it, so `--resume` ends with the same model,
-//! bit for bit, as the uninterrupted run. Resuming with different data or hyper-parameters
-//! is refused with a message naming what differs; `--epochs` may differ (train longer).
+//! bit for bit, as the uninterrupted run. Resuming with different data or
+//! hyper-parameters is refused with a message naming what differs; `--epochs` may differ
+//! (train longer).
 
 use std::path::{Path, PathBuf};
 
 use serde::{Deserialize, Serialize};
 
-use crate::data::Vocab;
+use super::optim::Optimizer;
+use super::{Best, EpochStats, Hyper, State};
 use crate::error::{Error, Result};
-use crate::model::{Arch, CellType, Model};
-use crate::optim::Optimizer;
-use crate::train::{EpochStats, Hyper, State};
 
 const FORMAT: &str = "rnn-train checkpoint";
-const VERSION: u32 = 1;
+/// Version 2: any task; the model as `rnn-json`; the best epoch. Version 1 (next-symbol
+/// models only) is refused with what to do instead.
+const VERSION: u32 = 2;
 
 #[derive(Serialize, Deserialize)]
 struct CheckpointFile {
     format: String,
     version: u32,
     hyper: Hyper,
-    /// FNV-1a 64 of the (normalised) training text, in hex.
+    /// FNV-1a 64 of the training data, in hex.
     data_fingerprint: String,
-    vocab: String,
-    /// Absent in checkpoints of the Elman-only trainer: one Elman layer.
-    #[serde(default)]
-    cell: CellType,
-    #[serde(default = "one")]
-    layers: usize,
-    input: usize,
-    hidden: usize,
-    output: usize,
+    model: serde_json::Value,
     epochs_done: usize,
-    #[serde(with = "crate::exact::vec")]
-    params: Vec<f32>,
     optimizer: Optimizer,
     history: Vec<EpochStats>,
+    best: Option<Best>,
 }
 
-fn one() -> usize {
-    1
+/// Just the version, to tell an old checkpoint from a damaged one.
+#[derive(Deserialize)]
+struct Preamble {
+    format: String,
+    version: u32,
 }
 
 /// The checkpoint file that goes with a model file: `MODEL.rnn` → `MODEL.rnn.ckpt`.
@@ -55,9 +52,9 @@ pub fn path_for(model: &Path) -> PathBuf {
 }
 
 /// FNV-1a 64: enough to notice that a checkpoint belongs to other data.
-pub fn fingerprint(text: &str) -> String {
+pub fn fingerprint(data: &[u8]) -> String {
     let mut h: u64 = 0xcbf2_9ce4_8422_2325;
-    for b in text.bytes() {
+    for &b in data {
         h ^= u64::from(b);
         h = h.wrapping_mul(0x0000_0100_0000_01b3);
     }
@@ -65,25 +62,19 @@ pub fn fingerprint(text: &str) -> String {
 }
 
 pub fn save(path: &Path, hyper: &Hyper, data_fingerprint: &str, state: &State) -> Result<()> {
-    let m = &state.model;
     let file = CheckpointFile {
         format: FORMAT.into(),
         version: VERSION,
         hyper: hyper.clone(),
         data_fingerprint: data_fingerprint.into(),
-        vocab: m.vocab.as_string(),
-        cell: m.arch.cell,
-        layers: m.arch.layers,
-        input: m.arch.input,
-        hidden: m.arch.hidden,
-        output: m.arch.output,
+        model: crate::io::json::to_json(&state.model),
         epochs_done: state.epochs_done,
-        params: m.params.clone(),
         optimizer: state.optimizer.clone(),
         history: state.history.clone(),
+        best: state.best.clone(),
     };
     let json = serde_json::to_vec(&file).map_err(|e| Error::Internal(e.to_string()))?;
-    crate::atomic::write(path, &json)
+    crate::io::atomic::write(path, &json)
 }
 
 /// Reads a checkpoint and checks that it continues a run with `hyper` on this data.
@@ -93,14 +84,23 @@ pub fn load(path: &Path, hyper: &Hyper, data_fingerprint: &str) -> Result<State>
         reason,
     };
     let bytes = std::fs::read(path).map_err(|e| Error::io(path, e))?;
-    let file: CheckpointFile = serde_json::from_slice(&bytes)
+    let pre: Preamble = serde_json::from_slice(&bytes)
         .map_err(|e| bad(format!("not a readable checkpoint: {e}")))?;
-    if file.format != FORMAT || file.version != VERSION {
+    if pre.format != FORMAT || pre.version > VERSION {
         return Err(bad(format!(
             "unsupported checkpoint (format {:?} version {}, expected {FORMAT:?} version {VERSION})",
-            file.format, file.version
+            pre.format, pre.version
         )));
     }
+    if pre.version < VERSION {
+        return Err(bad(format!(
+            "a version {} checkpoint of an older rnn-train, which this one cannot resume: \
+             finish that run with the rnn-train that wrote it, or train again without --resume",
+            pre.version
+        )));
+    }
+    let file: CheckpointFile = serde_json::from_slice(&bytes)
+        .map_err(|e| bad(format!("not a readable checkpoint: {e}")))?;
     if file.hyper != *hyper {
         let a = serde_json::to_value(&file.hyper).unwrap_or_default();
         let b = serde_json::to_value(hyper).unwrap_or_default();
@@ -126,33 +126,25 @@ pub fn load(path: &Path, hyper: &Hyper, data_fingerprint: &str) -> Result<State>
             "made from different training data, cannot resume".into()
         ));
     }
-    let arch = Arch {
-        cell: file.cell,
-        layers: file.layers,
-        input: file.input,
-        hidden: file.hidden,
-        output: file.output,
-    };
-    arch.check().map_err(&bad)?;
-    let vocab = Vocab::from_symbols(&file.vocab).map_err(bad)?;
-    if vocab.len() != arch.input
-        || vocab.len() != arch.output
-        || arch.cell != hyper.cell
-        || arch.layers != hyper.layers
-        || file.params.len() != arch.param_count()
-        || !file.optimizer.fits(arch.param_count())
+    let model = crate::io::json::from_json(&file.model, path)
+        .map_err(|e| bad(format!("its model: {e}")))?;
+    let a = model.arch;
+    let n = a.param_count();
+    if a.task != hyper.task()
+        || a.cell != hyper.cell
+        || a.layers != hyper.layers
+        || a.hidden != hyper.hidden
+        || !file.optimizer.fits(n)
         || file.history.len() != file.epochs_done
+        || file.best.as_ref().is_some_and(|b| b.params.len() != n)
     {
         return Err(bad("inconsistent sizes inside the checkpoint".into()));
     }
     Ok(State {
-        model: Model {
-            arch,
-            vocab,
-            params: file.params,
-        },
+        model,
         optimizer: file.optimizer,
         epochs_done: file.epochs_done,
         history: file.history,
+        best: file.best,
     })
 }

@@ -10,20 +10,30 @@
 //! the inputs of layer `k` (`I` for layer 0, `H` above). Character `c` of `vocab` is input
 //! column `c` of layer 0's input weights and output row `c` of `w_ya`.
 //!
-//! # Our schema (`"format": "rnn-json"`, version 2)
+//! # Our schema (`"format": "rnn-json"`, version 3)
 //!
 //! ```json
 //! {
-//!   "format": "rnn-json", "version": 2,
-//!   "cell": "elman" | "gru" | "lstm", "layers": L,
+//!   "format": "rnn-json", "version": 3,
+//!   "task": "next" | "classify", "cell": "elman" | "gru" | "lstm", "layers": L,
+//!   "bidirectional": false | true,
 //!   "input_size": I, "hidden_size": H, "output_size": O,
-//!   "vocab": "\nabc…",
+//!   "vocab": "\nabc…",                      (one-hot inputs; absent for dense vectors)
+//!   "mean": [I], "scale": [I],              (dense inputs normalised per channel only)
+//!   "classes": ["name", …],                 (classifiers: O names in index order)
 //!   per layer k = 0 .. L-1, Elman:     "w_ax_l{k}": H×I_k, "w_aa_l{k}": H×H, "b_a_l{k}": [H],
 //!   per layer k = 0 .. L-1, GRU/LSTM:  "w_ih_l{k}": G·H×I_k, "w_hh_l{k}": G·H×H,
 //!                                      "b_ih_l{k}": [G·H], "b_hh_l{k}": [G·H],
-//!   "w_ya": O×H, "b_y": [O]
+//!   then the same for the backward stack (bidirectional), keys ending in `_reverse`,
+//!   "w_ya": O×D·H, "b_y": [O]
 //! }
 //! ```
+//!
+//! (`D` is 2 for a bidirectional classifier, else 1; `I_k` is `D·H` above layer 0.) The
+//! keys are [`crate::nn::Arch::tensors`]' names, in the `.rnn` file's order, so export →
+//! import keeps every bit of any model. Version 2 files (next-symbol models, written
+//! before classifiers could be exported) have no `task`, `bidirectional` or `classes`
+//! and are read as next-symbol models.
 //!
 //! The tensors are those of the `.rnn` file, in its layout: the Elman layer is
 //! `a_t = tanh(W_aa a_{t-1} + W_ax x_t + b_a)`; GRU and LSTM use PyTorch's gate order,
@@ -97,12 +107,12 @@ use serde_json::{json, Map, Value};
 
 use crate::data::Vocab;
 use crate::error::{Error, Result};
-use crate::model::{Arch, CellType, Model, TensorInfo, MAX_LAYERS};
+use crate::nn::{Arch, CellType, InputSpec, Model, Norm, Task, TensorInfo, MAX_LAYERS};
 
 /// `"format"` of our own schema.
 pub const FORMAT: &str = "rnn-json";
 /// Its version.
-pub const VERSION: u64 = 2;
+pub const VERSION: u64 = 3;
 /// `"format"` of the Elman-only trainer's files (version 1), still read.
 pub const FORMAT_V1: &str = "rnn-elman-json";
 
@@ -112,15 +122,29 @@ pub fn to_json(model: &Model) -> Value {
     let mut doc = Map::new();
     doc.insert("format".into(), json!(FORMAT));
     doc.insert("version".into(), json!(VERSION));
+    doc.insert("task".into(), json!(a.task.name()));
     doc.insert("cell".into(), json!(a.cell.name()));
     doc.insert("layers".into(), json!(a.layers));
+    doc.insert("bidirectional".into(), json!(a.directions == 2));
     doc.insert("input_size".into(), json!(a.input));
     doc.insert("hidden_size".into(), json!(a.hidden));
     doc.insert("output_size".into(), json!(a.output));
-    doc.insert("vocab".into(), json!(model.vocab.as_string()));
+    let number = |x: &f32| json!(f64::from(*x));
+    match &model.input {
+        InputSpec::Chars(v) => {
+            doc.insert("vocab".into(), json!(v.as_string()));
+        }
+        InputSpec::Dense { norm: Some(n), .. } => {
+            doc.insert("mean".into(), n.mean.iter().map(number).collect());
+            doc.insert("scale".into(), n.scale.iter().map(number).collect());
+        }
+        InputSpec::Dense { norm: None, .. } => {}
+    }
+    if a.task == Task::Classify {
+        doc.insert("classes".into(), json!(model.classes));
+    }
     for t in a.tensors() {
         let values = &model.params[t.range.clone()];
-        let number = |x: &f32| json!(f64::from(*x));
         let v = match t.cols {
             None => Value::Array(values.iter().map(number).collect()),
             Some(cols) => Value::Array(
@@ -140,7 +164,7 @@ pub fn export(model: &Model, path: &Path) -> Result<()> {
     let mut text = serde_json::to_string_pretty(&to_json(model))
         .map_err(|e| Error::Internal(e.to_string()))?;
     text.push('\n');
-    crate::atomic::write(path, text.as_bytes())
+    super::atomic::write(path, text.as_bytes())
 }
 
 /// Reads a JSON weight file in any of the three layouts and checks every shape.
@@ -162,7 +186,10 @@ pub fn from_json(doc: &Value, path: &Path) -> Result<Model> {
     match obj.get("format") {
         None => ours(&r, obj, 1),
         Some(f) => match f.as_str() {
-            Some(FORMAT) => ours(&r, obj, VERSION),
+            Some(FORMAT) => match obj.get("version").and_then(Value::as_u64) {
+                Some(2) => ours(&r, obj, 2),
+                _ => ours(&r, obj, VERSION),
+            },
             Some(FORMAT_V1) => ours(&r, obj, 1),
             Some("pytorch") => pytorch(&r, obj),
             Some("keras") => keras(&r, obj),
@@ -273,15 +300,50 @@ impl Reader<'_> {
         Vocab::from_symbols(text).map_err(|r| self.bad(format!("key `vocab`: {r}")))
     }
 
-    /// Checks the architecture against the file format's limits and the vocabulary.
+    /// Checks a next-symbol architecture against the file format's limits and the
+    /// vocabulary.
     fn finish(&self, arch: Arch, vocab: Vocab, params: Vec<f32>) -> Result<Model> {
+        self.finish_model(arch, InputSpec::Chars(vocab), Vec::new(), params)
+    }
+
+    /// Checks any model: the format's limits, the input against `I` (a next-symbol model
+    /// needs `I = O` = the vocabulary's size), the classes against `O`.
+    fn finish_model(
+        &self,
+        arch: Arch,
+        input: InputSpec,
+        classes: Vec<String>,
+        params: Vec<f32>,
+    ) -> Result<Model> {
         arch.check().map_err(|r| self.bad(r))?;
-        if vocab.len() != arch.input || vocab.len() != arch.output {
+        if let InputSpec::Chars(vocab) = &input {
+            if arch.task == Task::Next && (vocab.len() != arch.input || vocab.len() != arch.output)
+            {
+                return Err(self.bad(format!(
+                    "the vocabulary has {} symbols but the input size is {} and the output size {}; \
+                     a character model needs all three equal",
+                    vocab.len(),
+                    arch.input,
+                    arch.output
+                )));
+            }
+        }
+        if input.size() != arch.input {
             return Err(self.bad(format!(
-                "the vocabulary has {} symbols but the input size is {} and the output size {}; \
-                 a character model needs all three equal",
-                vocab.len(),
-                arch.input,
+                "the input has {} {} but input_size is {}",
+                input.size(),
+                if input.vocab().is_some() {
+                    "symbols"
+                } else {
+                    "channels"
+                },
+                arch.input
+            )));
+        }
+        if arch.task == Task::Classify && classes.len() != arch.output {
+            return Err(self.bad(format!(
+                "key `classes` has {} names but output_size is {}",
+                classes.len(),
                 arch.output
             )));
         }
@@ -294,7 +356,8 @@ impl Reader<'_> {
         }
         Ok(Model {
             arch,
-            vocab,
+            input,
+            classes,
             params,
         })
     }
@@ -369,23 +432,66 @@ fn ours(r: &Reader<'_>, obj: &Map<String, Value>, version: u64) -> Result<Model>
                 ))
             })?
     };
-    let vocab = r.vocab(obj)?;
+    let task = match obj.get("task") {
+        None if version < 3 => Task::Next,
+        v => match v.and_then(Value::as_str) {
+            Some("next") => Task::Next,
+            Some("classify") => Task::Classify,
+            _ => {
+                return Err(r.bad(format!(
+                    "key `task` is {}; expected \"next\" or \"classify\"",
+                    v.unwrap_or(&Value::Null)
+                )))
+            }
+        },
+    };
+    let directions = match obj.get("bidirectional") {
+        None => 1,
+        Some(Value::Bool(b)) => 1 + usize::from(*b),
+        Some(v) => return Err(r.bad(format!("key `bidirectional` is {v}, not true or false"))),
+    };
+    let input = size("input_size")?;
+    let spec = if obj.contains_key("vocab") || task == Task::Next {
+        InputSpec::Chars(r.vocab(obj)?)
+    } else {
+        let norm = match (obj.get("mean"), obj.get("scale")) {
+            (None, None) => None,
+            (Some(m), Some(s)) => Some(Norm {
+                mean: r.values("mean", m, Shape::Vector(input))?,
+                scale: r.values("scale", s, Shape::Vector(input))?,
+            }),
+            _ => return Err(r.bad("keys `mean` and `scale` go together".into())),
+        };
+        InputSpec::Dense {
+            channels: input,
+            norm,
+        }
+    };
+    let classes = match (task, obj.get("classes")) {
+        (Task::Next, _) => Vec::new(),
+        (Task::Classify, Some(Value::Array(names))) => names
+            .iter()
+            .map(|n| n.as_str().map(String::from))
+            .collect::<Option<Vec<String>>>()
+            .ok_or_else(|| r.bad("key `classes` must be an array of strings".into()))?,
+        (Task::Classify, _) => {
+            return Err(r.bad(
+                "missing key `classes` (the class names in index order, an array of strings)"
+                    .into(),
+            ))
+        }
+    };
     let arch = Arch {
+        task,
         cell,
         layers,
-        input: size("input_size")?,
+        directions,
+        input_kind: spec.kind(),
+        input,
         hidden: size("hidden_size")?,
         output: size("output_size")?,
     };
-    if vocab.len() != arch.input || vocab.len() != arch.output {
-        return Err(r.bad(format!(
-            "the vocabulary has {} symbols but input_size is {} and output_size is {}; \
-             a character model needs all three equal",
-            vocab.len(),
-            arch.input,
-            arch.output
-        )));
-    }
+    arch.check().map_err(|e| r.bad(e))?;
     let mut params = Vec::with_capacity(arch.param_count());
     for TensorInfo {
         name, rows, cols, ..
@@ -403,7 +509,7 @@ fn ours(r: &Reader<'_>, obj: &Map<String, Value>, version: u64) -> Result<Model>
         let v = r.get(obj, &key, &format!("shape {}", shape_text(want)))?;
         params.extend(r.values(&key, v, want)?);
     }
-    r.finish(arch, vocab, params)
+    r.finish_model(arch, spec, classes, params)
 }
 
 /// What a PyTorch state_dict key is, by the part after its last `.`.
@@ -521,11 +627,8 @@ fn pytorch(r: &Reader<'_>, obj: &Map<String, Value>) -> Result<Model> {
         s => return Err(r.shape_err(w_name, format!("O×{hidden}"), shape_text(s))),
     };
     let arch = Arch {
-        cell,
-        layers,
-        input,
-        hidden,
         output,
+        ..Arch::next(cell, layers, input, hidden)
     };
     arch.check().map_err(|e| r.bad(e))?;
     let gh = g * hidden;
@@ -609,11 +712,8 @@ fn keras(r: &Reader<'_>, obj: &Map<String, Value>) -> Result<Model> {
         s => return Err(r.shape_err("dense.kernel", format!("{hidden}×O"), shape_text(s))),
     };
     let arch = Arch {
-        cell,
-        layers: list.len(),
-        input,
-        hidden,
         output,
+        ..Arch::next(cell, list.len(), input, hidden)
     };
     arch.check().map_err(|e| r.bad(e))?;
     // Our gate block b is Keras's block perm[b].

@@ -1,0 +1,235 @@
+//! `rnn-train eval`: a model scored on a data file by `rnn-core` itself (what the device
+//! runs): the mean cross-entropy per character of a next-symbol model, or the accuracy,
+//! per-class precision and recall and the confusion matrix of a classifier.
+
+use std::io::Write;
+use std::path::{Path, PathBuf};
+
+use super::{core_err, file_name, line, read_model_bytes};
+use crate::data::{read_text, Mode};
+use crate::error::{Error, Result};
+use rnn_core::Cell;
+
+/// Next-symbol models: mean cross-entropy per predicted character (nats), as a number on
+/// the last line. Classifiers: accuracy, per-class precision and recall, and the
+/// confusion matrix, computed by rnn-core's own classifier (what the device runs).
+#[derive(clap::Args, Debug)]
+pub struct EvalCmd {
+    #[arg(long)]
+    pub model: PathBuf,
+    /// Text (next-symbol models, classifiers of words), or a .ts file (classifiers of
+    /// feature vectors).
+    #[arg(long)]
+    pub data: PathBuf,
+    /// Next-symbol models: lines (one sequence per line) or stream (one text).
+    #[arg(long, value_enum, default_value_t = Mode::Lines)]
+    pub mode: Mode,
+    /// Classifiers: draw the confusion matrix to this SVG file.
+    #[arg(long)]
+    pub plot: Option<PathBuf>,
+}
+
+impl EvalCmd {
+    pub fn run(&self, out: &mut dyn Write) -> Result<()> {
+        let (model, data) = (&self.model, &self.data);
+        if is_classifier(model)? {
+            let c = eval_classifier(model, data)?;
+            line(out, format!("{}: {} sequences", data.display(), c.total()))?;
+            write!(out, "{}", c.report()).map_err(|e| Error::io("<stdout>", e))?;
+            if let Some(plot) = &self.plot {
+                c.write_svg(plot, &file_name(data))?;
+            }
+            return Ok(());
+        }
+        if self.plot.is_some() {
+            return Err(Error::Config(
+                "--plot draws a classifier's confusion matrix; this is a next-symbol model".into(),
+            ));
+        }
+        let r = eval(model, data, self.mode)?;
+        line(
+            out,
+            format!(
+                "{}: {} sequences, {} predicted characters; mean cross-entropy (nats/char):",
+                data.display(),
+                r.sequences,
+                r.predicted_chars
+            ),
+        )?;
+        line(out, format!("{:.6}", r.loss))
+    }
+}
+
+/// Result of `rnn-train eval`.
+#[derive(Clone, Debug, PartialEq)]
+pub struct EvalResult {
+    pub sequences: usize,
+    pub predicted_chars: usize,
+    /// Mean cross-entropy per predicted character, in nats.
+    pub loss: f64,
+}
+
+/// `rnn-train eval`: mean cross-entropy of the model (any kind, any depth) on a text,
+/// computed with `rnn-core`'s `Network::step` (what the device runs) and an f64 log-softmax. Lines mode scores each line from a
+/// zero state, ending with `'\n'`; stream mode runs the state through the whole text.
+pub fn eval(model: &Path, data: &Path, mode: Mode) -> Result<EvalResult> {
+    let bytes = read_model_bytes(model)?;
+    let err = core_err(model);
+    let view = rnn_core::ModelView::parse(&bytes).map_err(&err)?;
+    let net = rnn_core::Network::from_view(&view).map_err(&err)?;
+    let vocab =
+        crate::data::Vocab::from_symbols(view.vocab().as_str()).map_err(|r| Error::Model {
+            path: model.into(),
+            reason: r,
+        })?;
+    let text = read_text(data)?;
+    let seqs = match mode {
+        Mode::Lines => {
+            let newline = vocab.newline().ok_or_else(|| Error::Model {
+                path: model.into(),
+                reason: "the vocabulary has no '\\n', so lines cannot be scored".into(),
+            })?;
+            let lines = text.encode_lines(&vocab)?;
+            crate::data::Sequences::from_lines(lines.iter().map(|l| l.as_slice()), newline)
+        }
+        Mode::Stream => {
+            let tokens = text.encode_stream(&vocab)?;
+            crate::data::Sequences::from_stream(&tokens, tokens.len().saturating_sub(1).max(1), 1).0
+        }
+    };
+    if seqs.predicted_chars() == 0 {
+        return Err(Error::NoSequences { path: data.into() });
+    }
+    let (mut state, mut scratch) = (
+        vec![0.0f32; net.state_len()],
+        vec![0.0f32; net.scratch_len()],
+    );
+    let mut logits = vec![0.0f32; net.output_size()];
+    let mut total = 0.0f64;
+    for k in 0..seqs.len() {
+        let (inputs, targets) = seqs.get(k);
+        state.fill(0.0);
+        for (&x, &y) in inputs.iter().zip(targets) {
+            let input = if x == crate::data::START {
+                rnn_core::Input::Start
+            } else {
+                rnn_core::Input::Token(x as usize)
+            };
+            net.step(&mut state, input, &mut scratch, &mut logits)
+                .map_err(&err)?;
+            let max = logits
+                .iter()
+                .fold(f64::NEG_INFINITY, |m, &l| m.max(f64::from(l)));
+            let log_sum = logits
+                .iter()
+                .map(|&l| (f64::from(l) - max).exp())
+                .sum::<f64>()
+                .ln();
+            total += log_sum - (f64::from(logits[y as usize]) - max);
+        }
+    }
+    Ok(EvalResult {
+        sequences: seqs.len(),
+        predicted_chars: seqs.predicted_chars(),
+        loss: total / seqs.predicted_chars() as f64,
+    })
+}
+
+/// `rnn-train eval` of a classifier: every sequence of `data` is classified by `rnn-core`'s
+/// own `Classifier` (the code the firmware runs), and the predictions are compared with
+/// the labels.
+pub fn eval_classifier(model: &Path, data: &Path) -> Result<crate::io::metrics::Confusion> {
+    use crate::data::RawSet;
+    let bytes = read_model_bytes(model)?;
+    let err = core_err(model);
+    let view = rnn_core::ModelView::parse(&bytes).map_err(&err)?;
+    let net = rnn_core::Classifier::from_view(&view).map_err(&err)?;
+    let classes: Vec<String> = view.classes().iter().map(String::from).collect();
+    let vocab = view.vocab();
+    let raw = RawSet::read(data)?;
+    let mut confusion = crate::io::metrics::Confusion::new(classes.clone());
+    let mut logits = vec![0.0f32; net.output_size()];
+    let mut work = Vec::new();
+    let class_of = |label: &str, line: usize| {
+        classes
+            .iter()
+            .position(|c| c == label)
+            .ok_or_else(|| Error::Parse {
+                path: data.into(),
+                line,
+                reason: format!(
+                    "label {label:?} is not one of the model's classes ({})",
+                    classes.join(", ")
+                ),
+            })
+    };
+    let mut one = |steps: rnn_core::Steps<'_>, t_len: usize, truth: usize| -> Result<()> {
+        work.resize(net.work_len(t_len), 0.0);
+        net.classify(steps, &mut work, &mut logits).map_err(&err)?;
+        confusion.add(truth, rnn_core::sample::argmax(&logits));
+        Ok(())
+    };
+    match &raw {
+        RawSet::Text(t) => {
+            if vocab.is_empty() {
+                return Err(Error::Data {
+                    path: data.into(),
+                    reason:
+                        "a label<TAB>text file, but the model reads feature vectors (.ts files)"
+                            .into(),
+                });
+            }
+            for e in &t.examples {
+                let tokens = e
+                    .text
+                    .chars()
+                    .map(|ch| {
+                        vocab
+                            .index_of(ch)
+                            .ok()
+                            .and_then(|k| u16::try_from(k).ok())
+                            .ok_or_else(|| Error::UnknownChar {
+                                path: data.into(),
+                                line: e.line,
+                                ch,
+                                vocab: vocab.as_str().into(),
+                            })
+                    })
+                    .collect::<Result<Vec<u16>>>()?;
+                let truth = class_of(&e.label, e.line)?;
+                one(rnn_core::Steps::Tokens(&tokens), tokens.len(), truth)?;
+            }
+        }
+        RawSet::Series(s) => {
+            if !vocab.is_empty() {
+                return Err(Error::Data {
+                    path: data.into(),
+                    reason: "a .ts file, but the model reads characters (label<TAB>text files)"
+                        .into(),
+                });
+            }
+            if s.channels != net.input_size() {
+                return Err(Error::Data {
+                    path: data.into(),
+                    reason: format!(
+                        "{} channels, but the model reads {}",
+                        s.channels,
+                        net.input_size()
+                    ),
+                });
+            }
+            for c in &s.cases {
+                let truth = class_of(&c.label, c.line)?;
+                one(rnn_core::Steps::Dense(&c.values), c.len, truth)?;
+            }
+        }
+    }
+    Ok(confusion)
+}
+
+/// Whether the model file holds a classifier (every check of the reader applied).
+pub fn is_classifier(model: &Path) -> Result<bool> {
+    let bytes = read_model_bytes(model)?;
+    let view = rnn_core::ModelView::parse(&bytes).map_err(core_err(model))?;
+    Ok(view.header().task == rnn_core::Task::Classify)
+}

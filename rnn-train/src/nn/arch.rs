@@ -1,0 +1,344 @@
+//! The architecture of a network, the trainer's one description of it: task, cell kind,
+//! depth, directions, input kind and sizes. It maps one-to-one onto `rnn_core::Header`
+//! ([`Arch::header`], [`Arch::from_header`]), and the layout of the weights is the file's,
+//! taken from `rnn_core::Header::tensors` ([`Arch::tensors`]), so a model's parameter vector
+//! is the file's weights without the input normalisation, in the same order.
+
+use std::ops::Range;
+
+use serde::{Deserialize, Serialize};
+
+pub use rnn_core::Task;
+
+/// The most recurrent layers a model may stack (the file format's limit).
+pub const MAX_LAYERS: usize = rnn_core::format::MAX_LAYERS as usize;
+
+/// The kind of recurrent cell, as chosen with `--cell` and stored in checkpoints; the facts
+/// about each kind come from `rnn_core::CellKind`.
+#[derive(
+    Clone, Copy, Debug, Default, PartialEq, Eq, Hash, Serialize, Deserialize, clap::ValueEnum,
+)]
+#[serde(rename_all = "lowercase")]
+pub enum CellType {
+    /// a_t = tanh(W_aa a_{t-1} + W_ax x_t + b_a)
+    #[default]
+    Elman,
+    /// Gated recurrent unit with PyTorch's equations.
+    Gru,
+    /// Long short-term memory, gates i f g o.
+    Lstm,
+}
+
+impl CellType {
+    pub const ALL: [CellType; 3] = [CellType::Elman, CellType::Gru, CellType::Lstm];
+
+    /// Gate blocks of `H` rows in the input and recurrent weights.
+    pub const fn gates(self) -> usize {
+        self.core().gates()
+    }
+
+    /// Floats of state of one layer in one direction: `h`, or `h` then `c` for LSTM.
+    pub const fn state_len(self, h: usize) -> usize {
+        self.core().state_len(h)
+    }
+
+    /// Floats one step caches per hidden unit for the backward pass.
+    pub const fn cache_per_unit(self) -> usize {
+        match self {
+            CellType::Elman => super::elman::CACHE,
+            CellType::Gru => super::gru::CACHE,
+            CellType::Lstm => super::lstm::CACHE,
+        }
+    }
+
+    /// Floats of working space one backward step needs per hidden unit.
+    pub const fn tmp_per_unit(self) -> usize {
+        match self {
+            CellType::Elman => super::elman::TMP,
+            CellType::Gru => super::gru::TMP,
+            CellType::Lstm => super::lstm::TMP,
+        }
+    }
+
+    pub const fn name(self) -> &'static str {
+        self.core().name()
+    }
+
+    pub const fn core(self) -> rnn_core::CellKind {
+        match self {
+            CellType::Elman => rnn_core::CellKind::Elman,
+            CellType::Gru => rnn_core::CellKind::Gru,
+            CellType::Lstm => rnn_core::CellKind::Lstm,
+        }
+    }
+
+    pub const fn from_core(kind: rnn_core::CellKind) -> Self {
+        match kind {
+            rnn_core::CellKind::Elman => CellType::Elman,
+            rnn_core::CellKind::Gru => CellType::Gru,
+            rnn_core::CellKind::Lstm => CellType::Lstm,
+        }
+    }
+
+    /// The kind named `name` (`elman`, `gru`, `lstm`).
+    pub fn from_name(name: &str) -> Option<Self> {
+        CellType::ALL.into_iter().find(|c| c.name() == name)
+    }
+}
+
+/// How the first layer reads `x_t`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum InputKind {
+    /// One-hot symbols of a vocabulary (a column lookup in the input weights).
+    OneHot,
+    /// Dense vectors, normalised per channel before the first layer when `normalized`.
+    Dense { normalized: bool },
+}
+
+/// The architecture of a network of any task.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Arch {
+    /// Next symbol at every step, or one class per sequence.
+    pub task: Task,
+    pub cell: CellType,
+    /// Stacked recurrent layers per direction, 1 to [`MAX_LAYERS`].
+    pub layers: usize,
+    /// 1, or 2 when a second stack reads the sequence backwards (classifiers).
+    pub directions: usize,
+    pub input_kind: InputKind,
+    /// `I`: vocabulary size or channels.
+    pub input: usize,
+    /// `H`, the same in every layer and direction.
+    pub hidden: usize,
+    /// `O`: vocabulary size (next symbol) or number of classes.
+    pub output: usize,
+}
+
+/// Where one of a layer's tensors (or the output layer's) lives in the parameter vector.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct TensorInfo {
+    /// Its name in JSON files and messages: `w_ih_l0`, `w_aa_l1_reverse`, `w_ya`, …
+    pub name: String,
+    pub range: Range<usize>,
+    pub rows: usize,
+    /// `None` for a vector.
+    pub cols: Option<usize>,
+}
+
+/// The ranges of one layer-direction's tensors (`b_h` is empty for Elman).
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct LayerRanges {
+    pub w_x: Range<usize>,
+    pub w_h: Range<usize>,
+    pub b_x: Range<usize>,
+    pub b_h: Range<usize>,
+}
+
+impl Arch {
+    /// A one-direction next-symbol model over a vocabulary of `vocab` symbols.
+    pub fn next(cell: CellType, layers: usize, vocab: usize, hidden: usize) -> Self {
+        Arch {
+            task: Task::Next,
+            cell,
+            layers,
+            directions: 1,
+            input_kind: InputKind::OneHot,
+            input: vocab,
+            hidden,
+            output: vocab,
+        }
+    }
+
+    /// The header `rnn-core` writes for this architecture.
+    pub fn header(&self) -> rnn_core::Header {
+        let h = rnn_core::Header::new(
+            self.cell.core(),
+            self.layers as u8,
+            self.input as u32,
+            self.hidden as u32,
+            self.output as u32,
+        )
+        .with_bidirectional(self.directions == 2)
+        .with_normalized(self.input_kind == InputKind::Dense { normalized: true });
+        match self.task {
+            Task::Next => h,
+            Task::Classify => h.classifier(),
+        }
+    }
+
+    /// The architecture a file's header describes; `one_hot` when the file has a
+    /// vocabulary.
+    pub fn from_header(h: &rnn_core::Header, one_hot: bool) -> Self {
+        Arch {
+            task: h.task,
+            cell: CellType::from_core(h.cell),
+            layers: usize::from(h.layers),
+            directions: h.directions(),
+            input_kind: if one_hot {
+                InputKind::OneHot
+            } else {
+                InputKind::Dense {
+                    normalized: h.normalized,
+                }
+            },
+            input: h.input as usize,
+            hidden: h.hidden as usize,
+            output: h.output as usize,
+        }
+    }
+
+    /// What the file format accepts: 1 to 4 layers, 1 or 2 directions, every size 1 to
+    /// 65536, at least two classes for a classifier.
+    pub fn check(&self) -> std::result::Result<(), String> {
+        if self.layers == 0 || self.layers > MAX_LAYERS {
+            return Err(format!(
+                "{} layers: the format stacks 1 to {MAX_LAYERS}",
+                self.layers
+            ));
+        }
+        if self.directions != 1 && !(self.directions == 2 && self.task == Task::Classify) {
+            return Err(format!(
+                "{} directions for a {} model",
+                self.directions,
+                self.task.name()
+            ));
+        }
+        let out = if self.task == Task::Classify {
+            "classes"
+        } else {
+            "output"
+        };
+        for (name, v) in [
+            ("input", self.input),
+            ("hidden", self.hidden),
+            (out, self.output),
+        ] {
+            if v == 0 || v > rnn_core::format::MAX_SIZE as usize {
+                return Err(format!("{name} size {v} is not in 1..=65536"));
+            }
+        }
+        if self.task == Task::Classify && self.output < 2 {
+            return Err(format!(
+                "{} class: a classifier needs at least two",
+                self.output
+            ));
+        }
+        Ok(())
+    }
+
+    /// Inputs of layer `l`: `I` for layer 0, `D·H` above.
+    pub fn layer_input(&self, l: usize) -> usize {
+        self.header().layer_input(l)
+    }
+
+    /// What the output layer reads: `D·H`.
+    pub fn head_input(&self) -> usize {
+        self.header().head_input()
+    }
+
+    /// Floats of state of one layer in one direction.
+    pub fn layer_state_len(&self) -> usize {
+        self.cell.state_len(self.hidden)
+    }
+
+    /// Floats of recurrent state over all layers and directions (what stream mode carries
+    /// from one window to the next), layer-direction `l·D + d` at `(l·D + d)·S`.
+    pub fn state_len(&self) -> usize {
+        self.layers * self.directions * self.layer_state_len()
+    }
+
+    /// Every trained tensor in file order (the file's tensors without the input
+    /// normalisation), with its place in the parameter vector, named `w_ax_l{k}`,
+    /// `w_aa_l{k}`, `b_a_l{k}` (Elman) or `w_ih_l{k}`, `w_hh_l{k}`, `b_ih_l{k}`,
+    /// `b_hh_l{k}` (GRU, LSTM) for layer `k`, with `_reverse` for the backward stack, then
+    /// `w_ya` and `b_y`.
+    pub fn tensors(&self) -> Vec<TensorInfo> {
+        use rnn_core::TensorRole;
+        let mut start = 0;
+        let mut out = Vec::new();
+        for t in self.header().tensors() {
+            if matches!(t.role, TensorRole::InputMean | TensorRole::InputScale) {
+                continue;
+            }
+            let mut name = t.role.name(self.cell.core()).to_string();
+            if !matches!(t.role, TensorRole::OutputWeights | TensorRole::OutputBias) {
+                name.push_str(&format!("_l{}", t.layer));
+                if t.direction == 1 {
+                    name.push_str("_reverse");
+                }
+            }
+            let range = start..start + t.len();
+            start = range.end;
+            out.push(TensorInfo {
+                name,
+                range,
+                rows: t.rows,
+                cols: (!t.is_vector()).then_some(t.cols),
+            });
+        }
+        out
+    }
+
+    pub fn param_count(&self) -> usize {
+        self.head_ranges().1.end
+    }
+
+    /// The ranges of the tensors of layer `l` in direction `d`.
+    pub fn layer_ranges(&self, l: usize, d: usize) -> LayerRanges {
+        let (g, h) = (self.cell.gates(), self.hidden);
+        let size = |k: usize| {
+            let b_h = if self.cell.core().has_recurrent_bias() {
+                g * h
+            } else {
+                0
+            };
+            [g * h * self.layer_input(k), g * h * h, g * h, b_h]
+        };
+        // File order: the forward stack's layers, then the backward stack's.
+        let mut start = 0;
+        for dd in 0..=d {
+            let upto = if dd == d { l } else { self.layers };
+            start += (0..upto)
+                .map(|k| size(k).iter().sum::<usize>())
+                .sum::<usize>();
+        }
+        let [a, b, c, e] = size(l);
+        LayerRanges {
+            w_x: start..start + a,
+            w_h: start + a..start + a + b,
+            b_x: start + a + b..start + a + b + c,
+            b_h: start + a + b + c..start + a + b + c + e,
+        }
+    }
+
+    /// The ranges of `W_ya` (O × D·H) and `b_y` (O).
+    pub fn head_ranges(&self) -> (Range<usize>, Range<usize>) {
+        let start = self
+            .layer_ranges(self.layers - 1, self.directions - 1)
+            .b_h
+            .end;
+        let n = self.output * self.head_input();
+        (start..start + n, start + n..start + n + self.output)
+    }
+
+    /// A short description, e.g. `2-layer gru, I 27, H 64, O 27` or `bidirectional 1-layer
+    /// lstm, I 12, H 32, 9 classes`.
+    pub fn describe(&self) -> String {
+        let bi = if self.directions == 2 {
+            "bidirectional "
+        } else {
+            ""
+        };
+        let out = match self.task {
+            Task::Next => format!("O {}", self.output),
+            Task::Classify => format!("{} classes", self.output),
+        };
+        format!(
+            "{bi}{}-layer {}, I {}, H {}, {out}",
+            self.layers,
+            self.cell.name(),
+            self.input,
+            self.hidden
+        )
+    }
+}

@@ -1,0 +1,77 @@
+//! The Elman cell for training: one step of one layer, forward and exact backpropagation,
+//! side by side, in f32. [`crate::nn::recurrent`] runs them over time, layers and
+//! directions.
+//!
+//! ```text
+//! z_t = W_aa · a_{t-1} + W_ax · x_t + b_a        a_t = tanh(z_t)
+//! ```
+//!
+//! `x_t` is one-hot (token `k` selects column `k` of `W_ax`), the zero vector (the first
+//! step of a name), a dense vector, or the states of the layer below. The loops are plain
+//! slices of f32 written so that LLVM vectorises them; no fused multiply-adds and no
+//! reordered sums, so every build gives the same bits.
+
+use super::fastmath::tanh;
+use super::linalg::{axpy, dot, LayerInput};
+use super::{LayerW, LayerWMut};
+
+/// Floats [`layer_forward`] caches per unit and step (none: `a_t` is the state).
+pub const CACHE: usize = 0;
+/// Floats of working space per unit [`layer_backward`] needs (`dz`).
+pub const TMP: usize = 1;
+
+/// One step of one Elman layer in a stack: `a = tanh(W_aa a_prev + W_ax x + b_a)`, summed
+/// in rnn-core's order `((W_aa[i] · a_prev) + W_ax[i] · x) + b_a[i]`. `w.w_x` is `W_ax`,
+/// `w.w_h` `W_aa`, `w.b_x` `b_a`.
+#[inline(always)]
+pub fn layer_forward(w: &LayerW<'_>, x: LayerInput<'_>, a_prev: &[f32], a: &mut [f32]) {
+    let h = a.len();
+    let n_in = w.w_x.len() / h;
+    for (i, z) in a.iter_mut().enumerate() {
+        let acc =
+            dot(&w.w_h[i * h..(i + 1) * h], a_prev) + x.dot_row(&w.w_x[i * n_in..(i + 1) * n_in]);
+        *z = acc + w.b_x[i];
+    }
+    // A loop of its own, so that tanh runs over whole vectors.
+    for z in a.iter_mut() {
+        *z = tanh(*z);
+    }
+}
+
+/// Backward through one [`layer_forward`]: `da` holds `∂L/∂a_t` on entry and this step's
+/// `∂L/∂a_{t-1}` on return; `dx` (when the input is a lower layer's state) receives
+/// `+= W_axᵀ dz`; `dz` is `H` floats of working space.
+///
+/// ```text
+/// dz = da ⊙ (1 - a²)
+/// dW_aa += dz ⊗ a_prev    dW_ax += dz ⊗ x    db_a += dz
+/// da_prev = W_aaᵀ dz      dx += W_axᵀ dz
+/// ```
+#[allow(clippy::too_many_arguments)]
+#[inline(always)]
+pub fn layer_backward(
+    w: &LayerW<'_>,
+    x: LayerInput<'_>,
+    a_prev: &[f32],
+    a: &[f32],
+    da: &mut [f32],
+    mut dx: Option<&mut [f32]>,
+    g: &mut LayerWMut<'_>,
+    dz: &mut [f32],
+) {
+    let h = a.len();
+    let n_in = w.w_x.len() / h;
+    for ((dz, da), &a) in dz.iter_mut().zip(da.iter()).zip(a) {
+        *dz = da * (1.0 - a * a);
+    }
+    da.fill(0.0);
+    for (i, &d) in dz.iter().enumerate() {
+        axpy(d, a_prev, &mut g.w_h[i * h..(i + 1) * h]);
+        x.add_outer(d, &mut g.w_x[i * n_in..(i + 1) * n_in]);
+        g.b_x[i] += d;
+        axpy(d, &w.w_h[i * h..(i + 1) * h], da);
+        if let Some(dx) = dx.as_deref_mut() {
+            axpy(d, &w.w_x[i * n_in..(i + 1) * n_in], dx);
+        }
+    }
+}

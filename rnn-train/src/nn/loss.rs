@@ -1,0 +1,66 @@
+//! The output layer and its loss, softmax cross-entropy, for one prediction: forward and
+//! backward side by side.
+//!
+//! ```text
+//! l = W_ya · z + b_y                p = softmax(l)             L = -ln p[y]
+//! dl = s · (p - onehot(y))          dW_ya += dl ⊗ z    db_y += dl    dz += W_yaᵀ · dl
+//! ```
+//!
+//! `z` is what the output layer reads (the top layer's output at a step, or the final
+//! states of both directions) and `s` the loss's weight in the minibatch.
+
+use super::fastmath::exp;
+use super::linalg::{axpy, dot};
+
+/// `p = softmax(W_ya z + b_y)`; returns `-ln p[target]`, computed from the logits
+/// (`ln Σ exp(l - max) - (l[y] - max)`), so a confident wrong answer costs no `ln 0`.
+#[inline(always)]
+pub fn softmax_ce_forward(
+    w_ya: &[f32],
+    b_y: &[f32],
+    z: &[f32],
+    p: &mut [f32],
+    target: usize,
+) -> f32 {
+    let n = z.len();
+    let mut max = f32::NEG_INFINITY;
+    for (k, l) in p.iter_mut().enumerate() {
+        *l = dot(&w_ya[k * n..(k + 1) * n], z) + b_y[k];
+        max = if *l > max { *l } else { max };
+    }
+    let target_logit = p[target] - max;
+    let mut total = 0.0f32;
+    for l in p.iter_mut() {
+        *l = exp(*l - max);
+        total += *l;
+    }
+    let inv = 1.0 / total;
+    for l in p.iter_mut() {
+        *l *= inv;
+    }
+    total.ln() - target_logit
+}
+
+/// Backward through [`softmax_ce_forward`]: `p` (the probabilities) becomes `dl`; the
+/// gradients of `W_ya` and `b_y` are added into `g_w`, `g_b`, and `W_yaᵀ dl` into `dz`.
+#[allow(clippy::too_many_arguments)]
+#[inline(always)]
+pub fn softmax_ce_backward(
+    w_ya: &[f32],
+    z: &[f32],
+    p: &mut [f32],
+    target: usize,
+    scale: f32,
+    g_w: &mut [f32],
+    g_b: &mut [f32],
+    dz: &mut [f32],
+) {
+    let n = z.len();
+    p[target] -= 1.0;
+    for (k, d) in p.iter_mut().enumerate() {
+        *d *= scale;
+        axpy(*d, z, &mut g_w[k * n..(k + 1) * n]);
+        g_b[k] += *d;
+        axpy(*d, &w_ya[k * n..(k + 1) * n], dz);
+    }
+}

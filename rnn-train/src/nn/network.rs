@@ -1,0 +1,178 @@
+//! The whole network for training, one sequence at a time: the recurrent layers
+//! ([`super::recurrent`]), then the output layer and its loss ([`super::loss`]), forward
+//! and backward side by side. A task only says where the output layer reads
+//! ([`Targets`]):
+//!
+//! ```text
+//! every step (next symbol):  z_t = out^{L-1}_t                    L = Σ_t -ln p_t[y_t]
+//! final (classification):    z = [h^{L-1,→}_{T-1} ; h^{L-1,←}_0]  L = -ln p[y]
+//! ```
+//!
+//! (`z` is just `h^{L-1}_{T-1}` with one direction.) The backward pass scales the loss by
+//! `s`, its weight in the minibatch.
+
+use multiversion::multiversion;
+
+use super::arch::Arch;
+use super::loss::{softmax_ce_backward, softmax_ce_forward};
+use super::recurrent::{self, SeqInput};
+
+/// What the output layer is scored against.
+#[derive(Clone, Copy, Debug)]
+pub enum Targets<'a> {
+    /// A symbol at every step (many-to-many).
+    EveryStep(&'a [u32]),
+    /// One class for the whole sequence (many-to-one).
+    Final(usize),
+}
+
+/// One training or evaluation example.
+#[derive(Clone, Copy, Debug)]
+pub struct Example<'a> {
+    pub x: SeqInput<'a>,
+    pub y: Targets<'a>,
+}
+
+impl Example<'_> {
+    /// How many predictions the example is scored on: its steps, or one.
+    pub fn predictions(&self) -> usize {
+        match self.y {
+            Targets::EveryStep(y) => y.len(),
+            Targets::Final(_) => 1,
+        }
+    }
+}
+
+/// The recurrent workspace plus the output layer's buffers.
+#[derive(Clone, Debug)]
+pub struct Workspace {
+    pub rec: recurrent::Workspace,
+    /// The output layer's input for a final readout (`D·H`).
+    z: Vec<f32>,
+    /// Probabilities of every prediction of the latest forward pass (`O` each).
+    p: Vec<f32>,
+    dz: Vec<f32>,
+}
+
+impl Workspace {
+    pub fn new(arch: Arch, capacity: usize) -> Self {
+        Workspace {
+            rec: recurrent::Workspace::new(arch, capacity),
+            z: vec![0.0; arch.head_input()],
+            p: vec![0.0; capacity.max(1) * arch.output],
+            dz: vec![0.0; arch.head_input()],
+        }
+    }
+
+    pub fn arch(&self) -> &Arch {
+        self.rec.arch()
+    }
+
+    /// The probabilities of prediction `j` of the latest forward pass.
+    pub fn probs(&self, j: usize) -> &[f32] {
+        let o = self.arch().output;
+        &self.p[j * o..(j + 1) * o]
+    }
+
+    /// The output layer's input of a final readout (`D·H` values).
+    pub fn features(&self) -> &[f32] {
+        &self.z
+    }
+
+    /// How many predictions of the latest forward pass of `ex` are right (argmax, the
+    /// first on ties, as `rnn-core` decides).
+    pub fn correct(&self, ex: &Example<'_>) -> usize {
+        let right = |j: usize, y: usize| usize::from(rnn_core::sample::argmax(self.probs(j)) == y);
+        match ex.y {
+            Targets::EveryStep(y) => y
+                .iter()
+                .enumerate()
+                .map(|(j, &y)| right(j, y as usize))
+                .sum(),
+            Targets::Final(y) => right(0, y),
+        }
+    }
+}
+
+/// `z = [h→ at the last step ; h← at time 0]`: each direction's final state.
+fn final_features(rec: &recurrent::Workspace, z: &mut [f32]) {
+    let (h, t_len) = (rec.arch().hidden, rec.steps());
+    for (d, zd) in z.chunks_exact_mut(h).enumerate() {
+        let t = if d == 0 { t_len - 1 } else { 0 };
+        zd.copy_from_slice(&rec.top(t)[d * h..(d + 1) * h]);
+    }
+}
+
+/// Forward pass over one example (at least one step) from `state0` (zero when `None`);
+/// returns the unscaled loss `Σ -ln p[y]` over its predictions, in nats.
+#[multiversion(targets("x86_64+avx2+fma", "x86_64+avx"))]
+pub fn forward<'x>(
+    params: &[f32],
+    ex: &Example<'x>,
+    state0: Option<&[f32]>,
+    ws: &mut Workspace,
+) -> f32 {
+    let arch = *ws.arch();
+    recurrent::forward(params, ex.x, state0, &mut ws.rec);
+    let (r_w, r_b) = arch.head_ranges();
+    let (w_ya, b_y) = (&params[r_w], &params[r_b]);
+    let o = arch.output;
+    if ws.p.len() < ex.predictions() * o {
+        ws.p.resize(ex.predictions() * o, 0.0);
+    }
+    match ex.y {
+        Targets::EveryStep(y) => {
+            let mut loss = 0.0f32;
+            for (t, (&y, p)) in y.iter().zip(ws.p.chunks_exact_mut(o)).enumerate() {
+                loss += softmax_ce_forward(w_ya, b_y, ws.rec.top(t), p, y as usize);
+            }
+            loss
+        }
+        Targets::Final(y) => {
+            final_features(&ws.rec, &mut ws.z);
+            softmax_ce_forward(w_ya, b_y, &ws.z, &mut ws.p[..o], y)
+        }
+    }
+}
+
+/// Backward pass of the latest [`forward`] (same `params` and `ex`), adding
+/// `scale · ∂L/∂θ` into `grad` (laid out like the parameters).
+#[multiversion(targets("x86_64+avx2+fma", "x86_64+avx"))]
+pub fn backward<'x>(
+    params: &[f32],
+    ex: &Example<'x>,
+    scale: f32,
+    ws: &mut Workspace,
+    grad: &mut [f32],
+) {
+    let arch = *ws.arch();
+    let (r_w, r_b) = arch.head_ranges();
+    let w_ya = &params[r_w.clone()];
+    let (o, h, dh) = (arch.output, arch.hidden, arch.head_input());
+    {
+        let (g_rest, g_b) = grad.split_at_mut(r_b.start);
+        let (g_w, g_b) = (&mut g_rest[r_w], &mut g_b[..o]);
+        let Workspace { rec, z, p, dz } = ws;
+        let t_len = rec.steps();
+        let (tops, dtops) = rec.top_and_grad();
+        match ex.y {
+            Targets::EveryStep(y) => {
+                for t in (0..t_len).rev() {
+                    let rows = t * dh..(t + 1) * dh;
+                    let p = &mut p[t * o..(t + 1) * o];
+                    let (z, dz) = (&tops[rows.clone()], &mut dtops[rows]);
+                    softmax_ce_backward(w_ya, z, p, y[t] as usize, scale, g_w, g_b, dz);
+                }
+            }
+            Targets::Final(y) => {
+                dz.fill(0.0);
+                softmax_ce_backward(w_ya, z, &mut p[..o], y, scale, g_w, g_b, dz);
+                for (d, dzd) in dz.chunks_exact(h).enumerate() {
+                    let t = if d == 0 { t_len - 1 } else { 0 };
+                    dtops[t * dh + d * h..t * dh + (d + 1) * h].copy_from_slice(dzd);
+                }
+            }
+        }
+    }
+    recurrent::backward(params, ex.x, &mut ws.rec, grad);
+}

@@ -1,0 +1,269 @@
+//! The recurrent driver: `L` layers × `D` directions of one cell kind over a whole
+//! sequence, forward (caching what the backward pass needs) and backward (BPTT), for every
+//! task. The output layer and the loss are [`crate::nn::network`]'s.
+//!
+//! ```text
+//! h^{l,→}_t = cell(h^{l,→}_{t-1}, x^l_t)   t = 0 .. T-1      (forward direction)
+//! h^{l,←}_t = cell(h^{l,←}_{t+1}, x^l_t)   t = T-1 .. 0      (backward direction, D = 2)
+//! x^0_t = the input (one-hot symbol, the zero vector, or a dense vector)
+//! x^l_t = [h^{l-1,→}_t ; h^{l-1,←}_t]      l > 0 (PyTorch's stacked bidirectional semantics)
+//! out^l_t = [h^{l,→}_t ; h^{l,←}_t]        what the layer above (or the output layer) reads
+//! ```
+//!
+//! The cells' steps are in [`super::elman`], [`super::gru`] and [`super::lstm`], each with
+//! its backward step beside it. Backward goes down the layers; within a layer each
+//! direction is undone in the reverse of its own order of steps. `dout[l][t]` (`D·H`
+//! values) is `∂L/∂out^l_t`: for the top layer the output layer's gradient, for a lower
+//! layer the sum of the input gradients of layer `l + 1`'s steps at `t`. Undoing step `t`
+//! adds it to that direction's `∂L/∂h_t`. Gradient does not flow into the initial state:
+//! in stream mode that is the truncation of BPTT.
+
+use multiversion::multiversion;
+
+use super::arch::Arch;
+use super::linalg::LayerInput;
+use super::{elman, gru, lstm, CellType, LayerW, LayerWMut};
+
+/// A sequence as the first layer reads it.
+#[derive(Clone, Copy, Debug)]
+pub enum SeqInput<'a> {
+    /// Symbol indices (one-hot inputs); [`crate::data::START`] is the zero vector.
+    Tokens(&'a [u32]),
+    /// `T` vectors of `channels` values, time-major, already normalised.
+    Dense { values: &'a [f32], channels: usize },
+}
+
+impl<'a> SeqInput<'a> {
+    pub fn len(&self) -> usize {
+        match *self {
+            SeqInput::Tokens(t) => t.len(),
+            SeqInput::Dense { values, channels } => values.len() / channels.max(1),
+        }
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+
+    #[inline(always)]
+    fn at(&self, t: usize) -> LayerInput<'a> {
+        match *self {
+            SeqInput::Tokens(tok) => LayerInput::token(tok[t]),
+            SeqInput::Dense { values, channels } => {
+                LayerInput::Dense(&values[t * channels..(t + 1) * channels])
+            }
+        }
+    }
+}
+
+/// Splits layer `l`, direction `d` of a parameter (or gradient) vector into its tensors.
+pub fn layer_w<'a>(arch: &Arch, params: &'a [f32], l: usize, d: usize) -> LayerW<'a> {
+    let r = arch.layer_ranges(l, d);
+    LayerW {
+        w_x: &params[r.w_x],
+        w_h: &params[r.w_h],
+        b_x: &params[r.b_x],
+        b_h: &params[r.b_h],
+    }
+}
+
+/// Mutable counterpart of [`layer_w`].
+pub fn layer_w_mut<'a>(arch: &Arch, grad: &'a mut [f32], l: usize, d: usize) -> LayerWMut<'a> {
+    let r = arch.layer_ranges(l, d);
+    let block = &mut grad[r.w_x.start..r.b_h.end];
+    let (w_x, rest) = block.split_at_mut(r.w_x.len());
+    let (w_h, rest) = rest.split_at_mut(r.w_h.len());
+    let (b_x, b_h) = rest.split_at_mut(r.b_x.len());
+    LayerWMut { w_x, w_h, b_x, b_h }
+}
+
+/// The states and caches of the latest forward pass, and the buffers of the backward pass,
+/// sized for the longest sequence (grown when a longer one comes).
+#[derive(Clone, Debug)]
+pub struct Workspace {
+    arch: Arch,
+    capacity: usize,
+    /// Steps of the latest forward pass.
+    t_len: usize,
+    /// Per layer-direction (`l·D + d`): `capacity + 1` states in the direction's own order
+    /// of steps (row 0 the initial state, row `k + 1` after step `k`).
+    states: Vec<Vec<f32>>,
+    /// Per layer-direction: the cell's cache, one row per step `k`.
+    caches: Vec<Vec<f32>>,
+    /// Per layer: `out^l_t` in time order, `capacity` rows of `D·H`.
+    outs: Vec<Vec<f32>>,
+    /// Per layer: `∂L/∂out^l_t`.
+    douts: Vec<Vec<f32>>,
+    dstate: Vec<f32>,
+    tmp: Vec<f32>,
+}
+
+impl Workspace {
+    pub fn new(arch: Arch, capacity: usize) -> Self {
+        let n = arch.layers * arch.directions;
+        let (s, dh) = (arch.layer_state_len(), arch.head_input());
+        let c = arch.cell.cache_per_unit() * arch.hidden;
+        let capacity = capacity.max(1);
+        Workspace {
+            arch,
+            capacity,
+            t_len: 0,
+            states: (0..n).map(|_| vec![0.0; (capacity + 1) * s]).collect(),
+            caches: (0..n).map(|_| vec![0.0; capacity * c]).collect(),
+            outs: (0..arch.layers).map(|_| vec![0.0; capacity * dh]).collect(),
+            douts: (0..arch.layers).map(|_| vec![0.0; capacity * dh]).collect(),
+            dstate: vec![0.0; s],
+            tmp: vec![0.0; arch.cell.tmp_per_unit() * arch.hidden],
+        }
+    }
+
+    pub fn arch(&self) -> &Arch {
+        &self.arch
+    }
+
+    /// The longest sequence the buffers hold without growing.
+    pub fn capacity(&self) -> usize {
+        self.capacity
+    }
+
+    /// Steps of the latest forward pass.
+    pub fn steps(&self) -> usize {
+        self.t_len
+    }
+
+    /// `out^{L-1}_t` of the latest forward pass: what the output layer reads at step `t`.
+    pub fn top(&self, t: usize) -> &[f32] {
+        let dh = self.arch.head_input();
+        &self.outs[self.arch.layers - 1][t * dh..(t + 1) * dh]
+    }
+
+    /// The state of layer `l` in direction `d` after its `k`-th step (`h`, then `c` for
+    /// LSTM), in that direction's order of steps.
+    pub fn layer_state(&self, l: usize, d: usize, k: usize) -> &[f32] {
+        let s = self.arch.layer_state_len();
+        &self.states[l * self.arch.directions + d][(k + 1) * s..(k + 2) * s]
+    }
+
+    /// Copies every layer-direction's state after its last step into `out`
+    /// ([`Arch::state_len`] floats: what the next window starts from in stream mode).
+    pub fn final_state_into(&self, out: &mut [f32]) {
+        let s = self.arch.layer_state_len();
+        for (st, o) in self.states.iter().zip(out.chunks_exact_mut(s)) {
+            o.copy_from_slice(&st[self.t_len * s..(self.t_len + 1) * s]);
+        }
+    }
+
+    /// The top layer's outputs of the latest forward pass (`T` rows of `D·H`) and
+    /// `∂L/∂` them, zeroed, for the output layer's backward pass to fill before
+    /// [`backward`].
+    pub fn top_and_grad(&mut self) -> (&[f32], &mut [f32]) {
+        let n = self.t_len * self.arch.head_input();
+        let top = self.arch.layers - 1;
+        let grad = &mut self.douts[top][..n];
+        grad.fill(0.0);
+        (&self.outs[top][..n], grad)
+    }
+}
+
+/// Runs every layer and direction over `x` from `state0` (zero when `None`), caching the
+/// states, the cells' gate values and every layer's outputs in `ws`.
+#[multiversion(targets("x86_64+avx2+fma", "x86_64+avx"))]
+pub fn forward<'x>(params: &[f32], x: SeqInput<'x>, state0: Option<&[f32]>, ws: &mut Workspace) {
+    let arch = ws.arch;
+    let t_len = x.len();
+    if t_len > ws.capacity {
+        *ws = Workspace::new(arch, t_len);
+    }
+    ws.t_len = t_len;
+    let (h, s, nd) = (arch.hidden, arch.layer_state_len(), arch.directions);
+    let dh = nd * h;
+    let c = arch.cell.cache_per_unit() * h;
+    for l in 0..arch.layers {
+        let (below, here) = ws.outs.split_at_mut(l);
+        let out = &mut here[0];
+        for d in 0..nd {
+            let w = layer_w(&arch, params, l, d);
+            let i = l * nd + d;
+            let (states, caches) = (&mut ws.states[i], &mut ws.caches[i]);
+            match state0 {
+                Some(s0) => states[..s].copy_from_slice(&s0[i * s..(i + 1) * s]),
+                None => states[..s].fill(0.0),
+            }
+            for k in 0..t_len {
+                let t = if d == 0 { k } else { t_len - 1 - k };
+                let xin = match below.last() {
+                    None => x.at(t),
+                    Some(b) => LayerInput::Dense(&b[t * dh..(t + 1) * dh]),
+                };
+                let (past, future) = states.split_at_mut((k + 1) * s);
+                let prev = &past[k * s..];
+                let cur = &mut future[..s];
+                let cache = &mut caches[k * c..(k + 1) * c];
+                match arch.cell {
+                    CellType::Elman => elman::layer_forward(&w, xin, prev, cur),
+                    CellType::Gru => gru::forward(&w, xin, prev, cur, cache),
+                    CellType::Lstm => lstm::forward(&w, xin, prev, cur, cache),
+                }
+                out[t * dh + d * h..t * dh + (d + 1) * h].copy_from_slice(&cur[..h]);
+            }
+        }
+    }
+}
+
+/// Backpropagation through time of the latest [`forward`] (same `params` and `x`), from
+/// the gradient the output layer left in [`Workspace::top_grad`]; adds `∂L/∂θ` of every
+/// recurrent layer into `grad` (laid out like the parameters).
+#[multiversion(targets("x86_64+avx2+fma", "x86_64+avx"))]
+pub fn backward<'x>(params: &[f32], x: SeqInput<'x>, ws: &mut Workspace, grad: &mut [f32]) {
+    let arch = ws.arch;
+    let t_len = ws.t_len;
+    let (h, s, nd) = (arch.hidden, arch.layer_state_len(), arch.directions);
+    let dh = nd * h;
+    let c = arch.cell.cache_per_unit() * h;
+    let Workspace {
+        states,
+        caches,
+        outs,
+        douts,
+        dstate,
+        tmp,
+        ..
+    } = ws;
+    for l in (0..arch.layers).rev() {
+        let (dbelow, dhere) = douts.split_at_mut(l);
+        let dout = &dhere[0];
+        let mut dx_buf = dbelow.last_mut();
+        if let Some(b) = dx_buf.as_deref_mut() {
+            b[..t_len * dh].fill(0.0);
+        }
+        for d in 0..nd {
+            let w = layer_w(&arch, params, l, d);
+            let mut g = layer_w_mut(&arch, grad, l, d);
+            let (st, ca) = (&states[l * nd + d], &caches[l * nd + d]);
+            dstate.fill(0.0);
+            for k in (0..t_len).rev() {
+                let t = if d == 0 { k } else { t_len - 1 - k };
+                let from_above = &dout[t * dh + d * h..t * dh + (d + 1) * h];
+                for (ds, &g_out) in dstate[..h].iter_mut().zip(from_above) {
+                    *ds += g_out;
+                }
+                let xin = if l == 0 {
+                    x.at(t)
+                } else {
+                    LayerInput::Dense(&outs[l - 1][t * dh..(t + 1) * dh])
+                };
+                let prev = &st[k * s..(k + 1) * s];
+                let cur = &st[(k + 1) * s..(k + 2) * s];
+                let cache = &ca[k * c..(k + 1) * c];
+                let dx = dx_buf.as_deref_mut().map(|b| &mut b[t * dh..(t + 1) * dh]);
+                match arch.cell {
+                    CellType::Elman => {
+                        elman::layer_backward(&w, xin, prev, cur, dstate, dx, &mut g, tmp)
+                    }
+                    CellType::Gru => gru::backward(&w, xin, prev, cache, dstate, dx, &mut g, tmp),
+                    CellType::Lstm => lstm::backward(&w, xin, prev, cache, dstate, dx, &mut g, tmp),
+                }
+            }
+        }
+    }
+}
