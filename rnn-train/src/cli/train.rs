@@ -25,17 +25,21 @@ pub enum TaskArg {
 }
 
 /// Train a model on a data file and write it as an .rnn file.
+///
+/// Ctrl-C stops after the current minibatch, writes the best model so far (by validation
+/// loss, or the last completed epoch) and exits with code 130; a second Ctrl-C quits at
+/// once.
 #[derive(clap::Args, Debug, Clone)]
 pub struct TrainCmd {
     /// Training data: text (UTF-8); with --task classify label<TAB>text lines, or a UEA/UCR
     /// .ts file of feature vectors (chosen by the extension).
-    #[arg(long)]
+    #[arg(long, value_name = "FILE")]
     pub data: PathBuf,
     /// next: predict the next character; classify: one class per sequence.
     #[arg(long, value_enum, default_value_t = TaskArg::Next)]
     pub task: TaskArg,
     /// The model file to write (rewritten atomically after every epoch).
-    #[arg(long)]
+    #[arg(long, value_name = "FILE")]
     pub out: PathBuf,
     /// The recurrent cell [default: elman].
     #[arg(long, value_enum)]
@@ -46,6 +50,7 @@ pub struct TrainCmd {
     /// Hidden size H of every layer [default: 25].
     #[arg(long)]
     pub hidden: Option<usize>,
+    /// Passes over the training data (the most, with --early-stop).
     #[arg(long, default_value_t = 20)]
     pub epochs: usize,
     /// Learning rate [default: 0.1 for sgd, 0.01 for momentum, 0.005 for adam].
@@ -67,6 +72,7 @@ pub struct TrainCmd {
     /// the text (stream mode), or of each class (classify).
     #[arg(long, default_value_t = 0.1)]
     pub val_split: f64,
+    /// Seed of every random choice: initial weights, validation split, shuffles.
     #[arg(long, default_value_t = 1)]
     pub seed: u64,
     /// Stop after N epochs without a better validation loss, and write the model of the
@@ -75,7 +81,7 @@ pub struct TrainCmd {
     pub early_stop: Option<usize>,
     /// Start from the weights in this JSON file (written by export; its task, cell,
     /// layers, sizes, vocabulary or classes are used).
-    #[arg(long)]
+    #[arg(long, value_name = "FILE")]
     pub init: Option<PathBuf>,
     /// Keep the file's order instead of shuffling every epoch.
     #[arg(long)]
@@ -84,13 +90,13 @@ pub struct TrainCmd {
     #[arg(long)]
     pub threads: Option<usize>,
     /// Write the loss curves (train and validation per epoch) to this SVG file.
-    #[arg(long)]
+    #[arg(long, value_name = "FILE")]
     pub plot: Option<PathBuf>,
     /// Write OUT.ckpt every N epochs (and after the last).
     #[arg(long, value_name = "N")]
     pub checkpoint_every: Option<usize>,
     /// Continue from a checkpoint written by --checkpoint-every.
-    #[arg(long)]
+    #[arg(long, value_name = "FILE")]
     pub resume: Option<PathBuf>,
     /// Print nothing but errors.
     #[arg(long)]
@@ -108,7 +114,7 @@ pub struct TrainCmd {
     pub reduction: Option<Reduction>,
     /// --task classify: a test file (same kind as --data), scored after every epoch and
     /// reported at the end; it never influences training.
-    #[arg(long, help_heading = "Classifiers")]
+    #[arg(long, value_name = "FILE", help_heading = "Classifiers")]
     pub test: Option<PathBuf>,
     /// --task classify: a second recurrent stack reads each sequence backwards; the
     /// output layer reads both final states.

@@ -45,41 +45,23 @@ pub trait Examples: Sync {
     }
 }
 
-impl Examples for Sequences {
-    fn len(&self) -> usize {
-        self.spans.len()
-    }
+/// Sequences and classification sets: both keep their examples' steps as `spans` and
+/// hand out an example with their own `example`.
+macro_rules! examples_of {
+    ($($set:ty),*) => {$(
+        impl Examples for $set {
+            fn len(&self) -> usize {
+                self.spans.len()
+            }
 
-    fn example(&self, k: usize) -> Example<'_> {
-        Sequences::example(self, k)
-    }
-
-    fn predictions(&self, k: usize) -> usize {
-        self.spans[k].len()
-    }
-
-    fn total_predictions(&self) -> usize {
-        self.targets.len()
-    }
+            fn example(&self, k: usize) -> Example<'_> {
+                <$set>::example(self, k)
+            }
+        }
+    )*};
 }
 
-impl Examples for ClsData {
-    fn len(&self) -> usize {
-        self.spans.len()
-    }
-
-    fn example(&self, k: usize) -> Example<'_> {
-        ClsData::example(self, k)
-    }
-
-    fn predictions(&self, _k: usize) -> usize {
-        1
-    }
-
-    fn max_len(&self) -> usize {
-        ClsData::max_len(self)
-    }
-}
+examples_of!(Sequences, ClsData);
 
 /// Which lines go to validation: a seeded random choice of `round(n * fraction)` lines (at
 /// least one when the fraction is positive and there are two or more lines), so the split

@@ -363,6 +363,24 @@ impl Reader<'_> {
     }
 }
 
+/// The values of key `cell` in each schema.
+const OUR_CELLS: [(&str, CellType); 3] = [
+    ("elman", CellType::Elman),
+    ("gru", CellType::Gru),
+    ("lstm", CellType::Lstm),
+];
+const TORCH_CELLS: [(&str, CellType); 4] = [
+    ("rnn", CellType::Elman),
+    ("elman", CellType::Elman),
+    ("gru", CellType::Gru),
+    ("lstm", CellType::Lstm),
+];
+const KERAS_CELLS: [(&str, CellType); 3] = [
+    ("simple_rnn", CellType::Elman),
+    ("gru", CellType::Gru),
+    ("lstm", CellType::Lstm),
+];
+
 fn cell_of(
     r: &Reader<'_>,
     obj: &Map<String, Value>,
@@ -392,15 +410,7 @@ fn ours(r: &Reader<'_>, obj: &Map<String, Value>, version: u64) -> Result<Model>
     }
     let cell = match (obj.get("cell"), version) {
         (None, 1) => CellType::Elman,
-        _ => cell_of(
-            r,
-            obj,
-            &[
-                ("elman", CellType::Elman),
-                ("gru", CellType::Gru),
-                ("lstm", CellType::Lstm),
-            ],
-        )?,
+        _ => cell_of(r, obj, &OUR_CELLS)?,
     };
     if version == 1 && cell != CellType::Elman {
         return Err(r.bad(format!(
@@ -553,16 +563,7 @@ fn torch_key(name: &str) -> Option<TorchKey> {
 
 /// PyTorch's `state_dict` of `nn.RNN` / `nn.GRU` / `nn.LSTM` + `nn.Linear`.
 fn pytorch(r: &Reader<'_>, obj: &Map<String, Value>) -> Result<Model> {
-    let cell = cell_of(
-        r,
-        obj,
-        &[
-            ("rnn", CellType::Elman),
-            ("elman", CellType::Elman),
-            ("gru", CellType::Gru),
-            ("lstm", CellType::Lstm),
-        ],
-    )?;
+    let cell = cell_of(r, obj, &TORCH_CELLS)?;
     let vocab = r.vocab(obj)?;
     let sd = r
         .get(obj, "state_dict", "the model's state_dict")?
@@ -658,15 +659,7 @@ fn pytorch(r: &Reader<'_>, obj: &Map<String, Value>) -> Result<Model> {
 
 /// Keras's `get_weights()` of `SimpleRNN` / `GRU` / `LSTM` layers + `Dense`.
 fn keras(r: &Reader<'_>, obj: &Map<String, Value>) -> Result<Model> {
-    let cell = cell_of(
-        r,
-        obj,
-        &[
-            ("simple_rnn", CellType::Elman),
-            ("gru", CellType::Gru),
-            ("lstm", CellType::Lstm),
-        ],
-    )?;
+    let cell = cell_of(r, obj, &KERAS_CELLS)?;
     let vocab = r.vocab(obj)?;
     let list = r
         .get(obj, "layers", "the recurrent layers' weights, bottom first")?

@@ -12,19 +12,20 @@
 //! reordered sums, so every build gives the same bits.
 
 use super::fastmath::tanh;
-use super::linalg::{axpy, dot, LayerInput};
-use super::{LayerW, LayerWMut};
+use super::linalg::{axpy, dot};
+use super::{Step, StepGrad};
 
-/// Floats [`layer_forward`] caches per unit and step (none: `a_t` is the state).
+/// Floats [`forward`] caches per unit and step (none: `a_t` is the state).
 pub const CACHE: usize = 0;
-/// Floats of working space per unit [`layer_backward`] needs (`dz`).
+/// Floats of working space per unit [`backward`] needs (`dz`).
 pub const TMP: usize = 1;
 
 /// One step of one Elman layer in a stack: `a = tanh(W_aa a_prev + W_ax x + b_a)`, summed
 /// in rnn-core's order `((W_aa[i] · a_prev) + W_ax[i] · x) + b_a[i]`. `w.w_x` is `W_ax`,
 /// `w.w_h` `W_aa`, `w.b_x` `b_a`.
 #[inline(always)]
-pub fn layer_forward(w: &LayerW<'_>, x: LayerInput<'_>, a_prev: &[f32], a: &mut [f32]) {
+pub fn forward(s: &Step<'_>, a: &mut [f32], _cache: &mut [f32]) {
+    let Step { w, x, prev: a_prev } = *s;
     let h = a.len();
     let n_in = w.w_x.len() / h;
     for (i, z) in a.iter_mut().enumerate() {
@@ -38,27 +39,19 @@ pub fn layer_forward(w: &LayerW<'_>, x: LayerInput<'_>, a_prev: &[f32], a: &mut 
     }
 }
 
-/// Backward through one [`layer_forward`]: `da` holds `∂L/∂a_t` on entry and this step's
-/// `∂L/∂a_{t-1}` on return; `dx` (when the input is a lower layer's state) receives
-/// `+= W_axᵀ dz`; `dz` is `H` floats of working space.
+/// Backward through one [`forward`] (given its output `a`): `out.dstate` holds `∂L/∂a_t` on
+/// entry and this step's `∂L/∂a_{t-1}` on return; `out.dx` (when the input is a lower
+/// layer's state) receives `+= W_axᵀ dz`; `out.tmp` (`dz`) is `H` floats of working space.
 ///
 /// ```text
 /// dz = da ⊙ (1 - a²)
 /// dW_aa += dz ⊗ a_prev    dW_ax += dz ⊗ x    db_a += dz
 /// da_prev = W_aaᵀ dz      dx += W_axᵀ dz
 /// ```
-#[allow(clippy::too_many_arguments)]
 #[inline(always)]
-pub fn layer_backward(
-    w: &LayerW<'_>,
-    x: LayerInput<'_>,
-    a_prev: &[f32],
-    a: &[f32],
-    da: &mut [f32],
-    mut dx: Option<&mut [f32]>,
-    g: &mut LayerWMut<'_>,
-    dz: &mut [f32],
-) {
+pub fn backward(s: &Step<'_>, a: &[f32], _cache: &[f32], out: &mut StepGrad<'_, '_>) {
+    let Step { w, x, prev: a_prev } = *s;
+    let (da, dz, g) = (&mut *out.dstate, &mut out.tmp[..a.len()], &mut *out.g);
     let h = a.len();
     let n_in = w.w_x.len() / h;
     for ((dz, da), &a) in dz.iter_mut().zip(da.iter()).zip(a) {
@@ -70,7 +63,7 @@ pub fn layer_backward(
         x.add_outer(d, &mut g.w_x[i * n_in..(i + 1) * n_in]);
         g.b_x[i] += d;
         axpy(d, &w.w_h[i * h..(i + 1) * h], da);
-        if let Some(dx) = dx.as_deref_mut() {
+        if let Some(dx) = out.dx.as_deref_mut() {
             axpy(d, &w.w_x[i * n_in..(i + 1) * n_in], dx);
         }
     }

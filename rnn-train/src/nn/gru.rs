@@ -29,26 +29,21 @@
 //! ```
 
 use super::fastmath::tanh;
-use super::linalg::{axpy, dot, sigmoid, LayerInput};
-use super::{LayerW, LayerWMut};
+use super::linalg::{axpy, dot, sigmoid};
+use super::{Step, StepGrad};
 
-/// Gate blocks.
-pub const GATES: usize = 3;
+/// Gate blocks (`rnn-core`'s fact).
+const GATES: usize = rnn_core::CellKind::Gru.gates();
 /// Floats cached per unit and step: `r`, `z`, `n`, `hn`.
 pub const CACHE: usize = 4;
 /// Floats of working space per unit for [`backward`]: `d_i` and `d_h`, `3H` each.
 pub const TMP: usize = 6;
 
-/// One step: `h` receives `h_t` from `h_prev` and `x`; `cache` (`4H`) receives
+/// One step: `h` receives `h_t` from `s.prev` (`h_{t-1}`) and `s.x`; `cache` (`4H`) receives
 /// `[r | z | n | hn]`.
 #[inline(always)]
-pub fn forward(
-    w: &LayerW<'_>,
-    x: LayerInput<'_>,
-    h_prev: &[f32],
-    h: &mut [f32],
-    cache: &mut [f32],
-) {
+pub fn forward(s: &Step<'_>, h: &mut [f32], cache: &mut [f32]) {
+    let Step { w, x, prev: h_prev } = *s;
     let hs = h.len();
     let n_in = w.w_x.len() / (GATES * hs);
     // Recurrent parts W_hh h_{t-1} + b_hh of the three gates, into the r, z and hn slots.
@@ -75,21 +70,14 @@ pub fn forward(
     }
 }
 
-/// Backward through one [`forward`]: `dh` holds `∂L/∂h_t` on entry and this step's
-/// `∂L/∂h_{t-1}` on return; `dx` (when the input is a lower layer's state) receives
-/// `+= W_ihᵀ d_i`; gradients are added into `g`; `tmp` has `6H` floats.
-#[allow(clippy::too_many_arguments)]
+/// Backward through one [`forward`] (its `cache`): `out.dstate` holds `∂L/∂h_t` on entry
+/// and this step's `∂L/∂h_{t-1}` on return; `out.dx` (when the input is a lower layer's
+/// state) receives `+= W_ihᵀ d_i`; gradients are added into `out.g`; `out.tmp` has `6H`
+/// floats.
 #[inline(always)]
-pub fn backward(
-    w: &LayerW<'_>,
-    x: LayerInput<'_>,
-    h_prev: &[f32],
-    cache: &[f32],
-    dh: &mut [f32],
-    mut dx: Option<&mut [f32]>,
-    g: &mut LayerWMut<'_>,
-    tmp: &mut [f32],
-) {
+pub fn backward(s: &Step<'_>, _h: &[f32], cache: &[f32], out: &mut StepGrad<'_, '_>) {
+    let Step { w, x, prev: h_prev } = *s;
+    let (dh, tmp, g) = (&mut *out.dstate, &mut *out.tmp, &mut *out.g);
     let hs = dh.len();
     let n_in = w.w_x.len() / (GATES * hs);
     let (r, rest) = cache.split_at(hs);
@@ -119,7 +107,7 @@ pub fn backward(
         axpy(dhr, w_h, dh);
         x.add_outer(di, &mut g.w_x[row * n_in..(row + 1) * n_in]);
         g.b_x[row] += di;
-        if let Some(dx) = dx.as_deref_mut() {
+        if let Some(dx) = out.dx.as_deref_mut() {
             axpy(di, &w.w_x[row * n_in..(row + 1) * n_in], dx);
         }
     }

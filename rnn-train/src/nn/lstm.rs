@@ -32,26 +32,21 @@
 //! ```
 
 use super::fastmath::tanh;
-use super::linalg::{axpy, dot, sigmoid, LayerInput};
-use super::{LayerW, LayerWMut};
+use super::linalg::{axpy, dot, sigmoid};
+use super::{Step, StepGrad};
 
-/// Gate blocks.
-pub const GATES: usize = 4;
+/// Gate blocks (`rnn-core`'s fact).
+const GATES: usize = rnn_core::CellKind::Lstm.gates();
 /// Floats cached per unit and step: `i`, `f`, `g`, `o`, `tanh(c_t)`.
 pub const CACHE: usize = 5;
 /// Floats of working space per unit for [`backward`]: `d`, `4H`.
 pub const TMP: usize = 4;
 
-/// One step: `state` (`[h | c]`) receives `(h_t, c_t)` from `prev` (`[h_{t-1} | c_{t-1}]`)
-/// and `x`; `cache` (`5H`) receives `[i | f | g | o | tanh(c_t)]`.
+/// One step: `state` (`[h | c]`) receives `(h_t, c_t)` from `s.prev` (`[h_{t-1} |
+/// c_{t-1}]`) and `s.x`; `cache` (`5H`) receives `[i | f | g | o | tanh(c_t)]`.
 #[inline(always)]
-pub fn forward(
-    w: &LayerW<'_>,
-    x: LayerInput<'_>,
-    prev: &[f32],
-    state: &mut [f32],
-    cache: &mut [f32],
-) {
+pub fn forward(s: &Step<'_>, state: &mut [f32], cache: &mut [f32]) {
+    let Step { w, x, prev } = *s;
     let hs = state.len() / 2;
     let n_in = w.w_x.len() / (GATES * hs);
     let (h_prev, c_prev) = prev.split_at(hs);
@@ -79,21 +74,14 @@ pub fn forward(
     }
 }
 
-/// Backward through one [`forward`]: `dstate` holds `(∂L/∂h_t, ∂L/∂c_t)` on entry and this
-/// step's `(∂L/∂h_{t-1}, ∂L/∂c_{t-1})` on return; `dx` (when the input is a lower layer's
-/// state) receives `+= W_ihᵀ d`; gradients are added into `g`; `tmp` has `4H` floats.
-#[allow(clippy::too_many_arguments)]
+/// Backward through one [`forward`] (its `cache`): `out.dstate` holds `(∂L/∂h_t, ∂L/∂c_t)`
+/// on entry and this step's `(∂L/∂h_{t-1}, ∂L/∂c_{t-1})` on return; `out.dx` (when the
+/// input is a lower layer's state) receives `+= W_ihᵀ d`; gradients are added into
+/// `out.g`; `out.tmp` has `4H` floats.
 #[inline(always)]
-pub fn backward(
-    w: &LayerW<'_>,
-    x: LayerInput<'_>,
-    prev: &[f32],
-    cache: &[f32],
-    dstate: &mut [f32],
-    mut dx: Option<&mut [f32]>,
-    g: &mut LayerWMut<'_>,
-    tmp: &mut [f32],
-) {
+pub fn backward(s: &Step<'_>, _state: &[f32], cache: &[f32], out: &mut StepGrad<'_, '_>) {
+    let Step { w, x, prev } = *s;
+    let (dstate, tmp, g) = (&mut *out.dstate, &mut *out.tmp, &mut *out.g);
     let hs = dstate.len() / 2;
     let n_in = w.w_x.len() / (GATES * hs);
     let (h_prev, c_prev) = prev.split_at(hs);
@@ -123,7 +111,7 @@ pub fn backward(
         axpy(dr, &w.w_h[row * hs..(row + 1) * hs], dh);
         x.add_outer(dr, &mut g.w_x[row * n_in..(row + 1) * n_in]);
         g.b_x[row] += dr;
-        if let Some(dx) = dx.as_deref_mut() {
+        if let Some(dx) = out.dx.as_deref_mut() {
             axpy(dr, &w.w_x[row * n_in..(row + 1) * n_in], dx);
         }
     }

@@ -22,7 +22,7 @@ use multiversion::multiversion;
 
 use super::arch::Arch;
 use super::linalg::LayerInput;
-use super::{elman, gru, lstm, CellType, LayerW, LayerWMut};
+use super::{elman, gru, lstm, CellType, LayerW, LayerWMut, Step, StepGrad};
 
 /// A sequence as the first layer reads it.
 #[derive(Clone, Copy, Debug)]
@@ -199,10 +199,11 @@ pub fn forward<'x>(params: &[f32], x: SeqInput<'x>, state0: Option<&[f32]>, ws: 
                 let prev = &past[k * s..];
                 let cur = &mut future[..s];
                 let cache = &mut caches[k * c..(k + 1) * c];
+                let step = Step { w, x: xin, prev };
                 match arch.cell {
-                    CellType::Elman => elman::layer_forward(&w, xin, prev, cur),
-                    CellType::Gru => gru::forward(&w, xin, prev, cur, cache),
-                    CellType::Lstm => lstm::forward(&w, xin, prev, cur, cache),
+                    CellType::Elman => elman::forward(&step, cur, cache),
+                    CellType::Gru => gru::forward(&step, cur, cache),
+                    CellType::Lstm => lstm::forward(&step, cur, cache),
                 }
                 out[t * dh + d * h..t * dh + (d + 1) * h].copy_from_slice(&cur[..h]);
             }
@@ -255,13 +256,17 @@ pub fn backward<'x>(params: &[f32], x: SeqInput<'x>, ws: &mut Workspace, grad: &
                 let prev = &st[k * s..(k + 1) * s];
                 let cur = &st[(k + 1) * s..(k + 2) * s];
                 let cache = &ca[k * c..(k + 1) * c];
-                let dx = dx_buf.as_deref_mut().map(|b| &mut b[t * dh..(t + 1) * dh]);
+                let step = Step { w, x: xin, prev };
+                let mut d = StepGrad {
+                    dstate,
+                    dx: dx_buf.as_deref_mut().map(|b| &mut b[t * dh..(t + 1) * dh]),
+                    g: &mut g,
+                    tmp,
+                };
                 match arch.cell {
-                    CellType::Elman => {
-                        elman::layer_backward(&w, xin, prev, cur, dstate, dx, &mut g, tmp)
-                    }
-                    CellType::Gru => gru::backward(&w, xin, prev, cache, dstate, dx, &mut g, tmp),
-                    CellType::Lstm => lstm::backward(&w, xin, prev, cache, dstate, dx, &mut g, tmp),
+                    CellType::Elman => elman::backward(&step, cur, cache, &mut d),
+                    CellType::Gru => gru::backward(&step, cur, cache, &mut d),
+                    CellType::Lstm => lstm::backward(&step, cur, cache, &mut d),
                 }
             }
         }
