@@ -71,11 +71,12 @@ rnn_train train --task classify --bidirectional \
     --data "$data/JapaneseVowels_TRAIN.ts" --test "$data/JapaneseVowels_TEST.ts" \
     --out "$out/japanese-vowels.rnn" \
     --cell gru --hidden 32 --optimizer adam --batch 8 --epochs 30 --val-split 0 --seed 1 \
-    --plot "$out/japanese-vowels-confusion.svg"
+    --plot "$out/japanese-vowels-loss.svg"
 rnn_train inspect --model "$out/japanese-vowels.rnn"
 echo "rnn-core's classifier (what the board runs) on the test set:"
-rnn_train eval --model "$out/japanese-vowels.rnn" --data "$data/JapaneseVowels_TEST.ts"
-echo "confusion matrix drawn in $out/japanese-vowels-confusion.svg"
+rnn_train eval --model "$out/japanese-vowels.rnn" --data "$data/JapaneseVowels_TEST.ts" \
+    --plot "$out/japanese-vowels-confusion.svg"
+echo "loss curves in $out/japanese-vowels-loss.svg, confusion matrix in $out/japanese-vowels-confusion.svg"
 echo "== on the emulated micro:bit (Cortex-M0, 16 KiB of RAM), every answer checked against the host's"
 cargo run --quiet --release --manifest-path "$root/Cargo.toml" -p tests --example classify_on_board -- \
     "$out/japanese-vowels.rnn" "$data/JapaneseVowels_TEST.ts" microbit

@@ -78,10 +78,10 @@ run() { # NAME DIR, then rnn-train train flags
     cargo_example naive_bayes -- "$dir/train.txt" "$dir/test.txt"
     echo "== $name: recurrent classifier"
     rnn_train train --task classify --data "$dir/train.txt" --test "$dir/test.txt" \
-        --out "$out/$name.rnn" --plot "$out/$name-confusion.svg" "$@"
+        --out "$out/$name.rnn" --plot "$out/$name-loss.svg" "$@"
     rnn_train inspect --model "$out/$name.rnn"
     echo "rnn-core's classifier (what the board runs) on the test set:"
-    rnn_train eval --model "$out/$name.rnn" --data "$dir/test.txt"
+    rnn_train eval --model "$out/$name.rnn" --data "$dir/test.txt" --plot "$out/$name-confusion.svg"
     echo "== $name: the first $BOARD_CASES test words on the emulated Cortex-M3 (QEMU), every answer checked against the host's"
     cargo run --quiet --release --manifest-path "$root/Cargo.toml" -p tests --example classify_on_board -- \
         "$out/$name.rnn" "$dir/test.txt" lm3s6965evb "$BOARD_CASES"
