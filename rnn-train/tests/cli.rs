@@ -197,6 +197,20 @@ fn json_round_trip_and_wrong_shapes() {
 
     let doc: serde_json::Value = serde_json::from_slice(&std::fs::read(&json).unwrap()).unwrap();
     let vocab = doc["vocab"].as_str().unwrap().chars().count();
+    // A version 2 file (before classifiers could be exported: no task, no directions).
+    let mut v2 = doc.clone();
+    let obj = v2.as_object_mut().unwrap();
+    assert_eq!(obj["version"], 3);
+    obj.remove("task");
+    obj.remove("bidirectional");
+    obj.insert("version".into(), 2.into());
+    let (v2_json, v2_model) = (tmp("v2.json"), tmp("v2.rnn"));
+    std::fs::write(&v2_json, serde_json::to_vec(&v2).unwrap()).unwrap();
+    common::ok(&["import", s(&v2_json), "--out", s(&v2_model)]);
+    assert_eq!(
+        std::fs::read(&model).unwrap(),
+        std::fs::read(&v2_model).unwrap()
+    );
     let mut wrong = doc.clone();
     wrong["w_aa_l0"].as_array_mut().unwrap().pop();
     let bad = tmp("wrong.json");

@@ -165,6 +165,52 @@ fn trainer_forward_agrees_with_rnn_core_network_for_every_kind_and_depth() {
     assert!(worst_all.iter().all(|(_, w)| *w < 1e-5), "{worst_all:?}");
 }
 
+/// A one-layer Elman model also runs on `rnn-core`'s `ElmanWeights` (the run-time-sized
+/// Elman the host tools and `Elman<I, H, O>` share): the same states and probabilities.
+#[test]
+fn trainer_forward_agrees_with_rnn_core_elman_weights() {
+    let vocab = read_text(Path::new(DINOSAURS)).unwrap().vocab(Mode::Lines);
+    let mut model = Model::init_next(CellType::Elman, 1, vocab.clone(), 25, 99);
+    // Larger weights than the initial ones, so that tanh saturates for some units.
+    for (k, p) in model.params.iter_mut().enumerate() {
+        *p *= 1.0 + (k % 7) as f32;
+    }
+    let bytes = model.to_bytes().unwrap();
+    let view = rnn_core::ModelView::parse(&bytes).unwrap();
+    let core = rnn_core::ElmanWeights::from_view(&view).unwrap();
+    let inputs: Vec<u32> = std::iter::once(START)
+        .chain("tyrannosaurus".chars().map(|c| vocab.index_of(c).unwrap()))
+        .collect();
+    let targets: Vec<u32> = inputs[1..].iter().copied().chain(vocab.newline()).collect();
+    let ex = Example {
+        x: SeqInput::Tokens(&inputs),
+        y: Targets::EveryStep(&targets),
+    };
+    let mut ws = Workspace::new(model.arch, inputs.len());
+    forward(&model.params, &ex, None, &mut ws);
+    let (mut a, mut scratch, mut logits) = (vec![0.0f32; 25], vec![0.0f32; 25], vec![0.0f32; 27]);
+    let mut worst = 0.0f32;
+    for (t, &x) in inputs.iter().enumerate() {
+        let input = if x == START {
+            rnn_core::Input::Start
+        } else {
+            rnn_core::Input::Token(x as usize)
+        };
+        core.step(&mut a, input, &mut scratch, &mut logits).unwrap();
+        for (mine, theirs) in ws.rec.layer_state(0, 0, t).iter().zip(&a) {
+            worst = worst.max((mine - theirs).abs());
+        }
+        rnn_core::sample::softmax(&mut logits);
+        for (mine, theirs) in ws.probs(t).iter().zip(&logits) {
+            worst = worst.max((mine - theirs).abs());
+        }
+    }
+    assert!(
+        worst < 1e-5 && a.iter().any(|v| v.abs() > 0.5),
+        "largest difference {worst}"
+    );
+}
+
 /// The trainer's forward pass against `rnn-core`'s `Classifier::classify` through a real
 /// model file: class probabilities within 1e-5, for every cell kind, one and two layers,
 /// both directions, characters and normalised vectors.

@@ -6,6 +6,7 @@
 
 use std::ops::Range;
 
+use rnn_core::TensorRole;
 use serde::{Deserialize, Serialize};
 
 pub use rnn_core::Task;
@@ -248,77 +249,79 @@ impl Arch {
     }
 
     /// Every trained tensor in file order (the file's tensors without the input
-    /// normalisation), with its place in the parameter vector, named `w_ax_l{k}`,
-    /// `w_aa_l{k}`, `b_a_l{k}` (Elman) or `w_ih_l{k}`, `w_hh_l{k}`, `b_ih_l{k}`,
-    /// `b_hh_l{k}` (GRU, LSTM) for layer `k`, with `_reverse` for the backward stack, then
-    /// `w_ya` and `b_y`.
+    /// normalisation, as `rnn_core::Header::tensors` lists them), with its place in the
+    /// parameter vector, named `w_ax_l{k}`, `w_aa_l{k}`, `b_a_l{k}` (Elman) or `w_ih_l{k}`,
+    /// `w_hh_l{k}`, `b_ih_l{k}`, `b_hh_l{k}` (GRU, LSTM) for layer `k`, with `_reverse` for
+    /// the backward stack, then `w_ya` and `b_y`.
     pub fn tensors(&self) -> Vec<TensorInfo> {
-        use rnn_core::TensorRole;
-        let mut start = 0;
-        let mut out = Vec::new();
-        for t in self.header().tensors() {
-            if matches!(t.role, TensorRole::InputMean | TensorRole::InputScale) {
-                continue;
-            }
-            let mut name = t.role.name(self.cell.core()).to_string();
-            if !matches!(t.role, TensorRole::OutputWeights | TensorRole::OutputBias) {
-                name.push_str(&format!("_l{}", t.layer));
-                if t.direction == 1 {
-                    name.push_str("_reverse");
+        self.placed()
+            .map(|(t, range)| {
+                let mut name = t.role.name(self.cell.core()).to_string();
+                if !matches!(t.role, TensorRole::OutputWeights | TensorRole::OutputBias) {
+                    name.push_str(&format!("_l{}", t.layer));
+                    if t.direction == 1 {
+                        name.push_str("_reverse");
+                    }
                 }
-            }
-            let range = start..start + t.len();
-            start = range.end;
-            out.push(TensorInfo {
-                name,
-                range,
-                rows: t.rows,
-                cols: (!t.is_vector()).then_some(t.cols),
-            });
-        }
-        out
+                TensorInfo {
+                    name,
+                    range,
+                    rows: t.rows,
+                    cols: (!t.is_vector()).then_some(t.cols),
+                }
+            })
+            .collect()
+    }
+
+    /// The trained tensors of the file in order, each with its range in the parameters.
+    fn placed(&self) -> impl Iterator<Item = (rnn_core::TensorSpec, Range<usize>)> {
+        let mut start = 0;
+        self.header()
+            .tensors()
+            .filter(|t| !matches!(t.role, TensorRole::InputMean | TensorRole::InputScale))
+            .map(move |t| {
+                let range = start..start + t.len();
+                start = range.end;
+                (t, range)
+            })
     }
 
     pub fn param_count(&self) -> usize {
-        self.head_ranges().1.end
+        self.placed().last().map_or(0, |(_, r)| r.end)
     }
 
-    /// The ranges of the tensors of layer `l` in direction `d`.
+    /// The ranges of the tensors of layer `l` in direction `d` (`b_h` empty for Elman).
     pub fn layer_ranges(&self, l: usize, d: usize) -> LayerRanges {
-        let (g, h) = (self.cell.gates(), self.hidden);
-        let size = |k: usize| {
-            let b_h = if self.cell.core().has_recurrent_bias() {
-                g * h
-            } else {
-                0
-            };
-            [g * h * self.layer_input(k), g * h * h, g * h, b_h]
-        };
-        // File order: the forward stack's layers, then the backward stack's.
-        let mut start = 0;
-        for dd in 0..=d {
-            let upto = if dd == d { l } else { self.layers };
-            start += (0..upto)
-                .map(|k| size(k).iter().sum::<usize>())
-                .sum::<usize>();
+        let mut r = LayerRanges::default();
+        for (t, range) in self.placed() {
+            if (t.layer, t.direction) != (l, d) {
+                continue;
+            }
+            match t.role {
+                TensorRole::InputWeights => r.w_x = range,
+                TensorRole::RecurrentWeights => r.w_h = range,
+                TensorRole::InputBias => r.b_x = range,
+                TensorRole::RecurrentBias => r.b_h = range,
+                _ => {}
+            }
         }
-        let [a, b, c, e] = size(l);
-        LayerRanges {
-            w_x: start..start + a,
-            w_h: start + a..start + a + b,
-            b_x: start + a + b..start + a + b + c,
-            b_h: start + a + b + c..start + a + b + c + e,
+        if r.b_h.is_empty() {
+            r.b_h = r.b_x.end..r.b_x.end;
         }
+        r
     }
 
     /// The ranges of `W_ya` (O × D·H) and `b_y` (O).
     pub fn head_ranges(&self) -> (Range<usize>, Range<usize>) {
-        let start = self
-            .layer_ranges(self.layers - 1, self.directions - 1)
-            .b_h
-            .end;
-        let n = self.output * self.head_input();
-        (start..start + n, start + n..start + n + self.output)
+        let (mut w, mut b) = (0..0, 0..0);
+        for (t, range) in self.placed() {
+            match t.role {
+                TensorRole::OutputWeights => w = range,
+                TensorRole::OutputBias => b = range,
+                _ => {}
+            }
+        }
+        (w, b)
     }
 
     /// A short description, e.g. `2-layer gru, I 27, H 64, O 27` or `bidirectional 1-layer
