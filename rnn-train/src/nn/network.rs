@@ -157,7 +157,7 @@ pub fn backward<'x>(
         let (tops, dtops) = rec.top_and_grad();
         match ex.y {
             Targets::EveryStep(y) => {
-                for t in (0..t_len).rev() {
+                for t in (0..t_len.min(y.len())).rev() {
                     let rows = t * dh..(t + 1) * dh;
                     let p = &mut p[t * o..(t + 1) * o];
                     let (z, dz) = (&tops[rows.clone()], &mut dtops[rows]);
