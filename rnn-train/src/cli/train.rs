@@ -20,7 +20,7 @@ use crate::train::{self, Hyper, Reduction, RunOptions, State, Stop, TaskData, Ta
 pub enum TaskArg {
     /// The next character at every step (names, text).
     Next,
-    /// One class per sequence (many-to-one): label<TAB>text lines, or a .ts file.
+    /// One class per sequence (many-to-one): lines of a label, a tab and a text, or a .ts file.
     Classify,
 }
 
@@ -31,8 +31,8 @@ pub enum TaskArg {
 /// once.
 #[derive(clap::Args, Debug, Clone)]
 pub struct TrainCmd {
-    /// Training data: text (UTF-8); with --task classify label<TAB>text lines, or a UEA/UCR
-    /// .ts file of feature vectors (chosen by the extension).
+    /// Training data: text (UTF-8); with --task classify lines of a label, a tab and a
+    /// text, or a UEA/UCR .ts file of feature vectors (chosen by the extension).
     #[arg(long, value_name = "FILE")]
     pub data: PathBuf,
     /// next: predict the next character; classify: one class per sequence.

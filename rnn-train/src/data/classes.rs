@@ -1,8 +1,8 @@
 //! Classification data: a training or test file turned into sequences and class indices.
 //!
 //! The kind of input is chosen by the file name: `*.ts` is a UEA/UCR time-series file
-//! ([`crate::ts`]) of dense feature vectors, anything else a `label<TAB>text` file
-//! ([`crate::labeled`]) read one character at a time (one-hot).
+//! ([`super::ts`]) of dense feature vectors, anything else a `label<TAB>text` file
+//! ([`super::labeled`]) read one character at a time (one-hot).
 //!
 //! What the model learns from the training file alone, and applies unchanged to every
 //! other file:

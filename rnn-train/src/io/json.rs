@@ -38,7 +38,7 @@
 //! The tensors are those of the `.rnn` file, in its layout: the Elman layer is
 //! `a_t = tanh(W_aa a_{t-1} + W_ax x_t + b_a)`; GRU and LSTM use PyTorch's gate order,
 //! r z n and i f g o, each gate a block of `H` consecutive rows (equations in
-//! [`crate::gru`] and [`crate::lstm`]); `y_t = softmax(W_ya h^{L-1}_t + b_y)`. Numbers are
+//! [`crate::nn::gru`] and [`crate::nn::lstm`]); `y_t = softmax(W_ya h^{L-1}_t + b_y)`. Numbers are
 //! written as the shortest decimal of the f32 widened to f64, which reads back to the same
 //! bits. The Elman-only trainer's files (`"format": "rnn-elman-json"`, version 1, or no
 //! `format` key: one Elman layer, keys `w_ax`, `w_aa`, `b_a`, `w_ya`, `b_y` without the

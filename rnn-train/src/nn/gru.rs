@@ -14,7 +14,7 @@
 //! ```
 //!
 //! Tensors of a layer: `W_ih` (3H×I_l, rows r, z, n), `W_hh` (3H×H), `b_ih` (3H), `b_hh`
-//! (3H); in [`LayerW`] they are `w_x`, `w_h`, `b_x`, `b_h`.
+//! (3H); in [`super::LayerW`] they are `w_x`, `w_h`, `b_x`, `b_h`.
 //!
 //! Backward, given `dh = ∂L/∂h_t` (from the output layer or the layer above, plus the
 //! recurrence from `t + 1`), with `hn = W_hn h_{t-1} + b_hn` cached:

@@ -17,7 +17,7 @@
 //! ```
 //!
 //! Tensors of a layer: `W_ih` (4H×I_l, rows i, f, g, o), `W_hh` (4H×H), `b_ih` (4H), `b_hh`
-//! (4H); in [`LayerW`] they are `w_x`, `w_h`, `b_x`, `b_h`. The trainer starts the
+//! (4H); in [`super::LayerW`] they are `w_x`, `w_h`, `b_x`, `b_h`. The trainer starts the
 //! forget-gate block of `b_ih` at 1 ([`crate::nn::Model::init`]).
 //!
 //! Backward, given `dh = ∂L/∂h_t` and `dc = ∂L/∂c_t` from `t + 1`, with `tc = tanh(c_t)`

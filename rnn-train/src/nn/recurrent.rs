@@ -212,7 +212,7 @@ pub fn forward<'x>(params: &[f32], x: SeqInput<'x>, state0: Option<&[f32]>, ws: 
 }
 
 /// Backpropagation through time of the latest [`forward`] (same `params` and `x`), from
-/// the gradient the output layer left in [`Workspace::top_grad`]; adds `∂L/∂θ` of every
+/// the gradient the output layer left in [`Workspace::top_and_grad`]; adds `∂L/∂θ` of every
 /// recurrent layer into `grad` (laid out like the parameters).
 #[multiversion(targets("x86_64+avx2+fma", "x86_64+avx"))]
 pub fn backward<'x>(params: &[f32], x: SeqInput<'x>, ws: &mut Workspace, grad: &mut [f32]) {
