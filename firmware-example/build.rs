@@ -286,7 +286,8 @@ fn write_model_consts(out: &Path) {
         );
     }
     // One Elman layer runs through `rnn_core::Elman<I, H, O>`, whose loops know their
-    // lengths at compile time; every other architecture through `rnn_core::Network`.
+    // lengths at compile time; every other architecture through `rnn_core::Network`
+    // (why the fork stays, with the measurements: the comment on `Cells` in src/next.rs).
     // A classifier runs through `rnn_core::Classifier` (`cfg(rnn_classify)`), reading
     // dense vectors (`cfg(rnn_classify_dense)`) or symbols.
     println!("cargo::rustc-check-cfg=cfg(rnn_elman_fast_path)");
