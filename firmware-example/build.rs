@@ -137,92 +137,55 @@ fn read(path: &Path) -> Vec<u8> {
     }
 }
 
-/// What the firmware is compiled for: the task, the cell kind, the depth, the sizes and the
-/// buffer lengths, all taken from a model's header through `rnn-core`.
-struct Arch {
-    task: rnn_core::Task,
-    cell: rnn_core::CellKind,
-    layers: usize,
-    input: usize,
-    hidden: usize,
-    output: usize,
+/// What the firmware is compiled for: the model's header (task, cell kind, depth, sizes,
+/// directions, normalisation: `rnn-core`'s one description of a network) and the buffer
+/// lengths `rnn-core` computes for it.
+struct Built {
+    header: rnn_core::Header,
+    /// Classifiers: dense vectors (an empty vocabulary) rather than one-hot symbols.
+    dense: bool,
     /// Next-symbol models: `Cell::state_len` and `Cell::scratch_len` (0 for classifiers).
     state_len: usize,
     scratch_len: usize,
-    /// Classifiers: 2 for a bidirectional model, else 1.
-    directions: usize,
-    /// Classifiers: dense inputs normalised per channel.
-    normalized: bool,
-    /// Classifiers: dense vectors (an empty vocabulary) rather than one-hot symbols.
-    dense: bool,
     /// Classifiers: `Classifier::work_len(max_steps)` (0 for next-symbol models).
     work_len: usize,
 }
 
-impl Arch {
+impl Built {
     /// The architecture of the model file `bytes` for sequences of at most `max_steps`
     /// steps, or the loader's error.
     fn of(bytes: &[u8], max_steps: usize) -> Result<Self, rnn_core::Error> {
         use rnn_core::Cell;
         let view = rnn_core::ModelView::parse(bytes)?;
-        let header = view.header();
-        let common = Arch {
-            task: header.task,
-            cell: header.cell,
-            layers: usize::from(header.layers),
-            input: header.input as usize,
-            hidden: header.hidden as usize,
-            output: header.output as usize,
+        let mut built = Built {
+            header: view.header(),
+            dense: view.vocab().is_empty(),
             state_len: 0,
             scratch_len: 0,
-            directions: header.directions(),
-            normalized: header.normalized,
-            dense: view.vocab().is_empty(),
             work_len: 0,
         };
-        Ok(match header.task {
+        match built.header.task {
             rnn_core::Task::Next => {
                 let net = rnn_core::Network::from_view(&view)?;
-                Arch {
-                    cell: net.kind(),
-                    layers: net.depth(),
-                    input: net.input_size(),
-                    hidden: net.hidden_size(),
-                    output: net.output_size(),
-                    state_len: net.state_len(),
-                    scratch_len: net.scratch_len(),
-                    ..common
-                }
+                built.state_len = net.state_len();
+                built.scratch_len = net.scratch_len();
             }
             rnn_core::Task::Classify => {
-                let classifier = rnn_core::Classifier::from_view(&view)?;
-                Arch {
-                    cell: classifier.kind(),
-                    input: classifier.input_size(),
-                    output: classifier.output_size(),
-                    work_len: classifier.work_len(max_steps),
-                    ..common
-                }
+                built.work_len = rnn_core::Classifier::from_view(&view)?.work_len(max_steps);
             }
-        })
+        }
+        Ok(built)
     }
 
     /// A placeholder that keeps the build going for a file that does not load: the loader
     /// at boot rejects the file (it checks the whole file before the architecture) and
     /// prints the same error.
     fn placeholder() -> Self {
-        Arch {
-            task: rnn_core::Task::Next,
-            cell: rnn_core::CellKind::Elman,
-            layers: 1,
-            input: 1,
-            hidden: 1,
-            output: 1,
+        Built {
+            header: rnn_core::Header::elman(1, 1, 1),
+            dense: false,
             state_len: 1,
             scratch_len: 1,
-            directions: 1,
-            normalized: false,
-            dense: false,
             work_len: 0,
         }
     }
@@ -247,9 +210,9 @@ fn max_steps() -> usize {
 /// vocabulary (UTF-8 words) 4 bytes per step of `max_steps` when that is more, so that
 /// every word the sequence buffer holds fits in a line, whatever its characters' lengths
 /// (a word escaped with `//` starts with the one-byte `/`).
-fn line_max(arch: &Arch, max_steps: usize) -> usize {
-    match (arch.task, arch.dense) {
-        (rnn_core::Task::Classify, true) => (24 * arch.input).max(64),
+fn line_max(built: &Built, max_steps: usize) -> usize {
+    match (built.header.task, built.dense) {
+        (rnn_core::Task::Classify, true) => (24 * built.header.input as usize).max(64),
         (rnn_core::Task::Classify, false) => (4 * max_steps).max(64),
         (rnn_core::Task::Next, _) => 64,
     }
@@ -267,15 +230,15 @@ fn write_model_consts(out: &Path) {
         read(&size_path)
     };
     let max_steps = max_steps();
-    let arch = match Arch::of(&size_bytes, max_steps) {
-        Ok(arch) => arch,
+    let built = match Built::of(&size_bytes, max_steps) {
+        Ok(built) => built,
         Err(e) => {
             println!(
                 "cargo:warning=the model {} does not load ({e}); the firmware will report \
                  this at boot and exit with failure",
                 size_path.display()
             );
-            Arch::placeholder()
+            Built::placeholder()
         }
     };
     if size_path != path {
@@ -293,37 +256,34 @@ fn write_model_consts(out: &Path) {
     println!("cargo::rustc-check-cfg=cfg(rnn_elman_fast_path)");
     println!("cargo::rustc-check-cfg=cfg(rnn_classify)");
     println!("cargo::rustc-check-cfg=cfg(rnn_classify_dense)");
-    let classify = arch.task == rnn_core::Task::Classify;
+    let h = built.header;
+    let classify = h.task == rnn_core::Task::Classify;
     if classify {
         println!("cargo:rustc-cfg=rnn_classify");
-        if arch.dense {
+        if built.dense {
             println!("cargo:rustc-cfg=rnn_classify_dense");
         }
-    } else if arch.cell == rnn_core::CellKind::Elman && arch.layers == 1 {
+    } else if h.cell == rnn_core::CellKind::Elman && h.layers == 1 {
         println!("cargo:rustc-cfg=rnn_elman_fast_path");
     }
-    let line_max = line_max(&arch, max_steps);
-    let cell = match arch.cell {
+    let line_max = line_max(&built, max_steps);
+    let cell = match h.cell {
         rnn_core::CellKind::Elman => "Elman",
         rnn_core::CellKind::Gru => "Gru",
         rnn_core::CellKind::Lstm => "Lstm",
     };
     let path_literal = format!("{:?}", path.display().to_string());
-    let Arch {
-        layers,
-        input,
-        hidden,
-        output,
+    let Built {
+        dense,
         state_len,
         scratch_len,
-        directions,
-        normalized,
-        dense,
         work_len,
         ..
-    } = arch;
+    } = built;
+    let (layers, input, hidden, output) = (h.layers, h.input, h.hidden, h.output);
+    let (bidirectional, normalized) = (h.bidirectional, h.normalized);
+    let directions = h.directions();
     let task = if classify { "Classify" } else { "Next" };
-    let bidirectional = directions == 2;
     let consts = format!(
         "/// The model embedded at build time (from `build.rs`).\n\
          pub static MODEL: &crate::Aligned<[u8]> = &crate::Aligned(*include_bytes!({path_literal}));\n\
