@@ -472,7 +472,8 @@ impl TrainCmd {
             hyper.batch,
             hyper.seed,
             hyper.early_stop.map_or_else(String::new, |n| format!(
-                ", early stop after {n} epochs without a better validation loss"
+                ", early stop after {} without a better validation loss",
+                plural(n, "epoch")
             )),
         );
         if state.epochs_done > 0 {
@@ -502,8 +503,8 @@ impl TrainCmd {
         match stop {
             Stop::Interrupted => println!("interrupted in epoch {}: {which} written to {out}", last + 1),
             Stop::EarlyStopped => println!(
-                "early stop after epoch {last}: no better validation loss for {} epochs; {which} written to {out}",
-                self.early_stop.unwrap_or(0)
+                "early stop after epoch {last}: no better validation loss for {}; {which} written to {out}",
+                plural(self.early_stop.unwrap_or(0), "epoch")
             ),
             Stop::Finished => {}
         }
@@ -540,6 +541,11 @@ impl TrainCmd {
         }
         Ok(())
     }
+}
+
+/// `1 epoch`, `3 epochs`.
+fn plural(n: usize, word: &str) -> String {
+    format!("{n} {word}{}", if n == 1 { "" } else { "s" })
 }
 
 /// Refuses a model larger than [`MAX_PARAMS`].
