@@ -1,4 +1,4 @@
-//! The baseline for `.ts` data sets: one-nearest-neighbour with multivariate ("dependent")
+//! The baseline for series data sets (`.ts`, and the UCR archive's `.tsv` and `.txt`): one-nearest-neighbour with multivariate ("dependent")
 //! dynamic time warping, full window.
 //!
 //! ```text
@@ -13,7 +13,8 @@
 
 use std::process::ExitCode;
 
-use rnn_train::data::ts::{self, TsFile};
+use rnn_train::data::ts::TsFile;
+use rnn_train::data::RawSet;
 
 fn dtw(a: &[f32], b: &[f32], c: usize) -> f64 {
     let (n, m) = (a.len() / c, b.len() / c);
@@ -69,8 +70,13 @@ fn run() -> Result<(), String> {
     let [train, test] = args.as_slice() else {
         return Err("usage: dtw_1nn TRAIN.ts TEST.ts".into());
     };
-    let mut train = ts::read(train.as_ref()).map_err(|e| e.to_string())?;
-    let mut test = ts::read(test.as_ref()).map_err(|e| e.to_string())?;
+    let series = |path: &str| match RawSet::read(path.as_ref()) {
+        Ok(RawSet::Series(f)) => Ok(f),
+        Ok(RawSet::Text(_)) => Err(format!("{path}: labelled text, not series")),
+        Err(e) => Err(e.to_string()),
+    };
+    let mut train = series(train)?;
+    let mut test = series(test)?;
     if train.channels != test.channels {
         return Err("the files have different numbers of channels".into());
     }

@@ -272,3 +272,138 @@ fn bad_classification_input_is_one_line_and_exit_2() {
     }
     assert!(!out.exists(), "no model may be written from bad input");
 }
+
+#[test]
+fn classifier_defaults_adapt_to_the_data_and_are_printed() {
+    // 40 cases, 4 held out (stratified 10 %): 36 to train on, so a minibatch of
+    // ceil(36/32) = 2, raised to the smallest, 4; 9 updates per epoch, ceil(40/9) = 5
+    // epochs for a budget of 40 updates, and the shortest patience, 10 epochs.
+    let data = series_file("defaults.ts", 40, 3);
+    let out = tmp("defaults.rnn");
+    let base = [
+        "train",
+        "--task",
+        "classify",
+        "--data",
+        s(&data),
+        "--out",
+        s(&out),
+    ];
+    let report = common::ok(&[&base[..], &["--max-updates", "40"]].concat());
+    let line = report
+        .lines()
+        .find(|l| l.starts_with("defaults for --task classify"))
+        .unwrap_or_else(|| panic!("{report}"));
+    for chosen in [
+        "--cell gru",
+        "--hidden 32",
+        "--optimizer adam",
+        "--lr 0.01",
+        "--batch 4",
+        "--epochs 5 (--max-updates 40)",
+        "--early-stop 10",
+        "--clip-norm 1",
+    ] {
+        assert!(line.contains(chosen), "{chosen:?} not in {line:?}");
+    }
+    assert!(
+        report.contains("epoch 5/5") && !report.contains("epoch 6/"),
+        "{report}"
+    );
+    assert!(
+        report.contains("1-layer gru, I 2, H 32, 2 classes"),
+        "{report}"
+    );
+    // What is given is not a default; --early-stop 0 and --clip-norm 0 turn them off.
+    let flags = [
+        "--hidden",
+        "5",
+        "--batch",
+        "4",
+        "--epochs",
+        "2",
+        "--early-stop",
+        "0",
+        "--clip-norm",
+        "0",
+    ];
+    let report = common::ok(&[&base[..], &flags].concat());
+    let line = report
+        .lines()
+        .find(|l| l.starts_with("defaults for --task classify"))
+        .unwrap_or_else(|| panic!("{report}"));
+    assert!(!line.contains("--hidden") && !line.contains("--batch") && !line.contains("--epochs"));
+    assert!(
+        !line.contains("--early-stop") && !line.contains("--clip-norm"),
+        "{line}"
+    );
+    assert!(
+        report.contains("epoch 2/2") && report.contains("H 5,"),
+        "{report}"
+    );
+}
+
+#[test]
+fn ucr_tsv_and_txt_series_train_and_bad_lines_are_one_line_errors() {
+    // The same 24 cases in both UCR text forms: rising (1) and falling (2) series.
+    let (mut tsv, mut txt) = (String::new(), String::new());
+    for k in 0..24 {
+        let slope = if k % 2 == 0 { 1.0 } else { -1.0 };
+        let v: Vec<String> = (0..6 + k % 3)
+            .map(|t| format!("{}", slope * t as f32 + 0.1 * k as f32))
+            .collect();
+        tsv.push_str(&format!("{}\t{}\tNaN\n", 1 + k % 2, v.join("\t")));
+        txt.push_str(&format!("  {}.0000000e+00  {}\n", 1 + k % 2, v.join("  ")));
+    }
+    let (a, b) = (tmp("u.tsv"), tmp("u.txt"));
+    std::fs::write(&a, tsv).unwrap();
+    std::fs::write(&b, txt).unwrap();
+    let mut models = Vec::new();
+    for data in [&a, &b] {
+        let out = tmp(&format!(
+            "{}.rnn",
+            data.extension().unwrap().to_str().unwrap()
+        ));
+        let args = [
+            "train",
+            "--task",
+            "classify",
+            "--data",
+            s(data),
+            "--out",
+            s(&out),
+            "--epochs",
+            "2",
+            "--quiet",
+        ];
+        common::ok(&args);
+        let info = common::ok(&["inspect", "--model", s(&out)]);
+        assert!(
+            info.contains("classes (2): 1, 2") && info.contains("input I = 1,"),
+            "{info}"
+        );
+        models.push(std::fs::read(&out).unwrap());
+    }
+    assert_eq!(
+        models[0], models[1],
+        "the two forms of one data set train the same model"
+    );
+    std::fs::write(&a, "1\t0.5\t2\n2\t0.5\tx\n").unwrap();
+    let out = tmp("never-ucr.rnn");
+    let train = |p: &Path| {
+        run(&[
+            "train",
+            "--task",
+            "classify",
+            "--data",
+            s(p),
+            "--out",
+            s(&out),
+        ])
+    };
+    assert_bad_input(&train(&a), "u.tsv:2: step 2: \"x\" is not a number");
+    std::fs::write(&b, "1 0.5 2\n2\n").unwrap();
+    // Not all numbers with two or more fields: read as label<TAB>text, which says why.
+    assert_bad_input(&train(&b), "u.txt:1:");
+    assert!(!out.exists());
+}

@@ -32,8 +32,8 @@ fn main() -> ExitCode {
 fn cases(data: &Path, limit: usize) -> Result<(Vec<u8>, Vec<String>), String> {
     let mut input = Vec::new();
     let mut labels = Vec::new();
-    if rnn_train::data::classes::is_ts(data) {
-        let file = rnn_train::data::ts::read(data).map_err(|e| e.to_string())?;
+    let raw = rnn_train::data::RawSet::read(data).map_err(|e| e.to_string())?;
+    if let rnn_train::data::RawSet::Series(file) = &raw {
         for case in file.cases.iter().take(limit) {
             for step in case.values.chunks(file.channels.max(1)) {
                 // `{}` prints the shortest text that reads back as the same f32.
@@ -44,8 +44,7 @@ fn cases(data: &Path, limit: usize) -> Result<(Vec<u8>, Vec<String>), String> {
             input.push(b'\n');
             labels.push(case.label.clone());
         }
-    } else {
-        let file = rnn_train::data::labeled::read(data).map_err(|e| e.to_string())?;
+    } else if let rnn_train::data::RawSet::Text(file) = &raw {
         for ex in file.examples.iter().take(limit) {
             input.extend_from_slice(ex.text.as_bytes());
             input.push(b'\n');

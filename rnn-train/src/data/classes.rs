@@ -21,6 +21,7 @@ use std::path::{Path, PathBuf};
 
 use super::labeled::{self, LabeledText};
 use super::ts::{self, TsFile};
+use super::ucr;
 use super::Vocab;
 use crate::error::{Error, Result};
 use crate::nn::{Example, InputSpec, Norm, SeqInput, Targets};
@@ -34,19 +35,42 @@ pub enum RawSet {
 
 /// Whether a path is read as a `.ts` time-series file.
 pub fn is_ts(path: &Path) -> bool {
+    has_extension(path, "ts")
+}
+
+fn has_extension(path: &Path, ext: &str) -> bool {
     path.extension()
         .and_then(|e| e.to_str())
-        .is_some_and(|e| e.eq_ignore_ascii_case("ts"))
+        .is_some_and(|e| e.eq_ignore_ascii_case(ext))
 }
 
 impl RawSet {
-    /// Reads `path` as `.ts` or `label<TAB>text` by its extension.
+    /// Reads `path` by its extension: `.ts` (UEA/UCR time series), `.tsv` (the UCR
+    /// archive's tab-separated series), anything else `label<TAB>text` lines, unless its
+    /// every line is numbers only, which is the UCR archive's older `.txt` form
+    /// ([`super::ucr`]).
     pub fn read(path: &Path) -> Result<Self> {
         if is_ts(path) {
-            Ok(RawSet::Series(ts::read(path)?))
-        } else {
-            Ok(RawSet::Text(labeled::read(path)?))
+            return Ok(RawSet::Series(ts::read(path)?));
         }
+        if has_extension(path, "tsv") {
+            return Ok(RawSet::Series(ucr::read(path, ucr::Form::Tsv)?));
+        }
+        let text = super::read_text(path)?;
+        if ucr::looks_like_txt(&text.text) {
+            Ok(RawSet::Series(ucr::parse(
+                &text.text,
+                path,
+                ucr::Form::Txt,
+            )?))
+        } else {
+            Ok(RawSet::Text(labeled::parse(&text.text, path)?))
+        }
+    }
+
+    /// Whether this is a set of dense series (not characters).
+    pub fn is_series(&self) -> bool {
+        matches!(self, RawSet::Series(_))
     }
 
     pub fn path(&self) -> &Path {
@@ -74,7 +98,8 @@ impl RawSet {
         }
     }
 
-    /// The classes a model trained on this file predicts (see the module documentation).
+    /// The classes a model trained on this file predicts (see the module documentation;
+    /// labels that are all numbers are sorted as numbers, so `2` comes before `10`).
     pub fn classes(&self) -> Vec<String> {
         if let RawSet::Series(s) = self {
             if !s.class_labels.is_empty() {
@@ -84,6 +109,12 @@ impl RawSet {
         let mut names: Vec<String> = self.labels().iter().map(|s| s.to_string()).collect();
         names.sort();
         names.dedup();
+        let numbers: Option<Vec<f64>> = names.iter().map(|n| n.parse().ok()).collect();
+        if let Some(numbers) = numbers {
+            let mut pairs: Vec<(f64, String)> = numbers.into_iter().zip(names).collect();
+            pairs.sort_by(|a, b| a.0.total_cmp(&b.0).then_with(|| a.1.cmp(&b.1)));
+            names = pairs.into_iter().map(|p| p.1).collect();
+        }
         names
     }
 

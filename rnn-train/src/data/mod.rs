@@ -1,12 +1,13 @@
 //! Training data: text for next-symbol models ([`text`]), labelled sequences for
-//! classifiers ([`classes`], read from `label<TAB>text` files, [`labeled`], or UEA/UCR
-//! `.ts` files, [`ts`]), the split into training and validation parts, and the one
+//! classifiers ([`classes`], read from `label<TAB>text` files, [`labeled`], UEA/UCR
+//! `.ts` files, [`ts`], or the UCR archive's `.tsv` and `.txt` series, [`ucr`]), the split into training and validation parts, and the one
 //! interface the training engine reads every task's examples through ([`Examples`]).
 
 pub mod classes;
 pub mod labeled;
 pub mod text;
 pub mod ts;
+pub mod ucr;
 
 pub use classes::{ClsData, RawSet};
 pub use text::{read_text, Mode, Sequences, Text, Vocab, START};

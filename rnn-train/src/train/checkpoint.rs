@@ -35,6 +35,7 @@ struct CheckpointFile {
     optimizer: Optimizer,
     history: Vec<EpochStats>,
     best: Option<Best>,
+    skipped: usize,
 }
 
 /// Just the version, to tell an old checkpoint from a damaged one.
@@ -72,6 +73,7 @@ pub fn save(path: &Path, hyper: &Hyper, data_fingerprint: &str, state: &State) -
         optimizer: state.optimizer.clone(),
         history: state.history.clone(),
         best: state.best.clone(),
+        skipped: state.skipped,
     };
     let json = serde_json::to_vec(&file).map_err(|e| Error::Internal(e.to_string()))?;
     crate::io::atomic::write(path, &json)
@@ -146,5 +148,6 @@ pub fn load(path: &Path, hyper: &Hyper, data_fingerprint: &str) -> Result<State>
         epochs_done: file.epochs_done,
         history: file.history,
         best: file.best,
+        skipped: file.skipped,
     })
 }

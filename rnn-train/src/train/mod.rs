@@ -227,6 +227,8 @@ pub struct State {
     pub epochs_done: usize,
     pub history: Vec<EpochStats>,
     pub best: Option<Best>,
+    /// Minibatches skipped so far because their gradient overflowed.
+    pub skipped: usize,
 }
 
 impl State {
@@ -238,6 +240,7 @@ impl State {
             epochs_done: 0,
             history: Vec::new(),
             best: None,
+            skipped: 0,
         }
     }
 
@@ -302,6 +305,9 @@ fn epoch_batches(data: &TaskData<'_>, hyper: &Hyper, epoch: usize) -> Vec<Vec<us
     }
 }
 
+/// Consecutive minibatches with an overflowing gradient that count as divergence.
+const MAX_SKIPPED_IN_A_ROW: usize = 20;
+
 /// How an epoch ended early.
 #[derive(Clone, Copy, Debug, PartialEq)]
 pub enum EpochEnd {
@@ -327,6 +333,7 @@ pub fn train_epoch(
     let started = Instant::now();
     let mut last_draw = started;
     let (mut loss_sum, mut done) = (0.0f64, 0usize);
+    let mut skipped_in_a_row = 0usize;
     for (b, ids) in batches.iter().enumerate() {
         if interrupt::requested() {
             return Err(EpochEnd::Interrupted);
@@ -336,6 +343,18 @@ pub fn train_epoch(
         if !loss.is_finite() {
             return Err(EpochEnd::Diverged(loss));
         }
+        // A gradient that overflowed (BPTT through a long sequence can) would turn every
+        // weight into NaN: the minibatch is skipped instead, as mixed-precision trainers
+        // do; only a run of them is divergence.
+        if !engine.grad.iter().all(|g| g.is_finite()) {
+            state.skipped += 1;
+            skipped_in_a_row += 1;
+            if skipped_in_a_row >= MAX_SKIPPED_IN_A_ROW {
+                return Err(EpochEnd::Diverged(f64::INFINITY));
+            }
+            continue;
+        }
+        skipped_in_a_row = 0;
         if let Some(max) = hyper.clip_norm {
             clip_global_norm(&mut engine.grad, max);
         }
