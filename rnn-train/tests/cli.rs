@@ -586,3 +586,44 @@ fn version_1_elman_json_still_imports() {
         std::fs::read(&back).unwrap()
     );
 }
+
+#[test]
+fn rescore_train_scores_the_training_set_again_after_each_epoch() {
+    let data = small_data(60);
+    let out = tmp("rescore.rnn");
+    let base = [
+        "train",
+        "--data",
+        s(&data),
+        "--out",
+        s(&out),
+        "--epochs",
+        "2",
+        "--hidden",
+        "8",
+    ];
+    let plain = common::ok(&base);
+    let rescored = common::ok(&[&base[..], &["--rescore-train"]].concat());
+    let train_losses = |report: &str| -> Vec<String> {
+        report
+            .lines()
+            .filter(|l| l.starts_with("epoch"))
+            .map(|l| l.split_whitespace().nth(3).unwrap().to_string())
+            .collect()
+    };
+    assert!(!plain.contains("(during epoch"), "{plain}");
+    assert_eq!(rescored.matches("(during epoch").count(), 2, "{rescored}");
+    // The same training (the same bytes), scored two ways.
+    assert_ne!(train_losses(&plain), train_losses(&rescored));
+    let during: Vec<String> = rescored
+        .lines()
+        .filter_map(|l| {
+            l.split("(during epoch ")
+                .nth(1)?
+                .split(')')
+                .next()
+                .map(String::from)
+        })
+        .collect();
+    assert_eq!(train_losses(&plain), during);
+}

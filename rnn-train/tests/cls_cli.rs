@@ -67,6 +67,7 @@ fn seeded_run_on_vendored_words_beats_the_stated_accuracy() {
         threads: 1,
         quiet: true,
         out: None,
+        rescore_train: false,
     };
     let mut state = State::new(model, &h);
     train::run(&h, &opts, &data, &mut state, &mut |_| Ok(())).unwrap();

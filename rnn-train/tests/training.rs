@@ -57,6 +57,7 @@ fn val_losses(text: &Text, h: &Hyper, epochs: usize) -> Vec<f64> {
         threads: 1,
         quiet: true,
         out: None,
+        rescore_train: false,
     };
     let mut state = State::new(model, h);
     let stop = train::run(h, &opts, &data, &mut state, &mut |_| Ok(())).unwrap();

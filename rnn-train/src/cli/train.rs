@@ -106,6 +106,11 @@ pub struct TrainCmd {
     /// Continue from a checkpoint written by --checkpoint-every.
     #[arg(long, value_name = "FILE")]
     pub resume: Option<PathBuf>,
+    /// Score the whole training set again after every epoch, with that epoch's final
+    /// weights (a forward pass over it); without it the train loss and accuracy shown are
+    /// those of the epoch's minibatches as they were trained, which costs nothing.
+    #[arg(long)]
+    pub rescore_train: bool,
     /// Print nothing but errors.
     #[arg(long)]
     pub quiet: bool,
@@ -344,6 +349,7 @@ impl TrainCmd {
             threads: self.threads.unwrap_or_else(all_cores).max(1),
             quiet: self.quiet,
             out: Some(self.out.clone()),
+            rescore_train: self.rescore_train,
         };
         let ckpt_path = checkpoint::path_for(&self.out);
         let keep_best = hyper.early_stop.is_some();

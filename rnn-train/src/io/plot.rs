@@ -121,6 +121,7 @@ mod tests {
                 val: Some(score(3.2 / e as f64)),
                 test: None,
                 running_loss: 3.0,
+                train_rescored: false,
                 rate: 1.0,
             })
             .collect()

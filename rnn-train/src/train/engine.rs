@@ -53,12 +53,21 @@ pub fn thread_pool(threads: usize) -> Result<Option<rayon::ThreadPool>> {
         .map_err(|e| Error::Internal(format!("cannot start threads: {e}")))
 }
 
-/// One minibatch slot: its gradient, workspace, stream state and loss.
+/// One minibatch slot: its gradient, workspace, stream state, loss and right predictions.
 struct Slot {
     grad: Vec<f32>,
     ws: Workspace,
     state: Vec<f32>,
     loss: f32,
+    correct: usize,
+}
+
+/// What a minibatch scored while its gradient was computed (the weights before its
+/// update): the sum of its examples' unscaled losses and its right predictions.
+#[derive(Clone, Copy, Debug, Default, PartialEq)]
+pub struct BatchScore {
+    pub loss: f64,
+    pub correct: usize,
 }
 
 /// Buffers reused by every minibatch, so the training loop allocates nothing.
@@ -80,6 +89,7 @@ impl Engine {
             ws: Workspace::new(arch, max_len),
             state: vec![0.0; arch.state_len()],
             loss: 0.0,
+            correct: 0,
         };
         Ok(Engine {
             arch,
@@ -97,7 +107,7 @@ impl Engine {
     }
 
     /// Fills [`Engine::grad`] with the minibatch gradient of examples `ids` and returns the
-    /// sum of their unscaled losses. Each example's loss is weighted `1/(n·P)` for `Mean`
+    /// sum of their unscaled losses and their right predictions. Each example's loss is weighted `1/(n·P)` for `Mean`
     /// (`P` its predictions) or `1/n` for `Sum`, `n` the minibatch size. With `carry`
     /// (stream mode) slot `s` starts from, and then keeps, the state of stream `s`.
     pub fn batch_gradient(
@@ -107,7 +117,7 @@ impl Engine {
         ids: &[usize],
         reduction: Reduction,
         carry: bool,
-    ) -> f64 {
+    ) -> BatchScore {
         let nb = ids.len() as f32;
         let run = |slot: &mut Slot, k: usize, grad: &mut [f32]| {
             let ex = data.example(k);
@@ -117,6 +127,7 @@ impl Engine {
             };
             let state0 = carry.then_some(&slot.state[..]);
             slot.loss = forward(params, &ex, state0, &mut slot.ws);
+            slot.correct = slot.ws.correct(&ex);
             backward(params, &ex, scale, &mut slot.ws, grad);
             if carry {
                 slot.ws.rec.final_state_into(&mut slot.state);
@@ -127,7 +138,10 @@ impl Engine {
             self.grad.fill(0.0);
             let slot = &mut self.slots[0];
             run(slot, ids[0], &mut self.grad);
-            return f64::from(slot.loss);
+            return BatchScore {
+                loss: f64::from(slot.loss),
+                correct: slot.correct,
+            };
         }
         let n = ids.len();
         let one = |(slot, &k): (&mut Slot, &usize)| {
@@ -151,7 +165,11 @@ impl Engine {
                 *t += g;
             }
         }
-        self.slots[..n].iter().map(|s| f64::from(s.loss)).sum()
+        let slots = &self.slots[..n];
+        BatchScore {
+            loss: slots.iter().map(|s| f64::from(s.loss)).sum(),
+            correct: slots.iter().map(|s| s.correct).sum(),
+        }
     }
 
     /// What every example of `data` scores (forward passes only). With `carry` the state

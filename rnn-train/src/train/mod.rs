@@ -23,7 +23,7 @@ use std::time::{Duration, Instant};
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 use serde::{Deserialize, Serialize};
 
-pub use engine::{Engine, Reduction, Score};
+pub use engine::{BatchScore, Engine, Reduction, Score};
 
 use crate::data::{Examples, Mode};
 use crate::error::{Error, Result};
@@ -170,24 +170,33 @@ pub struct EpochStats {
     pub test: Option<Score>,
     /// Mean loss of the minibatches during the epoch (the weights changing as it went).
     pub running_loss: f64,
+    /// Whether `train` is the training set scored again with the epoch's final weights
+    /// (`--rescore-train`) rather than its score during the epoch.
+    #[serde(default)]
+    pub train_rescored: bool,
     /// Predictions (characters or sequences) per second while training.
     pub rate: f64,
 }
 
 impl EpochStats {
-    /// One line, e.g. `epoch  3/20  train 2.1234  val 2.2345 nats/char  (during epoch
-    /// 2.3456)  812345 chars/s`, with accuracies for a classifier.
+    /// One line, e.g. `epoch  3/20  train 2.1234  val 2.2345 nats/char  812345 chars/s`,
+    /// with accuracies for a classifier; `train` is the score during the epoch, or with
+    /// `--rescore-train` the score afterwards, followed by the one during the epoch.
     pub fn line(&self, epochs: usize, task: Task) -> String {
         let width = epochs.to_string().len();
         let e = format!("epoch {:>width$}/{epochs}", self.epoch);
+        let during = if self.train_rescored {
+            format!("  (during epoch {:.4})", self.running_loss)
+        } else {
+            String::new()
+        };
         match task {
             Task::Next => format!(
-                "{e}  train {:.4}  val {} nats/char  (during epoch {:.4})  {:.0} chars/s",
+                "{e}  train {:.4}  val {} nats/char{during}  {:.0} chars/s",
                 self.train.loss,
                 self.val
                     .as_ref()
                     .map_or_else(|| "-".to_string(), |v| format!("{:.4}", v.loss)),
-                self.running_loss,
                 self.rate
             ),
             Task::Classify => {
@@ -197,12 +206,11 @@ impl EpochStats {
                     })
                 };
                 format!(
-                    "{e}  train {:.4} acc {:.4}{}{}  (during epoch {:.4})  {:.0} seqs/s",
+                    "{e}  train {:.4} acc {:.4}{}{}{during}  {:.0} seqs/s",
                     self.train.loss,
                     self.train.accuracy,
                     f("val", &self.val),
                     f("test", &self.test),
-                    self.running_loss,
                     self.rate
                 )
             }
@@ -263,6 +271,9 @@ pub struct RunOptions {
     pub quiet: bool,
     /// Where the model is kept, named in the error when training diverges.
     pub out: Option<PathBuf>,
+    /// Score the training set again after every epoch (a forward pass over it) instead of
+    /// reporting its score during the epoch.
+    pub rescore_train: bool,
 }
 
 /// Why [`run`] returned.
@@ -317,8 +328,8 @@ pub enum EpochEnd {
     Interrupted,
 }
 
-/// Trains one epoch; returns the mean loss per prediction during it and predictions per
-/// second.
+/// Trains one epoch; returns its score during training (mean loss per prediction and
+/// accuracy over its minibatches, each before its update) and predictions per second.
 pub fn train_epoch(
     engine: &mut Engine,
     state: &mut State,
@@ -326,20 +337,21 @@ pub fn train_epoch(
     hyper: &Hyper,
     epoch: usize,
     bar: &ProgressBar,
-) -> std::result::Result<(f64, f64), EpochEnd> {
+) -> std::result::Result<(Score, f64), EpochEnd> {
     let batches = epoch_batches(data, hyper, epoch);
     let (carry, reduction) = (data.carry(), hyper.reduction());
     engine.reset_states();
     let started = Instant::now();
     let mut last_draw = started;
-    let (mut loss_sum, mut done) = (0.0f64, 0usize);
+    let (mut loss_sum, mut correct, mut done) = (0.0f64, 0usize, 0usize);
     let mut skipped_in_a_row = 0usize;
     for (b, ids) in batches.iter().enumerate() {
         if interrupt::requested() {
             return Err(EpochEnd::Interrupted);
         }
         let params = &state.model.params;
-        let loss = engine.batch_gradient(params, data.train, ids, reduction, carry);
+        let batch = engine.batch_gradient(params, data.train, ids, reduction, carry);
+        let loss = batch.loss;
         if !loss.is_finite() {
             return Err(EpochEnd::Diverged(loss));
         }
@@ -363,6 +375,7 @@ pub fn train_epoch(
         }
         state.optimizer.step(&mut state.model.params, &engine.grad);
         loss_sum += loss;
+        correct += batch.correct;
         done += ids
             .iter()
             .map(|&k| data.train.predictions(k))
@@ -377,7 +390,12 @@ pub fn train_epoch(
     }
     let secs = started.elapsed().as_secs_f64().max(1e-9);
     bar.set_position(done as u64);
-    Ok((loss_sum / done.max(1) as f64, done as f64 / secs))
+    let n = done.max(1) as f64;
+    let score = Score {
+        loss: loss_sum / n,
+        accuracy: correct as f64 / n,
+    };
+    Ok((score, done as f64 / secs))
 }
 
 /// Runs epochs `state.epochs_done + 1 ..= opts.epochs`, calling `after_epoch` with the
@@ -425,7 +443,7 @@ pub fn run(
                 .unwrap_or_else(|| PathBuf::from("(no output file)")),
         };
         let before = (state.model.params.clone(), state.optimizer.clone());
-        let (running, rate) = match train_epoch(&mut engine, state, data, hyper, epoch, &bar) {
+        let (during, rate) = match train_epoch(&mut engine, state, data, hyper, epoch, &bar) {
             Ok(r) => r,
             Err(end) => {
                 bar.abandon();
@@ -442,9 +460,14 @@ pub fn run(
         }
         let params = &state.model.params;
         let carry = data.carry();
-        let train = engine
-            .score(params, data.train_eval, carry)
-            .ok_or_else(|| Error::Internal("empty training set".into()))?;
+        let running_loss = during.loss;
+        let train = if opts.rescore_train {
+            engine
+                .score(params, data.train_eval, carry)
+                .ok_or_else(|| Error::Internal("empty training set".into()))?
+        } else {
+            during
+        };
         if !train.loss.is_finite() {
             return Err(diverged(train.loss));
         }
@@ -464,7 +487,8 @@ pub fn run(
             train,
             val,
             test,
-            running_loss: running,
+            running_loss,
+            train_rescored: opts.rescore_train,
             rate,
         };
         if !opts.quiet {
