@@ -127,6 +127,14 @@ pub fn parse(text: &str, path: &Path, form: Form) -> Result<TsFile> {
 mod tests {
     use super::*;
 
+    /// Each case's label and values.
+    fn cases(f: &TsFile) -> Vec<(&str, &[f32])> {
+        f.cases
+            .iter()
+            .map(|c| (c.label.as_str(), &c.values[..]))
+            .collect()
+    }
+
     #[test]
     fn both_forms_read_the_same_cases() {
         let tsv = parse(
@@ -143,15 +151,8 @@ mod tests {
         .unwrap();
         for f in [&tsv, &txt] {
             assert_eq!(f.channels, 1);
-            let c: Vec<(&str, &[f32])> = f
-                .cases
-                .iter()
-                .map(|c| (c.label.as_str(), &c.values[..]))
-                .collect();
-            assert_eq!(
-                c,
-                vec![("1", &[0.5, -1.0, 2.0][..]), ("2", &[3.0, 4.0][..])]
-            );
+            let want = vec![("1", &[0.5, -1.0, 2.0][..]), ("2", &[3.0, 4.0][..])];
+            assert_eq!(cases(f), want);
         }
         assert_eq!((tsv.cases[1].line, txt.cases[1].line), (2, 3));
     }
