@@ -135,6 +135,22 @@ pub struct LayerRanges {
     pub b_h: Range<usize>,
 }
 
+/// [`Arch::layout`]: the ranges of every layer-direction's tensors and the output layer's.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Layout {
+    directions: usize,
+    layers: Vec<LayerRanges>,
+    /// `W_ya` and `b_y`.
+    pub head: (Range<usize>, Range<usize>),
+}
+
+impl Layout {
+    /// The ranges of layer `l` in direction `d`.
+    pub fn layer(&self, l: usize, d: usize) -> &LayerRanges {
+        &self.layers[l * self.directions + d]
+    }
+}
+
 impl Arch {
     /// A one-direction next-symbol model over a vocabulary of `vocab` symbols.
     pub fn next(cell: CellType, layers: usize, vocab: usize, hidden: usize) -> Self {
@@ -309,6 +325,22 @@ impl Arch {
             r.b_h = r.b_x.end..r.b_x.end;
         }
         r
+    }
+
+    /// Every range the forward and backward passes look up, computed once (a workspace
+    /// keeps it, so that a pass over a short sequence does not walk the tensor list).
+    pub fn layout(&self) -> Layout {
+        let mut layers = Vec::new();
+        for l in 0..self.layers {
+            for d in 0..self.directions {
+                layers.push(self.layer_ranges(l, d));
+            }
+        }
+        Layout {
+            directions: self.directions,
+            layers,
+            head: self.head_ranges(),
+        }
     }
 
     /// The ranges of `W_ya` (O × D·H) and `b_y` (O).

@@ -114,7 +114,7 @@ pub fn forward<'x>(
 ) -> f32 {
     let arch = *ws.arch();
     recurrent::forward(params, ex.x, state0, &mut ws.rec);
-    let (r_w, r_b) = arch.head_ranges();
+    let (r_w, r_b) = ws.rec.layout().head.clone();
     let (w_ya, b_y) = (&params[r_w], &params[r_b]);
     let o = arch.output;
     if ws.p.len() < ex.predictions() * o {
@@ -146,7 +146,7 @@ pub fn backward<'x>(
     grad: &mut [f32],
 ) {
     let arch = *ws.arch();
-    let (r_w, r_b) = arch.head_ranges();
+    let (r_w, r_b) = ws.rec.layout().head.clone();
     let w_ya = &params[r_w.clone()];
     let (o, h, dh) = (arch.output, arch.hidden, arch.head_input());
     {

@@ -20,7 +20,7 @@
 
 use multiversion::multiversion;
 
-use super::arch::Arch;
+use super::arch::{Arch, LayerRanges, Layout};
 use super::linalg::LayerInput;
 use super::{elman, gru, lstm, CellType, LayerW, LayerWMut, Step, StepGrad};
 
@@ -56,9 +56,9 @@ impl<'a> SeqInput<'a> {
     }
 }
 
-/// Splits layer `l`, direction `d` of a parameter (or gradient) vector into its tensors.
-pub fn layer_w<'a>(arch: &Arch, params: &'a [f32], l: usize, d: usize) -> LayerW<'a> {
-    let r = arch.layer_ranges(l, d);
+/// Splits one layer-direction's tensors (at `r`) off a parameter vector.
+pub fn layer_w<'a>(r: &LayerRanges, params: &'a [f32]) -> LayerW<'a> {
+    let r = r.clone();
     LayerW {
         w_x: &params[r.w_x],
         w_h: &params[r.w_h],
@@ -68,8 +68,7 @@ pub fn layer_w<'a>(arch: &Arch, params: &'a [f32], l: usize, d: usize) -> LayerW
 }
 
 /// Mutable counterpart of [`layer_w`].
-pub fn layer_w_mut<'a>(arch: &Arch, grad: &'a mut [f32], l: usize, d: usize) -> LayerWMut<'a> {
-    let r = arch.layer_ranges(l, d);
+pub fn layer_w_mut<'a>(r: &LayerRanges, grad: &'a mut [f32]) -> LayerWMut<'a> {
     let block = &mut grad[r.w_x.start..r.b_h.end];
     let (w_x, rest) = block.split_at_mut(r.w_x.len());
     let (w_h, rest) = rest.split_at_mut(r.w_h.len());
@@ -82,6 +81,7 @@ pub fn layer_w_mut<'a>(arch: &Arch, grad: &'a mut [f32], l: usize, d: usize) -> 
 #[derive(Clone, Debug)]
 pub struct Workspace {
     arch: Arch,
+    layout: Layout,
     capacity: usize,
     /// Steps of the latest forward pass.
     t_len: usize,
@@ -106,6 +106,7 @@ impl Workspace {
         let capacity = capacity.max(1);
         Workspace {
             arch,
+            layout: arch.layout(),
             capacity,
             t_len: 0,
             states: (0..n).map(|_| vec![0.0; (capacity + 1) * s]).collect(),
@@ -119,6 +120,11 @@ impl Workspace {
 
     pub fn arch(&self) -> &Arch {
         &self.arch
+    }
+
+    /// Where every tensor lives in the parameters.
+    pub fn layout(&self) -> &Layout {
+        &self.layout
     }
 
     /// The longest sequence the buffers hold without growing.
@@ -182,7 +188,7 @@ pub fn forward<'x>(params: &[f32], x: SeqInput<'x>, state0: Option<&[f32]>, ws: 
         let (below, here) = ws.outs.split_at_mut(l);
         let out = &mut here[0];
         for d in 0..nd {
-            let w = layer_w(&arch, params, l, d);
+            let w = layer_w(ws.layout.layer(l, d), params);
             let i = l * nd + d;
             let (states, caches) = (&mut ws.states[i], &mut ws.caches[i]);
             match state0 {
@@ -222,6 +228,7 @@ pub fn backward<'x>(params: &[f32], x: SeqInput<'x>, ws: &mut Workspace, grad: &
     let dh = nd * h;
     let c = arch.cell.cache_per_unit() * h;
     let Workspace {
+        layout,
         states,
         caches,
         outs,
@@ -238,8 +245,8 @@ pub fn backward<'x>(params: &[f32], x: SeqInput<'x>, ws: &mut Workspace, grad: &
             b[..t_len * dh].fill(0.0);
         }
         for d in 0..nd {
-            let w = layer_w(&arch, params, l, d);
-            let mut g = layer_w_mut(&arch, grad, l, d);
+            let w = layer_w(layout.layer(l, d), params);
+            let mut g = layer_w_mut(layout.layer(l, d), grad);
             let (st, ca) = (&states[l * nd + d], &caches[l * nd + d]);
             dstate.fill(0.0);
             for k in (0..t_len).rev() {
