@@ -390,3 +390,26 @@ fn json_round_trip_keeps_every_bit_for_every_task_kind_and_depth() {
         assert_eq!(doc["task"], m.arch.task.name());
     }
 }
+
+#[test]
+fn an_empty_sequence_scores_from_the_zero_state_without_panicking() {
+    let a = classifier(CellType::Lstm, 2, 2, InputKind::OneHot);
+    let mut rng = SplitMix64::new(5);
+    let params: Vec<f32> = (0..a.param_count()).map(|_| rng.uniform(0.5)).collect();
+    let ex = Example {
+        x: SeqInput::Tokens(&[]),
+        y: Targets::Final(2),
+    };
+    let mut ws = Workspace::new(a, 4);
+    let loss = forward(&params, &ex, None, &mut ws);
+    // Only the output bias speaks: -ln softmax(b_y)[2].
+    let b_y = &params[a.head_ranges().1];
+    let lse = b_y.iter().map(|&b| f64::from(b).exp()).sum::<f64>().ln();
+    assert!(
+        (f64::from(loss) - (lse - f64::from(b_y[2]))).abs() < 1e-5,
+        "{loss}"
+    );
+    let mut grad = vec![0.0f32; a.param_count()];
+    rnn_train::nn::backward(&params, &ex, 1.0, &mut ws, &mut grad);
+    assert!(grad[..a.head_ranges().1.start].iter().all(|&g| g == 0.0));
+}

@@ -300,6 +300,21 @@ impl Reader<'_> {
         Vocab::from_symbols(text).map_err(|r| self.bad(format!("key `vocab`: {r}")))
     }
 
+    /// The format's limits, and a size this trainer can hold (so that a file claiming
+    /// enormous sizes is an error, not an allocation failure).
+    fn check_arch(&self, arch: &Arch) -> Result<()> {
+        arch.check().map_err(|r| self.bad(r))?;
+        if arch.param_count() > crate::cli::train::MAX_PARAMS {
+            return Err(self.bad(format!(
+                "{} has {} parameters, more than this trainer's {}",
+                arch.describe(),
+                arch.param_count(),
+                crate::cli::train::MAX_PARAMS
+            )));
+        }
+        Ok(())
+    }
+
     /// Checks a next-symbol architecture against the file format's limits and the
     /// vocabulary.
     fn finish(&self, arch: Arch, vocab: Vocab, params: Vec<f32>) -> Result<Model> {
@@ -501,7 +516,7 @@ fn ours(r: &Reader<'_>, obj: &Map<String, Value>, version: u64) -> Result<Model>
         hidden: size("hidden_size")?,
         output: size("output_size")?,
     };
-    arch.check().map_err(|e| r.bad(e))?;
+    r.check_arch(&arch)?;
     let mut params = Vec::with_capacity(arch.param_count());
     for TensorInfo {
         name, rows, cols, ..
@@ -631,7 +646,7 @@ fn pytorch(r: &Reader<'_>, obj: &Map<String, Value>) -> Result<Model> {
         output,
         ..Arch::next(cell, layers, input, hidden)
     };
-    arch.check().map_err(|e| r.bad(e))?;
+    r.check_arch(&arch)?;
     let gh = g * hidden;
     let mut params = Vec::with_capacity(arch.param_count());
     for l in 0..layers {
@@ -708,7 +723,7 @@ fn keras(r: &Reader<'_>, obj: &Map<String, Value>) -> Result<Model> {
         output,
         ..Arch::next(cell, list.len(), input, hidden)
     };
-    arch.check().map_err(|e| r.bad(e))?;
+    r.check_arch(&arch)?;
     // Our gate block b is Keras's block perm[b].
     let perm: &[usize] = match cell {
         CellType::Gru => &[1, 0, 2],

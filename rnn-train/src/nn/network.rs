@@ -97,6 +97,11 @@ impl Workspace {
 /// `z = [h→ at the last step ; h← at time 0]`: each direction's final state.
 fn final_features(rec: &recurrent::Workspace, z: &mut [f32]) {
     let (h, t_len) = (rec.arch().hidden, rec.steps());
+    if t_len == 0 {
+        // No steps, no state: the initial one, zero.
+        z.fill(0.0);
+        return;
+    }
     for (d, zd) in z.chunks_exact_mut(h).enumerate() {
         let t = if d == 0 { t_len - 1 } else { 0 };
         zd.copy_from_slice(&rec.top(t)[d * h..(d + 1) * h]);
@@ -167,9 +172,11 @@ pub fn backward<'x>(
             Targets::Final(y) => {
                 dz.fill(0.0);
                 softmax_ce_backward(w_ya, z, &mut p[..o], y, scale, g_w, g_b, dz);
-                for (d, dzd) in dz.chunks_exact(h).enumerate() {
-                    let t = if d == 0 { t_len - 1 } else { 0 };
-                    dtops[t * dh + d * h..t * dh + (d + 1) * h].copy_from_slice(dzd);
+                if t_len > 0 {
+                    for (d, dzd) in dz.chunks_exact(h).enumerate() {
+                        let t = if d == 0 { t_len - 1 } else { 0 };
+                        dtops[t * dh + d * h..t * dh + (d + 1) * h].copy_from_slice(dzd);
+                    }
                 }
             }
         }

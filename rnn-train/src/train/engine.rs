@@ -181,7 +181,7 @@ impl Engine {
         let one = |ws: &mut Workspace, state0: Option<&[f32]>, k: usize| {
             let ex = data.example(k);
             let loss = forward(params, &ex, state0, ws);
-            let last = ws.probs(ex.predictions() - 1);
+            let last = ws.probs(ex.predictions().saturating_sub(1));
             Scored {
                 loss,
                 correct: ws.correct(&ex),
