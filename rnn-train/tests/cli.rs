@@ -218,6 +218,15 @@ fn json_round_trip_and_wrong_shapes() {
     let o = run(&["import", s(&bad), "--out", s(&tmp("never2.rnn"))]);
     assert_bad_input(&o, "key `w_aa_l0` has shape 7×8, expected 8×8");
 
+    // Sizes the format allows but no trainer could hold: refused before allocating.
+    let mut huge = doc.clone();
+    huge["hidden_size"] = 65536.into();
+    huge["layers"] = 4.into();
+    let bad = tmp("huge.json");
+    std::fs::write(&bad, serde_json::to_vec(&huge).unwrap()).unwrap();
+    let o = run(&["import", s(&bad), "--out", s(&tmp("never3.rnn"))]);
+    assert_bad_input(&o, "more than this trainer's 100000000");
+
     let mut wrong = doc.clone();
     wrong["w_ya"] = serde_json::to_value(vec![vec![0.5f64; 8]; 3]).unwrap();
     std::fs::write(&bad, serde_json::to_vec(&wrong).unwrap()).unwrap();
