@@ -414,7 +414,8 @@ fn cell_of(
         })
 }
 
-/// Our schema, version 2 (or 1: the Elman-only trainer's, one layer, unsuffixed keys).
+/// Our schema, version 3 (2: next-symbol models only; 1: the Elman-only trainer's, one
+/// layer, unsuffixed keys).
 fn ours(r: &Reader<'_>, obj: &Map<String, Value>, version: u64) -> Result<Model> {
     if let Some(v) = obj.get("version") {
         if v.as_u64() != Some(version) {
