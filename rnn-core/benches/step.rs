@@ -1,0 +1,61 @@
+//! One inference step of each cell kind on the host, at H = 25, 64 and 128 (I = O = 27,
+//! the dinosaur vocabulary, a one-hot input): `cargo bench -p rnn-core`.
+
+use std::hint::black_box;
+
+use criterion::{criterion_group, criterion_main, BenchmarkId, Criterion};
+use rnn_core::{Cell, CellKind, Header, Input, ModelView, Network};
+
+/// A model file of `kind` with small pseudo-random weights, tensors in `Header::tensors`'s
+/// order.
+fn model(kind: CellKind, hidden: u32) -> Vec<u8> {
+    let header = Header::new(kind, 1, 27, hidden, 27);
+    let mut x = 0x2545_f491_4f6c_dd1du64;
+    let weights: Vec<f32> = (0..header.param_count().unwrap())
+        .map(|_| {
+            x ^= x << 13;
+            x ^= x >> 7;
+            x ^= x << 17;
+            ((x >> 40) as f32 / (1u64 << 24) as f32 - 0.5) * 0.4
+        })
+        .collect();
+    let vocab: String = std::iter::once('\n').chain('a'..='z').collect();
+    let tensors: [&[f32]; 1] = [&weights];
+    let mut buf = vec![0u8; rnn_core::encoded_len(&header, &vocab, &tensors).unwrap()];
+    let n = rnn_core::write_model(&mut buf, &header, &vocab, &tensors).unwrap();
+    buf.truncate(n);
+    buf
+}
+
+fn step(c: &mut Criterion) {
+    let mut group = c.benchmark_group("step");
+    for kind in CellKind::ALL {
+        for hidden in [25u32, 64, 128] {
+            let bytes = model(kind, hidden);
+            let view = ModelView::parse(&bytes).unwrap();
+            let net = Network::from_view(&view).unwrap();
+            let mut state = vec![0.0f32; net.state_len()];
+            let mut scratch = vec![0.0f32; net.scratch_len()];
+            let mut logits = vec![0.0f32; net.output_size()];
+            let id = BenchmarkId::new(kind.name(), hidden);
+            group.bench_with_input(id, &hidden, |b, _| {
+                let mut token = 0;
+                b.iter(|| {
+                    token = (token + 7) % 27;
+                    net.step(
+                        &mut state,
+                        Input::Token(black_box(token)),
+                        &mut scratch,
+                        &mut logits,
+                    )
+                    .unwrap();
+                    black_box(logits[0])
+                })
+            });
+        }
+    }
+    group.finish();
+}
+
+criterion_group!(benches, step);
+criterion_main!(benches);
