@@ -22,6 +22,8 @@
 //!   definition of that order), with its role, name and shape ([`TensorSpec`]);
 //! - [`vocab`]: characters to indices and back;
 //! - [`sample`]: softmax, greedy and temperature sampling, the PRNG, and [`generate`];
+//! - [`text`]: messages and numbers without `core::fmt` ([`Text`], [`Error::write_to`])
+//!   and a correctly rounding `f32` parser without tables ([`parse_f32`]), for firmware;
 //! - [`error`]: the one error type, and [`check_len`], the buffer-length check a firmware
 //!   can use for its own buffers; nothing in this crate panics.
 //!
@@ -80,6 +82,7 @@ pub mod error;
 pub mod format;
 pub mod layout;
 pub mod sample;
+pub mod text;
 pub mod vocab;
 
 pub use cell::elman::{Elman, ElmanWeights};
@@ -94,4 +97,5 @@ pub use format::{
 };
 pub use layout::{TensorRole, TensorSpec, Tensors};
 pub use sample::{generate, Rng, Sampler};
+pub use text::{parse_f32, Text};
 pub use vocab::Vocab;
