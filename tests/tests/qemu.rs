@@ -18,7 +18,7 @@ use std::time::Duration;
 use rnn_core::{CellKind, ModelView, Rng};
 use tests::fixture;
 use tests::protocol::{Reference, LINE_MAX, STREAM_END};
-use tests::qemu::{self, Board, BOARDS};
+use tests::qemu::{self, Board};
 
 const SESSION_TIMEOUT: Duration = Duration::from_secs(180);
 
@@ -523,7 +523,7 @@ fn check_rnn_train_sample(fixture: Fixture, cases: &[SampleCase]) {
         expected.extend(host.lines().map(str::to_owned));
     }
     input.push_str("/exit\n");
-    for board in &BOARDS {
+    for board in qemu::all() {
         let elf = firmware(board, fixture);
         let session = qemu::run(
             board,
@@ -554,7 +554,7 @@ fn corrupt_model_fails_at_boot() {
         .expect_err("a flipped bit must not load")
         .to_string();
     assert!(error.contains("checksum"), "{error}");
-    for board in &BOARDS {
+    for board in qemu::all() {
         let elf = firmware(board, Fixture::Corrupt);
         let session = qemu::run(board, &elf, b"a\n".to_vec(), false, SESSION_TIMEOUT);
         assert_eq!(
@@ -640,7 +640,7 @@ fn check_bench_and_mem(fixture: Fixture, static_budget: u64) {
     // As the firmware counts them, with a one-hot input: `G·H·(H+1)` for layer 0, `2·G·H·H`
     // for each further layer, `O·H` for the output layer (rnn-core's tests check the count).
     let macs = model.header().macs_per_step(true);
-    for board in &BOARDS {
+    for board in qemu::all() {
         let elf = firmware(board, fixture);
         let session = qemu::run(
             board,
@@ -1068,7 +1068,7 @@ fn classify_utf8_words_parity_all_boards() {
             "\nerror: /classes takes no argument\n",
         ],
     );
-    for board in &BOARDS {
+    for board in qemu::all() {
         check_parity(board, Fixture::Utf8Words, &script);
     }
 }
@@ -1253,7 +1253,7 @@ fn classify_words_parity_all_boards() {
             "\nerror: unknown command / (try /help)\n",
         ],
     );
-    for board in &BOARDS {
+    for board in qemu::all() {
         check_parity(board, Fixture::Words, &script);
     }
 }
@@ -1283,7 +1283,7 @@ fn classify_dense_parity_all_boards() {
             "\nerror: /help takes no argument\n",
         ],
     );
-    for board in &BOARDS {
+    for board in qemu::all() {
         check_parity(board, Fixture::Dense, &script);
     }
 }
@@ -1310,19 +1310,24 @@ fn classify_bench_and_mem() {
         };
         let floats = classifier.work_len(cap) + classifier.output_size();
         let budget = (sequence + 4 * floats + tests::protocol::line_max(&view, cap) + 1024) as u64;
-        for board in &BOARDS {
+        for board in qemu::all() {
             let elf = firmware(board, fixture);
             let session = qemu::run(
                 board,
                 &elf,
-                b"/bench\n/bench\n/mem\n/exit\n".to_vec(),
+                b"/bench\n/bench\n/bench\n/mem\n/exit\n".to_vec(),
                 true,
                 SESSION_TIMEOUT,
             );
             let text = session.text();
             let lines: Vec<&str> = text.lines().collect();
-            assert_eq!(lines.len(), 6, "{}: {text}", board.name);
-            let (bench, again, mem) = (lines[2], lines[3], lines[4]);
+            assert_eq!(lines.len(), 7, "{}: {text}", board.name);
+            // The second and third `/bench`: on the micro:bit the first 32-step count after
+            // boot is reproducibly 62-125 instructions (one or two ticks) below every later
+            // one, whatever the firmware's code size, until something has been classified
+            // and printed (QEMU 7.2; not understood).
+            let (first, bench, again, mem) = (lines[2], lines[3], lines[4], lines[5]);
+            assert!(first.starts_with("bench: classify "), "{first}");
             let number_before = |line: &str, key: &str| -> u64 {
                 let head = &line[..line.find(key).unwrap_or_else(|| panic!("{key} in {line}"))];
                 head.split_whitespace()
