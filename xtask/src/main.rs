@@ -233,7 +233,10 @@ fn demo() -> Result<()> {
         "\n==> build the firmware for {} with the model embedded",
         board.name
     );
-    let elf = root().join("target").join("xtask-demo").join("firmware.elf");
+    let elf = root()
+        .join("target")
+        .join("xtask-demo")
+        .join("firmware.elf");
     boards::build(
         &board,
         &model_path(),
@@ -407,19 +410,20 @@ fn test() -> Result<()> {
     Ok(())
 }
 
-/// The code-size budget of the firmware builds, one definition: `board model bytes` per
-/// line, `#` comments.
+/// The code-size budget of the firmware builds, one definition: `board binary model bytes`
+/// per line, `#` comments.
 const BUDGET: &str = "firmware-example/size-budget.txt";
 
 /// Builds the firmware for every board and model of the budget file (`models`: each
-/// model's name and file), measures its code (text, rodata and data, the model file not
-/// counted) with the toolchain's `llvm-size`, prints every figure, and fails with the
-/// builds that are over.
+/// model's name and file), measures each binary's code (text, rodata and data, the model
+/// file not counted) with the toolchain's `llvm-size`, prints every figure, and fails with
+/// the builds that are over.
 fn check_size_budget(models: &[(&str, PathBuf)]) -> Result<()> {
     eprintln!("\n==> firmware builds and their code size against {BUDGET}");
     let size = llvm_size()?;
     let text = std::fs::read_to_string(root().join(BUDGET))
         .with_context(|| format!("reading {BUDGET}"))?;
+    let target_dir = firmware_dir().join("target");
     let mut over = Vec::new();
     let mut checked = 0;
     for (n, line) in text.lines().enumerate() {
@@ -428,8 +432,11 @@ fn check_size_budget(models: &[(&str, PathBuf)]) -> Result<()> {
             continue;
         }
         let fields: Vec<&str> = line.split_whitespace().collect();
-        let [board, model, budget] = fields[..] else {
-            bail!("{BUDGET} line {}: expected `board model bytes`, found {line:?}", n + 1);
+        let [board, bin, model, budget] = fields[..] else {
+            bail!(
+                "{BUDGET} line {}: expected `board binary model bytes`, found {line:?}",
+                n + 1
+            );
         };
         let budget: u64 = budget
             .parse()
@@ -442,20 +449,21 @@ fn check_size_budget(models: &[(&str, PathBuf)]) -> Result<()> {
             .iter()
             .find(|(name, _)| *name == model)
             .with_context(|| format!("{BUDGET} line {}: no model {model}", n + 1))?;
-        let elf = root()
+        let copy = root()
             .join("target")
             .join("size-budget")
             .join(format!("{}-{model}.elf", board.name));
-        boards::build(board, path, None, &firmware_dir().join("target"), &elf)
-            .map_err(anyhow::Error::msg)?;
+        // Builds every binary of the package; `copy` is the firmware's.
+        boards::build(board, path, None, &target_dir, &copy).map_err(anyhow::Error::msg)?;
+        let elf = target_dir.join(board.target).join("release").join(bin);
         let model_bytes = std::fs::metadata(path)
             .with_context(|| format!("reading {}", path.display()))?
             .len();
         let code = code_size(&size, &elf)?.saturating_sub(model_bytes);
         let verdict = if code > budget {
             over.push(format!(
-                "{} with the {model} model: {code} bytes of code, {} over its budget of \
-                 {budget}",
+                "{} {bin} with the {model} model: {code} bytes of code, {} over its budget \
+                 of {budget}",
                 board.name,
                 code - budget
             ));
@@ -464,7 +472,8 @@ fn check_size_budget(models: &[(&str, PathBuf)]) -> Result<()> {
             "ok"
         };
         println!(
-            "size  {:<12} {model:<10} {code:>7} bytes of code (budget {budget:>7}) {verdict}",
+            "size  {:<12} {bin:<17} {model:<10} {code:>7} bytes of code (budget {budget:>7}) \
+             {verdict}",
             board.name
         );
         checked += 1;
@@ -473,10 +482,7 @@ fn check_size_budget(models: &[(&str, PathBuf)]) -> Result<()> {
         bail!("{BUDGET} lists no builds");
     }
     if !over.is_empty() {
-        bail!(
-            "code size over budget ({BUDGET}):\n  {}",
-            over.join("\n  ")
-        );
+        bail!("code size over budget ({BUDGET}):\n  {}", over.join("\n  "));
     }
     Ok(())
 }
@@ -490,7 +496,12 @@ fn code_size(size: &Path, elf: &Path) -> Result<u64> {
         .output()
         .with_context(|| format!("running {}", size.display()))?;
     if !out.status.success() {
-        bail!("{} -B {} failed ({})", size.display(), elf.display(), out.status);
+        bail!(
+            "{} -B {} failed ({})",
+            size.display(),
+            elf.display(),
+            out.status
+        );
     }
     let text = String::from_utf8_lossy(&out.stdout);
     let numbers: Vec<u64> = text
