@@ -2,8 +2,11 @@
 //! firmware for the model it embeds.
 //!
 //! - Exactly one board feature must be set, and the target must be that board's target.
-//! - `memory.x` for the board is written to `OUT_DIR`, which is put on the linker's search
-//!   path, and `-Tlink.x` (cortex-m-rt's script, which includes `memory.x`) is passed here
+//! - The boards are the table `boards.txt` (read through the `boards` crate, as the tests
+//!   and xtask read it); the board's name, core and clock are written to
+//!   `OUT_DIR/board.rs`.
+//! - The board's memory map `memory/BOARD.x` is copied to `OUT_DIR/memory.x`, which is put
+//!   on the linker's search path, and `-Tlink.x` (cortex-m-rt's script, which includes `memory.x`) is passed here
 //!   rather than in `.cargo/config.toml`, so that building from any directory links a
 //!   real image.
 //! - The model file is `../models/dinosaurs.rnn` (what `cargo xtask demo` trains), or the
@@ -29,32 +32,6 @@ use std::env;
 use std::fs;
 use std::path::{Path, PathBuf};
 
-struct Board {
-    feature: &'static str,
-    target: &'static str,
-    memory_x: &'static str,
-}
-
-const BOARDS: [Board; 3] = [
-    Board {
-        feature: "lm3s6965evb",
-        target: "thumbv7m-none-eabi",
-        memory_x: "MEMORY\n{\n  FLASH : ORIGIN = 0x00000000, LENGTH = 256K\n  RAM   : ORIGIN = 0x20000000, LENGTH = 64K\n}\n",
-    },
-    Board {
-        feature: "mps2-an386",
-        target: "thumbv7em-none-eabihf",
-        // QEMU's AN386: 4 MiB of SSRAM1 for code at 0, 4 MiB of SSRAM2/3 at 0x2000_0000.
-        memory_x: "MEMORY\n{\n  FLASH : ORIGIN = 0x00000000, LENGTH = 4096K\n  RAM   : ORIGIN = 0x20000000, LENGTH = 4096K\n}\n",
-    },
-    Board {
-        feature: "microbit",
-        target: "thumbv6m-none-eabi",
-        // nRF51822 (QFAA) as on the BBC micro:bit v1: 256 KiB flash, 16 KiB RAM.
-        memory_x: "MEMORY\n{\n  FLASH : ORIGIN = 0x00000000, LENGTH = 256K\n  RAM   : ORIGIN = 0x20000000, LENGTH = 16K\n}\n",
-    },
-];
-
 fn feature_enabled(feature: &str) -> bool {
     let var = format!("CARGO_FEATURE_{}", feature.to_uppercase().replace('-', "_"));
     env::var_os(var).is_some()
@@ -64,20 +41,28 @@ fn main() {
     let out = PathBuf::from(env::var_os("OUT_DIR").expect("cargo sets OUT_DIR"));
     let target = env::var("TARGET").expect("cargo sets TARGET");
 
-    let selected: Vec<&Board> = BOARDS
+    // The one board table (boards.txt, through the `boards` crate that the tests and xtask
+    // read too).
+    println!("cargo:rerun-if-changed=boards.txt");
+    let selected: Vec<&boards::Board> = boards::all()
         .iter()
-        .filter(|b| feature_enabled(b.feature))
+        .filter(|b| feature_enabled(b.name))
         .collect();
     let board = match selected.as_slice() {
         [board] => *board,
-        [] => {
-            fail("no board selected: enable one of the features lm3s6965evb, mps2-an386, microbit")
-        }
+        [] => fail(&format!(
+            "no board selected: enable one of the features {}",
+            boards::all()
+                .iter()
+                .map(|b| b.name)
+                .collect::<Vec<_>>()
+                .join(", ")
+        )),
         _ => fail(&format!(
             "several boards selected ({}): use --no-default-features --features BOARD",
             selected
                 .iter()
-                .map(|b| b.feature)
+                .map(|b| b.name)
                 .collect::<Vec<_>>()
                 .join(", ")
         )),
@@ -86,11 +71,26 @@ fn main() {
         fail(&format!(
             "board {} needs --target {} (building for {target}); e.g. \
              cargo build --release --no-default-features --features {} --target {}",
-            board.feature, board.target, board.feature, board.target
+            board.name, board.target, board.name, board.target
         ));
     }
 
-    fs::write(out.join("memory.x"), board.memory_x).expect("write memory.x");
+    let memory_x = manifest_dir().join(board.memory_x());
+    println!("cargo:rerun-if-changed={}", memory_x.display());
+    if let Err(e) = fs::copy(&memory_x, out.join("memory.x")) {
+        fail(&format!("cannot copy {}: {e}", memory_x.display()));
+    }
+    let board_consts = format!(
+        "/// The board's name, as QEMU's `-machine` knows it (boards.txt).\n\
+         pub const NAME: &str = {:?};\n\
+         /// The processor core (boards.txt).\n\
+         pub const CPU: &str = {:?};\n\
+         /// The processor clock that SysTick counts (with `CLKSOURCE` = processor clock), in\n\
+         /// Hz (boards.txt).\n\
+         pub const CLOCK_HZ: u32 = {};\n",
+        board.name, board.cpu, board.clock_hz
+    );
+    fs::write(out.join("board.rs"), board_consts).expect("write board.rs");
     write_model_consts(&out);
     println!("cargo:rustc-link-search={}", out.display());
     println!("cargo:rustc-link-arg-bins=-Tlink.x");

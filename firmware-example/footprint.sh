@@ -23,9 +23,9 @@ model_bytes=$(stat -c %s "$model")
 export CARGO_TARGET_DIR="$here/target/footprint"
 
 echo "model: $model ($model_bytes bytes)"
-for spec in lm3s6965evb:thumbv7m-none-eabi mps2-an386:thumbv7em-none-eabihf microbit:thumbv6m-none-eabi; do
-    board=${spec%%:*}
-    target=${spec##*:}
+# The board table (boards.txt: board, Rust target, core, clock), without its comments.
+first=$(awk '!/^#/ && NF { print $1; exit }' boards.txt)
+while read -r board target _; do
     RNN_MODEL="$model" cargo build --quiet --release --no-default-features --features "$board" --target "$target"
     elf="$CARGO_TARGET_DIR/$target/release/firmware-example"
     # Berkeley format: text (= .vector_table + .text + .rodata), data, bss.
@@ -53,7 +53,7 @@ for spec in lm3s6965evb:thumbv7m-none-eabi mps2-an386:thumbv7em-none-eabihf micr
         per_mac=$(grep -o '[0-9.]* per MAC' <<<"$answer" | grep -o '^[0-9.]*')
         macs=$(grep -o '[0-9]* MACs/step' <<<"$answer" | grep -o '[0-9]*')
         peak=$(grep -o 'stack peak [0-9]*' <<<"$answer" | grep -o '[0-9]*')
-        if [[ $board == lm3s6965evb ]]; then
+        if [[ $board == "$first" ]]; then
             grep -o 'task=.*max_steps=[0-9]*' <<<"$banner"
             printf '%-12s %10s %12s %8s %8s %11s %12s %14s %11s %9s %s\n' board text+rodata "w/o model" data bss stack_peak "1 step" "$steps steps" "per step" "MACs/step" "per MAC"
         fi
@@ -67,10 +67,10 @@ for spec in lm3s6965evb:thumbv7m-none-eabi mps2-an386:thumbv7em-none-eabihf micr
     sampled=$(grep -o 'sampling [0-9]* instructions/step' <<<"$answer" | grep -o '[0-9]*')
     peak=$(grep -o 'stack peak [0-9]*' <<<"$answer" | grep -o '[0-9]*')
     macs=$(grep -o '[0-9]* MACs/step' <<<"$answer" | grep -o '[0-9]*')
-    if [[ $board == lm3s6965evb ]]; then
+    if [[ $board == "$first" ]]; then
         # The banner: cell kind, layers and sizes the firmware was built for.
         head -n1 <<<"$answer" | grep -o 'cell=.*vocab=[0-9]*'
         printf '%-12s %10s %12s %8s %8s %11s %11s %11s %9s %s\n' board text+rodata "w/o model" data bss stack_peak "greedy/step" "sample/step" "MACs/step" "greedy/MAC"
     fi
     printf '%-12s %10s %12s %8s %8s %11s %11s %11s %9s %s\n' "$board" "$text" "$((text - model_bytes))" "$data" "$bss" "$peak" "$greedy" "$sampled" "$macs" "$per_mac"
-done
+done < <(awk '!/^#/ && NF' boards.txt)

@@ -35,10 +35,6 @@ mod imp {
     //! (QEMU's reset value of the RCC register).
     use super::Reg;
 
-    pub const NAME: &str = "lm3s6965evb";
-    pub const CPU: &str = "cortex-m3";
-    pub const CLOCK_HZ: u32 = 12_500_000;
-
     const BASE: usize = 0x4000_C000;
     const DR: Reg = Reg(BASE);
     const FR: Reg = Reg(BASE + 0x18);
@@ -68,10 +64,6 @@ mod imp {
     //! ARM MPS2 with the AN386 image (Cortex-M4F): CMSDK APB UART0 at 0x4000_4000, system
     //! clock 25 MHz.
     use super::Reg;
-
-    pub const NAME: &str = "mps2-an386";
-    pub const CPU: &str = "cortex-m4f";
-    pub const CLOCK_HZ: u32 = 25_000_000;
 
     const BASE: usize = 0x4000_4000;
     const DATA: Reg = Reg(BASE);
@@ -103,10 +95,6 @@ mod imp {
 mod imp {
     //! BBC micro:bit (nRF51822, Cortex-M0): UART at 0x4000_2000, HCLK 16 MHz.
     use super::Reg;
-
-    pub const NAME: &str = "microbit";
-    pub const CPU: &str = "cortex-m0";
-    pub const CLOCK_HZ: u32 = 16_000_000;
 
     const BASE: usize = 0x4000_2000;
     const TASKS_STARTRX: Reg = Reg(BASE);
@@ -148,12 +136,8 @@ mod imp {
     }
 }
 
-/// The board's name, as QEMU's `-machine` knows it.
-pub const NAME: &str = imp::NAME;
-/// The processor core.
-pub const CPU: &str = imp::CPU;
-/// The processor clock that SysTick counts (with `CLKSOURCE` = processor clock), in Hz.
-pub const CLOCK_HZ: u32 = imp::CLOCK_HZ;
+// The board's name, core and clock: from the board table (boards.txt), by build.rs.
+include!(concat!(env!("OUT_DIR"), "/board.rs"));
 
 impl Uart {
     /// Enables UART0 (enabling it again is harmless).
@@ -173,11 +157,10 @@ impl Uart {
     }
 }
 
-impl core::fmt::Write for Uart {
-    fn write_str(&mut self, s: &str) -> core::fmt::Result {
+impl rnn_core::Text for Uart {
+    fn str(&mut self, s: &str) {
         for &b in s.as_bytes() {
             self.write_byte(b);
         }
-        Ok(())
     }
 }

@@ -9,19 +9,15 @@
 //! [`Error::SequenceTooLong`]. The weights are read from flash in place
 //! ([`Classifier::with_weights`]).
 
-use core::fmt::{self, Write};
-
 use cortex_m::peripheral::SYST;
-use cortex_m_semihosting::debug;
 use rnn_core::sample::{argmax, softmax};
 #[cfg(rnn_classify_dense)]
 use rnn_core::DenseBuffer;
 #[cfg(not(rnn_classify_dense))]
 use rnn_core::TokenBuffer;
-use rnn_core::{CellKind, Classifier, Dim, Error, ModelView, Rng, Vocab};
+use rnn_core::{CellKind, Classifier, Dim, Error, ModelView, Rng, Text, Vocab};
 
-use crate::line::Problem;
-use crate::{board, measure, model, Out};
+use crate::{measure, model, msg, BootError, Mode, Out};
 
 const I: usize = model::I;
 const H: usize = model::H;
@@ -39,36 +35,6 @@ type Sequence = DenseBuffer<MAX_STEPS, I>;
 #[cfg(not(rnn_classify_dense))]
 type Sequence = TokenBuffer<MAX_STEPS>;
 
-/// Why the embedded classifier does not fit the build: `rnn-core`'s typed error, or a
-/// property of classifiers that `rnn-core`'s errors do not name.
-pub enum BootError {
-    /// Any of `rnn-core`'s checks, or the architecture ([`crate::check_arch`]).
-    Core(Error),
-    /// The model reads dense vectors and the build symbols, or the other way round.
-    InputKind { dense: bool },
-}
-
-impl From<Error> for BootError {
-    fn from(e: Error) -> Self {
-        BootError::Core(e)
-    }
-}
-
-impl fmt::Display for BootError {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        let kind = |dense: bool| if dense { "dense vectors" } else { "symbols" };
-        match *self {
-            BootError::Core(e) => e.fmt(f),
-            BootError::InputKind { dense } => write!(
-                f,
-                "input mismatch: expected {}, the model reads {}",
-                kind(model::DENSE),
-                kind(dense)
-            ),
-        }
-    }
-}
-
 /// Everything the protocol remembers between two lines.
 pub struct App {
     classifier: Classifier<'static, crate::W>,
@@ -84,10 +50,11 @@ pub struct App {
     logits: [f32; O],
 }
 
-impl App {
-    /// Loads the model (every check of `rnn-core`, then the architecture the firmware was
-    /// built for) and sets the protocol's state at boot.
-    pub fn boot(syst: SYST) -> Result<Self, BootError> {
+impl Mode for App {
+    const HELP: &'static str = HELP;
+    const COMMANDS: &'static str = "/classes, ";
+
+    fn boot(syst: SYST) -> Result<Self, BootError> {
         let view = ModelView::parse(&model::MODEL.0)?;
         crate::check_arch(&view)?;
         let dense = view.vocab().is_empty();
@@ -117,46 +84,25 @@ impl App {
         })
     }
 
-    /// The banner's model part.
-    pub fn banner(&self, out: &mut Out) {
-        let _ = write!(
-            out,
-            "task=classify cell={} layers={LAYERS} directions={DIRECTIONS} input={I} \
-             hidden={H} output={O} vocab={} normalized={} max_steps={MAX_STEPS}",
-            CELL.name(),
-            self.vocab.len(),
-            u8::from(model::NORMALIZED),
-        );
-    }
-
-    /// Classify mode reads lines only.
-    pub fn raw_byte(&mut self, _byte: u8, _out: &mut Out) -> bool {
-        false
-    }
-
-    /// A line as the reader delivers it: its bytes, or why it was dropped.
-    pub fn line(&mut self, line: Result<&str, Problem>, out: &mut Out) {
-        match line {
-            Ok(text) => {
-                match text.strip_prefix('/') {
-                    // `//abc` is the input `/abc`.
-                    Some(rest) if rest.starts_with('/') => self.input(rest, out),
-                    Some(command) => self.command(command, out),
-                    None => self.input(text, out),
-                }
-            }
-            Err(problem) => {
-                #[cfg(rnn_classify_dense)]
-                {
-                    // A dropped line belongs to the sequence: its first error only.
-                    if core::mem::replace(&mut self.failed, true) {
-                        return;
-                    }
-                    self.sequence.clear();
-                }
-                crate::line_problem(problem, out);
-            }
-        }
+    fn banner(&self, out: &mut Out) {
+        out.str("task=classify cell=");
+        out.str(CELL.name());
+        out.str(" layers=");
+        out.uint(LAYERS as u64);
+        out.str(" directions=");
+        out.uint(DIRECTIONS as u64);
+        out.str(" input=");
+        out.uint(I as u64);
+        out.str(" hidden=");
+        out.uint(H as u64);
+        out.str(" output=");
+        out.uint(O as u64);
+        out.str(" vocab=");
+        out.uint(self.vocab.len() as u64);
+        out.str(" normalized=");
+        out.uint(model::NORMALIZED.into());
+        out.str(" max_steps=");
+        out.uint(MAX_STEPS as u64);
     }
 
     /// A word: classified at once.
@@ -169,7 +115,7 @@ impl App {
                 .index_of(c)
                 .and_then(|token| self.sequence.push(token));
             if let Err(e) = pushed {
-                let _ = writeln!(out, "error: {e}");
+                out.error(&e);
                 return;
             }
         }
@@ -191,11 +137,9 @@ impl App {
         }
         let mut x = [0.0f32; I];
         let pushed = match parse_vector(line, &mut x) {
-            Ok(()) => self.sequence.push(x).map_err(|e| {
-                let _ = writeln!(out, "error: {e}");
-            }),
+            Ok(()) => self.sequence.push(x).map_err(|e| out.error(&e)),
             Err(e) => {
-                let _ = writeln!(out, "error: {e}");
+                e.write_to(out);
                 Err(())
             }
         };
@@ -205,63 +149,30 @@ impl App {
         }
     }
 
-    /// Classifies the sequence and answers the class's name and probability.
-    fn classify(&mut self, out: &mut Out) {
-        let result =
-            self.classifier
-                .classify(self.sequence.steps(), &mut self.work, &mut self.logits);
-        if let Err(e) = result {
-            let _ = writeln!(out, "error: {e}");
-            return;
+    /// A dropped line belongs to a dense sequence: its first error only.
+    #[cfg(rnn_classify_dense)]
+    fn dropped(&mut self) -> bool {
+        if core::mem::replace(&mut self.failed, true) {
+            return false;
         }
-        let k = argmax(&self.logits);
-        softmax(&mut self.logits);
-        let p = per_ten_thousand(self.logits.get(k).copied().unwrap_or(0.0));
-        match self.classifier.classes().name(k) {
-            Some(name) => {
-                let _ = writeln!(out, "{name} {}.{:04}", p / 10_000, p % 10_000);
-            }
-            None => {
-                let _ = writeln!(out, "error: the model has no name for class {k}");
-            }
-        }
+        self.sequence.clear();
+        true
     }
 
-    fn command(&mut self, command: &str, out: &mut Out) {
-        let mut words = command.split(' ').filter(|w| !w.is_empty());
-        let name = words.next().unwrap_or("");
-        let arg = words.next();
+    fn command(&mut self, name: &str, arg: Option<&str>, _extra: bool, out: &mut Out) -> bool {
         match (name, arg) {
             ("classes", None) => {
-                let _ = write!(out, "classes:");
+                out.str("classes:");
                 for (k, name) in self.classifier.classes().iter().enumerate() {
-                    let _ = write!(out, "{}{name}", if k == 0 { " " } else { ", " });
+                    out.str(if k == 0 { " " } else { ", " });
+                    out.str(name);
                 }
                 out.byte(b'\n');
             }
-            ("bench", None) => self.bench(out),
-            ("mem", None) => crate::mem(out),
-            ("exit", None) => {
-                let _ = writeln!(out, "ok: exit");
-                debug::exit(debug::EXIT_SUCCESS);
-            }
-            ("help", None) => {
-                let _ = writeln!(
-                    out,
-                    "help: {HELP}; commands: /classes, /bench, /mem, /exit, /help"
-                );
-            }
-            ("classes" | "bench" | "mem" | "exit" | "help", Some(_)) => {
-                let _ = writeln!(out, "error: /{name} takes no argument");
-            }
-            _ => {
-                let _ = writeln!(
-                    out,
-                    "error: unknown command /{} (try /help)",
-                    name.escape_default()
-                );
-            }
+            ("classes", Some(_)) => crate::takes_no_argument(name, out),
+            _ => return false,
         }
+        true
     }
 
     /// Measures the instructions to classify a sequence of 1 and of [`MAX_STEPS`] steps
@@ -293,27 +204,73 @@ impl App {
                 core::hint::black_box((k, &logits));
             });
             let Some(ticks) = ticks else {
-                let _ = writeln!(out, "error: bench: SysTick did not count, or wrapped");
+                out.line(msg::BENCH_NO_COUNT);
                 return;
             };
-            *count = measure::instructions(ticks, board::CLOCK_HZ);
+            *count = measure::instructions(ticks, crate::board::CLOCK_HZ);
         }
         let [one, full] = counts;
         let macs = MACS_PER_STEP;
         let per_step = full.saturating_sub(one) / (MAX_STEPS as u64 - 1).max(1);
-        let hundredths = per_step * 100 / macs;
-        let _ = writeln!(
-            out,
-            "bench: classify 1 step {one} instructions, {MAX_STEPS} steps {full} \
-             instructions ({per_step} per further step, {}.{:02} per MAC), {macs} MACs/step \
-             ({} L={LAYERS} D={DIRECTIONS} I={I} H={H} O={O}, {} input), clock {} Hz \
-             (instructions are exact under qemu -icount shift=0)",
-            hundredths / 100,
-            hundredths % 100,
-            CELL.name(),
-            if model::DENSE { "dense" } else { "one-hot" },
-            board::CLOCK_HZ,
-        );
+        out.str("bench: classify 1 step ");
+        out.uint(one);
+        out.str(" instructions, ");
+        out.uint(MAX_STEPS as u64);
+        out.str(" steps ");
+        out.uint(full);
+        out.str(" instructions (");
+        out.uint(per_step);
+        out.str(" per further step, ");
+        out.fixed(per_step * 100 / macs, 2);
+        out.str(" per MAC), ");
+        out.uint(macs);
+        out.str(" MACs/step (");
+        out.str(CELL.name());
+        for (key, value) in [
+            (" L=", LAYERS),
+            (" D=", DIRECTIONS),
+            (" I=", I),
+            (" H=", H),
+            (" O=", O),
+        ] {
+            out.str(key);
+            out.uint(value as u64);
+        }
+        out.str(if model::DENSE {
+            ", dense input)"
+        } else {
+            ", one-hot input)"
+        });
+        crate::bench_clock(out);
+    }
+}
+
+impl App {
+    /// Classifies the sequence and answers the class's name and probability.
+    fn classify(&mut self, out: &mut Out) {
+        let result =
+            self.classifier
+                .classify(self.sequence.steps(), &mut self.work, &mut self.logits);
+        if let Err(e) = result {
+            out.error(&e);
+            return;
+        }
+        let k = argmax(&self.logits);
+        softmax(&mut self.logits);
+        let p = per_ten_thousand(self.logits.get(k).copied().unwrap_or(0.0));
+        match self.classifier.classes().name(k) {
+            Some(name) => {
+                out.str(name);
+                out.str(" ");
+                out.fixed(p.into(), 4);
+                out.byte(b'\n');
+            }
+            None => {
+                out.str("error: the model has no name for class ");
+                out.uint(k as u64);
+                out.byte(b'\n');
+            }
+        }
     }
 }
 
@@ -367,26 +324,32 @@ enum VectorError<'a> {
 }
 
 #[cfg(rnn_classify_dense)]
-impl fmt::Display for VectorError<'_> {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+impl VectorError<'_> {
+    /// The error line.
+    fn write_to(&self, out: &mut Out) {
         match *self {
-            VectorError::Count { found } => write!(
-                f,
-                "expected {I} values separated by commas, the line has {found}"
-            ),
-            VectorError::Number { index, text } => write!(
-                f,
-                "value {index} is not a finite number: \"{}\"",
-                text.escape_default()
-            ),
+            VectorError::Count { found } => {
+                out.str("error: expected ");
+                out.uint(I as u64);
+                out.str(" values separated by commas, the line has ");
+                out.uint(found as u64);
+            }
+            VectorError::Number { index, text } => {
+                out.str("error: value ");
+                out.uint(index as u64);
+                out.str(" is not a finite number: \"");
+                out.escape_default(text);
+                out.str("\"");
+            }
         }
+        out.byte(b'\n');
     }
 }
 
 /// Parses `I` numbers separated by commas (spaces around a number allowed) into `x`. Each
-/// number is read by `core`'s `f32::from_str`, the correctly rounding parser that the
-/// host's `str::parse::<f32>` runs, so the firmware gets the host's bits; infinities and
-/// NaN, and numbers that round to infinity, are refused.
+/// number is read by `rnn_core::parse_f32`, which gives what the host's
+/// `str::parse::<f32>` gives (correctly rounded; tested against it in `rnn-core`) without
+/// `core`'s tables; infinities and NaN, and numbers that round to infinity, are refused.
 #[cfg(rnn_classify_dense)]
 fn parse_vector<'a>(line: &'a str, x: &mut [f32; I]) -> Result<(), VectorError<'a>> {
     let found = line.split(',').count();
@@ -395,8 +358,8 @@ fn parse_vector<'a>(line: &'a str, x: &mut [f32; I]) -> Result<(), VectorError<'
     }
     for (index, (field, slot)) in line.split(',').zip(x.iter_mut()).enumerate() {
         let text = field.trim_matches(' ');
-        match text.parse::<f32>() {
-            Ok(v) if v.is_finite() => *slot = v,
+        match rnn_core::parse_f32(text) {
+            Some(v) if v.is_finite() => *slot = v,
             _ => {
                 return Err(VectorError::Number {
                     index: index + 1,

@@ -26,11 +26,10 @@ mod model {
     include!(concat!(env!("OUT_DIR"), "/model.rs"));
 }
 
-use core::fmt::Write;
-
+use cortex_m::peripheral::SYST;
 use cortex_m_rt::{entry, exception, ExceptionFrame};
 use cortex_m_semihosting::debug;
-use rnn_core::{Error, ModelView};
+use rnn_core::{Error, ModelView, Text};
 
 use board::Uart;
 #[cfg(rnn_classify)]
@@ -43,6 +42,97 @@ use next::App;
 /// within the file, so they can be viewed as `f32`s in place.
 #[repr(C, align(4))]
 pub struct Aligned<T: ?Sized>(pub T);
+
+/// What the two modes (next-symbol in `next.rs`, classify in `classify.rs`) do
+/// differently; the line handling, the shared commands (`/bench`, `/mem`, `/exit`,
+/// `/help`) and their error lines are written once, here.
+pub trait Mode: Sized {
+    /// What `/help` says about a line, before the list of commands.
+    const HELP: &'static str;
+    /// The mode's own commands for `/help`'s list, each followed by `", "`.
+    const COMMANDS: &'static str;
+
+    /// Loads the model (every check of `rnn-core`, then the architecture the firmware was
+    /// built for) and sets the protocol's state at boot.
+    fn boot(syst: SYST) -> Result<Self, BootError>;
+
+    /// The banner's model part.
+    fn banner(&self, out: &mut Out);
+
+    /// Takes a byte before the line reader (streaming mode); returns whether it did.
+    fn raw_byte(&mut self, _byte: u8, _out: &mut Out) -> bool {
+        false
+    }
+
+    /// A line that is not a command (`//abc` arrives as `/abc`).
+    fn input(&mut self, text: &str, out: &mut Out);
+
+    /// The reader dropped a line: whether to answer it (a dense sequence answers only
+    /// its first error).
+    fn dropped(&mut self) -> bool {
+        true
+    }
+
+    /// The mode's own command `name` with its first argument `arg`, `extra` when more
+    /// followed; returns `false` for a command the mode does not know.
+    fn command(&mut self, name: &str, arg: Option<&str>, extra: bool, out: &mut Out) -> bool;
+
+    /// `/bench`: measures the instructions of the mode's work and prints one line.
+    fn bench(&mut self, out: &mut Out);
+}
+
+/// Why the embedded model does not fit the build: `rnn-core`'s typed error, or a property
+/// of classifiers that `rnn-core`'s errors do not name.
+pub enum BootError {
+    /// Any of `rnn-core`'s checks, or the architecture ([`check_arch`]).
+    Core(Error),
+    /// The model reads dense vectors and the build symbols, or the other way round.
+    // Only a classifier build can find it.
+    #[cfg_attr(not(rnn_classify), allow(dead_code))]
+    InputKind { dense: bool },
+}
+
+impl From<Error> for BootError {
+    fn from(e: Error) -> Self {
+        BootError::Core(e)
+    }
+}
+
+impl BootError {
+    fn write_to(&self, out: &mut Out) {
+        let kind = |dense: bool| if dense { "dense vectors" } else { "symbols" };
+        match *self {
+            BootError::Core(e) => e.write_to(out),
+            BootError::InputKind { dense } => {
+                out.str("input mismatch: expected ");
+                out.str(kind(model::DENSE));
+                out.str(", the model reads ");
+                out.str(kind(dense));
+            }
+        }
+    }
+}
+
+/// The firmware's own fixed messages, one definition each (`rnn-core`'s come from
+/// [`Error::write_to`]).
+pub mod msg {
+    pub const READY: &str = "READY";
+    pub const EXIT: &str = "ok: exit";
+    pub const PERIPHERALS_TAKEN: &str = "error: core peripherals already taken";
+    pub const STATE_TAKEN: &str = "error: the state was already taken";
+    pub const CANNOT_LOAD: &str = "error: cannot load the model: ";
+    pub const BENCH_NO_COUNT: &str = "error: bench: SysTick did not count, or wrapped";
+    pub const TAKES_NO_ARGUMENT: &str = " takes no argument";
+    pub const UNKNOWN_COMMAND: &str = "error: unknown command /";
+    pub const TRY_HELP: &str = " (try /help)";
+    pub const LINE_TOO_LONG: &str = "error: line longer than ";
+    pub const NON_ASCII: &str = "error: non-ASCII byte 0x";
+    pub const INVALID_UTF8: &str = "error: invalid UTF-8 at byte offset ";
+    pub const PANIC: &str = "\nerror: panic\n";
+    pub const HARD_FAULT: &str = "\nerror: hard fault at pc 0x";
+    /// The note every `/bench` line ends with.
+    pub const EXACT: &str = " Hz (instructions are exact under qemu -icount shift=0)";
+}
 
 /// Checks the file's architecture against the one compiled in (`rnn-core`'s typed
 /// errors: task, cell kind, then layers, `I`, `H`, `O`, directions, normalisation).
@@ -83,7 +173,10 @@ pub struct Out {
     last: u8,
 }
 
+// Not inlined: the protocol prints from a hundred places, and a copy of the UART's loop in
+// each would cost more flash than the calls cost time.
 impl Out {
+    #[inline(never)]
     pub fn byte(&mut self, b: u8) {
         self.uart.write_byte(b);
         self.last = b;
@@ -95,14 +188,29 @@ impl Out {
             self.byte(b'\n');
         }
     }
+
+    /// `s` and a line end.
+    #[inline(never)]
+    pub fn line(&mut self, s: &str) {
+        self.str(s);
+        self.byte(b'\n');
+    }
+
+    /// `error: ` and `rnn-core`'s message for `e`, on one line.
+    #[inline(never)]
+    pub fn error(&mut self, e: &Error) {
+        self.str("error: ");
+        e.write_to(self);
+        self.byte(b'\n');
+    }
 }
 
-impl Write for Out {
-    fn write_str(&mut self, s: &str) -> core::fmt::Result {
+impl Text for Out {
+    #[inline(never)]
+    fn str(&mut self, s: &str) {
         for &b in s.as_bytes() {
             self.byte(b);
         }
-        Ok(())
     }
 }
 
@@ -116,14 +224,16 @@ fn main() -> ! {
     let syst = match cortex_m::Peripherals::take() {
         Some(p) => p.SYST,
         None => {
-            let _ = writeln!(out, "error: core peripherals already taken");
+            out.line(msg::PERIPHERALS_TAKEN);
             exit_failure();
         }
     };
     let app = match App::boot(syst) {
         Ok(app) => app,
         Err(e) => {
-            let _ = writeln!(out, "error: cannot load the model: {e}");
+            out.str(msg::CANNOT_LOAD);
+            e.write_to(&mut out);
+            out.byte(b'\n');
             exit_failure();
         }
     };
@@ -132,18 +242,19 @@ fn main() -> ! {
     // command needs while it runs: `/mem` then tells the two apart.
     let state = cortex_m::singleton!(: (App, LineReader) = (app, LineReader::new()));
     let Some((app, reader)) = state else {
-        let _ = writeln!(out, "error: the state was already taken");
+        out.line(msg::STATE_TAKEN);
         exit_failure();
     };
-    let _ = write!(
-        out,
-        "rnn-firmware board={} cpu={} ",
-        board::NAME,
-        board::CPU
-    );
+    out.str("rnn-firmware board=");
+    out.str(board::NAME);
+    out.str(" cpu=");
+    out.str(board::CPU);
+    out.str(" ");
     app.banner(&mut out);
-    let _ = writeln!(out, " model_bytes={}", model::MODEL.0.len());
-    let _ = writeln!(out, "READY");
+    out.str(" model_bytes=");
+    out.uint(model::MODEL.0.len() as u64);
+    out.byte(b'\n');
+    out.line(msg::READY);
     // The last line ended with `\r`: a `\n` right after it belongs to the same line end.
     let mut skip_lf = false;
     loop {
@@ -156,35 +267,106 @@ fn main() -> ! {
         }
         if let Some(line) = reader.push(byte) {
             skip_lf = byte == b'\r';
-            app.line(line, &mut out);
+            match line {
+                Ok(text) => match text.strip_prefix('/') {
+                    // `//abc` is the input `/abc`.
+                    Some(rest) if rest.starts_with('/') => app.input(rest, &mut out),
+                    Some(command_line) => command(app, command_line, &mut out),
+                    None => app.input(text, &mut out),
+                },
+                Err(problem) => {
+                    if app.dropped() {
+                        line_problem(problem, &mut out);
+                    }
+                }
+            }
         }
     }
 }
 
+/// A command line (after its `/`): the shared commands here, the others by the mode.
+fn command<M: Mode>(app: &mut M, line: &str, out: &mut Out) {
+    let mut words = line.split(' ').filter(|w| !w.is_empty());
+    let name = words.next().unwrap_or("");
+    let arg = words.next();
+    let extra = words.next().is_some();
+    match (name, arg) {
+        ("bench", None) => app.bench(out),
+        ("mem", None) => mem(out),
+        ("exit", None) => {
+            out.line(msg::EXIT);
+            debug::exit(debug::EXIT_SUCCESS);
+        }
+        ("help", None) => {
+            out.str("help: ");
+            out.str(M::HELP);
+            out.str("; commands: ");
+            out.str(M::COMMANDS);
+            out.line("/bench, /mem, /exit, /help");
+        }
+        ("bench" | "mem" | "exit" | "help", Some(_)) => takes_no_argument(name, out),
+        _ => {
+            if !app.command(name, arg, extra, out) {
+                out.str(msg::UNKNOWN_COMMAND);
+                out.escape_default(name);
+                out.line(msg::TRY_HELP);
+            }
+        }
+    }
+}
+
+/// `error: /NAME takes no argument`.
+pub fn takes_no_argument(name: &str, out: &mut Out) {
+    out.str("error: /");
+    out.str(name);
+    out.line(msg::TAKES_NO_ARGUMENT);
+}
+
 /// The answer to a line the reader dropped.
-fn line_problem(problem: Problem, out: &mut Out) {
-    let _ = match problem {
-        Problem::TooLong => writeln!(out, "error: line longer than {LINE_MAX} bytes"),
-        Problem::NonAscii(b) => writeln!(out, "error: non-ASCII byte 0x{b:02X}"),
-        Problem::InvalidUtf8 { offset, byte } => writeln!(
-            out,
-            "error: invalid UTF-8 at byte offset {offset} (0x{byte:02X})"
-        ),
-    };
+pub fn line_problem(problem: Problem, out: &mut Out) {
+    match problem {
+        Problem::TooLong => {
+            out.str(msg::LINE_TOO_LONG);
+            out.uint(LINE_MAX as u64);
+            out.line(" bytes");
+        }
+        Problem::NonAscii(b) => non_ascii(b, out),
+        Problem::InvalidUtf8 { offset, byte } => {
+            out.str(msg::INVALID_UTF8);
+            out.uint(offset as u64);
+            out.str(" (0x");
+            out.hex(byte.into(), 2, true);
+            out.line(")");
+        }
+    }
+}
+
+/// `error: non-ASCII byte 0xXX`.
+pub fn non_ascii(b: u8, out: &mut Out) {
+    out.str(msg::NON_ASCII);
+    out.hex(b.into(), 2, true);
+    out.byte(b'\n');
+}
+
+/// `/bench`'s closing words: the clock and why the counts are exact.
+pub fn bench_clock(out: &mut Out) {
+    out.str(", clock ");
+    out.uint(board::CLOCK_HZ.into());
+    out.line(msg::EXACT);
 }
 
 fn mem(out: &mut Out) {
     let (peak, available) = measure::stack_peak();
-    let _ = write!(
-        out,
-        "mem: static {} bytes (.data+.bss), stack peak ",
-        measure::static_ram()
-    );
-    let _ = match peak {
-        Some(peak) => write!(out, "{peak}"),
-        None => write!(out, "unknown"),
-    };
-    let _ = writeln!(out, " bytes of {available}");
+    out.str("mem: static ");
+    out.uint(measure::static_ram() as u64);
+    out.str(" bytes (.data+.bss), stack peak ");
+    match peak {
+        Some(peak) => out.uint(peak as u64),
+        None => out.str("unknown"),
+    }
+    out.str(" bytes of ");
+    out.uint(available as u64);
+    out.byte(b'\n');
 }
 
 /// Ends the QEMU session with a failure status (semihosting), or stops here on a board
@@ -196,16 +378,19 @@ fn exit_failure() -> ! {
     }
 }
 
+// Formats nothing: the message and location would link `core::fmt` (kilobytes), and no
+// panic is expected (the tests feed random bytes); the exit status says it happened.
 #[panic_handler]
-fn panic(info: &core::panic::PanicInfo) -> ! {
-    let mut uart = Uart::init();
-    let _ = writeln!(uart, "\nerror: panic: {}", info.message());
+fn panic(_: &core::panic::PanicInfo) -> ! {
+    Uart::init().str(msg::PANIC);
     exit_failure();
 }
 
 #[exception]
 unsafe fn HardFault(frame: &ExceptionFrame) -> ! {
     let mut uart = Uart::init();
-    let _ = writeln!(uart, "\nerror: hard fault at pc 0x{:08x}", frame.pc());
+    uart.str(msg::HARD_FAULT);
+    uart.hex(frame.pc().into(), 8, false);
+    uart.str("\n");
     exit_failure();
 }

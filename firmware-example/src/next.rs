@@ -2,15 +2,11 @@
 //! `/sample T`), or predicts each next character as the bytes arrive (`/stream`). Built
 //! when the embedded model predicts the next symbol (any cell kind, 1 to 4 layers).
 
-use core::fmt::Write;
-
 use cortex_m::peripheral::SYST;
-use cortex_m_semihosting::debug;
 use rnn_core::sample::{argmax, sample};
-use rnn_core::{generate, Cell, CellKind, Error, ModelView, Rng, Sampler, Vocab};
+use rnn_core::{generate, Cell, CellKind, Error, ModelView, Rng, Sampler, Text, Vocab};
 
-use crate::line::Problem;
-use crate::{board, measure, model, Out};
+use crate::{board, measure, model, msg, BootError, Mode, Out};
 
 /// The most symbols generated after a prefix (the end-of-name symbol not counted).
 const MAX_LEN: usize = 50;
@@ -155,9 +151,11 @@ pub struct App {
     logits: [f32; O],
 }
 
-impl App {
-    /// Loads the model (every check) and sets the protocol's state at boot.
-    pub fn boot(syst: SYST) -> Result<Self, Error> {
+impl Mode for App {
+    const HELP: &'static str = "a line is a prefix to complete (start it with // to begin with /)";
+    const COMMANDS: &'static str = "/seed N, /greedy, /sample T, /stream, ";
+
+    fn boot(syst: SYST) -> Result<Self, BootError> {
         Ok(App {
             model: Model::load()?,
             syst,
@@ -170,19 +168,23 @@ impl App {
         })
     }
 
-    /// The banner's model part.
-    pub fn banner(&self, out: &mut Out) {
-        let _ = write!(
-            out,
-            "cell={} layers={LAYERS} input={I} hidden={H} output={O} vocab={}",
-            CELL.name(),
-            self.model.vocab.len(),
-        );
+    fn banner(&self, out: &mut Out) {
+        out.str("cell=");
+        out.str(CELL.name());
+        out.str(" layers=");
+        out.uint(LAYERS as u64);
+        out.str(" input=");
+        out.uint(I as u64);
+        out.str(" hidden=");
+        out.uint(H as u64);
+        out.str(" output=");
+        out.uint(O as u64);
+        out.str(" vocab=");
+        out.uint(self.model.vocab.len() as u64);
     }
 
-    /// Takes a byte before the line reader: in streaming mode every byte is the model's.
-    /// Returns whether it took the byte.
-    pub fn raw_byte(&mut self, byte: u8, out: &mut Out) -> bool {
+    /// In streaming mode every byte is the model's.
+    fn raw_byte(&mut self, byte: u8, out: &mut Out) -> bool {
         if self.streaming {
             self.stream_byte(byte, out);
             return true;
@@ -190,33 +192,15 @@ impl App {
         false
     }
 
-    /// A line as the reader delivers it: its bytes, or why it was dropped.
-    pub fn line(&mut self, line: Result<&str, Problem>, out: &mut Out) {
-        match line {
-            Ok(line) => self.text_line(line, out),
-            Err(problem) => crate::line_problem(problem, out),
-        }
-    }
-
-    /// One complete line: a command when it starts with `/` (but not `//`), else a prefix.
-    fn text_line(&mut self, text: &str, out: &mut Out) {
-        match text.strip_prefix('/') {
-            // `//abc` is the prefix `/abc`.
-            Some(rest) if rest.starts_with('/') => self.complete(rest, out),
-            Some(command) => self.command(command, out),
-            None => self.complete(text, out),
-        }
-    }
-
-    /// Completes `prefix` into a name and prints it on one line.
-    fn complete(&mut self, prefix: &str, out: &mut Out) {
+    /// Completes the prefix `prefix` into a name and prints it on one line.
+    fn input(&mut self, prefix: &str, out: &mut Out) {
         let vocab = self.model.vocab;
         // Check every character before printing anything, so that an error is one line.
         if let Some(e) = prefix.chars().find_map(|c| vocab.index_of(c).err()) {
-            let _ = writeln!(out, "error: {e}");
+            out.error(&e);
             return;
         }
-        let _ = out.write_str(prefix);
+        out.str(prefix);
         let result = generate(
             self.model.cell(),
             &vocab,
@@ -227,124 +211,56 @@ impl App {
             &mut self.state,
             &mut self.scratch,
             &mut self.logits,
-            |c| {
-                let _ = out.write_char(c);
-            },
+            |c| out.char(c),
         );
         out.byte(b'\n');
         if let Err(e) = result {
-            let _ = writeln!(out, "error: {e}");
+            out.error(&e);
         }
     }
 
-    fn command(&mut self, command: &str, out: &mut Out) {
-        let mut words = command.split(' ').filter(|w| !w.is_empty());
-        let name = words.next().unwrap_or("");
-        let arg = words.next();
-        let extra = words.next().is_some();
+    fn command(&mut self, name: &str, arg: Option<&str>, extra: bool, out: &mut Out) -> bool {
         match (name, arg, extra) {
             ("seed", Some(n), false) => match n.parse::<u64>() {
                 Ok(seed) => {
                     self.rng = Rng::new(seed);
-                    let _ = writeln!(out, "ok: seed {seed}");
+                    out.str("ok: seed ");
+                    out.uint(seed);
+                    out.byte(b'\n');
                 }
-                Err(_) => usage(
-                    out,
-                    "/seed N (N a whole number from 0 to 18446744073709551615)",
-                ),
+                Err(_) => out.line(SEED_USAGE),
             },
-            ("seed", ..) => usage(
-                out,
-                "/seed N (N a whole number from 0 to 18446744073709551615)",
-            ),
+            ("seed", ..) => out.line(SEED_USAGE),
             ("sample", Some(t), false) => {
                 match parse_temperature(t).map(|t| Sampler::Temperature(t).checked()) {
-                    // Echoed as written: formatting an f32 would cost 14 KiB of flash.
+                    // Echoed as written: formatting an f32 would cost kilobytes of flash.
                     Some(Ok(sampler)) => {
                         self.sampler = sampler;
-                        let _ = writeln!(out, "ok: sample {t}");
+                        out.str("ok: sample ");
+                        out.line(t);
                     }
-                    _ => usage(out, SAMPLE_USAGE),
+                    _ => out.line(SAMPLE_USAGE),
                 }
             }
-            ("sample", ..) => usage(out, SAMPLE_USAGE),
+            ("sample", ..) => out.line(SAMPLE_USAGE),
             ("greedy", None, _) => {
                 self.sampler = Sampler::Greedy;
-                let _ = writeln!(out, "ok: greedy");
+                out.line("ok: greedy");
             }
             ("stream", None, _) => {
-                let _ = writeln!(
-                    out,
+                out.line(
                     "ok: stream (each byte is answered with the predicted next character; \
-                     byte 0x04 ends)"
+                     byte 0x04 ends)",
                 );
                 self.state = [0.0; STATE_LEN];
                 self.model
                     .step_start(&mut self.state, &mut self.scratch, &mut self.logits);
                 self.streaming = true;
             }
-            ("bench", None, _) => self.bench(out),
-            ("mem", None, _) => crate::mem(out),
-            ("exit", None, _) => {
-                let _ = writeln!(out, "ok: exit");
-                debug::exit(debug::EXIT_SUCCESS);
-            }
-            ("help", None, _) => {
-                let _ = writeln!(
-                    out,
-                    "help: a line is a prefix to complete (start it with // to begin with /); \
-                     commands: /seed N, /greedy, /sample T, /stream, /bench, /mem, /exit, /help"
-                );
-            }
-            ("greedy" | "stream" | "bench" | "mem" | "exit" | "help", ..) => {
-                let _ = writeln!(out, "error: /{name} takes no argument");
-            }
-            _ => {
-                let _ = writeln!(
-                    out,
-                    "error: unknown command /{} (try /help)",
-                    name.escape_default()
-                );
-            }
+            ("greedy" | "stream", ..) => crate::takes_no_argument(name, out),
+            _ => return false,
         }
-    }
-
-    /// Streaming mode: one byte in, the greedy prediction of the next character out.
-    fn stream_byte(&mut self, byte: u8, out: &mut Out) {
-        if byte == STREAM_END {
-            self.streaming = false;
-            out.end_line();
-            let _ = writeln!(out, "ok: stream ended");
-            return;
-        }
-        if !byte.is_ascii() {
-            out.end_line();
-            let _ = writeln!(out, "error: non-ASCII byte 0x{byte:02X}");
-            return;
-        }
-        let vocab = self.model.vocab;
-        let stepped = vocab.index_of(char::from(byte)).and_then(|token| {
-            self.model
-                .step_token(&mut self.state, token, &mut self.scratch, &mut self.logits)
-        });
-        match stepped {
-            Ok(()) => match vocab.symbol(argmax(&self.logits)) {
-                Some(c) => {
-                    let _ = out.write_char(c);
-                }
-                None => {
-                    out.end_line();
-                    let _ = writeln!(
-                        out,
-                        "error: the model predicted a symbol it has no character for"
-                    );
-                }
-            },
-            Err(e) => {
-                out.end_line();
-                let _ = writeln!(out, "error: {e}");
-            }
-        }
+        true
     }
 
     /// Measures the instructions per step: greedy (step + argmax, fed back) and sampling
@@ -372,30 +288,74 @@ impl App {
             core::hint::black_box(&logits);
         });
         let (Some(greedy), Some(sampled)) = (greedy, sampled) else {
-            let _ = writeln!(out, "error: bench: SysTick did not count, or wrapped");
+            out.line(msg::BENCH_NO_COUNT);
             return;
         };
-        let macs = MACS;
         let per_step =
             |ticks| measure::instructions(ticks, board::CLOCK_HZ) / u64::from(BENCH_STEPS);
         let (greedy, sampled) = (per_step(greedy), per_step(sampled));
-        let hundredths = greedy * 100 / macs;
-        let _ = writeln!(
-            out,
-            "bench: greedy {greedy} instructions/step ({}.{:02} per MAC), sampling {sampled} \
-             instructions/step, {macs} MACs/step ({} L={LAYERS} H={H} O={O}), \
-             {BENCH_STEPS} steps, clock {} Hz (instructions are exact under qemu -icount \
-             shift=0)",
-            hundredths / 100,
-            hundredths % 100,
-            CELL.name(),
-            board::CLOCK_HZ,
-        );
+        out.str("bench: greedy ");
+        out.uint(greedy);
+        out.str(" instructions/step (");
+        out.fixed(greedy * 100 / MACS, 2);
+        out.str(" per MAC), sampling ");
+        out.uint(sampled);
+        out.str(" instructions/step, ");
+        out.uint(MACS);
+        out.str(" MACs/step (");
+        out.str(CELL.name());
+        out.str(" L=");
+        out.uint(LAYERS as u64);
+        out.str(" H=");
+        out.uint(H as u64);
+        out.str(" O=");
+        out.uint(O as u64);
+        out.str("), ");
+        out.uint(BENCH_STEPS.into());
+        out.str(" steps");
+        crate::bench_clock(out);
     }
 }
 
+impl App {
+    /// Streaming mode: one byte in, the greedy prediction of the next character out.
+    fn stream_byte(&mut self, byte: u8, out: &mut Out) {
+        if byte == STREAM_END {
+            self.streaming = false;
+            out.end_line();
+            out.line("ok: stream ended");
+            return;
+        }
+        if !byte.is_ascii() {
+            out.end_line();
+            crate::non_ascii(byte, out);
+            return;
+        }
+        let vocab = self.model.vocab;
+        let stepped = vocab.index_of(char::from(byte)).and_then(|token| {
+            self.model
+                .step_token(&mut self.state, token, &mut self.scratch, &mut self.logits)
+        });
+        match stepped {
+            Ok(()) => match vocab.symbol(argmax(&self.logits)) {
+                Some(c) => out.char(c),
+                None => {
+                    out.end_line();
+                    out.line("error: the model predicted a symbol it has no character for");
+                }
+            },
+            Err(e) => {
+                out.end_line();
+                out.error(&e);
+            }
+        }
+    }
+}
+
+const SEED_USAGE: &str = "error: usage: /seed N (N a whole number from 0 to 18446744073709551615)";
 const SAMPLE_USAGE: &str =
-    "/sample T (T above 0, written as digits with an optional point, at most 7 digits)";
+    "error: usage: /sample T (T above 0, written as digits with an optional point, at most 7 \
+     digits)";
 
 /// Parses a temperature written `DIGITS[.DIGITS]` whose digits, read as one whole number
 /// `m`, stay below 2^24, with at most 10 after the point. `m` and `10^k` are then exact
@@ -422,8 +382,4 @@ fn parse_temperature(text: &str) -> Option<f32> {
         scale *= 10.0;
     }
     Some(m as f32 / scale)
-}
-
-fn usage(out: &mut Out, usage: &str) {
-    let _ = writeln!(out, "error: usage: {usage}");
 }

@@ -4,6 +4,7 @@
 use core::fmt;
 
 use crate::format::{CellKind, Task};
+use crate::text::{FmtText, Text};
 
 /// Which of the three sizes of a model a [`Error::SizeMismatch`] is about.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -22,16 +23,23 @@ pub enum Dim {
     Directions,
 }
 
-impl fmt::Display for Dim {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(match self {
+impl Dim {
+    /// How messages name it (`"hidden size H"`).
+    pub const fn name(self) -> &'static str {
+        match self {
             Dim::Input => "input size I",
             Dim::Hidden => "hidden size H",
             Dim::Output => "output size O",
             Dim::Layers => "number of layers",
             Dim::Work => "working memory",
             Dim::Directions => "number of directions",
-        })
+        }
+    }
+}
+
+impl fmt::Display for Dim {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.name())
     }
 }
 
@@ -209,122 +217,204 @@ pub enum Error {
     },
 }
 
-impl fmt::Display for Error {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+impl Error {
+    /// Writes the one-line message (what [`Display`](core::fmt::Display) prints) into
+    /// `t` without `core::fmt`: how a firmware prints it (see [`crate::text`]).
+    pub fn write_to<T: Text + ?Sized>(&self, t: &mut T) {
         match *self {
-            Error::BadMagic { found } => write!(
-                f,
-                "not an rnn model: bad magic bytes {:02x} {:02x} {:02x} {:02x}",
-                found[0], found[1], found[2], found[3]
-            ),
-            Error::UnsupportedVersion { found, supported } => write!(
-                f,
-                "unsupported model format version {found} (this build reads version {supported})"
-            ),
-            Error::UnknownCellKind { found } => write!(f, "unknown cell kind {found} in model"),
-            Error::WrongCellKind { expected, found } => write!(
-                f,
-                "wrong cell kind: expected {}, the model holds {}",
-                expected.name(),
-                found.name()
-            ),
+            Error::BadMagic { found } => {
+                t.str("not an rnn model: bad magic bytes ");
+                for (k, b) in found.iter().enumerate() {
+                    if k > 0 {
+                        t.str(" ");
+                    }
+                    t.hex(u64::from(*b), 2, false);
+                }
+            }
+            Error::UnsupportedVersion { found, supported } => {
+                t.str("unsupported model format version ");
+                t.uint(found.into());
+                t.str(" (this build reads version ");
+                t.uint(supported.into());
+                t.str(")");
+            }
+            Error::UnknownCellKind { found } => {
+                t.str("unknown cell kind ");
+                t.uint(found.into());
+                t.str(" in model");
+            }
+            Error::WrongCellKind { expected, found } => {
+                t.str("wrong cell kind: expected ");
+                t.str(expected.name());
+                t.str(", the model holds ");
+                t.str(found.name());
+            }
             Error::SizeMismatch {
                 dim,
                 expected,
                 found,
-            } => write!(
-                f,
-                "size mismatch: {dim} expected {expected}, the model has {found}"
-            ),
-            Error::InvalidSize { dim, found } => {
-                write!(f, "invalid model: {dim} of {found} is out of range")
+            } => {
+                t.str("size mismatch: ");
+                t.str(dim.name());
+                t.str(" expected ");
+                t.uint(expected as u64);
+                t.str(", the model has ");
+                t.uint(found as u64);
             }
-            Error::Truncated => f.write_str("model file is truncated"),
-            Error::Malformed => f.write_str("model file is malformed"),
-            Error::ChecksumMismatch { stored, computed } => write!(
-                f,
-                "checksum mismatch: stored CRC-32 {stored:08x}, computed {computed:08x}"
-            ),
+            Error::InvalidSize { dim, found } => {
+                t.str("invalid model: ");
+                t.str(dim.name());
+                t.str(" of ");
+                t.uint(found as u64);
+                t.str(" is out of range");
+            }
+            Error::Truncated => t.str("model file is truncated"),
+            Error::Malformed => t.str("model file is malformed"),
+            Error::ChecksumMismatch { stored, computed } => {
+                t.str("checksum mismatch: stored CRC-32 ");
+                t.hex(stored.into(), 8, false);
+                t.str(", computed ");
+                t.hex(computed.into(), 8, false);
+            }
             Error::WeightCountMismatch {
                 expected,
                 found_bytes,
-            } => write!(
-                f,
-                "weight count mismatch: the sizes need {expected} weights ({} bytes), the file has {found_bytes} bytes",
-                expected.saturating_mul(4)
-            ),
+            } => {
+                t.str("weight count mismatch: the sizes need ");
+                t.uint(expected as u64);
+                t.str(" weights (");
+                t.uint(expected.saturating_mul(4) as u64);
+                t.str(" bytes), the file has ");
+                t.uint(found_bytes as u64);
+                t.str(" bytes");
+            }
             Error::NonFiniteWeight { index } => {
-                write!(f, "weight {index} is not a finite number")
+                t.str("weight ");
+                t.uint(index as u64);
+                t.str(" is not a finite number");
             }
             Error::TrailingBytes { count } => {
-                write!(f, "{count} trailing bytes after the model's checksum")
+                t.uint(count as u64);
+                t.str(" trailing bytes after the model's checksum");
             }
             Error::VocabNotASet { symbol } => {
-                write!(f, "vocabulary lists the symbol {symbol:?} more than once")
+                t.str("vocabulary lists the symbol ");
+                t.char_debug(symbol);
+                t.str(" more than once");
             }
             Error::VocabSizeMismatch {
                 vocab,
                 input,
                 output,
-            } => write!(
-                f,
-                "vocabulary has {vocab} symbols but the model has input size {input} and output size {output}"
-            ),
+            } => {
+                t.str("vocabulary has ");
+                t.uint(vocab as u64);
+                t.str(" symbols but the model has input size ");
+                t.uint(input as u64);
+                t.str(" and output size ");
+                t.uint(output as u64);
+            }
             Error::UnknownSymbol { symbol } => {
-                write!(f, "character {symbol:?} is not in the model's vocabulary")
+                t.str("character ");
+                t.char_debug(symbol);
+                t.str(" is not in the model's vocabulary");
             }
             Error::TokenOutOfRange { token, len } => {
-                write!(f, "token {token} is out of range (the model has {len} tokens)")
+                t.str("token ");
+                t.uint(token as u64);
+                t.str(" is out of range (the model has ");
+                t.uint(len as u64);
+                t.str(" tokens)");
             }
             Error::BufferLength {
                 dim,
                 expected,
                 found,
-            } => write!(
-                f,
-                "buffer for {dim} has length {found}, the model needs {expected}"
-            ),
+            } => {
+                t.str("buffer for ");
+                t.str(dim.name());
+                t.str(" has length ");
+                t.uint(found as u64);
+                t.str(", the model needs ");
+                t.uint(expected as u64);
+            }
             Error::InvalidTemperature => {
-                f.write_str("sampling temperature must be a finite number above zero")
+                t.str("sampling temperature must be a finite number above zero")
             }
-            Error::BufferTooSmall { needed, available } => write!(
-                f,
-                "output buffer too small: the model needs {needed} bytes, {available} available"
-            ),
-            Error::UnknownTask { found } => write!(f, "unknown task {found} in model"),
+            Error::BufferTooSmall { needed, available } => {
+                t.str("output buffer too small: the model needs ");
+                t.uint(needed as u64);
+                t.str(" bytes, ");
+                t.uint(available as u64);
+                t.str(" available");
+            }
+            Error::UnknownTask { found } => {
+                t.str("unknown task ");
+                t.uint(found.into());
+                t.str(" in model");
+            }
             Error::UnknownFlags { found } => {
-                write!(f, "unknown flags 0x{found:02x} in model")
+                t.str("unknown flags 0x");
+                t.hex(found.into(), 2, false);
+                t.str(" in model");
             }
-            Error::WrongTask { expected, found } => write!(
-                f,
-                "wrong task: expected a {} model, the file holds a {} model",
-                expected.name(),
-                found.name()
-            ),
-            Error::InvalidModel { reason } => write!(f, "invalid model: {reason}"),
-            Error::NormalizationMismatch { expected, found } => write!(
-                f,
-                "normalisation mismatch: expected {}, the model {}",
-                if expected { "normalised inputs" } else { "raw inputs" },
-                if found { "normalises them" } else { "does not normalise them" }
-            ),
-            Error::ClassCountMismatch { classes, output } => write!(
-                f,
-                "model has {classes} class names for {output} outputs"
-            ),
-            Error::BadClassName { index } => write!(
-                f,
-                "class name {index} is empty, repeated or not ended by a newline"
-            ),
+            Error::WrongTask { expected, found } => {
+                t.str("wrong task: expected a ");
+                t.str(expected.name());
+                t.str(" model, the file holds a ");
+                t.str(found.name());
+                t.str(" model");
+            }
+            Error::InvalidModel { reason } => {
+                t.str("invalid model: ");
+                t.str(reason);
+            }
+            Error::NormalizationMismatch { expected, found } => {
+                t.str("normalisation mismatch: expected ");
+                t.str(if expected {
+                    "normalised inputs"
+                } else {
+                    "raw inputs"
+                });
+                t.str(", the model ");
+                t.str(if found {
+                    "normalises them"
+                } else {
+                    "does not normalise them"
+                });
+            }
+            Error::ClassCountMismatch { classes, output } => {
+                t.str("model has ");
+                t.uint(classes as u64);
+                t.str(" class names for ");
+                t.uint(output as u64);
+                t.str(" outputs");
+            }
+            Error::BadClassName { index } => {
+                t.str("class name ");
+                t.uint(index as u64);
+                t.str(" is empty, repeated or not ended by a newline");
+            }
             Error::SequenceTooLong { capacity } => {
-                write!(f, "sequence longer than the buffer's {capacity} steps")
+                t.str("sequence longer than the buffer's ");
+                t.uint(capacity as u64);
+                t.str(" steps");
             }
-            Error::EmptySequence => f.write_str("the sequence has no steps"),
-            Error::FloatsDiffer { index } => write!(
-                f,
-                "the f32 weights differ from the model file's, from weight {index} on"
-            ),
+            Error::EmptySequence => t.str("the sequence has no steps"),
+            Error::FloatsDiffer { index } => {
+                t.str("the f32 weights differ from the model file's, from weight ");
+                t.uint(index as u64);
+                t.str(" on");
+            }
         }
+    }
+}
+
+impl fmt::Display for Error {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let mut t = FmtText { f, result: Ok(()) };
+        self.write_to(&mut t);
+        t.result
     }
 }
 

@@ -77,7 +77,7 @@ fn run() -> Result<(), String> {
     // The reference does not model `/exit`; the board answers it with `ok: exit`.
     input.extend_from_slice(b"/exit\n");
 
-    let board = qemu::BOARDS
+    let board = qemu::all()
         .iter()
         .copied()
         .find(|b| b.name == board)

@@ -14,18 +14,10 @@ use std::process::{Command, ExitCode, Stdio};
 
 use anyhow::{bail, Context, Result};
 
-const TARGETS: [&str; 3] = [
-    "thumbv6m-none-eabi",
-    "thumbv7m-none-eabi",
-    "thumbv7em-none-eabihf",
-];
-
-/// Board feature, its target and QEMU machine: one source tree, three boards.
-const BOARDS: [(&str, &str); 3] = [
-    ("lm3s6965evb", "thumbv7m-none-eabi"),
-    ("mps2-an386", "thumbv7em-none-eabihf"),
-    ("microbit", "thumbv6m-none-eabi"),
-];
+/// The boards' Rust targets (the board table, `firmware-example/boards.txt`).
+fn targets() -> Vec<&'static str> {
+    boards::all().iter().map(|b| b.target).collect()
+}
 
 const USAGE: &str = "usage: cargo xtask <demo|test>
 
@@ -90,9 +82,8 @@ fn ensure_targets() -> Result<()> {
         .output()
         .context("rustup not found: install Rust with rustup (https://rustup.rs)")?;
     let installed = String::from_utf8_lossy(&out.stdout);
-    let missing: Vec<&str> = TARGETS
-        .iter()
-        .copied()
+    let missing: Vec<&str> = targets()
+        .into_iter()
         .filter(|t| !installed.lines().any(|l| l.trim() == *t))
         .collect();
     if missing.is_empty() {
@@ -237,19 +228,23 @@ fn demo() -> Result<()> {
         println!("host  {name}");
     }
 
-    let (board, target) = BOARDS[0];
-    run(
-        &format!("build the firmware for {board} with the model embedded"),
-        cargo()
-            .current_dir(firmware_dir())
-            .args(["build", "--release", "--quiet", "--target", target])
-            .env("RNN_MODEL", model_path()),
-    )?;
-    let elf = firmware_dir()
+    let board = boards::all()[0];
+    eprintln!(
+        "\n==> build the firmware for {} with the model embedded",
+        board.name
+    );
+    let elf = root()
         .join("target")
-        .join(target)
-        .join("release")
-        .join("firmware-example");
+        .join("xtask-demo")
+        .join("firmware.elf");
+    boards::build(
+        &board,
+        &model_path(),
+        None,
+        &firmware_dir().join("target"),
+        &elf,
+    )
+    .map_err(anyhow::Error::msg)?;
     let mut lines: Vec<String> = vec![format!("/seed {SEED}")];
     lines.extend(std::iter::repeat_n(String::new(), NAMES));
     lines.extend(
@@ -264,14 +259,47 @@ fn demo() -> Result<()> {
         ]
         .map(String::from),
     );
-    eprintln!("\n==> run it on the emulated Cortex-M3 (qemu-system-arm -machine {board})");
-    let transcript = qemu_session(board, &elf, &lines)?;
-    let mcu_names: Vec<&str> = transcript
+    eprintln!(
+        "\n==> run it on the emulated {} (qemu-system-arm -machine {})",
+        board.cpu, board.name
+    );
+    let input: String = lines.iter().map(|l| format!("{l}\n")).collect();
+    let session = boards::run(
+        &board,
+        &elf,
+        input.into_bytes(),
+        true,
+        std::time::Duration::from_secs(60),
+    );
+    let text = session.text();
+    let mut output = text.lines();
+    for line in output.by_ref() {
+        println!("  mcu {line}");
+        if line == "READY" {
+            break;
+        }
+    }
+    // Every line sent gets one answer line.
+    let answers: Vec<&str> = output.collect();
+    for (k, answer) in answers.iter().enumerate() {
+        if let Some(line) = lines.get(k) {
+            println!("  >   {line}");
+        }
+        println!("  mcu {answer}");
+    }
+    if !session.status.is_some_and(|s| s.success()) {
+        bail!(
+            "the firmware did not exit cleanly ({:?}): {}",
+            session.status,
+            session.stderr
+        );
+    }
+    let mcu_names: Vec<&str> = answers
         .iter()
         .skip_while(|l| !l.starts_with("ok: seed"))
         .skip(1)
         .take(NAMES)
-        .map(String::as_str)
+        .copied()
         .collect();
     println!();
     if mcu_names == host_names {
@@ -280,78 +308,6 @@ fn demo() -> Result<()> {
     } else {
         bail!("the microcontroller's names {mcu_names:?} differ from the host's {host_names:?}")
     }
-}
-
-/// Runs the firmware in QEMU, writes `lines` from a thread once it says READY (reading and
-/// writing in one thread can deadlock once a pipe fills), echoes the conversation, and
-/// returns what the firmware printed after READY. A 60-second watchdog ends a hung run.
-fn qemu_session(board: &str, elf: &Path, lines: &[String]) -> Result<Vec<String>> {
-    use std::io::{BufRead, BufReader, Write};
-    use std::sync::mpsc;
-    use std::time::Duration;
-
-    let mut child = Command::new("qemu-system-arm")
-        .args([
-            "-machine",
-            board,
-            "-nographic",
-            "-monitor",
-            "none",
-            "-icount",
-            "shift=0",
-        ])
-        .args(["-semihosting-config", "enable=on,target=native", "-kernel"])
-        .arg(elf)
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::inherit())
-        .spawn()
-        .context("could not start qemu-system-arm")?;
-    let mut stdin = child.stdin.take().context("no stdin for QEMU")?;
-    let stdout = child.stdout.take().context("no stdout from QEMU")?;
-    let (ready_tx, ready_rx) = mpsc::channel::<()>();
-    let to_send = lines.to_vec();
-    let writer = std::thread::spawn(move || {
-        if ready_rx.recv().is_err() {
-            return;
-        }
-        for line in to_send {
-            println!("  >   {line}");
-            if writeln!(stdin, "{line}").is_err() {
-                return;
-            }
-            let _ = stdin.flush();
-            // Pace the input so the echo above stays next to its answer.
-            std::thread::sleep(Duration::from_millis(150));
-        }
-    });
-    let pid = child.id();
-    let (done_tx, done_rx) = mpsc::channel::<()>();
-    std::thread::spawn(move || {
-        if done_rx.recv_timeout(Duration::from_secs(60)).is_err() {
-            let _ = Command::new("kill").arg(pid.to_string()).status();
-        }
-    });
-    let mut transcript = Vec::new();
-    let mut ready = Some(ready_tx);
-    for line in BufReader::new(stdout).lines() {
-        let line = line.context("reading QEMU's output")?;
-        println!("  mcu {line}");
-        if line == "READY" {
-            if let Some(tx) = ready.take() {
-                let _ = tx.send(());
-            }
-        } else if ready.is_none() {
-            transcript.push(line);
-        }
-    }
-    let _ = done_tx.send(());
-    let _ = writer.join();
-    let status = child.wait().context("waiting for QEMU")?;
-    if !status.success() {
-        bail!("the firmware did not exit cleanly ({status})");
-    }
-    Ok(transcript)
 }
 
 fn test() -> Result<()> {
@@ -379,13 +335,14 @@ fn test() -> Result<()> {
             "warnings",
         ]),
     )?;
-    for target in TARGETS {
+    for target in targets() {
         run(
             &format!("no_std build of rnn-core for {target}"),
             cargo().args(["build", "-p", "rnn-core", "--release", "--target", target]),
         )?;
     }
-    for (board, target) in BOARDS {
+    for board in boards::all() {
+        let (board, target) = (board.name, board.target);
         run(
             &format!("firmware clippy for {board} ({target})"),
             cargo().current_dir(firmware_dir()).args([
@@ -424,7 +381,8 @@ fn test() -> Result<()> {
         paths.push((name, path));
     }
     for (name, path) in &paths {
-        for (board, target) in BOARDS {
+        for board in boards::all() {
+            let (board, target) = (board.name, board.target);
             run(
                 &format!("firmware clippy for {board} ({target}), {name} model"),
                 cargo()
@@ -441,22 +399,8 @@ fn test() -> Result<()> {
             )?;
         }
     }
-    for (board, target) in BOARDS {
-        run(
-            &format!("firmware build for {board} with the dinosaur model"),
-            cargo()
-                .current_dir(firmware_dir())
-                .args([
-                    "build",
-                    "--release",
-                    "--no-default-features",
-                    "--features",
-                    board,
-                ])
-                .args(["--target", target])
-                .env("RNN_MODEL", model_path()),
-        )?;
-    }
+    paths.push(("dinosaurs", model_path()));
+    check_size_budget(&paths)?;
     let (passed, failed) = cargo_test()?;
     // One closing line for the whole run, in the form CI reads.
     println!("\nxtask test: {passed} passed, {failed} failed");
@@ -464,6 +408,146 @@ fn test() -> Result<()> {
         bail!("{failed} tests failed");
     }
     Ok(())
+}
+
+/// The code-size budget of the firmware builds, one definition: `board binary model bytes`
+/// per line, `#` comments.
+const BUDGET: &str = "firmware-example/size-budget.txt";
+
+/// Builds the firmware for every board and model of the budget file (`models`: each
+/// model's name and file), measures each binary's code (text, rodata and data, the model
+/// file not counted) with the toolchain's `llvm-size`, prints every figure, and fails with
+/// the builds that are over.
+fn check_size_budget(models: &[(&str, PathBuf)]) -> Result<()> {
+    eprintln!("\n==> firmware builds and their code size against {BUDGET}");
+    let size = llvm_size()?;
+    let text = std::fs::read_to_string(root().join(BUDGET))
+        .with_context(|| format!("reading {BUDGET}"))?;
+    let target_dir = firmware_dir().join("target");
+    let mut over = Vec::new();
+    let mut checked = 0;
+    for (n, line) in text.lines().enumerate() {
+        let line = line.split('#').next().unwrap_or("").trim();
+        if line.is_empty() {
+            continue;
+        }
+        let fields: Vec<&str> = line.split_whitespace().collect();
+        let [board, bin, model, budget] = fields[..] else {
+            bail!(
+                "{BUDGET} line {}: expected `board binary model bytes`, found {line:?}",
+                n + 1
+            );
+        };
+        let budget: u64 = budget
+            .parse()
+            .with_context(|| format!("{BUDGET} line {}: bytes {budget:?}", n + 1))?;
+        let board = boards::all()
+            .iter()
+            .find(|b| b.name == board)
+            .with_context(|| format!("{BUDGET} line {}: no board {board} in boards.txt", n + 1))?;
+        let (_, path) = models
+            .iter()
+            .find(|(name, _)| *name == model)
+            .with_context(|| format!("{BUDGET} line {}: no model {model}", n + 1))?;
+        let copy = root()
+            .join("target")
+            .join("size-budget")
+            .join(format!("{}-{model}.elf", board.name));
+        // Builds every binary of the package; `copy` is the firmware's.
+        boards::build(board, path, None, &target_dir, &copy).map_err(anyhow::Error::msg)?;
+        let elf = target_dir.join(board.target).join("release").join(bin);
+        let model_bytes = std::fs::metadata(path)
+            .with_context(|| format!("reading {}", path.display()))?
+            .len();
+        let code = code_size(&size, &elf)?.saturating_sub(model_bytes);
+        let verdict = if code > budget {
+            over.push(format!(
+                "{} {bin} with the {model} model: {code} bytes of code, {} over its budget \
+                 of {budget}",
+                board.name,
+                code - budget
+            ));
+            "OVER"
+        } else {
+            "ok"
+        };
+        println!(
+            "size  {:<12} {bin:<17} {model:<10} {code:>7} bytes of code (budget {budget:>7}) \
+             {verdict}",
+            board.name
+        );
+        checked += 1;
+    }
+    if checked == 0 {
+        bail!("{BUDGET} lists no builds");
+    }
+    if !over.is_empty() {
+        bail!("code size over budget ({BUDGET}):\n  {}", over.join("\n  "));
+    }
+    Ok(())
+}
+
+/// `text + data` of an ELF in `llvm-size`'s Berkeley format: what the image puts in
+/// flash (vector table, code, read-only data, initialisers of `.data`).
+fn code_size(size: &Path, elf: &Path) -> Result<u64> {
+    let out = Command::new(size)
+        .arg("-B")
+        .arg(elf)
+        .output()
+        .with_context(|| format!("running {}", size.display()))?;
+    if !out.status.success() {
+        bail!(
+            "{} -B {} failed ({})",
+            size.display(),
+            elf.display(),
+            out.status
+        );
+    }
+    let text = String::from_utf8_lossy(&out.stdout);
+    let numbers: Vec<u64> = text
+        .lines()
+        .nth(1)
+        .unwrap_or("")
+        .split_whitespace()
+        .take(2)
+        .filter_map(|n| n.parse().ok())
+        .collect();
+    match numbers[..] {
+        [text, data] => Ok(text + data),
+        _ => bail!("cannot read llvm-size's output: {text}"),
+    }
+}
+
+/// The toolchain's `llvm-size` (rustup's `llvm-tools` component, added when missing).
+fn llvm_size() -> Result<PathBuf> {
+    let find = || -> Result<Option<PathBuf>> {
+        let out = Command::new("rustc")
+            .args(["--print", "sysroot"])
+            .current_dir(firmware_dir())
+            .output()
+            .context("running rustc --print sysroot")?;
+        let sysroot = PathBuf::from(String::from_utf8_lossy(&out.stdout).trim());
+        let rustlib = sysroot.join("lib").join("rustlib");
+        let hosts = std::fs::read_dir(&rustlib)
+            .with_context(|| format!("reading {}", rustlib.display()))?;
+        for host in hosts.flatten() {
+            let tool = host.path().join("bin").join("llvm-size");
+            if tool.is_file() {
+                return Ok(Some(tool));
+            }
+        }
+        Ok(None)
+    };
+    if let Some(tool) = find()? {
+        return Ok(tool);
+    }
+    run(
+        "rustup component add llvm-tools",
+        Command::new("rustup")
+            .current_dir(firmware_dir())
+            .args(["component", "add", "llvm-tools"]),
+    )?;
+    find()?.context("llvm-size not found after `rustup component add llvm-tools`")
 }
 
 /// Runs the workspace tests, echoing their output, and adds up the `test result:` lines.

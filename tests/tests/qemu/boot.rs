@@ -1,0 +1,146 @@
+//! What fails at boot: a corrupt model, another architecture or task than the build's;
+//! and `minimal` (rnn-core's own share of the flash) on every board.
+
+use crate::common::*;
+use rnn_core::ModelView;
+use tests::qemu;
+
+/// A bit flipped in the weights: the loader's checksum error at boot, exit status 1.
+#[test]
+fn corrupt_model_fails_at_boot() {
+    let error = ModelView::parse(Fixture::Corrupt.bytes())
+        .expect_err("a flipped bit must not load")
+        .to_string();
+    assert!(error.contains("checksum"), "{error}");
+    for board in qemu::all() {
+        let elf = firmware(board, Fixture::Corrupt);
+        let session = qemu::run(board, &elf, b"a\n".to_vec(), false, SESSION_TIMEOUT);
+        assert_eq!(
+            session.text(),
+            format!("error: cannot load the model: {error}\n"),
+            "{}: boot output",
+            board.name
+        );
+        let status = session
+            .status
+            .unwrap_or_else(|| panic!("{}: QEMU did not exit", board.name));
+        assert_eq!(status.code(), Some(1), "{}: exit status", board.name);
+    }
+}
+
+/// A valid model of another architecture than the firmware was built for (`RNN_SIZE_MODEL`):
+/// `rnn-core`'s typed error at boot, exit status 1. One case per board: another cell kind,
+/// another number of layers, another hidden size.
+#[test]
+fn other_architecture_fails_at_boot() {
+    let cases = [
+        (
+            "lm3s6965evb",
+            Fixture::Gru,
+            Fixture::Elman,
+            "wrong cell kind: expected elman, the model holds gru",
+        ),
+        (
+            "mps2-an386",
+            Fixture::Lstm2,
+            Fixture::Lstm,
+            "size mismatch: number of layers expected 1, the model has 2",
+        ),
+        (
+            "microbit",
+            Fixture::Gru24,
+            Fixture::Gru,
+            "size mismatch: hidden size H expected 25, the model has 24",
+        ),
+    ];
+    for (board, model, sized_for, error) in cases {
+        let board = qemu::board(board);
+        let elf = firmware_sized(&board, model, sized_for);
+        let session = qemu::run(&board, &elf, b"a\n".to_vec(), false, SESSION_TIMEOUT);
+        assert_eq!(
+            session.text(),
+            format!("error: cannot load the model: {error}\n"),
+            "{}: {model:?} in a firmware built for {sized_for:?}",
+            board.name
+        );
+        assert_eq!(
+            session.status.and_then(|s| s.code()),
+            Some(1),
+            "{}: exit status",
+            board.name
+        );
+    }
+}
+
+/// A model of the other task than the build's: `rnn-core`'s typed error at boot, exit
+/// status 1 (a next-symbol model in a classifier build, and a classifier in a
+/// next-symbol build); and a classifier of another cell kind than the build's.
+#[test]
+fn classify_other_task_fails_at_boot() {
+    let cases = [
+        (
+            "lm3s6965evb",
+            Fixture::Elman,
+            Fixture::Words,
+            "wrong task: expected a classify model, the file holds a next model",
+        ),
+        (
+            "microbit",
+            Fixture::Words,
+            Fixture::Elman,
+            "wrong task: expected a next model, the file holds a classify model",
+        ),
+        (
+            "mps2-an386",
+            Fixture::Dense,
+            Fixture::Words,
+            "wrong cell kind: expected gru, the model holds lstm",
+        ),
+    ];
+    for (board, model, sized_for, error) in cases {
+        let board = qemu::board(board);
+        let elf = firmware_sized(&board, model, sized_for);
+        let session = qemu::run(&board, &elf, b"a\n".to_vec(), false, SESSION_TIMEOUT);
+        assert_eq!(
+            session.text(),
+            format!("error: cannot load the model: {error}\n"),
+            "{}: {model:?} in a firmware built for {sized_for:?}",
+            board.name
+        );
+        assert_eq!(
+            session.status.and_then(|s| s.code()),
+            Some(1),
+            "{}: exit status",
+            board.name
+        );
+    }
+}
+
+/// `src/bin/minimal.rs` (rnn-core's own share of the flash) works on every board: with the
+/// Elman model it loads it, steps and finds a symbol (exit status 0, nothing printed); a
+/// model with a flipped bit fails the loader's checks (exit status 1).
+#[test]
+fn minimal_runs_on_every_board() {
+    for board in qemu::all() {
+        for (fixture, success) in [(Fixture::Elman, true), (Fixture::Corrupt, false)] {
+            let elf = minimal_path(&firmware(board, fixture));
+            let session = qemu::run(board, &elf, Vec::new(), false, SESSION_TIMEOUT);
+            let status = session
+                .status
+                .unwrap_or_else(|| panic!("{}: minimal did not exit ({fixture:?})", board.name));
+            assert_eq!(
+                status.success(),
+                success,
+                "{} ({fixture:?}): {status}, {}",
+                board.name,
+                session.stderr
+            );
+            assert!(
+                session.stdout.is_empty(),
+                "{}: {}",
+                board.name,
+                session.text()
+            );
+        }
+    }
+}

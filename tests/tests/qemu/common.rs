@@ -1,0 +1,208 @@
+//! What every topic shares: the fixture models, building the firmware once per (board,
+//! model), and the parity check against the host's protocol reference.
+
+use rnn_core::CellKind;
+use std::collections::HashMap;
+use std::path::{Path, PathBuf};
+use std::sync::{Mutex, OnceLock};
+use std::time::Duration;
+use tests::fixture;
+use tests::protocol::Reference;
+use tests::qemu::{self, Board};
+
+pub const SESSION_TIMEOUT: Duration = Duration::from_secs(180);
+
+pub fn work_dir() -> PathBuf {
+    PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join("qemu")
+}
+
+/// The models the tests embed.
+#[derive(Clone, Copy, PartialEq, Eq, Hash, Debug)]
+pub enum Fixture {
+    /// An Elman model over `fixture::VOCAB` (28 symbols, with `/`), H = 25.
+    Elman,
+    /// The same file with one bit of a weight flipped.
+    Corrupt,
+    /// A one-layer GRU, H = 25 (its 75 gate rows leave a remainder for the four-row loop).
+    Gru,
+    /// A one-layer GRU, H = 24: another size, for the firmware built for [`Fixture::Gru`].
+    Gru24,
+    /// A one-layer LSTM, H = 20.
+    Lstm,
+    /// Two stacked LSTM layers, H = 16.
+    Lstm2,
+    /// A word classifier: bidirectional GRU, H = 16, 29 symbols, six classes
+    /// (`fixture::WORD_CLASSIFIER`).
+    Words,
+    /// A dense classifier: bidirectional LSTM, H = 12, 12 normalised channels, nine
+    /// classes (`fixture::DENSE_CLASSIFIER`).
+    Dense,
+    /// A word classifier whose vocabulary has non-ASCII letters (2, 3 and 4 bytes in
+    /// UTF-8): one-direction LSTM, H = 16, 43 symbols, three classes
+    /// (`fixture::UTF8_WORD_CLASSIFIER`).
+    Utf8Words,
+}
+
+/// The gated and stacked fixtures: (fixture, kind, layers, hidden size, seed).
+pub const NETWORKS: [(Fixture, CellKind, u8, usize, u64); 4] = [
+    (Fixture::Gru, CellKind::Gru, 1, 25, 3),
+    (Fixture::Gru24, CellKind::Gru, 1, 24, 4),
+    (Fixture::Lstm, CellKind::Lstm, 1, 20, 5),
+    (Fixture::Lstm2, CellKind::Lstm, 2, 16, 6),
+];
+
+impl Fixture {
+    pub fn bytes(self) -> &'static [u8] {
+        static ELMAN: OnceLock<Vec<u8>> = OnceLock::new();
+        static CORRUPT: OnceLock<Vec<u8>> = OnceLock::new();
+        static NETS: [OnceLock<Vec<u8>>; NETWORKS.len()] = [const { OnceLock::new() }; 4];
+        static WORDS: OnceLock<Vec<u8>> = OnceLock::new();
+        static DENSE: OnceLock<Vec<u8>> = OnceLock::new();
+        static UTF8_WORDS: OnceLock<Vec<u8>> = OnceLock::new();
+        let elman = || fixture::elman_bytes(fixture::VOCAB, 25, 7);
+        match self {
+            Fixture::Words => {
+                WORDS.get_or_init(|| fixture::classifier_bytes(&fixture::WORD_CLASSIFIER))
+            }
+            Fixture::Dense => {
+                DENSE.get_or_init(|| fixture::classifier_bytes(&fixture::DENSE_CLASSIFIER))
+            }
+            Fixture::Utf8Words => {
+                UTF8_WORDS.get_or_init(|| fixture::classifier_bytes(&fixture::UTF8_WORD_CLASSIFIER))
+            }
+            Fixture::Elman => ELMAN.get_or_init(elman),
+            Fixture::Corrupt => CORRUPT.get_or_init(|| {
+                let bytes = elman();
+                // A bit in the middle of the weights, well inside W_aa.
+                fixture::flip_bit(&bytes, bytes.len() / 2, 5)
+            }),
+            _ => {
+                let k = NETWORKS
+                    .iter()
+                    .position(|n| n.0 == self)
+                    .expect("every other fixture is in NETWORKS");
+                let (_, kind, layers, hidden, seed) = NETWORKS[k];
+                NETS[k].get_or_init(|| {
+                    fixture::network_bytes(kind, layers, fixture::VOCAB, hidden, seed)
+                })
+            }
+        }
+    }
+
+    /// The model file, written on first use.
+    pub fn path(self) -> PathBuf {
+        static WRITTEN: Mutex<Vec<Fixture>> = Mutex::new(Vec::new());
+        let path = work_dir().join(format!("{self:?}.rnn").to_lowercase());
+        let mut written = WRITTEN.lock().unwrap_or_else(|e| e.into_inner());
+        if !written.contains(&self) {
+            fixture::save(&path, self.bytes());
+            written.push(self);
+        }
+        path
+    }
+}
+
+/// The firmware for `board` with `model` embedded, built at most once per test run.
+pub fn firmware(board: &Board, model: Fixture) -> PathBuf {
+    firmware_sized(board, model, model)
+}
+
+/// The firmware for `board` built for the architecture of `sized_for`, with `model`
+/// embedded, built at most once per test run.
+pub fn firmware_sized(board: &Board, model: Fixture, sized_for: Fixture) -> PathBuf {
+    type Key = (&'static str, Fixture, Fixture);
+    static BUILT: OnceLock<Mutex<HashMap<Key, PathBuf>>> = OnceLock::new();
+    // One lock for all builds: they share a target directory, and cargo would serialise
+    // them anyway.
+    let mut built = BUILT
+        .get_or_init(Default::default)
+        .lock()
+        .unwrap_or_else(|e| e.into_inner());
+    let key = (board.name, model, sized_for);
+    if let Some(elf) = built.get(&key) {
+        return elf.clone();
+    }
+    if let Err(e) = qemu::check_tools(board) {
+        panic!("{e}");
+    }
+    let path = model.path();
+    let size_path = (sized_for != model).then(|| sized_for.path());
+    let elf =
+        work_dir().join(format!("{}-{model:?}-for-{sized_for:?}.elf", board.name).to_lowercase());
+    let target_dir = qemu::firmware_dir().join("target").join("qemu-tests");
+    if let Err(e) = qemu::build(board, &path, size_path.as_deref(), &target_dir, &elf) {
+        panic!("{e}");
+    }
+    // The package's other binary, from the same build (under the lock: the next build
+    // overwrites it).
+    let built_minimal = target_dir
+        .join(board.target)
+        .join("release")
+        .join("minimal");
+    if let Err(e) = std::fs::copy(&built_minimal, minimal_path(&elf)) {
+        panic!("copy {}: {e}", built_minimal.display());
+    }
+    built.insert(key, elf.clone());
+    elf
+}
+
+/// Where [`firmware_sized`] keeps the `minimal` binary built with the firmware `elf`.
+pub fn minimal_path(elf: &Path) -> PathBuf {
+    elf.with_extension("minimal.elf")
+}
+
+/// Where two outputs first differ, with the lines around it.
+pub fn first_difference(expected: &str, actual: &str) -> String {
+    let (e, a): (Vec<&str>, Vec<&str>) = (expected.lines().collect(), actual.lines().collect());
+    let n = e.iter().zip(&a).take_while(|(x, y)| x == y).count();
+    let from = n.saturating_sub(3);
+    let show = |lines: &[&str]| {
+        lines
+            .iter()
+            .enumerate()
+            .skip(from)
+            .take(n - from + 4)
+            .map(|(i, l)| format!("  {:5} {l:?}", i + 1))
+            .collect::<Vec<_>>()
+            .join("\n")
+    };
+    format!(
+        "first difference at output line {} ({} lines expected, {} received)\nexpected:\n{}\nfirmware:\n{}",
+        n + 1,
+        e.len(),
+        a.len(),
+        show(&e),
+        show(&a)
+    )
+}
+
+/// Boots the firmware with the fixture `fixture`, feeds `input` and then `/exit`, and
+/// checks that it answers exactly what the host answers, and exits cleanly.
+pub fn check_parity(board: &Board, fixture: Fixture, input: &[u8]) {
+    let model = fixture.bytes();
+    let elf = firmware(board, fixture);
+    let mut reference = Reference::new(model).expect("the fixture loads on the host");
+    let mut expected = reference.banner(board.name, board.cpu, model.len());
+    expected.push_str(&String::from_utf8(reference.feed(input)).expect("ASCII answers"));
+    expected.push_str("ok: exit\n");
+
+    let mut full_input = input.to_vec();
+    full_input.extend_from_slice(b"/exit\n");
+    let session = qemu::run(board, &elf, full_input, false, SESSION_TIMEOUT);
+    let actual = session.text();
+    assert!(
+        actual == expected,
+        "{} ({fixture:?}): the firmware's answers differ from the host's\n{}\nQEMU status: \
+         {:?}, stderr: {}",
+        board.name,
+        first_difference(&expected, &actual),
+        session.status,
+        session.stderr.trim()
+    );
+    let status = session.status.expect("QEMU exits on /exit");
+    assert!(
+        status.success(),
+        "{}: /exit should exit 0, got {status}",
+        board.name
+    );
+}
