@@ -7,11 +7,11 @@ use std::path::Path;
 
 use criterion::{criterion_group, criterion_main, BenchmarkId, Criterion};
 use indicatif::ProgressBar;
+use rnn_train::cli::bench::next_hyper;
 use rnn_train::data::text::{prepare, Cut};
 use rnn_train::data::{read_text, Examples, Mode};
 use rnn_train::nn::{CellType, Model};
-use rnn_train::train::optim::OptimizerKind;
-use rnn_train::train::{self, Engine, Hyper, Reduction, State, TaskData, TaskHyper};
+use rnn_train::train::{self, Engine, State, TaskData};
 
 fn epoch(c: &mut Criterion) {
     let path = Path::new(concat!(
@@ -23,25 +23,7 @@ fn epoch(c: &mut Criterion) {
     group.sample_size(10);
     for cell in [CellType::Elman, CellType::Gru] {
         for batch in [1usize, 32] {
-            let hyper = Hyper {
-                task: TaskHyper::Next {
-                    mode: Mode::Lines,
-                    seq_len: 25,
-                    reduction: Reduction::Mean,
-                },
-                cell,
-                layers: 1,
-                hidden: 64,
-                lr: 0.01,
-                batch,
-                clip: 5.0,
-                clip_norm: None,
-                optimizer: OptimizerKind::Sgd,
-                val_split: 0.0,
-                seed: 1,
-                shuffle: true,
-                early_stop: None,
-            };
+            let hyper = next_hyper(cell, 1, 64, batch);
             let model = Model::init_next(cell, 1, text.vocab(Mode::Lines), 64, 1);
             let cut = Cut {
                 mode: Mode::Lines,

@@ -193,6 +193,19 @@ fn train_eval_inspect_a_series_classifier_same_bytes_whatever_the_threads() {
     );
 }
 
+/// `train --task classify` on `data` with every default.
+fn train_classifier(data: &Path, out: &Path) -> std::process::Output {
+    run(&[
+        "train",
+        "--task",
+        "classify",
+        "--data",
+        s(data),
+        "--out",
+        s(out),
+    ])
+}
+
 #[test]
 fn bad_classification_input_is_one_line_and_exit_2() {
     let out = tmp("never.rnn");
@@ -202,17 +215,7 @@ fn bad_classification_input_is_one_line_and_exit_2() {
         "@dimensions 2\n@classLabel true a b\n@data\n1,2:3,4:a\n1,?:3,4:b\n",
     )
     .unwrap();
-    let train = |data: &Path| {
-        run(&[
-            "train",
-            "--task",
-            "classify",
-            "--data",
-            s(data),
-            "--out",
-            s(&out),
-        ])
-    };
+    let train = |data: &Path| train_classifier(data, &out);
     assert_bad_input(&train(&bad_ts), "bad.ts:5: missing value '?'");
     std::fs::write(&bad_ts, "@dimensions 2\n@data\n1,2:3,4:a\n1,2:b\n").unwrap();
     assert_bad_input(&train(&bad_ts), "bad.ts:4: 1 channels, expected 2");
@@ -391,17 +394,7 @@ fn ucr_tsv_and_txt_series_train_and_bad_lines_are_one_line_errors() {
     );
     std::fs::write(&a, "1\t0.5\t2\n2\t0.5\tx\n").unwrap();
     let out = tmp("never-ucr.rnn");
-    let train = |p: &Path| {
-        run(&[
-            "train",
-            "--task",
-            "classify",
-            "--data",
-            s(p),
-            "--out",
-            s(&out),
-        ])
-    };
+    let train = |p: &Path| train_classifier(p, &out);
     assert_bad_input(&train(&a), "u.tsv:2: step 2: \"x\" is not a number");
     std::fs::write(&b, "1 0.5 2\n2\n").unwrap();
     // Not all numbers with two or more fields: read as label<TAB>text, which says why.

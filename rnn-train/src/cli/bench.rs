@@ -41,6 +41,30 @@ impl BenchCmd {
     }
 }
 
+/// The settings of a throughput measurement: lines mode, plain SGD, summed loss, no
+/// validation, `batch` names per update (the criterion benchmarks use it too).
+pub fn next_hyper(cell: CellType, layers: usize, hidden: usize, batch: usize) -> Hyper {
+    Hyper {
+        task: TaskHyper::Next {
+            mode: Mode::Lines,
+            seq_len: 25,
+            reduction: Reduction::Sum,
+        },
+        cell,
+        layers,
+        hidden,
+        lr: 0.01,
+        batch,
+        clip: 5.0,
+        clip_norm: None,
+        optimizer: OptimizerKind::Sgd,
+        val_split: 0.0,
+        seed: 1,
+        shuffle: true,
+        early_stop: None,
+    }
+}
+
 /// Runs the benchmark; returns `(hidden, chars per second)` for each size.
 pub fn bench(
     data: &Path,
@@ -70,25 +94,7 @@ pub fn bench(
         ),
     )?;
     for &h in hidden {
-        let hyper = Hyper {
-            task: TaskHyper::Next {
-                mode: Mode::Lines,
-                seq_len: 25,
-                reduction: Reduction::Sum,
-            },
-            cell,
-            layers,
-            hidden: h,
-            lr: 0.01,
-            batch: 1,
-            clip: 5.0,
-            clip_norm: None,
-            optimizer: OptimizerKind::Sgd,
-            val_split: 0.0,
-            seed: 1,
-            shuffle: true,
-            early_stop: None,
-        };
+        let hyper = next_hyper(cell, layers, h, 1);
         hyper.validate()?;
         let model = Model::init_next(cell, layers, text.vocab(Mode::Lines), h, hyper.seed);
         let cut = Cut {

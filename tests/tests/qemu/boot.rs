@@ -53,23 +53,7 @@ fn other_architecture_fails_at_boot() {
             "size mismatch: hidden size H expected 25, the model has 24",
         ),
     ];
-    for (board, model, sized_for, error) in cases {
-        let board = qemu::board(board);
-        let elf = firmware_sized(&board, model, sized_for);
-        let session = qemu::run(&board, &elf, b"a\n".to_vec(), false, SESSION_TIMEOUT);
-        assert_eq!(
-            session.text(),
-            format!("error: cannot load the model: {error}\n"),
-            "{}: {model:?} in a firmware built for {sized_for:?}",
-            board.name
-        );
-        assert_eq!(
-            session.status.and_then(|s| s.code()),
-            Some(1),
-            "{}: exit status",
-            board.name
-        );
-    }
+    fails_at_boot(&cases);
 }
 
 /// A model of the other task than the build's: `rnn-core`'s typed error at boot, exit
@@ -97,7 +81,13 @@ fn classify_other_task_fails_at_boot() {
             "wrong cell kind: expected gru, the model holds lstm",
         ),
     ];
-    for (board, model, sized_for, error) in cases {
+    fails_at_boot(&cases);
+}
+
+/// Each case's model in a firmware built for another (board, model, built for, error):
+/// the loader's error line at boot and exit status 1.
+fn fails_at_boot(cases: &[(&str, Fixture, Fixture, &str)]) {
+    for &(board, model, sized_for, error) in cases {
         let board = qemu::board(board);
         let elf = firmware_sized(&board, model, sized_for);
         let session = qemu::run(&board, &elf, b"a\n".to_vec(), false, SESSION_TIMEOUT);
