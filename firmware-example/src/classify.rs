@@ -87,16 +87,22 @@ impl Mode for App {
     fn banner(&self, out: &mut Out) {
         out.str("task=classify cell=");
         out.str(CELL.name());
-        out.fields(&[
-            ("layers", LAYERS as u64),
-            ("directions", DIRECTIONS as u64),
-            ("input", I as u64),
-            ("hidden", H as u64),
-            ("output", O as u64),
-            ("vocab", self.vocab.len() as u64),
-            ("normalized", model::NORMALIZED.into()),
-            ("max_steps", MAX_STEPS as u64),
-        ]);
+        out.str(" layers=");
+        out.uint(LAYERS as u64);
+        out.str(" directions=");
+        out.uint(DIRECTIONS as u64);
+        out.str(" input=");
+        out.uint(I as u64);
+        out.str(" hidden=");
+        out.uint(H as u64);
+        out.str(" output=");
+        out.uint(O as u64);
+        out.str(" vocab=");
+        out.uint(self.vocab.len() as u64);
+        out.str(" normalized=");
+        out.uint(model::NORMALIZED.into());
+        out.str(" max_steps=");
+        out.uint(MAX_STEPS as u64);
     }
 
     /// A word: classified at once.

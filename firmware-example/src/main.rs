@@ -196,16 +196,6 @@ impl Out {
         self.byte(b'\n');
     }
 
-    /// ` key=value` for each field, as the banners print the architecture.
-    pub fn fields(&mut self, fields: &[(&str, u64)]) {
-        for &(key, value) in fields {
-            self.byte(b' ');
-            self.str(key);
-            self.byte(b'=');
-            self.uint(value);
-        }
-    }
-
     /// `error: ` and `rnn-core`'s message for `e`, on one line.
     #[inline(never)]
     pub fn error(&mut self, e: &Error) {

@@ -171,13 +171,16 @@ impl Mode for App {
     fn banner(&self, out: &mut Out) {
         out.str("cell=");
         out.str(CELL.name());
-        out.fields(&[
-            ("layers", LAYERS as u64),
-            ("input", I as u64),
-            ("hidden", H as u64),
-            ("output", O as u64),
-            ("vocab", self.model.vocab.len() as u64),
-        ]);
+        out.str(" layers=");
+        out.uint(LAYERS as u64);
+        out.str(" input=");
+        out.uint(I as u64);
+        out.str(" hidden=");
+        out.uint(H as u64);
+        out.str(" output=");
+        out.uint(O as u64);
+        out.str(" vocab=");
+        out.uint(self.model.vocab.len() as u64);
     }
 
     /// In streaming mode every byte is the model's.
