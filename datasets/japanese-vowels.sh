@@ -70,7 +70,8 @@ rnn_train() { cargo run --quiet --release --manifest-path "$root/Cargo.toml" -p 
 rnn_train train --task classify --bidirectional \
     --data "$data/JapaneseVowels_TRAIN.ts" --test "$data/JapaneseVowels_TEST.ts" \
     --out "$out/japanese-vowels.rnn" \
-    --cell gru --hidden 32 --optimizer adam --batch 8 --epochs 30 --val-split 0 --seed 1 \
+    --cell gru --hidden 32 --optimizer adam --lr 0.005 --clip-norm 0 --batch 8 --epochs 30 \
+    --val-split 0 --seed 1 \
     --plot "$out/japanese-vowels-loss.svg"
 rnn_train inspect --model "$out/japanese-vowels.rnn"
 echo "rnn-core's classifier (what the board runs) on the test set:"
