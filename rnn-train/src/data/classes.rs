@@ -68,11 +68,6 @@ impl RawSet {
         }
     }
 
-    /// Whether this is a set of dense series (not characters).
-    pub fn is_series(&self) -> bool {
-        matches!(self, RawSet::Series(_))
-    }
-
     pub fn path(&self) -> &Path {
         match self {
             RawSet::Text(t) => &t.path,

@@ -220,20 +220,4 @@ impl Model {
         Self::from_bytes(&bytes, path)
     }
 
-    /// [`Model::load`] for a command that needs a model of `task`: another task is a
-    /// one-line error that says so.
-    pub fn load_for(path: &Path, task: Task, command: &str) -> Result<Self> {
-        let m = Self::load(path)?;
-        if m.arch.task != task {
-            return Err(Error::Model {
-                path: path.into(),
-                reason: format!(
-                    "a {} model; {command} works on {} models",
-                    m.arch.task.name(),
-                    task.name()
-                ),
-            });
-        }
-        Ok(m)
-    }
 }

@@ -74,11 +74,6 @@ impl Workspace {
         &self.p[j * o..(j + 1) * o]
     }
 
-    /// The output layer's input of a final readout (`D·H` values).
-    pub fn features(&self) -> &[f32] {
-        &self.z
-    }
-
     /// How many predictions of the latest forward pass of `ex` are right (argmax, the
     /// first on ties, as `rnn-core` decides).
     pub fn correct(&self, ex: &Example<'_>) -> usize {
