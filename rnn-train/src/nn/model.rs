@@ -219,5 +219,4 @@ impl Model {
         let bytes = std::fs::read(path).map_err(|e| Error::io(path, e))?;
         Self::from_bytes(&bytes, path)
     }
-
 }
