@@ -1,11 +1,16 @@
-//! Many-to-one: a recurrent stack reads a whole sequence, and a dense layer turns its final
-//! hidden state into class scores.
+//! Whole-sequence models. Many-to-one: a recurrent stack reads a whole sequence, and a
+//! dense layer turns its final hidden state into class scores ([`Classifier::classify`]).
+//! Offline many-to-many: a (bidirectional) tagger or regression model answers at every
+//! step from both directions' states at that step ([`Classifier::per_step`]; a
+//! unidirectional one can stream instead, [`crate::Stream`]).
 //!
 //! ```text
 //! x'_t = (x_t - mean) ⊙ scale                     dense inputs of a normalised model
 //! h_t  = cell(h_{t-1}, x'_t)                       each layer of the forward stack, t = 0..T
 //! g_t  = cell(g_{t+1}, x'_t)                       the backward stack (bidirectional), t = T-1..0
 //! y    = softmax(W_ya · [h_{T-1}; g_0] + b_y)      class scores from the top layer
+//! y_t  = W_ya · [h_t; g_t] + b_y                   per step (tagging; regression adds
+//!                                                  target_mean + target_std ⊙ y_t)
 //! ```
 //!
 //! In a stack, layer `l > 0` reads the top-down concatenation of both directions of layer
@@ -18,8 +23,8 @@
 //! keeps it, on a device in a [`TokenBuffer`] or [`DenseBuffer`] of fixed capacity, and
 //! hands [`Classifier::classify`] working memory of [`Classifier::work_len`] floats.
 
-use crate::cell::linalg::{check_floats, f, model_sizes, take};
-use crate::cell::{layer_scratch_len, layer_step, Head, Input, Layer, Weight};
+use crate::cell::linalg::{check_floats, model_sizes};
+use crate::cell::{layer_scratch_len, layer_step, Head, Input, Layer, Stats, Weight};
 use crate::classes::Classes;
 use crate::error::{check_len, Dim, Error};
 use crate::format::{CellKind, ModelView, Task, MAX_LAYERS};
@@ -46,7 +51,8 @@ pub struct Classifier<'a, W: Weight = [u8; 4]> {
     input: usize,
     hidden: usize,
     output: usize,
-    norm: Option<(&'a [W], &'a [W])>,
+    task: Task,
+    stats: Stats<'a, W>,
     stacks: [[Option<Layer<'a, W>>; STACK]; 2],
     head: Head<'a, W>,
     classes: Classes<'a>,
@@ -57,7 +63,7 @@ fn split<'a, W: Weight>(
     view: &ModelView<'a>,
 ) -> Result<Classifier<'a, W>, Error> {
     let header = view.header();
-    if header.task != Task::Classify {
+    if header.task == Task::Next {
         return Err(Error::WrongTask {
             expected: Task::Classify,
             found: header.task,
@@ -65,11 +71,7 @@ fn split<'a, W: Weight>(
     }
     let (i, h, o) = model_sizes(view)?;
     let (depth, directions) = (usize::from(header.layers), header.directions());
-    let norm = if header.normalized {
-        Some((take(&mut rest, i)?, take(&mut rest, i)?))
-    } else {
-        None
-    };
+    let stats = Stats::take(&mut rest, &header)?;
     let mut stacks = [[None; STACK]; 2];
     for stack in stacks.iter_mut().take(directions) {
         for (l, slot) in stack.iter_mut().enumerate().take(depth) {
@@ -84,7 +86,8 @@ fn split<'a, W: Weight>(
         input: i,
         hidden: h,
         output: o,
-        norm,
+        task: header.task,
+        stats,
         stacks,
         head: Head::take(&mut rest, header.head_input(), o)?,
         classes: view.classes(),
@@ -151,16 +154,68 @@ impl<'a, W: Weight> Classifier<'a, W> {
 
     /// Classifies a whole sequence: `logits` (length `O`) receives the class scores
     /// `W_ya · [h_{T-1}; g_0] + b_y` (the softmax is in [`crate::sample`]). `work` holds at
-    /// least [`Classifier::work_len`] floats. Errors: an empty sequence, a token out of
-    /// range, a dense sequence whose length is not a multiple of `I`, too little working
-    /// memory, a wrong `logits` length.
+    /// least [`Classifier::work_len`] floats. Errors: a model that is not a classifier
+    /// ([`Error::WrongTask`]), an empty sequence, a token out of range, a dense sequence
+    /// whose length is not a multiple of `I`, too little working memory, a wrong `logits`
+    /// length.
     pub fn classify(
         &self,
         steps: Steps<'_>,
         work: &mut [f32],
         logits: &mut [f32],
     ) -> Result<(), Error> {
-        let (h, dh, ni) = (self.hidden, self.directions * self.hidden, self.input);
+        if self.task != Task::Classify {
+            return Err(Error::WrongTask {
+                expected: Task::Classify,
+                found: self.task,
+            });
+        }
+        check_len(Dim::Output, self.output, logits.len())?;
+        let finals = self.run(steps, work, false)?;
+        self.head.logits(finals, logits);
+        Ok(())
+    }
+
+    /// Floats of working memory [`Classifier::per_step`] needs for `steps` steps: as
+    /// [`Classifier::work_len`], with the top layer's outputs at every step kept too.
+    pub fn per_step_work_len(&self, steps: usize) -> usize {
+        let dh = self.directions * self.hidden;
+        self.work_len(steps) + if self.depth > 1 { 0 } else { 2 * steps * dh }
+    }
+
+    /// Runs a tagging or regression model over a whole sequence (the way a bidirectional
+    /// one must): `out` (`T · O` floats, step after step) receives each step's class
+    /// scores `W_ya · [h_t; g_t] + b_y` (tagging) or values in the targets' units
+    /// (regression). `work` holds at least [`Classifier::per_step_work_len`] floats.
+    /// Errors as [`Classifier::classify`]'s, with [`Error::WrongTask`] for a classifier
+    /// and [`Error::BufferLength`] when `out` is not `T · O` floats.
+    pub fn per_step(
+        &self,
+        steps: Steps<'_>,
+        work: &mut [f32],
+        out: &mut [f32],
+    ) -> Result<(), Error> {
+        if !matches!(self.task, Task::Tag | Task::Regress) {
+            return Err(Error::WrongTask {
+                expected: Task::Tag,
+                found: self.task,
+            });
+        }
+        let t_len = self.steps_len(steps)?;
+        check_len(Dim::Output, t_len * self.output, out.len())?;
+        self.run(steps, work, true)?;
+        let dh = self.directions * self.hidden;
+        let tops = self.tops(work, t_len);
+        for (top, y) in tops.chunks_exact(dh).zip(out.chunks_exact_mut(self.output)) {
+            self.head.logits(top, y);
+            self.stats.outputs(y);
+        }
+        Ok(())
+    }
+
+    /// The number of steps of a sequence, after checking its tokens or its length.
+    fn steps_len(&self, steps: Steps<'_>) -> Result<usize, Error> {
+        let ni = self.input;
         let t_len = match steps {
             Steps::Tokens(tokens) => {
                 if let Some(&token) = tokens.iter().find(|&&t| usize::from(t) >= ni) {
@@ -185,13 +240,46 @@ impl<'a, W: Weight> Classifier<'a, W> {
         if t_len == 0 {
             return Err(Error::EmptySequence);
         }
-        check_len(Dim::Output, self.output, logits.len())?;
-        let needed = self.work_len(t_len);
+        Ok(t_len)
+    }
+
+    /// Where [`Classifier::run`] with `keep_top` leaves the top layer's outputs
+    /// `[h_t; g_t]` of every step in `work`.
+    fn tops<'w>(&self, work: &'w [f32], t_len: usize) -> &'w [f32] {
+        let dh = self.directions * self.hidden;
+        let start = self.kind.state_len(self.hidden)
+            + layer_scratch_len(self.kind, self.hidden)
+            + self.input
+            + dh;
+        // The layers swap two halves of the rest; the top one wrote the half indexed by
+        // the parity of the depth.
+        let half = self.per_step_work_len(t_len).saturating_sub(start) / 2;
+        let at = start + if self.depth % 2 == 1 { half } else { 0 };
+        work.get(at..at + t_len * dh).unwrap_or_default()
+    }
+
+    /// The recurrent stacks over a whole sequence; returns the final states
+    /// `[h_{T-1}; g_0]`. With `keep_top` the top layer's outputs at every step are kept
+    /// in `work` too ([`Classifier::tops`]).
+    fn run<'w>(
+        &self,
+        steps: Steps<'_>,
+        work: &'w mut [f32],
+        keep_top: bool,
+    ) -> Result<&'w [f32], Error> {
+        let (h, dh, ni) = (self.hidden, self.directions * self.hidden, self.input);
+        let t_len = self.steps_len(steps)?;
+        let needed = if keep_top {
+            self.per_step_work_len(t_len)
+        } else {
+            self.work_len(t_len)
+        };
+        let found = work.len();
         let Some(work) = work.get_mut(..needed) else {
             return Err(Error::BufferLength {
                 dim: Dim::Work,
                 expected: needed,
-                found: work.len(),
+                found,
             });
         };
         let (state, rest) = work.split_at_mut(self.kind.state_len(h));
@@ -201,6 +289,7 @@ impl<'a, W: Weight> Classifier<'a, W> {
         let (mut below, mut above) = rest.split_at_mut(rest.len() / 2);
 
         for l in 0..self.depth {
+            let keep = keep_top || l + 1 < self.depth;
             for (dir, stack) in self.stacks.iter().enumerate().take(self.directions) {
                 let Some(layer) = stack.get(l).copied().flatten() else {
                     return Err(Error::Truncated);
@@ -217,12 +306,12 @@ impl<'a, W: Weight> Classifier<'a, W> {
                             }
                             Steps::Dense(values) => {
                                 let x = values.get(t * ni..(t + 1) * ni).unwrap_or_default();
-                                self.input_vector(x, x_norm)
+                                self.stats.input(Input::Dense(x), x_norm)
                             }
                         }
                     };
                     layer_step(self.kind, &layer, state, x, scratch);
-                    if l + 1 < self.depth {
+                    if keep {
                         let out = above.get_mut(t * dh + dir * h..t * dh + (dir + 1) * h);
                         for (o, s) in out.unwrap_or_default().iter_mut().zip(state.iter()) {
                             *o = *s;
@@ -238,21 +327,7 @@ impl<'a, W: Weight> Classifier<'a, W> {
             }
             core::mem::swap(&mut below, &mut above);
         }
-        self.head.logits(finals, logits);
-        Ok(())
-    }
-
-    /// The first layer's input for a dense step: as given, or normalised into `x_norm`.
-    fn input_vector<'x>(&self, x: &'x [f32], x_norm: &'x mut [f32]) -> Input<'x> {
-        match self.norm {
-            None => Input::Dense(x),
-            Some((mean, scale)) => {
-                for (((n, x), m), s) in x_norm.iter_mut().zip(x).zip(mean).zip(scale) {
-                    *n = (*x - f(m)) * f(s);
-                }
-                Input::Dense(x_norm)
-            }
-        }
+        Ok(finals)
     }
 }
 

@@ -17,7 +17,7 @@ pub enum Dim {
     Output,
     /// The number of stacked recurrent layers.
     Layers,
-    /// Working memory handed to a classifier.
+    /// Working memory or scratch space handed to a model.
     Work,
     /// The number of directions a classifier reads its sequence in.
     Directions,
@@ -56,7 +56,7 @@ pub enum Error {
     UnsupportedVersion {
         /// Version stored in the file.
         found: u16,
-        /// Version this build of `rnn-core` reads.
+        /// The newest version this build of `rnn-core` reads (it reads every one from 1 up).
         supported: u16,
     },
     /// The file names a cell kind that this build does not know.
@@ -234,7 +234,7 @@ impl Error {
             Error::UnsupportedVersion { found, supported } => {
                 t.str("unsupported model format version ");
                 t.uint(found.into());
-                t.str(" (this build reads version ");
+                t.str(" (this build reads versions 1 to ");
                 t.uint(supported.into());
                 t.str(")");
             }

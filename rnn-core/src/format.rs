@@ -26,8 +26,11 @@ use crate::vocab::Vocab;
 /// The first four bytes of every model file.
 pub const MAGIC: [u8; 4] = *b"RNN\x1a";
 
-/// The format version this build reads and writes.
-pub const VERSION: u16 = 1;
+/// The newest format version this build reads and writes. Version 2 added the per-step
+/// tasks ([`Task::Tag`], [`Task::Regress`]); a model of the older tasks is still written as
+/// version 1 ([`Header::version`]), so firmware built with an older `rnn-core` keeps
+/// reading it. Every version from 1 up to this one loads.
+pub const VERSION: u16 = 2;
 
 /// The most recurrent layers a file may stack.
 pub const MAX_LAYERS: u8 = 4;
@@ -118,6 +121,13 @@ pub enum Task {
     /// Code 1: one prediction per sequence, a class, from the final hidden state
     /// (many-to-one).
     Classify,
+    /// Code 2 (format version 2): a class at every step (many-to-many tagging). A
+    /// unidirectional tagger is causal and streams ([`crate::Stream`]); a bidirectional one
+    /// needs the whole sequence ([`crate::Classifier::per_step`]).
+    Tag,
+    /// Code 3 (format version 2): `O` real values at every step (many-to-many regression),
+    /// `target_mean + target_std ⊙ (W_ya · h_t + b_y)` in the targets' own units.
+    Regress,
 }
 
 impl Task {
@@ -126,6 +136,8 @@ impl Task {
         match self {
             Task::Next => 0,
             Task::Classify => 1,
+            Task::Tag => 2,
+            Task::Regress => 3,
         }
     }
 
@@ -134,6 +146,8 @@ impl Task {
         match code {
             0 => Ok(Task::Next),
             1 => Ok(Task::Classify),
+            2 => Ok(Task::Tag),
+            3 => Ok(Task::Regress),
             found => Err(Error::UnknownTask { found }),
         }
     }
@@ -143,11 +157,37 @@ impl Task {
         match self {
             Task::Next => "next",
             Task::Classify => "classify",
+            Task::Tag => "tag",
+            Task::Regress => "regress",
+        }
+    }
+
+    /// Every task, in code order.
+    pub const ALL: [Task; 4] = [Task::Next, Task::Classify, Task::Tag, Task::Regress];
+
+    /// Whether the output layer answers at every step (next symbol, tagging, regression)
+    /// rather than once per sequence (classification).
+    pub const fn per_step(self) -> bool {
+        !matches!(self, Task::Classify)
+    }
+
+    /// Whether the file names each output: class names (classification, tagging) or
+    /// target names (regression). A next-symbol model's outputs are its vocabulary.
+    pub const fn names_outputs(self) -> bool {
+        !matches!(self, Task::Next)
+    }
+
+    /// The first format version that has this task: 1 for next-symbol and
+    /// classification, 2 for tagging and regression.
+    pub const fn since_version(self) -> u16 {
+        match self {
+            Task::Next | Task::Classify => 1,
+            Task::Tag | Task::Regress => 2,
         }
     }
 }
 
-/// Flag bit: a second stack reads the sequence backwards (classifiers only).
+/// Flag bit: a second stack reads the sequence backwards (every task but next-symbol).
 const FLAG_BIDIRECTIONAL: u8 = 1;
 /// Flag bit: dense inputs are normalised per channel, `(x - mean) · scale`.
 const FLAG_NORMALIZED: u8 = 2;
@@ -171,10 +211,10 @@ pub struct Header {
     /// What the network predicts.
     pub task: Task,
     /// A second recurrent stack reads the sequence from its end; the output layer reads
-    /// both final states (classifiers only).
+    /// both directions (every task but next-symbol prediction).
     pub bidirectional: bool,
     /// Dense inputs are normalised per channel before the first layer: `(x - mean) · scale`
-    /// (models with an empty vocabulary only).
+    /// (models with an empty vocabulary, every task but next-symbol prediction).
     pub normalized: bool,
 }
 
@@ -204,6 +244,34 @@ impl Header {
             task: Task::Classify,
             ..self
         }
+    }
+
+    /// The same header for another task (`output` classes, targets or symbols).
+    pub const fn with_task(self, task: Task) -> Self {
+        Header { task, ..self }
+    }
+
+    /// The format version a file with this header is written in: the first that has its
+    /// task ([`Task::since_version`]), so older readers keep reading what they can.
+    pub const fn version(&self) -> u16 {
+        self.task.since_version()
+    }
+
+    /// Number of floats before the recurrent layers: the input normalisation (`2·I`,
+    /// `mean` and `scale`, when `normalized`) and a regression model's target statistics
+    /// (`2·O`, `target_mean` and `target_std`). Saturates instead of overflowing.
+    pub const fn stats_len(&self) -> usize {
+        let norm = if self.normalized {
+            (self.input as usize).saturating_mul(2)
+        } else {
+            0
+        };
+        let targets = if matches!(self.task, Task::Regress) {
+            (self.output as usize).saturating_mul(2)
+        } else {
+            0
+        };
+        norm.saturating_add(targets)
     }
 
     /// The same header with a backward stack (or without).
@@ -275,8 +343,8 @@ impl Header {
     /// Per direction, layer 0 does `G·H·H` recurrent MACs plus `G·H` for a one-hot input
     /// (`one_hot`: one weight added per row) or `G·H·I` for a dense one; each further layer
     /// `G·H·H` recurrent plus `G·H·D·H` for its input (both directions of the layer below).
-    /// A next-symbol model adds its output layer, [`Header::head_macs`], at every step; a
-    /// classifier runs it once per sequence, so it is not counted here. Activations, gate
+    /// A per-step model (next symbol, tagging, regression) adds its output layer,
+    /// [`Header::head_macs`], at every step; a classifier runs it once per sequence, so it is not counted here. Activations, gate
     /// products, bias adds and the normalisation are not counted. `G` is
     /// [`CellKind::gates`], `D` [`Header::directions`]. Saturates at `u64::MAX` instead of
     /// overflowing.
@@ -298,9 +366,10 @@ impl Header {
             recurrent.saturating_add(first_input).saturating_add(above)
         };
         let stacks = per_direction.saturating_mul(self.directions() as u64);
-        match self.task {
-            Task::Next => stacks.saturating_add(self.head_macs()),
-            Task::Classify => stacks,
+        if self.task.per_step() {
+            stacks.saturating_add(self.head_macs())
+        } else {
+            stacks
         }
     }
 
@@ -362,7 +431,8 @@ impl Header {
     /// Number of `f32` weights a file with this header holds, or [`Error::InvalidSize`]
     /// when a size is zero or above [`MAX_SIZE`], or the depth is not 1 to [`MAX_LAYERS`].
     ///
-    /// In file order: the normalisation (`2·I`, when `normalized`), the layers' recurrent
+    /// In file order: the normalisation (`2·I`, when `normalized`), a regression model's
+    /// target statistics (`2·O`), the layers' recurrent
     /// weights (the forward stack, then the backward one when `bidirectional`), then the
     /// output layer (`O·D·H + O`). One Elman layer: `H·I + H·H + H + O·H + O` (`W_ax`,
     /// `W_aa`, `b_a`, `W_ya`, `b_y`). For every header it accepts, this is the sum of the
@@ -388,11 +458,12 @@ impl Header {
         let (i, o) = (u64::from(self.input), u64::from(self.output));
         let d = self.directions() as u64;
         let norm = if self.normalized { 2 * i } else { 0 };
+        let targets = if self.task == Task::Regress { 2 * o } else { 0 };
         let stack: u64 = (0..usize::from(self.layers))
             .map(|l| self.layer_count(l))
             .sum();
         let head = o * self.head_input() as u64 + o;
-        usize::try_from(norm + d * stack + head).map_err(|_| Error::InvalidSize {
+        usize::try_from(norm + targets + d * stack + head).map_err(|_| Error::InvalidSize {
             dim: Dim::Hidden,
             found: self.hidden,
         })
@@ -501,7 +572,7 @@ impl<'a> ModelView<'a> {
         check_magic(bytes)?;
         let (preamble, rest) =
             postcard::take_from_bytes::<Preamble>(bytes).map_err(map_postcard)?;
-        if preamble.version != VERSION {
+        if preamble.version == 0 || preamble.version > VERSION {
             return Err(Error::UnsupportedVersion {
                 found: preamble.version,
                 supported: VERSION,
@@ -530,7 +601,7 @@ impl<'a> ModelView<'a> {
             input: body.input,
             hidden: body.hidden,
             output: body.output,
-            task: Task::from_code(body.task)?,
+            task: task_of(body.task, preamble.version)?,
             bidirectional: body.flags & FLAG_BIDIRECTIONAL != 0,
             normalized: body.flags & FLAG_NORMALIZED != 0,
         };
@@ -598,6 +669,15 @@ impl<'a> ModelView<'a> {
     }
 }
 
+/// The task of a file's byte, which must be a task its version has: a version-1 file
+/// with code 2 is as unknown as code 9 is to every version.
+fn task_of(code: u8, version: u16) -> Result<Task, Error> {
+    match Task::from_code(code)? {
+        task if task.since_version() <= version => Ok(task),
+        _ => Err(Error::UnknownTask { found: code }),
+    }
+}
+
 fn check_magic(bytes: &[u8]) -> Result<(), Error> {
     let n = bytes.len().min(4);
     if bytes[..n] != MAGIC[..n] {
@@ -612,26 +692,27 @@ fn check_magic(bytes: &[u8]) -> Result<(), Error> {
 }
 
 /// Checks the vocabulary and the flags against the task: a next-symbol model reads and
-/// predicts its symbols (`I = O = |vocab|`) or dense vectors; a classifier reads its
-/// symbols (`I = |vocab|`) or dense vectors; only dense inputs are normalised, and only
-/// classifiers read backwards.
+/// predicts its symbols (`I = O = |vocab|`) or dense vectors; the other tasks read their
+/// symbols (`I = |vocab|`) or dense vectors; only dense inputs are normalised, and a
+/// next-symbol model neither normalises nor reads backwards (it generates, one step at a
+/// time).
 fn check_vocab<'a>(symbols: &'a str, header: &Header) -> Result<Vocab<'a>, Error> {
     let vocab = Vocab::new(symbols)?;
-    if header.bidirectional && header.task != Task::Classify {
+    if header.bidirectional && header.task == Task::Next {
         return Err(Error::InvalidModel {
-            reason: "only a classifier can be bidirectional",
+            reason: "a next-symbol model cannot be bidirectional",
         });
     }
-    if header.normalized && (header.task != Task::Classify || !vocab.is_empty()) {
+    if header.normalized && (header.task == Task::Next || !vocab.is_empty()) {
         return Err(Error::InvalidModel {
-            reason: "only a classifier of dense inputs can normalise them",
+            reason: "only a model of dense inputs, not a next-symbol one, can normalise them",
         });
     }
     let len = vocab.len();
     let fits = |size: u32| usize::try_from(size).is_ok_and(|s| s == len);
     let one_symbol_per_unit = match header.task {
         Task::Next => fits(header.input) && fits(header.output),
-        Task::Classify => fits(header.input),
+        Task::Classify | Task::Tag | Task::Regress => fits(header.input),
     };
     if !(vocab.is_empty() || one_symbol_per_unit) {
         return Err(Error::VocabSizeMismatch {
@@ -643,12 +724,14 @@ fn check_vocab<'a>(symbols: &'a str, header: &Header) -> Result<Vocab<'a>, Error
     Ok(vocab)
 }
 
-/// A classifier has one name per output; a next-symbol model has none.
+/// A classifier or tagger has one class name per output, a regression model one target
+/// name per output; a next-symbol model has none.
 fn check_classes<'a>(names: &'a str, header: &Header) -> Result<Classes<'a>, Error> {
     let classes = Classes::new(names)?;
-    let expected = match header.task {
-        Task::Next => 0,
-        Task::Classify => usize::try_from(header.output).unwrap_or(usize::MAX),
+    let expected = if header.task.names_outputs() {
+        usize::try_from(header.output).unwrap_or(usize::MAX)
+    } else {
+        0
     };
     if classes.len() != expected {
         return Err(Error::ClassCountMismatch {
@@ -713,7 +796,7 @@ fn parts<'a>(
     (
         Preamble {
             magic: MAGIC,
-            version: VERSION,
+            version: header.version(),
         },
         Body {
             cell: header.cell.code(),

@@ -22,7 +22,7 @@
 
 use core::iter::FusedIterator;
 
-use crate::format::{CellKind, Header};
+use crate::format::{CellKind, Header, Task};
 
 /// What a tensor of a model file is for.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -31,6 +31,11 @@ pub enum TensorRole {
     InputMean,
     /// The per-channel factor applied after the mean is subtracted, `I`.
     InputScale,
+    /// A regression model's per-target mean, added to its scaled output, `O`.
+    TargetMean,
+    /// A regression model's per-target standard deviation, which multiplies the output
+    /// layer's value: `y = target_mean + target_std ⊙ (W_ya · z + b_y)`, `O`.
+    TargetStd,
     /// A layer's input weights, `G·H × I_l` (Elman `W_ax`, GRU/LSTM `W_ih`).
     InputWeights,
     /// A layer's recurrent weights, `G·H × H` (Elman `W_aa`, GRU/LSTM `W_hh`).
@@ -47,7 +52,8 @@ pub enum TensorRole {
 
 impl TensorRole {
     /// The project's name of the tensor in a model of `cell` kind, without a layer or
-    /// direction suffix, as in the JSON export and the docs: `mean`, `scale`; for Elman
+    /// direction suffix, as in the JSON export and the docs: `mean`, `scale`,
+    /// `target_mean`, `target_std`; for Elman
     /// `w_ax`, `w_aa`, `b_a`; for GRU and LSTM `w_ih`, `w_hh`, `b_ih`, `b_hh`; then `w_ya`,
     /// `b_y`. (Elman has no recurrent bias; asked for one, this gives the gated cells'
     /// `b_hh`.)
@@ -56,6 +62,8 @@ impl TensorRole {
         match self {
             TensorRole::InputMean => "mean",
             TensorRole::InputScale => "scale",
+            TensorRole::TargetMean => "target_mean",
+            TensorRole::TargetStd => "target_std",
             TensorRole::InputWeights if elman => "w_ax",
             TensorRole::InputWeights => "w_ih",
             TensorRole::RecurrentWeights if elman => "w_aa",
@@ -66,6 +74,18 @@ impl TensorRole {
             TensorRole::OutputWeights => "w_ya",
             TensorRole::OutputBias => "b_y",
         }
+    }
+
+    /// Whether the tensor is a statistic of the data (input normalisation, target
+    /// statistics) rather than a trained weight.
+    pub const fn is_statistic(self) -> bool {
+        matches!(
+            self,
+            TensorRole::InputMean
+                | TensorRole::InputScale
+                | TensorRole::TargetMean
+                | TensorRole::TargetStd
+        )
     }
 
     /// Whether tensors of this role are vectors (mean, scale, biases), stored with
@@ -144,13 +164,23 @@ impl Tensors {
         }
     }
 
+    /// Tensors of the target statistics: `target_mean` and `target_std` (regression), or
+    /// none.
+    const fn targets(header: &Header) -> usize {
+        if matches!(header.task, Task::Regress) {
+            2
+        } else {
+            0
+        }
+    }
+
     /// Tensors of the recurrent stacks, all directions. At most 2 · 255 · 4.
     const fn stacks(header: &Header) -> usize {
         header.directions() * header.layers as usize * Self::per_layer(header.cell)
     }
 
     fn new(header: Header) -> Self {
-        let count = Self::norm(&header) + Self::stacks(&header) + 2;
+        let count = Self::norm(&header) + Self::targets(&header) + Self::stacks(&header) + 2;
         Tensors {
             header,
             next: 0,
@@ -181,6 +211,16 @@ impl Tensors {
             return Some(vector(role, h.input as usize));
         }
         k -= norm;
+        let targets = Self::targets(h);
+        if k < targets {
+            let role = if k == 0 {
+                TensorRole::TargetMean
+            } else {
+                TensorRole::TargetStd
+            };
+            return Some(vector(role, h.output as usize));
+        }
+        k -= targets;
         let stacks = Self::stacks(h);
         if k < stacks {
             let per_layer = Self::per_layer(h.cell);
@@ -239,7 +279,7 @@ impl FusedIterator for Tensors {}
 
 impl Header {
     /// Every tensor of a file with this header, in file order: `mean` and `scale` (`I`
-    /// each, when normalised); then for each direction (the forward stack, then the
+    /// each, when normalised); `target_mean` and `target_std` (`O` each, regression); then for each direction (the forward stack, then the
     /// backward one when bidirectional) and each layer `l` from the input up: input
     /// weights (`G·H × I_l`), recurrent weights (`G·H × H`), input bias (`G·H`) and, for
     /// GRU and LSTM, recurrent bias (`G·H`); then the output layer's weights (`O × D·H`)

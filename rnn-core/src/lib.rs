@@ -99,6 +99,7 @@ pub mod error;
 pub mod format;
 pub mod layout;
 pub mod sample;
+pub mod stream;
 pub mod text;
 pub mod vocab;
 
@@ -114,5 +115,6 @@ pub use format::{
 };
 pub use layout::{TensorRole, TensorSpec, Tensors};
 pub use sample::{generate, Rng, Sampler};
+pub use stream::Stream;
 pub use text::{parse_f32, Text};
 pub use vocab::Vocab;

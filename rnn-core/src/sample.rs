@@ -103,6 +103,18 @@ pub fn softmax(logits: &mut [f32]) {
     }
 }
 
+/// The most probable class of `logits` ([`argmax`]) and its probability, the value
+/// [`softmax`] would give it (`1 / Σ_j exp(z_j - max z)`, the same bits), without a
+/// buffer: what a tagger answers at each step. `(0, 0.0)` for an empty slice.
+pub fn top(logits: &[f32]) -> (usize, f32) {
+    if logits.is_empty() {
+        return (0, 0.0);
+    }
+    let m = max_of(logits);
+    let total = logits.iter().fold(0.0f32, |t, &z| t + libm::expf(z - m));
+    (argmax(logits), libm::expf(0.0) / total)
+}
+
 /// Picks a symbol index from `logits`. Temperature sampling computes
 /// `w_k = exp((z_k - max z) / T)`, draws `u = next_f32() · Σ w`, and returns the first `k`
 /// whose running sum of `w` exceeds `u`; the exponentials are computed twice rather than

@@ -4,7 +4,7 @@ mod common;
 
 use common::{valid_model, Raw, Tensors, H, I, O, VOCAB};
 use rnn_core::{
-    encoded_len, write_model, CellKind, Dim, Elman, ElmanWeights, Error, Header, ModelView,
+    encoded_len, write_model, CellKind, Dim, Elman, ElmanWeights, Error, Header, ModelView, Task,
 };
 
 type Model<'a> = Elman<'a, I, H, O>;
@@ -58,10 +58,24 @@ fn round_trip_keeps_special_values() {
 
 #[test]
 fn every_single_bit_flip_is_rejected() {
-    let (bytes, _) = valid_model();
+    let files = [
+        valid_model().0,
+        common::valid_per_step_model(Task::Regress),
+        common::valid_per_step_model(Task::Tag),
+    ];
+    for bytes in files {
+        assert!(ModelView::parse(&bytes).is_ok());
+        every_flip_is_rejected(&bytes);
+        for n in 0..bytes.len() {
+            assert!(ModelView::parse(&bytes[..n]).is_err(), "prefix of {n} bytes");
+        }
+    }
+}
+
+fn every_flip_is_rejected(bytes: &[u8]) {
     for byte in 0..bytes.len() {
         for bit in 0..8 {
-            let mut b = bytes.clone();
+            let mut b = bytes.to_vec();
             b[byte] ^= 1 << bit;
             assert!(
                 ModelView::parse(&b).is_err(),
@@ -85,17 +99,52 @@ fn bad_magic() {
 #[test]
 fn unsupported_version() {
     let (_, t) = valid_model();
+    for version in [0, 3, 300] {
+        let raw = Raw {
+            version,
+            ..Raw::elman(t.all())
+        };
+        assert_eq!(
+            load(&raw.encode()).unwrap_err(),
+            Error::UnsupportedVersion {
+                found: version as u16,
+                supported: 2
+            }
+        );
+    }
+    // Version 2 reads version 1's tasks too.
     let raw = Raw {
         version: 2,
         ..Raw::elman(t.all())
     };
-    assert_eq!(
-        load(&raw.encode()).unwrap_err(),
-        Error::UnsupportedVersion {
-            found: 2,
-            supported: 1
-        }
-    );
+    assert!(load(&raw.encode()).is_ok());
+}
+
+#[test]
+fn per_step_tasks_need_version_2() {
+    let (_, t) = valid_model();
+    // A tagger over the 5 symbols with 5 classes: the same weights as the Elman model.
+    let classes = b"a\nb\nc\nd\ne\n";
+    for (version, expected) in [
+        (1, Err(Error::UnknownTask { found: 2 })),
+        (2, Ok(Task::Tag)),
+    ] {
+        let raw = Raw {
+            version,
+            task: 2,
+            classes,
+            ..Raw::elman(t.all())
+        };
+        let got = ModelView::parse(&raw.encode()).map(|v| v.header().task);
+        assert_eq!(got, expected, "version {version}");
+    }
+    // What the writer writes: version 1 unless the task needs 2.
+    for task in Task::ALL {
+        assert_eq!(
+            Header::elman(5, 6, 5).with_task(task).version(),
+            task.since_version()
+        );
+    }
 }
 
 #[test]

@@ -4,7 +4,7 @@
 mod common;
 
 use proptest::prelude::*;
-use rnn_core::{Elman, ModelView};
+use rnn_core::{Classifier, Elman, Input, ModelView, Steps, Stream, Task};
 
 fn exercise(bytes: &[u8]) {
     if let Ok(view) = ModelView::parse(bytes) {
@@ -14,6 +14,27 @@ fn exercise(bytes: &[u8]) {
             let mut a = [0.0; common::H];
             let mut l = [0.0; common::O];
             m.step_start(&mut a, &mut l);
+        }
+        let (i, o) = (view.header().input as usize, view.header().output as usize);
+        if i > 64 || o > 64 || view.header().hidden > 64 {
+            return;
+        }
+        let dense = [0.5f32; 128];
+        if let Ok(s) = Stream::from_view(&view) {
+            let mut state = vec![0.0; s.state_len()];
+            let mut scratch = vec![0.0; s.scratch_len()];
+            let mut out = vec![0.0; o];
+            for x in [Input::Token(1), Input::Dense(&dense[..i]), Input::Start] {
+                let _ = s.step(&mut state, x, &mut scratch, &mut out);
+            }
+        }
+        if let Ok(c) = Classifier::from_view(&view) {
+            let mut work = vec![0.0; c.per_step_work_len(2)];
+            let mut out = vec![0.0; 2 * o];
+            for steps in [Steps::Tokens(&[0, 1]), Steps::Dense(&dense[..2 * i])] {
+                let _ = c.per_step(steps, &mut work, &mut out);
+                let _ = c.classify(steps, &mut work, &mut out[..o]);
+            }
         }
     }
 }
@@ -41,6 +62,14 @@ proptest! {
         truncate in any::<bool>(),
     ) {
         let (mut bytes, _) = common::valid_model();
+        for task in [Task::Regress, Task::Tag] {
+            let mut b = common::valid_per_step_model(task);
+            for (at, value) in &edits {
+                let i = at.index(b.len());
+                b[i] = *value;
+            }
+            exercise(&b);
+        }
         for (at, value) in &edits {
             let i = at.index(bytes.len());
             bytes[i] = *value;

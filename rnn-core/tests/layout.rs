@@ -6,7 +6,7 @@ mod common;
 use proptest::prelude::*;
 use rnn_core::{
     write_classifier, CellKind, Classifier, ElmanWeights, Error, Header, Input, ModelView, Network,
-    Steps, Task, TensorRole, TensorSpec,
+    Steps, Stream, Task, TensorRole, TensorSpec,
 };
 
 use common::Raw;
@@ -28,15 +28,12 @@ fn every_header(i: u32, h: u32, o: u32) -> Vec<Header> {
             for (bidirectional, normalized) in
                 [(false, false), (true, false), (false, true), (true, true)]
             {
-                for classify in [false, true] {
+                for task in Task::ALL {
                     let header = Header::new(cell, layers, i, h, o)
                         .with_bidirectional(bidirectional)
-                        .with_normalized(normalized);
-                    all.push(if classify {
-                        header.classifier()
-                    } else {
-                        header
-                    });
+                        .with_normalized(normalized)
+                        .with_task(task);
+                    all.push(header);
                 }
             }
         }
@@ -57,6 +54,10 @@ fn expected_walk(header: &Header) -> Vec<(TensorRole, usize, usize, usize, usize
     if header.normalized {
         walk.push((TensorRole::InputMean, 0, 0, i, 1));
         walk.push((TensorRole::InputScale, 0, 0, i, 1));
+    }
+    if header.task == Task::Regress {
+        walk.push((TensorRole::TargetMean, 0, 0, o, 1));
+        walk.push((TensorRole::TargetStd, 0, 0, o, 1));
     }
     for dir in 0..d {
         for l in 0..usize::from(header.layers) {
@@ -128,6 +129,8 @@ fn walk_is_the_documented_order_and_sums_to_param_count() {
                     t.role,
                     TensorRole::InputMean
                         | TensorRole::InputScale
+                        | TensorRole::TargetMean
+                        | TensorRole::TargetStd
                         | TensorRole::InputBias
                         | TensorRole::RecurrentBias
                         | TensorRole::OutputBias
@@ -153,6 +156,9 @@ fn tensors_for(header: &Header) -> Vec<Vec<f32>> {
         .map(|(k, t)| match t.role {
             TensorRole::OutputWeights => vec![0.0; t.len()],
             TensorRole::InputScale => vec![1.5; t.len()],
+            // The identity, so a regression model's values are its output bias too.
+            TensorRole::TargetMean => vec![0.0; t.len()],
+            TensorRole::TargetStd => vec![1.0; t.len()],
             _ => common::weights(k as u64 * 7 + 1, t.len()),
         })
         .collect()
@@ -171,9 +177,9 @@ fn reader_consumes_the_walk() {
                 output: 5,
                 ..header
             },
-            Task::Classify => header,
+            _ => header,
         };
-        let names = if header.task == Task::Classify {
+        let names = if header.task.names_outputs() {
             classes
         } else {
             ""
@@ -186,6 +192,7 @@ fn reader_consumes_the_walk() {
 
         // The hand encoder of FORMAT.md gives the same file from the same floats...
         let raw = Raw {
+            version: u64::from(header.task.since_version()),
             cell: header.cell.code(),
             layers: header.layers,
             task: header.task.code(),
@@ -247,6 +254,35 @@ fn reader_consumes_the_walk() {
                 };
                 c.classify(steps, &mut work, &mut logits).unwrap();
             }
+            Task::Tag | Task::Regress => {
+                let c = Classifier::from_view(&view).unwrap();
+                let o = header.output as usize;
+                let mut work = vec![0.0; c.per_step_work_len(3)];
+                let mut out = vec![0.0f32; 3 * o];
+                let dense_steps = [0.25f32; 15];
+                let steps = if dense {
+                    Steps::Dense(&dense_steps)
+                } else {
+                    Steps::Tokens(&[1, 4, 0])
+                };
+                c.per_step(steps, &mut work, &mut out).unwrap();
+                assert!(out.chunks(o).all(|y| y == &b_y[..]), "{header:?}");
+                logits.copy_from_slice(&out[..o]);
+                let stream = Stream::from_view(&view);
+                if header.bidirectional {
+                    assert!(matches!(stream, Err(Error::InvalidModel { .. })));
+                } else {
+                    let s = stream.unwrap();
+                    let mut state = vec![0.0; s.state_len()];
+                    let mut scratch = vec![0.0; s.scratch_len()];
+                    let x = if dense {
+                        Input::Dense(&dense_steps[..5])
+                    } else {
+                        Input::Token(4)
+                    };
+                    s.step(&mut state, x, &mut scratch, &mut logits).unwrap();
+                }
+            }
         }
         assert_eq!(
             &logits, b_y,
@@ -275,7 +311,7 @@ fn macs_by_loop(header: &Header, one_hot: bool) -> u64 {
             macs += g * h * h + g * h * input;
         }
     }
-    if header.task == Task::Next {
+    if header.task != Task::Classify {
         macs += o * d * h;
     }
     macs

@@ -155,6 +155,59 @@ impl<'a, W: Weight> Head<'a, W> {
     }
 }
 
+/// The statistics a file keeps before its layers ([`crate::Header::stats_len`]): the input
+/// normalisation `x' = (x - mean) ⊙ scale` and a regression model's target statistics
+/// `y = target_mean + target_std ⊙ v`.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct Stats<'a, W> {
+    pub(crate) norm: Option<(&'a [W], &'a [W])>,
+    pub(crate) targets: Option<(&'a [W], &'a [W])>,
+}
+
+impl<'a, W: Weight> Stats<'a, W> {
+    /// Takes the statistics of `header` off the front of `rest`, in file order.
+    pub(crate) fn take(rest: &mut &'a [W], header: &crate::Header) -> Result<Self, Error> {
+        let (i, o) = (header.input as usize, header.output as usize);
+        let mut pair =
+            |n| -> Result<_, Error> { Ok((linalg::take(rest, n)?, linalg::take(rest, n)?)) };
+        let norm = if header.normalized {
+            Some(pair(i)?)
+        } else {
+            None
+        };
+        let targets = if header.task == crate::Task::Regress {
+            Some(pair(o)?)
+        } else {
+            None
+        };
+        Ok(Stats { norm, targets })
+    }
+
+    /// The first layer's input: as given, or for a dense step of a normalised model
+    /// normalised into `x_norm` (`I` floats).
+    pub(crate) fn input<'x>(&self, x: Input<'x>, x_norm: &'x mut [f32]) -> Input<'x> {
+        match (x, self.norm) {
+            (Input::Dense(v), Some((mean, scale))) => {
+                for (((n, x), m), s) in x_norm.iter_mut().zip(v).zip(mean).zip(scale) {
+                    *n = (*x - linalg::f(m)) * linalg::f(s);
+                }
+                Input::Dense(x_norm)
+            }
+            (x, _) => x,
+        }
+    }
+
+    /// Turns the output layer's values into the targets' units (regression; a no-op
+    /// otherwise).
+    pub(crate) fn outputs(&self, out: &mut [f32]) {
+        if let Some((mean, std)) = self.targets {
+            for ((y, m), s) in out.iter_mut().zip(mean).zip(std) {
+                *y = linalg::f(m) + linalg::f(s) * *y;
+            }
+        }
+    }
+}
+
 /// Scratch floats one layer step needs: `G·H` ([`CellKind::gates`] blocks of `H`).
 pub(crate) fn layer_scratch_len(kind: CellKind, h: usize) -> usize {
     kind.gates() * h

@@ -2,7 +2,7 @@
 //! that can also produce invalid files (the library's writer refuses to).
 #![allow(dead_code)]
 
-use rnn_core::{write_model, Header};
+use rnn_core::{write_classifier, write_model, CellKind, Header, Task};
 
 pub const VOCAB: &str = "\nabcd";
 pub const I: usize = 5;
@@ -135,4 +135,31 @@ impl Raw<'_> {
         out.extend_from_slice(&crc.to_le_bytes());
         out
     }
+}
+
+/// A valid per-step model of version 2: a normalised 2-layer GRU regression model of 3
+/// channels and 2 targets (`target_std` positive), or a bidirectional LSTM tagger over the
+/// fixture vocabulary with 3 classes.
+pub fn valid_per_step_model(task: Task) -> Vec<u8> {
+    let (header, vocab, names) = match task {
+        Task::Regress => (
+            Header::new(CellKind::Gru, 2, 3, 4, 2)
+                .with_task(task)
+                .with_normalized(true),
+            "",
+            "x\ny\n",
+        ),
+        _ => (
+            Header::new(CellKind::Lstm, 1, I as u32, 3, 3)
+                .with_task(Task::Tag)
+                .with_bidirectional(true),
+            VOCAB,
+            "a\nb\nc\n",
+        ),
+    };
+    let w = weights(5, header.param_count().unwrap());
+    let mut buf = vec![0u8; 8192];
+    let len = write_classifier(&mut buf, &header, vocab, names, &[&w]).unwrap();
+    buf.truncate(len);
+    buf
 }
