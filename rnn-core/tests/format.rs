@@ -67,7 +67,10 @@ fn every_single_bit_flip_is_rejected() {
         assert!(ModelView::parse(&bytes).is_ok());
         every_flip_is_rejected(&bytes);
         for n in 0..bytes.len() {
-            assert!(ModelView::parse(&bytes[..n]).is_err(), "prefix of {n} bytes");
+            assert!(
+                ModelView::parse(&bytes[..n]).is_err(),
+                "prefix of {n} bytes"
+            );
         }
     }
 }

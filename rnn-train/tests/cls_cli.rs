@@ -54,7 +54,7 @@ fn seeded_run_on_vendored_words_beats_the_stated_accuracy() {
         output: classes.len(),
         ..Arch::next(CellType::Gru, 1, spec.size(), 16)
     };
-    let model = Model::init(arch, spec, classes, h.seed);
+    let model = Model::init(arch, spec, classes, None, h.seed);
     let data = TaskData {
         train: &train_set,
         windows_per_stream: None,

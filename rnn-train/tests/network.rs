@@ -247,6 +247,7 @@ fn trainer_forward_agrees_with_rnn_core_classifier() {
                         arch,
                         input: input.clone(),
                         classes: vec!["x".into(), "y".into(), "z".into()],
+                        targets: None,
                         params,
                     };
                     let bytes = model.to_bytes().unwrap();
@@ -371,7 +372,27 @@ fn json_round_trip_keeps_every_bit_for_every_task_kind_and_depth() {
                     ..classifier(cell, 2, directions, input.kind())
                 };
                 let classes = vec!["un".into(), "deux".into(), "trois\t3".into()];
-                models.push(Model::init(a, input, classes, 3));
+                models.push(Model::init(a, input.clone(), classes, None, 3));
+                // The same network tagging, and regressing two targets.
+                let tagger = Arch {
+                    task: Task::Tag,
+                    ..a
+                };
+                let classes = vec!["a".into(), "b".into(), "c".into()];
+                models.push(Model::init(tagger, input.clone(), classes, None, 4));
+                if !matches!(input, InputSpec::Chars(_)) {
+                    let regress = Arch {
+                        task: Task::Regress,
+                        output: 2,
+                        ..a
+                    };
+                    let stats = rnn_train::nn::TargetStats {
+                        mean: vec![1.5, -3e-4],
+                        std: vec![0.25, 40.0],
+                    };
+                    let names = vec!["speed".into(), "angle (rad)".into()];
+                    models.push(Model::init(regress, input, names, Some(stats), 5));
+                }
             }
         }
     }

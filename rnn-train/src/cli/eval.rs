@@ -233,3 +233,241 @@ pub fn is_classifier(model: &Path) -> Result<bool> {
     let view = rnn_core::ModelView::parse(&bytes).map_err(core_err(model))?;
     Ok(view.header().task == rnn_core::Task::Classify)
 }
+
+/// What `eval` measured on a tagging or regression model.
+#[derive(Clone, Debug)]
+pub enum PerStepReport {
+    Tag {
+        confusion: crate::io::metrics::Confusion,
+        /// Accuracy by steps since the true class last changed.
+        by_position: crate::io::metrics::ByPosition,
+    },
+    Regress(crate::io::metrics::Regression),
+}
+
+impl PerStepReport {
+    /// What `eval` prints.
+    pub fn text(&self) -> String {
+        match self {
+            PerStepReport::Tag {
+                confusion,
+                by_position,
+            } => format!(
+                "per-step {}{}",
+                confusion.report_with_f1(),
+                by_position.report()
+            ),
+            PerStepReport::Regress(r) => r.report(),
+        }
+    }
+
+    /// The picture `--plot` draws: the confusion matrix (tagging), or predictions and
+    /// truth over time (regression).
+    pub fn write_svg(&self, path: &Path, title: &str) -> Result<()> {
+        match self {
+            PerStepReport::Tag { confusion, .. } => confusion.write_svg(path, title),
+            PerStepReport::Regress(r) => r.write_svg(path, title),
+        }
+    }
+}
+
+/// `eval` of a tagging or regression model (the file's `bytes`, from `model`): every
+/// recording of `file` runs through `rnn-core` (what the device runs): step by step
+/// through `Stream`, or whole through `Classifier::per_step` when it is bidirectional;
+/// the answers are compared with the file's labels or targets (in their own units).
+pub fn eval_per_step(
+    bytes: &[u8],
+    model: &Path,
+    file: &crate::data::steps::PerStepFile,
+) -> Result<PerStepReport> {
+    use crate::data::csv::StepTargets;
+    use crate::data::steps::PerStepFile;
+    let err = core_err(model);
+    let view = rnn_core::ModelView::parse(bytes).map_err(&err)?;
+    let h = view.header();
+    let names: Vec<String> = view.classes().iter().map(String::from).collect();
+    let o = names.len();
+    let runner = Runner::new(&view).map_err(&err)?;
+    let path = file.path().to_path_buf();
+    let class_of = |label: &str, line: usize| {
+        names
+            .iter()
+            .position(|c| c == label)
+            .ok_or_else(|| Error::Parse {
+                path: path.clone(),
+                line,
+                reason: format!(
+                    "label {label:?} is not one of the model's classes ({})",
+                    names.join(", ")
+                ),
+            })
+    };
+    // Per recording: the model's outputs (T·O) and the truth (classes, or T·O values).
+    let mut outputs: Vec<Vec<f32>> = Vec::new();
+    let mut classes: Vec<Vec<usize>> = Vec::new();
+    let mut values: Vec<Vec<f32>> = Vec::new();
+    match file {
+        PerStepFile::Csv(c) => {
+            if !view.vocab().is_empty() {
+                return Err(Error::Data {
+                    path: path.clone(),
+                    reason: "a CSV file, but the model reads characters (text<TAB>tags lines)"
+                        .into(),
+                });
+            }
+            if c.channels() != h.input as usize {
+                return Err(Error::Data {
+                    path: path.clone(),
+                    reason: format!(
+                        "{} input columns ({}), the model reads {}",
+                        c.channels(),
+                        c.inputs.join(", "),
+                        h.input
+                    ),
+                });
+            }
+            for r in &c.recordings {
+                match (&r.y, h.task) {
+                    (StepTargets::Labels(l), rnn_core::Task::Tag) => classes.push(
+                        l.iter()
+                            .enumerate()
+                            .map(|(k, s)| class_of(s, r.lines.get(k).copied().unwrap_or(r.line)))
+                            .collect::<Result<_>>()?,
+                    ),
+                    (StepTargets::Values(v), rnn_core::Task::Regress)
+                        if v.len() == r.x.len() / c.channels().max(1) * o =>
+                    {
+                        values.push(v.clone())
+                    }
+                    _ => {
+                        return Err(Error::Data {
+                            path: path.clone(),
+                            reason: format!(
+                                "the file's columns do not give what this {} model predicts \
+                                 ({})",
+                                h.task.name(),
+                                names.join(", ")
+                            ),
+                        })
+                    }
+                }
+                outputs.push(runner.run(rnn_core::Steps::Dense(&r.x)).map_err(&err)?);
+            }
+        }
+        PerStepFile::Text(t) => {
+            let vocab = view.vocab();
+            if vocab.is_empty() || h.task != rnn_core::Task::Tag {
+                return Err(Error::Data {
+                    path: path.clone(),
+                    reason: "text<TAB>tags lines, but the model is not a character tagger".into(),
+                });
+            }
+            for e in &t.examples {
+                let tokens = e
+                    .text
+                    .chars()
+                    .map(|ch| {
+                        vocab
+                            .index_of(ch)
+                            .ok()
+                            .and_then(|k| u16::try_from(k).ok())
+                            .ok_or_else(|| Error::UnknownChar {
+                                path: path.clone(),
+                                line: e.line,
+                                ch,
+                                vocab: vocab.as_str().into(),
+                            })
+                    })
+                    .collect::<Result<Vec<u16>>>()?;
+                let tags: Vec<usize> = e
+                    .tags
+                    .iter()
+                    .map(|t| class_of(&t.to_string(), e.line))
+                    .collect::<Result<_>>()?;
+                classes.push(tags);
+                outputs.push(runner.run(rnn_core::Steps::Tokens(&tokens)).map_err(&err)?);
+            }
+        }
+    }
+    Ok(match h.task {
+        rnn_core::Task::Tag => {
+            let mut confusion = crate::io::metrics::Confusion::new(names);
+            let mut by_position = crate::io::metrics::ByPosition::default();
+            for (out, truth) in outputs.iter().zip(&classes) {
+                let predicted: Vec<usize> =
+                    out.chunks_exact(o).map(rnn_core::sample::argmax).collect();
+                for (&y, &p) in truth.iter().zip(&predicted) {
+                    confusion.add(y, p);
+                }
+                by_position.add(truth, &predicted);
+            }
+            PerStepReport::Tag {
+                confusion,
+                by_position,
+            }
+        }
+        _ => {
+            let mut r = crate::io::metrics::Regression::new(names);
+            for (out, truth) in outputs.iter().zip(&values) {
+                r.add(out, truth);
+            }
+            PerStepReport::Regress(r)
+        }
+    })
+}
+
+/// A per-step model as `rnn-core` runs it: streaming (unidirectional) or whole-sequence.
+enum Runner<'a> {
+    Stream(Box<rnn_core::Stream<'a>>),
+    Whole(Box<rnn_core::Classifier<'a>>),
+}
+
+impl<'a> Runner<'a> {
+    fn new(view: &rnn_core::ModelView<'a>) -> std::result::Result<Self, rnn_core::Error> {
+        Ok(if view.header().bidirectional {
+            Runner::Whole(Box::new(rnn_core::Classifier::from_view(view)?))
+        } else {
+            Runner::Stream(Box::new(rnn_core::Stream::from_view(view)?))
+        })
+    }
+
+    /// The outputs of every step of one recording (`T · O`), from a zero state.
+    fn run(&self, steps: rnn_core::Steps<'_>) -> std::result::Result<Vec<f32>, rnn_core::Error> {
+        match self {
+            Runner::Whole(c) => {
+                let t_len = match steps {
+                    rnn_core::Steps::Tokens(t) => t.len(),
+                    rnn_core::Steps::Dense(v) => v.len() / c.input_size().max(1),
+                };
+                let mut work = vec![0.0f32; c.per_step_work_len(t_len)];
+                let mut out = vec![0.0f32; t_len * c.output_size()];
+                c.per_step(steps, &mut work, &mut out)?;
+                Ok(out)
+            }
+            Runner::Stream(s) => {
+                let mut state = vec![0.0f32; s.state_len()];
+                let mut scratch = vec![0.0f32; s.scratch_len()];
+                let o = s.output_size();
+                let mut step = |x: rnn_core::Input<'_>, out: &mut Vec<f32>| {
+                    let at = out.len();
+                    out.resize(at + o, 0.0);
+                    s.step(&mut state, x, &mut scratch, &mut out[at..])
+                };
+                let mut out = Vec::new();
+                match steps {
+                    rnn_core::Steps::Tokens(t) => {
+                        for &k in t {
+                            step(rnn_core::Input::Token(usize::from(k)), &mut out)?;
+                        }
+                    }
+                    rnn_core::Steps::Dense(v) => {
+                        for x in v.chunks(s.input_size().max(1)) {
+                            step(rnn_core::Input::Dense(x), &mut out)?;
+                        }
+                    }
+                }
+                Ok(out)
+            }
+        }
+    }
+}

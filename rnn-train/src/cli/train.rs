@@ -7,6 +7,7 @@ use std::path::{Path, PathBuf};
 
 use super::all_cores;
 use crate::data::classes::{encode, split as split_classes};
+use crate::data::steps::{PerStepFile, Recordings, StepData};
 use crate::data::text::{prepare, Cut};
 use crate::data::{read_text, ClsData, Examples, Mode, RawSet};
 use crate::error::{Error, Result};
@@ -22,6 +23,22 @@ pub enum TaskArg {
     Next,
     /// One class per sequence (many-to-one): lines of a label, a tab and a text, or a .ts file.
     Classify,
+    /// A class at every step (many-to-many): a CSV file with a --label column, or lines
+    /// of a text, a tab and one tag character per character.
+    Tag,
+    /// Real values at every step (many-to-many): a CSV file with --targets columns.
+    Regress,
+}
+
+impl TaskArg {
+    pub fn task(self) -> Task {
+        match self {
+            TaskArg::Next => Task::Next,
+            TaskArg::Classify => Task::Classify,
+            TaskArg::Tag => Task::Tag,
+            TaskArg::Regress => Task::Regress,
+        }
+    }
 }
 
 /// Train a model on a data file and write it as an .rnn file.
@@ -32,10 +49,13 @@ pub enum TaskArg {
 #[derive(clap::Args, Debug, Clone)]
 pub struct TrainCmd {
     /// Training data: text (UTF-8); with --task classify lines of a label, a tab and a
-    /// text, or a UEA/UCR .ts file of feature vectors (chosen by the extension).
+    /// text, or a UEA/UCR .ts file of feature vectors (chosen by the extension); with
+    /// --task tag or regress a CSV file with a header row (.csv), or for tag lines of a
+    /// text, a tab and its tags.
     #[arg(long, value_name = "FILE")]
     pub data: PathBuf,
-    /// next: predict the next character; classify: one class per sequence.
+    /// next: predict the next character; classify: one class per sequence; tag: a class
+    /// at every step; regress: values at every step.
     #[arg(long, value_enum, default_value_t = TaskArg::Next)]
     pub task: TaskArg,
     /// The model file to write (rewritten atomically after every epoch).
@@ -118,29 +138,107 @@ pub struct TrainCmd {
     /// [default: lines].
     #[arg(long, value_enum, help_heading = "Next-symbol models")]
     pub mode: Option<Mode>,
-    /// --task next: window length in stream mode [default: 25].
+    /// Window length of truncated BPTT: in stream mode (--task next), and over recordings
+    /// longer than it (tag, regress; the state is carried from one window to the next)
+    /// [default: 25; tag, regress: 100].
     #[arg(long, help_heading = "Next-symbol models")]
     pub seq_len: Option<usize>,
     /// --task next: a sequence's loss is the mean over its characters or their sum
     /// [default: mean].
     #[arg(long, value_enum, help_heading = "Next-symbol models")]
     pub reduction: Option<Reduction>,
-    /// --task classify: a test file (same kind as --data), scored after every epoch and
-    /// reported at the end; it never influences training.
-    #[arg(long, value_name = "FILE", help_heading = "Classifiers")]
+    /// --task classify, tag, regress: a test file (same kind as --data), scored after
+    /// every epoch and reported at the end; it never influences training.
+    #[arg(
+        long,
+        value_name = "FILE",
+        help_heading = "Classifiers and per-step models"
+    )]
     pub test: Option<PathBuf>,
-    /// --task classify: a second recurrent stack reads each sequence backwards; the
-    /// output layer reads both final states.
-    #[arg(long, help_heading = "Classifiers")]
+    /// --task classify, tag, regress: a second recurrent stack reads each sequence
+    /// backwards; the output layer reads both directions (a bidirectional tagger or
+    /// regression model needs whole recordings: it cannot stream).
+    #[arg(long, help_heading = "Classifiers and per-step models")]
     pub bidirectional: bool,
+    #[command(flatten)]
+    pub columns: ColumnArgs,
+}
+
+/// Which columns of a CSV file are what (--task tag and regress).
+#[derive(clap::Args, Debug, Clone, Default)]
+pub struct ColumnArgs {
+    /// The input columns, by header name, comma-separated [default: every column that is
+    /// not the label, a target or the group].
+    #[arg(
+        long,
+        value_name = "COLS",
+        value_delimiter = ',',
+        help_heading = "Per-step models (CSV files)"
+    )]
+    pub inputs: Option<Vec<String>>,
+    /// --task tag: the column with each step's class [default: label].
+    #[arg(long, value_name = "COL", help_heading = "Per-step models (CSV files)")]
+    pub label: Option<String>,
+    /// --task regress: the columns with each step's target values, comma-separated.
+    #[arg(
+        long,
+        value_name = "COLS",
+        value_delimiter = ',',
+        help_heading = "Per-step models (CSV files)"
+    )]
+    pub targets: Option<Vec<String>>,
+    /// Consecutive rows with the same value in this column form one recording, an
+    /// independent sequence [default: the whole file is one recording].
+    #[arg(long, value_name = "COL", help_heading = "Per-step models (CSV files)")]
+    pub group: Option<String>,
+}
+
+impl ColumnArgs {
+    /// The columns for `task`; column flags of another task are an error.
+    pub fn columns(&self, task: Task) -> Result<crate::data::csv::Columns> {
+        use crate::data::csv::{Columns, Outputs};
+        let outputs = match task {
+            Task::Tag if self.targets.is_some() => {
+                return Err(Error::Config("--targets is for --task regress".into()))
+            }
+            Task::Tag => Outputs::Label(self.label.clone().unwrap_or_else(|| "label".into())),
+            Task::Regress if self.label.is_some() => {
+                return Err(Error::Config("--label is for --task tag".into()))
+            }
+            Task::Regress => match &self.targets {
+                Some(t) => Outputs::Targets(t.clone()),
+                None => {
+                    return Err(Error::Config(
+                        "--task regress needs --targets: the columns to predict at every step"
+                            .into(),
+                    ))
+                }
+            },
+            _ => Outputs::None,
+        };
+        Ok(Columns {
+            inputs: self.inputs.clone(),
+            outputs,
+            group: self.group.clone(),
+        })
+    }
+
+    fn any(&self) -> bool {
+        self.inputs.is_some()
+            || self.label.is_some()
+            || self.targets.is_some()
+            || self.group.is_some()
+    }
 }
 
 const DEFAULT_HIDDEN: usize = 25;
+/// The window of truncated BPTT over long recordings (tag, regress).
+const PER_STEP_SEQ_LEN: usize = 100;
 const DEFAULT_EPOCHS: usize = 20;
 /// The most epochs a budget of updates gives.
 const MAX_EPOCHS: usize = 1000;
 
-// The classification recipe, measured on JapaneseVowels (12 channels, up to 29 steps) and
+// The classification recipe (also the per-step tasks'), measured on JapaneseVowels (12 channels, up to 29 steps) and
 // the UCR Coffee spectra (one channel, 286 steps, 28 cases): a GRU learns both where the
 // Elman cell with plain SGD stays at chance, and Adam at 0.01 gets through the long
 // plateau of Coffee's 286 steps where 0.005 mostly does not (see the issue notes).
@@ -167,6 +265,18 @@ pub const MAX_PARAMS: usize = 100_000_000;
 enum Loaded {
     Next(Box<crate::data::text::NextData>),
     Classify(Box<ClassifyData>),
+    Steps(Box<StepsData>),
+}
+
+/// A per-step model's training file split into its parts, and the test file.
+struct StepsData {
+    train: StepData,
+    windows_per_stream: Option<usize>,
+    train_eval: StepData,
+    val: StepData,
+    test: Option<StepData>,
+    /// The test file as read, for the report through `rnn-core`.
+    test_file: Option<PerStepFile>,
 }
 
 /// A classifier's training file split into its two parts, and the test file.
@@ -193,6 +303,13 @@ impl Loaded {
                 val: (!c.val.is_empty()).then_some(&c.val as &dyn Examples),
                 test: c.test.as_ref().map(|t| t as &dyn Examples),
             },
+            Loaded::Steps(d) => TaskData {
+                train: &d.train,
+                windows_per_stream: d.windows_per_stream,
+                train_eval: &d.train_eval,
+                val: (!d.val.is_empty()).then_some(&d.val as &dyn Examples),
+                test: d.test.as_ref().map(|t| t as &dyn Examples),
+            },
         }
     }
 }
@@ -207,11 +324,17 @@ pub struct Trained {
 impl TrainCmd {
     /// The hyper-parameters these flags ask for; flags of the other task are an error.
     pub fn hyper(&self) -> Result<Hyper> {
+        let task = self.task.task();
+        if task != Task::Tag && task != Task::Regress && self.columns.any() {
+            return Err(Error::Config(
+                "--inputs, --label, --targets and --group are for --task tag or regress".into(),
+            ));
+        }
         let task = match self.task {
             TaskArg::Next => {
                 if self.test.is_some() || self.bidirectional {
                     return Err(Error::Config(
-                        "--test and --bidirectional need --task classify".into(),
+                        "--test and --bidirectional are not for --task next".into(),
                     ));
                 }
                 TaskHyper::Next {
@@ -220,24 +343,37 @@ impl TrainCmd {
                     reduction: self.reduction.unwrap_or(Reduction::Mean),
                 }
             }
-            TaskArg::Classify => {
-                let given = [
+            _ => {
+                let mut given = vec![
                     ("--mode", self.mode.is_some()),
-                    ("--seq-len", self.seq_len.is_some()),
                     ("--reduction", self.reduction.is_some()),
                 ];
+                if self.task == TaskArg::Classify {
+                    given.push(("--seq-len", self.seq_len.is_some()));
+                }
                 if let Some((flag, _)) = given.iter().find(|(_, g)| *g) {
                     return Err(Error::Config(format!(
-                        "{flag} is for --task next; a classifier reads whole sequences and \
-                         has one loss per sequence"
+                        "{flag} is for --task next; this model reads whole sequences and \
+                         has the mean loss of its predictions"
                     )));
                 }
-                TaskHyper::Classify {
-                    bidirectional: self.bidirectional,
+                let (bidirectional, seq_len) =
+                    (self.bidirectional, self.seq_len.unwrap_or(PER_STEP_SEQ_LEN));
+                match self.task {
+                    TaskArg::Tag => TaskHyper::Tag {
+                        bidirectional,
+                        seq_len,
+                    },
+                    TaskArg::Regress => TaskHyper::Regress {
+                        bidirectional,
+                        seq_len,
+                    },
+                    _ => TaskHyper::Classify { bidirectional },
                 }
             }
         };
-        let classify = self.task == TaskArg::Classify;
+        // Every task but next-symbol prediction takes the classification recipe.
+        let classify = self.task != TaskArg::Next;
         let optimizer = self.optimizer.unwrap_or(if classify {
             OptimizerKind::Adam
         } else {
@@ -287,8 +423,9 @@ impl TrainCmd {
     /// so a set of 40 cases trains as long as it needs and one of 40,000 does not run for
     /// hours. A next-symbol model keeps the paper's: one name per update, 20 epochs.
     fn adapt(&self, hyper: &mut Hyper, n: usize) -> usize {
-        let classify = self.task == TaskArg::Classify;
-        if classify && self.batch.is_none() {
+        let classify = self.task != TaskArg::Next;
+        // A per-step model's batch was chosen when its lanes were dealt.
+        if self.task == TaskArg::Classify && self.batch.is_none() {
             hyper.batch = n.div_ceil(32).clamp(4, 32);
         }
         let budget = self
@@ -328,6 +465,7 @@ impl TrainCmd {
         let (initial, loaded) = match hyper.task() {
             Task::Next => self.load_next(&mut hyper)?,
             Task::Classify => self.load_classify(&mut hyper)?,
+            Task::Tag | Task::Regress => self.load_steps(&mut hyper)?,
         };
         let data = loaded.task_data();
         let epochs = self.adapt(&mut hyper, data.train.len());
@@ -379,6 +517,8 @@ impl TrainCmd {
             let unit = match a.task {
                 Task::Next => "nats/char",
                 Task::Classify => "nats/sequence",
+                Task::Tag => "nats/step",
+                Task::Regress => "mse/step (normalised)",
             };
             crate::io::plot::write(plot, &state.history, &title, unit)?;
         }
@@ -420,15 +560,13 @@ impl TrainCmd {
         if let Some(l) = self.layers.filter(|&l| l != a.layers) {
             return differs("layers", l.to_string(), a.layers.to_string());
         }
-        if let TaskHyper::Classify { bidirectional } = &mut hyper.task {
-            if *bidirectional && a.directions != 2 {
-                return Err(Error::Config(format!(
-                    "--bidirectional, but the model of --init {} reads one direction",
-                    path.display()
-                )));
-            }
-            *bidirectional = a.directions == 2;
+        if hyper.task.bidirectional() && a.directions != 2 {
+            return Err(Error::Config(format!(
+                "--bidirectional, but the model of --init {} reads one direction",
+                path.display()
+            )));
         }
+        hyper.task.set_bidirectional(a.directions == 2);
         hyper.hidden = a.hidden;
         hyper.cell = a.cell;
         hyper.layers = a.layers;
@@ -499,7 +637,7 @@ impl TrainCmd {
                 };
                 arch.check().map_err(Error::Config)?;
                 check_size(&arch)?;
-                Model::init(arch, input, classes, hyper.seed)
+                Model::init(arch, input, classes, None, hyper.seed)
             }
         };
         let all = encode(&raw, &model.input, &model.classes)?;
@@ -519,6 +657,88 @@ impl TrainCmd {
         ))
     }
 
+    fn load_steps(&self, hyper: &mut Hyper) -> Result<(Model, Loaded)> {
+        let task = hyper.task();
+        let (bidirectional, seq_len) = match hyper.task {
+            TaskHyper::Tag {
+                bidirectional,
+                seq_len,
+            }
+            | TaskHyper::Regress {
+                bidirectional,
+                seq_len,
+            } => (bidirectional, seq_len),
+            _ => return Err(Error::Internal("not a per-step run".into())),
+        };
+        let columns = self.columns.columns(task)?;
+        let raw = PerStepFile::read(&self.data, task, &columns)?;
+        let test_raw = self
+            .test
+            .as_deref()
+            .map(|p| PerStepFile::read(p, task, &columns))
+            .transpose()?;
+        let model = match &self.init {
+            Some(path) => {
+                let m = crate::io::json::import(path)?;
+                self.take_init_arch(hyper, &m.arch, path)?;
+                m
+            }
+            None => {
+                hyper.validate()?;
+                let (input, classes, targets) = raw.learn(task)?;
+                let arch = Arch {
+                    task,
+                    cell: hyper.cell,
+                    layers: hyper.layers,
+                    directions: 1 + usize::from(bidirectional),
+                    input_kind: input.kind(),
+                    input: input.size(),
+                    hidden: hyper.hidden,
+                    output: classes.len(),
+                };
+                arch.check().map_err(Error::Config)?;
+                check_size(&arch)?;
+                Model::init(arch, input, classes, targets, hyper.seed)
+            }
+        };
+        let all = raw.encode(&model)?;
+        let test = test_raw.as_ref().map(|t| t.encode(&model)).transpose()?;
+        if all.steps() == 0 {
+            return Err(Error::NoSequences {
+                path: self.data.clone(),
+            });
+        }
+        let (train, val) = all.split(hyper.val_split, hyper.seed);
+        let longest = train.spans.iter().map(|r| r.len()).max().unwrap_or(0);
+        let windowed = !bidirectional && longest > seq_len;
+        if self.batch.is_none() {
+            let windows: usize = train.spans.iter().map(|r| r.len().div_ceil(seq_len)).sum();
+            hyper.batch = windows.div_ceil(32).clamp(4, 32);
+        }
+        let eval = |r: Recordings| {
+            if windowed {
+                StepData::windows(r, seq_len)
+            } else {
+                StepData::whole(r)
+            }
+        };
+        let (train_set, wps) = if windowed {
+            let (d, wps) = StepData::lanes(train.clone(), seq_len, hyper.batch);
+            (d, Some(wps))
+        } else {
+            (StepData::whole(train.clone()), None)
+        };
+        let data = StepsData {
+            train: train_set,
+            windows_per_stream: wps,
+            train_eval: eval(train),
+            val: eval(val),
+            test: test.map(eval),
+            test_file: test_raw,
+        };
+        Ok((model, Loaded::Steps(Box::new(data))))
+    }
+
     fn banner(&self, hyper: &Hyper, state: &State, data: &TaskData<'_>, epochs: usize) {
         let a = state.model.arch;
         let sets = match a.task {
@@ -533,6 +753,16 @@ impl TrainCmd {
                 data.train.total_predictions(),
                 data.val.map_or(0, |v| v.total_predictions()),
                 a.input
+            ),
+            Task::Tag | Task::Regress => format!(
+                "{} training and {} validation windows ({} and {} steps){}; {}",
+                data.train.len(),
+                data.val.map_or(0, |v| v.len()),
+                data.train.total_predictions(),
+                data.val.map_or(0, |v| v.total_predictions()),
+                data.test
+                    .map_or_else(String::new, |t| format!(", {} test steps", t.total_predictions())),
+                state.model.input.describe()
             ),
             Task::Classify => format!(
                 "{} training and {} validation sequences (stratified){}; {}",
@@ -557,11 +787,12 @@ impl TrainCmd {
                 plural(n, "epoch")
             )),
         );
-        if self.task == TaskArg::Classify {
+        if self.task != TaskArg::Next {
             let chosen = self.chosen_defaults(hyper, epochs);
             if !chosen.is_empty() {
                 println!(
-                    "defaults for --task classify (each a flag): {}",
+                    "defaults for --task {} (each a flag): {}",
+                    hyper.task().name(),
                     chosen.join(" ")
                 );
             }
@@ -623,9 +854,17 @@ impl TrainCmd {
                 );
             }
         }
+        if let Loaded::Steps(d) = loaded {
+            if let Some(file) = &d.test_file {
+                let bytes = written.to_bytes()?;
+                let report = crate::cli::eval::eval_per_step(&bytes, &self.out, file)?;
+                println!("test set {}:", file.path().display());
+                print!("{}", report.text());
+            }
+        }
         if let Some(test) = match loaded {
             Loaded::Classify(c) => c.test.as_ref(),
-            Loaded::Next(_) => None,
+            _ => None,
         } {
             let mut engine = train::Engine::new(written.arch, 1, test.max_len(), opts.threads)?;
             let mut c = crate::io::metrics::Confusion::new(written.classes.clone());
@@ -639,7 +878,7 @@ impl TrainCmd {
             println!("test set {}:", test.path.display());
             print!("{}", c.report());
         }
-        if stop == Stop::Finished && written.arch.task == Task::Classify {
+        if stop == Stop::Finished && written.arch.task != Task::Next {
             println!("{which} written to {out}");
         }
         Ok(())

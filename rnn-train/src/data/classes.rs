@@ -101,16 +101,7 @@ impl RawSet {
                 return s.class_labels.clone();
             }
         }
-        let mut names: Vec<String> = self.labels().iter().map(|s| s.to_string()).collect();
-        names.sort();
-        names.dedup();
-        let numbers: Option<Vec<f64>> = names.iter().map(|n| n.parse().ok()).collect();
-        if let Some(numbers) = numbers {
-            let mut pairs: Vec<(f64, String)> = numbers.into_iter().zip(names).collect();
-            pairs.sort_by(|a, b| a.0.total_cmp(&b.0).then_with(|| a.1.cmp(&b.1)));
-            names = pairs.into_iter().map(|p| p.1).collect();
-        }
-        names
+        class_order(self.labels().into_iter())
     }
 
     /// The input encoding learned from this (training) file.
@@ -129,48 +120,29 @@ impl RawSet {
             }
             RawSet::Series(s) => {
                 let c = s.channels;
-                let mut sum = vec![0.0f64; c];
-                let mut sq = vec![0.0f64; c];
-                let mut n = 0usize;
-                for case in &s.cases {
-                    for step in case.values.chunks_exact(c) {
-                        for (k, &x) in step.iter().enumerate() {
-                            sum[k] += f64::from(x);
-                        }
-                    }
-                    n += case.len;
-                }
-                let n = n.max(1) as f64;
-                let mean: Vec<f64> = sum.iter().map(|s| s / n).collect();
-                for case in &s.cases {
-                    for step in case.values.chunks_exact(c) {
-                        for (k, &x) in step.iter().enumerate() {
-                            let d = f64::from(x) - mean[k];
-                            sq[k] += d * d;
-                        }
-                    }
-                }
-                let scale = sq
-                    .iter()
-                    .map(|&v| {
-                        let std = (v / n).sqrt();
-                        if std > 1e-12 {
-                            (1.0 / std) as f32
-                        } else {
-                            1.0
-                        }
-                    })
-                    .collect();
+                let rows = s.cases.iter().flat_map(|case| case.values.chunks_exact(c));
                 InputSpec::Dense {
                     channels: c,
-                    norm: Some(Norm {
-                        mean: mean.iter().map(|&m| m as f32).collect(),
-                        scale,
-                    }),
+                    norm: Some(Norm::of(rows, c)),
                 }
             }
         })
     }
+}
+
+/// The distinct labels in the order a model's outputs take them: sorted, and when all are
+/// numbers sorted as numbers, so `2` comes before `10`.
+pub fn class_order<'a>(labels: impl Iterator<Item = &'a str>) -> Vec<String> {
+    let mut names: Vec<String> = labels.map(str::to_string).collect();
+    names.sort();
+    names.dedup();
+    let numbers: Option<Vec<f64>> = names.iter().map(|n| n.parse().ok()).collect();
+    if let Some(numbers) = numbers {
+        let mut pairs: Vec<(f64, String)> = numbers.into_iter().zip(names).collect();
+        pairs.sort_by(|a, b| a.0.total_cmp(&b.0).then_with(|| a.1.cmp(&b.1)));
+        names = pairs.into_iter().map(|p| p.1).collect();
+    }
+    names
 }
 
 /// Encoded sequences with their class indices.

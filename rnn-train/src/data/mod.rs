@@ -4,7 +4,10 @@
 //! interface the training engine reads every task's examples through ([`Examples`]).
 
 pub mod classes;
+pub mod csv;
 pub mod labeled;
+pub mod steps;
+pub mod tagged;
 pub mod text;
 pub mod ts;
 pub mod ucr;
@@ -30,6 +33,13 @@ pub trait Examples: Sync {
     /// mean loss and of the speed figures.
     fn predictions(&self, k: usize) -> usize {
         self.example(k).predictions()
+    }
+
+    /// Whether example `k` begins a recording, so that in stream mode it starts from the
+    /// zero state instead of the state the previous window of its stream left (text
+    /// streams only start fresh at the start of an epoch).
+    fn starts_recording(&self, _k: usize) -> bool {
+        false
     }
 
     /// Predictions over all examples.

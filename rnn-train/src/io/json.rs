@@ -107,7 +107,9 @@ use serde_json::{json, Map, Value};
 
 use crate::data::Vocab;
 use crate::error::{Error, Result};
-use crate::nn::{Arch, CellType, InputSpec, Model, Norm, Task, TensorInfo, MAX_LAYERS};
+use crate::nn::{
+    Arch, CellType, InputSpec, Model, Norm, TargetStats, Task, TensorInfo, MAX_LAYERS,
+};
 
 /// `"format"` of our own schema.
 pub const FORMAT: &str = "rnn-json";
@@ -140,8 +142,18 @@ pub fn to_json(model: &Model) -> Value {
         }
         InputSpec::Dense { norm: None, .. } => {}
     }
-    if a.task == Task::Classify {
-        doc.insert("classes".into(), json!(model.classes));
+    match a.task {
+        Task::Classify | Task::Tag => {
+            doc.insert("classes".into(), json!(model.classes));
+        }
+        Task::Regress => {
+            doc.insert("targets".into(), json!(model.classes));
+        }
+        Task::Next => {}
+    }
+    if let Some(t) = &model.targets {
+        doc.insert("target_mean".into(), t.mean.iter().map(number).collect());
+        doc.insert("target_std".into(), t.std.iter().map(number).collect());
     }
     for t in a.tensors() {
         let values = &model.params[t.range.clone()];
@@ -318,7 +330,7 @@ impl Reader<'_> {
     /// Checks a next-symbol architecture against the file format's limits and the
     /// vocabulary.
     fn finish(&self, arch: Arch, vocab: Vocab, params: Vec<f32>) -> Result<Model> {
-        self.finish_model(arch, InputSpec::Chars(vocab), Vec::new(), params)
+        self.finish_model(arch, InputSpec::Chars(vocab), Vec::new(), None, params)
     }
 
     /// Checks any model: the format's limits, the input against `I` (a next-symbol model
@@ -328,9 +340,15 @@ impl Reader<'_> {
         arch: Arch,
         input: InputSpec,
         classes: Vec<String>,
+        targets: Option<TargetStats>,
         params: Vec<f32>,
     ) -> Result<Model> {
         arch.check().map_err(|r| self.bad(r))?;
+        if targets.is_some() != (arch.task == Task::Regress) {
+            return Err(Error::Internal(
+                "target statistics belong to regression".into(),
+            ));
+        }
         if let InputSpec::Chars(vocab) = &input {
             if arch.task == Task::Next && (vocab.len() != arch.input || vocab.len() != arch.output)
             {
@@ -355,9 +373,9 @@ impl Reader<'_> {
                 arch.input
             )));
         }
-        if arch.task == Task::Classify && classes.len() != arch.output {
+        if arch.task.names_outputs() && classes.len() != arch.output {
             return Err(self.bad(format!(
-                "key `classes` has {} names but output_size is {}",
+                "key `classes` (or `targets`) has {} names but output_size is {}",
                 classes.len(),
                 arch.output
             )));
@@ -373,6 +391,7 @@ impl Reader<'_> {
             arch,
             input,
             classes,
+            targets,
             params,
         })
     }
@@ -463,9 +482,11 @@ fn ours(r: &Reader<'_>, obj: &Map<String, Value>, version: u64) -> Result<Model>
         v => match v.and_then(Value::as_str) {
             Some("next") => Task::Next,
             Some("classify") => Task::Classify,
+            Some("tag") => Task::Tag,
+            Some("regress") => Task::Regress,
             _ => {
                 return Err(r.bad(format!(
-                    "key `task` is {}; expected \"next\" or \"classify\"",
+                    "key `task` is {}; expected \"next\", \"classify\", \"tag\" or \"regress\"",
                     v.unwrap_or(&Value::Null)
                 )))
             }
@@ -493,19 +514,35 @@ fn ours(r: &Reader<'_>, obj: &Map<String, Value>, version: u64) -> Result<Model>
             norm,
         }
     };
-    let classes = match (task, obj.get("classes")) {
+    let (names_key, what) = match task {
+        Task::Regress => ("targets", "the target names"),
+        _ => ("classes", "the class names"),
+    };
+    let classes = match (task, obj.get(names_key)) {
         (Task::Next, _) => Vec::new(),
-        (Task::Classify, Some(Value::Array(names))) => names
+        (_, Some(Value::Array(names))) => names
             .iter()
             .map(|n| n.as_str().map(String::from))
             .collect::<Option<Vec<String>>>()
-            .ok_or_else(|| r.bad("key `classes` must be an array of strings".into()))?,
-        (Task::Classify, _) => {
-            return Err(r.bad(
-                "missing key `classes` (the class names in index order, an array of strings)"
-                    .into(),
-            ))
+            .ok_or_else(|| r.bad(format!("key `{names_key}` must be an array of strings")))?,
+        (_, _) => {
+            return Err(r.bad(format!(
+                "missing key `{names_key}` ({what} in index order, an array of strings)"
+            )))
         }
+    };
+    let targets = if task == Task::Regress {
+        let o = size("output_size")?;
+        let get = |key: &str| -> Result<Vec<f32>> {
+            let v = r.get(obj, key, "one value per target")?;
+            r.values(key, v, Shape::Vector(o))
+        };
+        Some(TargetStats {
+            mean: get("target_mean")?,
+            std: get("target_std")?,
+        })
+    } else {
+        None
     };
     let arch = Arch {
         task,
@@ -535,7 +572,7 @@ fn ours(r: &Reader<'_>, obj: &Map<String, Value>, version: u64) -> Result<Model>
         let v = r.get(obj, &key, &format!("shape {}", shape_text(want)))?;
         params.extend(r.values(&key, v, want)?);
     }
-    r.finish_model(arch, spec, classes, params)
+    r.finish_model(arch, spec, classes, targets, params)
 }
 
 /// What a PyTorch state_dict key is, by the part after its last `.`.

@@ -68,7 +68,12 @@ fn draw<DB: DrawingBackend>(
         .build_cartesian_2d(first as f64..last as f64 + 1e-9, (lo - pad)..(hi + pad))?;
     // Epochs are whole numbers: at most one label per epoch, printed without decimals.
     let span = last - first;
-    let y_desc = format!("cross-entropy ({unit})");
+    let measure = if unit.starts_with("nats") {
+        "cross-entropy"
+    } else {
+        "loss"
+    };
+    let y_desc = format!("{measure} ({unit})");
     chart
         .configure_mesh()
         .x_desc("epoch")

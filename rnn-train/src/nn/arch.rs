@@ -99,19 +99,19 @@ pub enum InputKind {
 /// The architecture of a network of any task.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct Arch {
-    /// Next symbol at every step, or one class per sequence.
+    /// Next symbol, class or values at every step, or one class per sequence.
     pub task: Task,
     pub cell: CellType,
     /// Stacked recurrent layers per direction, 1 to [`MAX_LAYERS`].
     pub layers: usize,
-    /// 1, or 2 when a second stack reads the sequence backwards (classifiers).
+    /// 1, or 2 when a second stack reads the sequence backwards (not next-symbol models).
     pub directions: usize,
     pub input_kind: InputKind,
     /// `I`: vocabulary size or channels.
     pub input: usize,
     /// `H`, the same in every layer and direction.
     pub hidden: usize,
-    /// `O`: vocabulary size (next symbol) or number of classes.
+    /// `O`: vocabulary size (next symbol), number of classes or of targets.
     pub output: usize,
 }
 
@@ -168,7 +168,7 @@ impl Arch {
 
     /// The header `rnn-core` writes for this architecture.
     pub fn header(&self) -> rnn_core::Header {
-        let h = rnn_core::Header::new(
+        rnn_core::Header::new(
             self.cell.core(),
             self.layers as u8,
             self.input as u32,
@@ -176,11 +176,8 @@ impl Arch {
             self.output as u32,
         )
         .with_bidirectional(self.directions == 2)
-        .with_normalized(self.input_kind == InputKind::Dense { normalized: true });
-        match self.task {
-            Task::Next => h,
-            Task::Classify => h.classifier(),
-        }
+        .with_normalized(self.input_kind == InputKind::Dense { normalized: true })
+        .with_task(self.task)
     }
 
     /// The architecture a file's header describes; `one_hot` when the file has a
@@ -213,17 +210,17 @@ impl Arch {
                 self.layers
             ));
         }
-        if self.directions != 1 && !(self.directions == 2 && self.task == Task::Classify) {
+        if self.directions != 1 && !(self.directions == 2 && self.task != Task::Next) {
             return Err(format!(
                 "{} directions for a {} model",
                 self.directions,
                 self.task.name()
             ));
         }
-        let out = if self.task == Task::Classify {
-            "classes"
-        } else {
-            "output"
+        let out = match self.task {
+            Task::Classify | Task::Tag => "classes",
+            Task::Regress => "targets",
+            Task::Next => "output",
         };
         for (name, v) in [
             ("input", self.input),
@@ -234,10 +231,11 @@ impl Arch {
                 return Err(format!("{name} size {v} is not in 1..=65536"));
             }
         }
-        if self.task == Task::Classify && self.output < 2 {
+        if matches!(self.task, Task::Classify | Task::Tag) && self.output < 2 {
             return Err(format!(
-                "{} class: a classifier needs at least two",
-                self.output
+                "{} class: a {} model needs at least two",
+                self.output,
+                self.task.name()
             ));
         }
         Ok(())
@@ -264,8 +262,8 @@ impl Arch {
         self.layers * self.directions * self.layer_state_len()
     }
 
-    /// Every trained tensor in file order (the file's tensors without the input
-    /// normalisation, as `rnn_core::Header::tensors` lists them), with its place in the
+    /// Every trained tensor in file order (the file's tensors without the statistics of
+    /// the data, input normalisation and target statistics, as `rnn_core::Header::tensors` lists them), with its place in the
     /// parameter vector, named `w_ax_l{k}`, `w_aa_l{k}`, `b_a_l{k}` (Elman) or `w_ih_l{k}`,
     /// `w_hh_l{k}`, `b_ih_l{k}`, `b_hh_l{k}` (GRU, LSTM) for layer `k`, with `_reverse` for
     /// the backward stack, then `w_ya` and `b_y`.
@@ -294,7 +292,7 @@ impl Arch {
         let mut start = 0;
         self.header()
             .tensors()
-            .filter(|t| !matches!(t.role, TensorRole::InputMean | TensorRole::InputScale))
+            .filter(|t| !t.role.is_statistic())
             .map(move |t| {
                 let range = start..start + t.len();
                 start = range.end;
@@ -366,7 +364,8 @@ impl Arch {
         };
         let out = match self.task {
             Task::Next => format!("O {}", self.output),
-            Task::Classify => format!("{} classes", self.output),
+            Task::Classify | Task::Tag => format!("{} classes", self.output),
+            Task::Regress => format!("{} targets", self.output),
         };
         format!(
             "{bi}{}-layer {}, I {}, H {}, {out}",

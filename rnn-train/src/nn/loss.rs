@@ -1,5 +1,5 @@
-//! The output layer and its loss, softmax cross-entropy, for one prediction: forward and
-//! backward side by side.
+//! The output layer and its loss for one prediction, forward and backward side by side:
+//! softmax cross-entropy (next symbol, classes, tags) and mean squared error (regression).
 //!
 //! ```text
 //! l = W_ya · z + b_y                p = softmax(l)             L = -ln p[y]
@@ -59,6 +59,48 @@ pub fn softmax_ce_backward(
     p[target] -= 1.0;
     for (k, d) in p.iter_mut().enumerate() {
         *d *= scale;
+        axpy(*d, z, &mut g_w[k * n..(k + 1) * n]);
+        g_b[k] += *d;
+        axpy(*d, &w_ya[k * n..(k + 1) * n], dz);
+    }
+}
+
+// Regression: the output layer's values against real targets, mean squared error over the
+// `O` targets of one step (the targets normalised by the training set's statistics).
+//
+//     v = W_ya · z + b_y            L = (1/O) Σ_k (v_k - y_k)²
+//     dv = s · (2/O) (v - y)        dW_ya += dv ⊗ z    db_y += dv    dz += W_yaᵀ · dv
+
+/// `v = W_ya z + b_y` into `v`; returns the step's mean squared error against `y`.
+#[inline(always)]
+pub fn mse_forward(w_ya: &[f32], b_y: &[f32], z: &[f32], v: &mut [f32], y: &[f32]) -> f32 {
+    let n = z.len();
+    let mut total = 0.0f32;
+    for (k, (v, y)) in v.iter_mut().zip(y).enumerate() {
+        *v = dot(&w_ya[k * n..(k + 1) * n], z) + b_y[k];
+        total += (*v - y) * (*v - y);
+    }
+    total / y.len().max(1) as f32
+}
+
+/// Backward through [`mse_forward`]: `v` (the values) becomes `dv`; the gradients of
+/// `W_ya` and `b_y` are added into `g_w`, `g_b`, and `W_yaᵀ dv` into `dz`.
+#[allow(clippy::too_many_arguments)]
+#[inline(always)]
+pub fn mse_backward(
+    w_ya: &[f32],
+    z: &[f32],
+    v: &mut [f32],
+    y: &[f32],
+    scale: f32,
+    g_w: &mut [f32],
+    g_b: &mut [f32],
+    dz: &mut [f32],
+) {
+    let n = z.len();
+    let factor = scale * 2.0 / y.len().max(1) as f32;
+    for (k, (d, y)) in v.iter_mut().zip(y).enumerate() {
+        *d = factor * (*d - y);
         axpy(*d, z, &mut g_w[k * n..(k + 1) * n]);
         g_b[k] += *d;
         axpy(*d, &w_ya[k * n..(k + 1) * n], dz);

@@ -21,7 +21,7 @@ pub mod network;
 pub mod recurrent;
 
 pub use arch::{Arch, CellType, InputKind, Task, TensorInfo, MAX_LAYERS};
-pub use model::{InputSpec, Model, Norm};
+pub use model::{InputSpec, Model, Norm, TargetStats};
 pub use network::{backward, forward, Example, Targets, Workspace};
 pub use recurrent::SeqInput;
 

@@ -80,13 +80,104 @@ impl InputSpec {
     }
 }
 
-/// Architecture, input, classes and weights.
+/// A regression model's per-target statistics of the training set: the network learns
+/// `(y - mean) / std`, and the file answers `mean + std ⊙ output` in the targets' units.
+#[derive(Clone, Debug, PartialEq)]
+pub struct TargetStats {
+    pub mean: Vec<f32>,
+    pub std: Vec<f32>,
+}
+
+/// Per-column mean and standard deviation (population) of rows of `c` values, in f64:
+/// the statistics behind the input normalisation and the target statistics.
+pub fn moments<'a>(
+    rows: impl Iterator<Item = &'a [f32]> + Clone,
+    c: usize,
+) -> (Vec<f64>, Vec<f64>) {
+    let mut sum = vec![0.0f64; c];
+    let mut n = 0usize;
+    for row in rows.clone() {
+        for (s, &x) in sum.iter_mut().zip(row) {
+            *s += f64::from(x);
+        }
+        n += 1;
+    }
+    let n = n.max(1) as f64;
+    let mean: Vec<f64> = sum.iter().map(|s| s / n).collect();
+    let mut sq = vec![0.0f64; c];
+    for row in rows {
+        for ((q, &x), m) in sq.iter_mut().zip(row).zip(&mean) {
+            let d = f64::from(x) - m;
+            *q += d * d;
+        }
+    }
+    let std = sq.iter().map(|&v| (v / n).sqrt()).collect();
+    (mean, std)
+}
+
+/// Below this a column counts as constant: nothing to scale.
+const CONSTANT: f64 = 1e-12;
+
+impl Norm {
+    /// `mean` and `scale = 1/std` of each channel of the rows (`scale = 1` for a constant
+    /// channel).
+    pub fn of<'a>(rows: impl Iterator<Item = &'a [f32]> + Clone, c: usize) -> Self {
+        let (mean, std) = moments(rows, c);
+        Norm {
+            mean: mean.iter().map(|&m| m as f32).collect(),
+            scale: std
+                .iter()
+                .map(|&s| if s > CONSTANT { (1.0 / s) as f32 } else { 1.0 })
+                .collect(),
+        }
+    }
+}
+
+impl TargetStats {
+    /// Mean and standard deviation of each of the `o` targets of `values` (rows of `o`);
+    /// a constant target gets `std = 1` (nothing to scale).
+    pub fn of(values: &[f32], o: usize) -> Self {
+        let (mean, std) = moments(values.chunks_exact(o.max(1)), o);
+        TargetStats {
+            mean: mean.iter().map(|&m| m as f32).collect(),
+            std: std
+                .iter()
+                .map(|&s| if s > CONSTANT { s as f32 } else { 1.0 })
+                .collect(),
+        }
+    }
+
+    /// `(y - mean) / std` for rows of targets, in place.
+    pub fn normalize(&self, values: &mut [f32]) {
+        let o = self.mean.len().max(1);
+        for row in values.chunks_exact_mut(o) {
+            for ((v, m), s) in row.iter_mut().zip(&self.mean).zip(&self.std) {
+                *v = (*v - m) / s;
+            }
+        }
+    }
+
+    /// `mean + std · v` for rows of network outputs, in place: what `rnn-core` computes.
+    pub fn denormalize(&self, values: &mut [f32]) {
+        let o = self.mean.len().max(1);
+        for row in values.chunks_exact_mut(o) {
+            for ((v, m), s) in row.iter_mut().zip(&self.mean).zip(&self.std) {
+                *v = m + s * *v;
+            }
+        }
+    }
+}
+
+/// Architecture, input, output names, statistics and weights.
 #[derive(Clone, Debug, PartialEq)]
 pub struct Model {
     pub arch: Arch,
     pub input: InputSpec,
-    /// Class names in index order (classifiers); empty for next-symbol models.
+    /// Class names in index order (classifiers, taggers) or target names (regression);
+    /// empty for next-symbol models.
     pub classes: Vec<String>,
+    /// A regression model's target statistics (`None` for the other tasks).
+    pub targets: Option<TargetStats>,
     /// All trained weights, flat, in file order (see [`Arch::tensors`]).
     pub params: Vec<f32>,
 }
@@ -101,11 +192,17 @@ impl Model {
         seed: u64,
     ) -> Self {
         let arch = Arch::next(cell, layers, vocab.len(), hidden);
-        Self::init(arch, InputSpec::Chars(vocab), Vec::new(), seed)
+        Self::init(arch, InputSpec::Chars(vocab), Vec::new(), None, seed)
     }
 
     /// A freshly initialised model (see the module documentation for the scheme).
-    pub fn init(arch: Arch, input: InputSpec, classes: Vec<String>, seed: u64) -> Self {
+    pub fn init(
+        arch: Arch,
+        input: InputSpec,
+        classes: Vec<String>,
+        targets: Option<TargetStats>,
+        seed: u64,
+    ) -> Self {
         let mut params = vec![0.0f32; arch.param_count()];
         let limit = 1.0 / (arch.hidden as f32).sqrt();
         let mut rng = SplitMix64::new(seed);
@@ -129,6 +226,7 @@ impl Model {
             arch,
             input,
             classes,
+            targets,
             params,
         }
     }
@@ -147,22 +245,17 @@ impl Model {
             tensors.push(&n.mean);
             tensors.push(&n.scale);
         }
+        if let Some(t) = &self.targets {
+            tensors.push(&t.mean);
+            tensors.push(&t.std);
+        }
         tensors.push(&self.params);
         let bad = |e: rnn_core::Error| Error::Internal(format!("cannot encode the model: {e}"));
-        let mut buf;
-        let n = match self.arch.task {
-            Task::Next => {
-                buf = vec![0u8; rnn_core::encoded_len(&header, &vocab, &tensors).map_err(bad)?];
-                rnn_core::write_model(&mut buf, &header, &vocab, &tensors).map_err(bad)?
-            }
-            Task::Classify => {
-                let classes: String = self.classes.iter().flat_map(|c| [c, "\n"]).collect();
-                let len = rnn_core::classifier_len(&header, &vocab, &classes, &tensors);
-                buf = vec![0u8; len.map_err(bad)?];
-                rnn_core::write_classifier(&mut buf, &header, &vocab, &classes, &tensors)
-                    .map_err(bad)?
-            }
-        };
+        let classes: String = self.classes.iter().flat_map(|c| [c, "\n"]).collect();
+        let len = rnn_core::classifier_len(&header, &vocab, &classes, &tensors);
+        let mut buf = vec![0u8; len.map_err(bad)?];
+        let n = rnn_core::write_classifier(&mut buf, &header, &vocab, &classes, &tensors)
+            .map_err(bad)?;
         buf.truncate(n);
         Ok(buf)
     }
@@ -185,13 +278,14 @@ impl Model {
         let arch = Arch::from_header(&h, one_hot);
         let weights: Vec<f32> = view.weights().collect();
         let n_norm = if h.normalized { 2 * arch.input } else { 0 };
-        if weights.len() != n_norm + arch.param_count() {
+        let n_stats = h.stats_len();
+        if weights.len() != n_stats + arch.param_count() {
             return Err(Error::Internal(format!(
                 "{}: {} weights for {} (expected {})",
                 path.display(),
                 weights.len(),
                 arch.describe(),
-                n_norm + arch.param_count()
+                n_stats + arch.param_count()
             )));
         }
         let input = if one_hot {
@@ -207,11 +301,17 @@ impl Model {
                 }),
             }
         };
+        let o = arch.output;
+        let targets = (h.task == Task::Regress).then(|| TargetStats {
+            mean: weights[n_norm..n_norm + o].to_vec(),
+            std: weights[n_norm + o..n_norm + 2 * o].to_vec(),
+        });
         Ok(Model {
             arch,
             input,
             classes: view.classes().iter().map(String::from).collect(),
-            params: weights[n_norm..].to_vec(),
+            targets,
+            params: weights[n_stats..].to_vec(),
         })
     }
 

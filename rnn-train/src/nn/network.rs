@@ -4,7 +4,8 @@
 //! ([`Targets`]):
 //!
 //! ```text
-//! every step (next symbol):  z_t = out^{L-1}_t                    L = Σ_t -ln p_t[y_t]
+//! every step (next symbol, tags):  z_t = out^{L-1}_t               L = Σ_t -ln p_t[y_t]
+//! every step (regression):         z_t = out^{L-1}_t               L = Σ_t (1/O)|v_t - y_t|²
 //! final (classification):    z = [h^{L-1,→}_{T-1} ; h^{L-1,←}_0]  L = -ln p[y]
 //! ```
 //!
@@ -14,14 +15,16 @@
 use multiversion::multiversion;
 
 use super::arch::Arch;
-use super::loss::{softmax_ce_backward, softmax_ce_forward};
+use super::loss::{mse_backward, mse_forward, softmax_ce_backward, softmax_ce_forward};
 use super::recurrent::{self, SeqInput};
 
 /// What the output layer is scored against.
 #[derive(Clone, Copy, Debug)]
 pub enum Targets<'a> {
-    /// A symbol at every step (many-to-many).
+    /// A symbol or class at every step (many-to-many).
     EveryStep(&'a [u32]),
+    /// `O` real values at every step, step after step (regression, normalised).
+    Values(&'a [f32]),
     /// One class for the whole sequence (many-to-one).
     Final(usize),
 }
@@ -38,6 +41,7 @@ impl Example<'_> {
     pub fn predictions(&self) -> usize {
         match self.y {
             Targets::EveryStep(y) => y.len(),
+            Targets::Values(_) => self.x.len(),
             Targets::Final(_) => 1,
         }
     }
@@ -49,7 +53,8 @@ pub struct Workspace {
     pub rec: recurrent::Workspace,
     /// The output layer's input for a final readout (`D·H`).
     z: Vec<f32>,
-    /// Probabilities of every prediction of the latest forward pass (`O` each).
+    /// Probabilities (or a regression's values) of every prediction of the latest forward
+    /// pass (`O` each).
     p: Vec<f32>,
     dz: Vec<f32>,
 }
@@ -85,6 +90,7 @@ impl Workspace {
                 .map(|(j, &y)| right(j, y as usize))
                 .sum(),
             Targets::Final(y) => right(0, y),
+            Targets::Values(_) => 0,
         }
     }
 }
@@ -128,6 +134,14 @@ pub fn forward<'x>(
             }
             loss
         }
+        Targets::Values(y) => {
+            let mut loss = 0.0f32;
+            let steps = ws.p.chunks_exact_mut(o).zip(y.chunks_exact(o));
+            for (t, (v, y)) in steps.enumerate() {
+                loss += mse_forward(w_ya, b_y, ws.rec.top(t), v, y);
+            }
+            loss
+        }
         Targets::Final(y) => {
             final_features(&ws.rec, &mut ws.z);
             softmax_ce_forward(w_ya, b_y, &ws.z, &mut ws.p[..o], y)
@@ -162,6 +176,15 @@ pub fn backward<'x>(
                     let p = &mut p[t * o..(t + 1) * o];
                     let (z, dz) = (&tops[rows.clone()], &mut dtops[rows]);
                     softmax_ce_backward(w_ya, z, p, y[t] as usize, scale, g_w, g_b, dz);
+                }
+            }
+            Targets::Values(y) => {
+                for t in (0..t_len.min(y.len() / o)).rev() {
+                    let rows = t * dh..(t + 1) * dh;
+                    let v = &mut p[t * o..(t + 1) * o];
+                    let (z, dz) = (&tops[rows.clone()], &mut dtops[rows]);
+                    let y = &y[t * o..(t + 1) * o];
+                    mse_backward(w_ya, z, v, y, scale, g_w, g_b, dz);
                 }
             }
             Targets::Final(y) => {

@@ -118,14 +118,23 @@ impl Engine {
         reduction: Reduction,
         carry: bool,
     ) -> BatchScore {
-        let nb = ids.len() as f32;
+        // Padding (an empty window, where a stream has run out) counts for nothing.
+        let nb = ids
+            .iter()
+            .filter(|&&k| data.predictions(k) > 0)
+            .count()
+            .max(1) as f32;
         let run = |slot: &mut Slot, k: usize, grad: &mut [f32]| {
             let ex = data.example(k);
+            if ex.x.is_empty() || ex.predictions() == 0 {
+                (slot.loss, slot.correct) = (0.0, 0);
+                return;
+            }
             let scale = match reduction {
                 Reduction::Mean => 1.0 / (ex.predictions() as f32 * nb),
                 Reduction::Sum => 1.0 / nb,
             };
-            let state0 = carry.then_some(&slot.state[..]);
+            let state0 = (carry && !data.starts_recording(k)).then_some(&slot.state[..]);
             slot.loss = forward(params, &ex, state0, &mut slot.ws);
             slot.correct = slot.ws.correct(&ex);
             backward(params, &ex, scale, &mut slot.ws, grad);
@@ -180,6 +189,13 @@ impl Engine {
         let arch = self.arch;
         let one = |ws: &mut Workspace, state0: Option<&[f32]>, k: usize| {
             let ex = data.example(k);
+            if ex.x.is_empty() || ex.predictions() == 0 {
+                return Scored {
+                    loss: 0.0,
+                    correct: 0,
+                    predicted: 0,
+                };
+            }
             let loss = forward(params, &ex, state0, ws);
             let last = ws.probs(ex.predictions().saturating_sub(1));
             Scored {
@@ -203,7 +219,7 @@ impl Engine {
                 slot.state.fill(0.0);
                 let mut out = Vec::with_capacity(data.len());
                 for k in 0..data.len() {
-                    let state0 = carry.then_some(&slot.state[..]);
+                    let state0 = (carry && !data.starts_recording(k)).then_some(&slot.state[..]);
                     out.push(one(&mut slot.ws, state0, k));
                     if carry {
                         slot.ws.rec.final_state_into(&mut slot.state);

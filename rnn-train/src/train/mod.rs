@@ -44,6 +44,33 @@ pub enum TaskHyper {
     },
     /// Classification: whether a second stack reads each sequence backwards.
     Classify { bidirectional: bool },
+    /// Tagging, a class at every step: whether a second stack reads each recording
+    /// backwards (then it reads whole recordings), else the window length of truncated
+    /// BPTT over long recordings.
+    Tag { bidirectional: bool, seq_len: usize },
+    /// Regression, values at every step: as for tagging.
+    Regress { bidirectional: bool, seq_len: usize },
+}
+
+impl TaskHyper {
+    /// Whether a backward stack reads each sequence.
+    pub fn bidirectional(&self) -> bool {
+        match *self {
+            TaskHyper::Next { .. } => false,
+            TaskHyper::Classify { bidirectional }
+            | TaskHyper::Tag { bidirectional, .. }
+            | TaskHyper::Regress { bidirectional, .. } => bidirectional,
+        }
+    }
+
+    pub fn set_bidirectional(&mut self, value: bool) {
+        match self {
+            TaskHyper::Next { .. } => {}
+            TaskHyper::Classify { bidirectional }
+            | TaskHyper::Tag { bidirectional, .. }
+            | TaskHyper::Regress { bidirectional, .. } => *bidirectional = value,
+        }
+    }
 }
 
 /// Everything that decides the trained weights. Stored in checkpoints, so that a resumed
@@ -87,7 +114,10 @@ impl Hyper {
         if self.batch == 0 {
             return bad("--batch must be at least 1".into());
         }
-        if let TaskHyper::Next { seq_len: 0, .. } = self.task {
+        if let TaskHyper::Next { seq_len: 0, .. }
+        | TaskHyper::Tag { seq_len: 0, .. }
+        | TaskHyper::Regress { seq_len: 0, .. } = self.task
+        {
             return bad("--seq-len must be at least 1".into());
         }
         if !(self.lr.is_finite() && self.lr > 0.0) {
@@ -119,6 +149,8 @@ impl Hyper {
         match self.task {
             TaskHyper::Next { .. } => Task::Next,
             TaskHyper::Classify { .. } => Task::Classify,
+            TaskHyper::Tag { .. } => Task::Tag,
+            TaskHyper::Regress { .. } => Task::Regress,
         }
     }
 
@@ -126,7 +158,7 @@ impl Hyper {
     pub fn reduction(&self) -> Reduction {
         match self.task {
             TaskHyper::Next { reduction, .. } => reduction,
-            TaskHyper::Classify { .. } => Reduction::Mean,
+            _ => Reduction::Mean,
         }
     }
 }
@@ -199,22 +231,45 @@ impl EpochStats {
                     .map_or_else(|| "-".to_string(), |v| format!("{:.4}", v.loss)),
                 self.rate
             ),
-            Task::Classify => {
+            Task::Classify | Task::Tag => {
                 let f = |name: &str, s: &Option<Score>| {
                     s.as_ref().map_or_else(String::new, |s| {
                         format!("  {name} {:.4} acc {:.4}", s.loss, s.accuracy)
                     })
                 };
                 format!(
-                    "{e}  train {:.4} acc {:.4}{}{}{during}  {:.0} seqs/s",
+                    "{e}  train {:.4} acc {:.4}{}{}{during}  {:.0} {}/s",
                     self.train.loss,
                     self.train.accuracy,
+                    f("val", &self.val),
+                    f("test", &self.test),
+                    self.rate,
+                    task_unit(task)
+                )
+            }
+            Task::Regress => {
+                let f = |name: &str, s: &Option<Score>| {
+                    s.as_ref()
+                        .map_or_else(String::new, |s| format!("  {name} {:.4}", s.loss))
+                };
+                format!(
+                    "{e}  train {:.4}{}{} mse (normalised targets){during}  {:.0} steps/s",
+                    self.train.loss,
                     f("val", &self.val),
                     f("test", &self.test),
                     self.rate
                 )
             }
         }
+    }
+}
+
+/// What a task's predictions are, in the progress bar and the speed figures.
+pub fn task_unit(task: Task) -> &'static str {
+    match task {
+        Task::Next => "chars",
+        Task::Classify => "seqs",
+        Task::Tag | Task::Regress => "steps",
     }
 }
 
@@ -417,7 +472,7 @@ pub fn run(
 ) -> Result<Stop> {
     let task = state.model.arch.task;
     let mut engine = Engine::new(state.model.arch, hyper.batch, data.max_len(), opts.threads)?;
-    let unit = if task == Task::Next { "chars" } else { "seqs" };
+    let unit = task_unit(task);
     let style = ProgressStyle::with_template(&format!(
         "{{prefix}} [{{bar:30}}] {{pos}}/{{len}} {unit}  {{msg}}"
     ))

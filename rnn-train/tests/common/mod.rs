@@ -170,6 +170,8 @@ struct LayerRef<'a> {
 #[derive(Clone, Debug)]
 pub enum RefTargets {
     EveryStep(Vec<usize>),
+    /// `O` real targets per step (regression): mean squared error over the `O`.
+    Values(Vec<f64>),
     Final(usize),
 }
 
@@ -251,6 +253,23 @@ pub fn reference_loss(
             .enumerate()
             .map(|(t, &y)| nll(&inputs[t], y))
             .sum(),
+        RefTargets::Values(ys) => {
+            let o = a.output;
+            (0..t_len)
+                .map(|t| {
+                    (0..o)
+                        .map(|k| {
+                            let v = b_y[k]
+                                + (0..nd * h)
+                                    .map(|j| w_ya[k * nd * h + j] * inputs[t][j])
+                                    .sum::<f64>();
+                            (v - ys[t * o + k]).powi(2)
+                        })
+                        .sum::<f64>()
+                        / o as f64
+                })
+                .sum()
+        }
         RefTargets::Final(y) => {
             let mut z = inputs[t_len - 1][..h].to_vec();
             if nd == 2 {
@@ -269,6 +288,8 @@ pub struct TestExample {
     pub dense: bool,
     pub y: RefTargets,
     pub targets: Vec<u32>,
+    /// Regression targets, `O` per step.
+    pub target_values: Vec<f32>,
 }
 
 impl TestExample {
@@ -283,9 +304,13 @@ impl TestExample {
         let targets: Vec<u32> = (0..t_len)
             .map(|_| rng.below(a.output as u64) as u32)
             .collect();
+        let target_values: Vec<f32> = (0..t_len * a.output).map(|_| rng.uniform(2.0)).collect();
         let y = match a.task {
-            rnn_train::nn::Task::Next => {
+            rnn_train::nn::Task::Next | rnn_train::nn::Task::Tag => {
                 RefTargets::EveryStep(targets.iter().map(|&t| t as usize).collect())
+            }
+            rnn_train::nn::Task::Regress => {
+                RefTargets::Values(target_values.iter().map(|&v| f64::from(v)).collect())
             }
             rnn_train::nn::Task::Classify => RefTargets::Final(1),
         };
@@ -295,6 +320,7 @@ impl TestExample {
             dense,
             y,
             targets,
+            target_values,
         }
     }
 
@@ -309,6 +335,7 @@ impl TestExample {
         };
         let y = match &self.y {
             RefTargets::EveryStep(_) => Targets::EveryStep(&self.targets),
+            RefTargets::Values(_) => Targets::Values(&self.target_values),
             RefTargets::Final(y) => Targets::Final(*y),
         };
         Example { x, y }
