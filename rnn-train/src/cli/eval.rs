@@ -1,6 +1,8 @@
 //! `rnn-train eval`: a model scored on a data file by `rnn-core` itself (what the device
-//! runs): the mean cross-entropy per character of a next-symbol model, or the accuracy,
-//! per-class precision and recall and the confusion matrix of a classifier.
+//! runs): the mean cross-entropy per character of a next-symbol model; the accuracy,
+//! per-class precision, recall and F1 and the confusion matrix of a classifier or (per
+//! step) a tagger, with a tagger's accuracy by steps since the class changed; RMSE and MAE
+//! per target, in the targets' units, of a regression model.
 
 use std::io::Write;
 use std::path::{Path, PathBuf};
@@ -24,14 +26,42 @@ pub struct EvalCmd {
     /// Next-symbol models: lines (one sequence per line) or stream (one text).
     #[arg(long, value_enum, default_value_t = Mode::Lines)]
     pub mode: Mode,
-    /// Classifiers: draw the confusion matrix to this SVG file.
+    /// Classifiers and taggers: draw the confusion matrix to this SVG file; regression:
+    /// predictions and truth over time.
     #[arg(long)]
     pub plot: Option<PathBuf>,
+    /// Taggers and regression models: which columns of a CSV file are what (as for
+    /// `train`; the label or targets are the model's own by default).
+    #[command(flatten)]
+    pub columns: super::train::ColumnArgs,
 }
 
 impl EvalCmd {
     pub fn run(&self, out: &mut dyn Write) -> Result<()> {
         let (model, data) = (&self.model, &self.data);
+        let bytes = read_model_bytes(model)?;
+        let task = rnn_core::ModelView::parse(&bytes)
+            .map_err(core_err(model))?
+            .header()
+            .task;
+        if matches!(task, rnn_core::Task::Tag | rnn_core::Task::Regress) {
+            let trained = crate::nn::Model::from_bytes(&bytes, model)?;
+            let columns = self.columns.for_model(&trained)?;
+            let file = crate::data::steps::PerStepFile::read(data, task, &columns)?;
+            let r = eval_per_step(&bytes, model, &file)?;
+            line(out, format!("{}:", data.display()))?;
+            write!(out, "{}", r.text()).map_err(|e| Error::io("<stdout>", e))?;
+            if let Some(plot) = &self.plot {
+                r.write_svg(plot, &file_name(data))?;
+            }
+            return Ok(());
+        }
+        if self.columns.any() {
+            return Err(Error::Config(
+                "--inputs, --label, --targets and --group are for taggers and regression models"
+                    .into(),
+            ));
+        }
         if is_classifier(model)? {
             let c = eval_classifier(model, data)?;
             line(out, format!("{}: {} sequences", data.display(), c.total()))?;

@@ -51,23 +51,33 @@ pub fn inspect(path: &Path, out: &mut dyn Write) -> Result<()> {
         out,
         format!(
             "format: version {}, checksum: ok (CRC-32 {crc:08x})",
-            rnn_core::format::VERSION
+            view.header().version()
         ),
     )?;
     let m = Model::from_bytes(&bytes, path)?;
     let a = m.arch;
     w(out, format!("cell: {}", a.cell.name()))?;
     w(out, format!("layers: {}", a.layers))?;
-    let classify = a.task == rnn_core::Task::Classify;
-    if classify {
+    let task = a.task;
+    let named = task.names_outputs();
+    if task != rnn_core::Task::Next {
         let dirs = if a.directions == 2 {
             "bidirectional (a forward and a backward stack)"
         } else {
             "unidirectional"
         };
-        w(out, format!("task: classify, {dirs}"))?;
+        let what = match task {
+            rnn_core::Task::Classify => "one class per sequence",
+            rnn_core::Task::Tag => "a class at every step",
+            _ => "values at every step",
+        };
+        w(out, format!("task: {} ({what}), {dirs}", task.name()))?;
     }
-    let o = if classify { "classes" } else { "output" };
+    let o = match task {
+        rnn_core::Task::Next => "output",
+        rnn_core::Task::Regress => "targets",
+        _ => "classes",
+    };
     w(
         out,
         format!(
@@ -75,7 +85,7 @@ pub fn inspect(path: &Path, out: &mut dyn Write) -> Result<()> {
             a.input, a.hidden, a.output
         ),
     )?;
-    if classify {
+    if task != rnn_core::Task::Next {
         w(out, format!("input: {}", m.input.describe()))?;
     }
     let shapes: Vec<String> = a
@@ -90,10 +100,12 @@ pub fn inspect(path: &Path, out: &mut dyn Write) -> Result<()> {
         InputSpec::Dense { norm: Some(_), .. } => 2 * a.input,
         _ => 0,
     };
-    let norm_text = if norm > 0 {
-        format!(", plus mean and scale {norm}")
-    } else {
-        String::new()
+    let stats = view.header().stats_len();
+    let norm_text = match (norm, stats - norm) {
+        (0, 0) => String::new(),
+        (n, 0) => format!(", plus mean and scale {n}"),
+        (0, t) => format!(", plus target_mean and target_std {t}"),
+        (n, t) => format!(", plus mean and scale {n}, target_mean and target_std {t}"),
     };
     w(
         out,
@@ -101,11 +113,11 @@ pub fn inspect(path: &Path, out: &mut dyn Write) -> Result<()> {
             "parameters: {} ({}){norm_text}, {} bytes of weights",
             a.param_count(),
             shapes.join(", "),
-            (a.param_count() + norm) * 4
+            (a.param_count() + stats) * 4
         ),
     )?;
     let err = core_err(path);
-    if classify {
+    if task == rnn_core::Task::Classify || a.directions == 2 {
         let net = rnn_core::Classifier::from_view(&view).map_err(&err)?;
         w(
             out,
@@ -113,6 +125,17 @@ pub fn inspect(path: &Path, out: &mut dyn Write) -> Result<()> {
                 "run-time buffers: work {} floats for a 32-step sequence ({} per further step), logits {}",
                 net.work_len(32),
                 net.work_len(33) - net.work_len(32),
+                net.output_size()
+            ),
+        )?;
+    } else if task != rnn_core::Task::Next {
+        let net = rnn_core::Stream::from_view(&view).map_err(&err)?;
+        w(
+            out,
+            format!(
+                "run-time buffers: state {} floats, scratch {}, outputs {} (it streams: one step at a time)",
+                net.state_len(),
+                net.scratch_len(),
                 net.output_size()
             ),
         )?;
@@ -134,10 +157,22 @@ pub fn inspect(path: &Path, out: &mut dyn Write) -> Result<()> {
             format!("vocab ({} symbols): {:?}", v.len(), v.as_string()),
         )?;
     }
-    if classify {
+    if named {
         w(
             out,
-            format!("classes ({}): {}", m.classes.len(), m.classes.join(", ")),
+            format!("{o} ({}): {}", m.classes.len(), m.classes.join(", ")),
+        )?;
+    }
+    if let Some(t) = &m.targets {
+        let f = |v: &[f32]| {
+            v.iter()
+                .map(|x| format!("{x}"))
+                .collect::<Vec<_>>()
+                .join(", ")
+        };
+        w(
+            out,
+            format!("target statistics: mean {}; std {}", f(&t.mean), f(&t.std)),
         )?;
     }
     Ok(())

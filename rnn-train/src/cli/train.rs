@@ -223,7 +223,17 @@ impl ColumnArgs {
         })
     }
 
-    fn any(&self) -> bool {
+    /// The columns to read a file for a trained `model`: the label column defaults to
+    /// `label`, the targets to the model's target names.
+    pub fn for_model(&self, model: &Model) -> Result<crate::data::csv::Columns> {
+        let mut c = self.clone();
+        if model.arch.task == Task::Regress && c.targets.is_none() {
+            c.targets = Some(model.classes.clone());
+        }
+        c.columns(model.arch.task)
+    }
+
+    pub fn any(&self) -> bool {
         self.inputs.is_some()
             || self.label.is_some()
             || self.targets.is_some()

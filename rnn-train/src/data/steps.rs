@@ -328,7 +328,7 @@ pub fn encode_text(t: &TaggedText, input: &InputSpec, classes: &[String]) -> Res
             out.tokens.push(token);
             out.labels.push(class as u32);
         }
-        out.spans.push(start..out.steps());
+        out.spans.push(start..out.tokens.len());
         out.lines.push(e.line);
     }
     Ok(out)

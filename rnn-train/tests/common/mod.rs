@@ -92,6 +92,62 @@ pub fn series_file(name: &str, cases: usize, seed: u64) -> PathBuf {
     p
 }
 
+/// A latch to tag, as a CSV file with a header (`run,x,noise,state`): `x` is mostly 0
+/// with a spike of +1 or -1 now and then; `state` is `on` from a +1 spike until the next
+/// -1 spike and `off` otherwise, so a tagger must remember the last spike (the current
+/// input alone says nothing between spikes). `recordings` runs of `len` steps.
+pub fn latch_csv(name: &str, recordings: usize, len: usize, seed: u64) -> PathBuf {
+    let mut rng = SplitMix64::new(seed);
+    let mut text = String::from("run,x,noise,state\n");
+    for r in 0..recordings {
+        let mut on = false;
+        for _ in 0..len {
+            let u = rng.next_f32();
+            let x = if u < 0.08 {
+                1.0
+            } else if u < 0.16 {
+                -1.0
+            } else {
+                0.0
+            };
+            if x > 0.0 {
+                on = true;
+            } else if x < 0.0 {
+                on = false;
+            }
+            let noise = rng.uniform(1.0);
+            text.push_str(&format!(
+                "r{r},{x},{noise},{}\n",
+                if on { "on" } else { "off" }
+            ));
+        }
+    }
+    let p = tmp(name);
+    std::fs::write(&p, text).unwrap();
+    p
+}
+
+/// A smoothing filter to learn, as a CSV file (`x,y`, one recording): `x` a random walk
+/// with noise, `y_t = 0.8 y_{t-1} + 0.2 x_t` (an exponential moving average), so the
+/// answer needs the past. Returns the file and the RMSE of predicting `y_t = x_t`
+/// (persistence of the input, the baseline without memory).
+pub fn smoothing_csv(name: &str, len: usize, seed: u64) -> (PathBuf, f64) {
+    let mut rng = SplitMix64::new(seed);
+    let mut text = String::from("x,y\n");
+    let (mut walk, mut y) = (0.0f32, 0.0f32);
+    let mut sq = 0.0f64;
+    for _ in 0..len {
+        walk = 0.95 * walk + rng.uniform(0.5);
+        let x = walk + rng.uniform(1.0);
+        y = 0.8 * y + 0.2 * x;
+        sq += f64::from(x - y).powi(2);
+        text.push_str(&format!("{x},{y}\n"));
+    }
+    let p = tmp(name);
+    std::fs::write(&p, text).unwrap();
+    (p, (sq / len as f64).sqrt())
+}
+
 /// The files in `dir` whose names end in `.tmp`.
 pub fn stray_tmp_files(dir: &Path) -> Vec<String> {
     std::fs::read_dir(dir)
