@@ -103,13 +103,13 @@ fn window(model: &str, data: &str, k: &str) -> Result<(), String> {
             })
             .collect::<Result<_, _>>()?;
         let mut predicted = Vec::with_capacity(truth.len());
-        for t in 0..truth.len() {
+        for (t, &y) in truth.iter().enumerate() {
             let from = (t + 1).saturating_sub(k);
             let x = &r.x[from * c..(t + 1) * c];
             net.classify(rnn_core::Steps::Dense(x), &mut work, &mut logits)
                 .map_err(|e| e.to_string())?;
             let p = rnn_core::sample::argmax(&logits);
-            confusion.add(truth[t], p);
+            confusion.add(y, p);
             predicted.push(p);
         }
         by_position.add(&truth, &predicted);

@@ -3,7 +3,7 @@
 
 use std::path::Path;
 
-use rnn_core::{write_classifier, write_model, CellKind, Header, Rng, TensorRole};
+use rnn_core::{write_classifier, write_model, CellKind, Header, Rng, Task, TensorRole};
 
 /// The vocabulary of the fixture models: the end-of-name symbol, `/` (to exercise the
 /// firmware's `//` escape) and the 26 lower-case letters.
@@ -84,9 +84,13 @@ fn lstm_forget_bias(kind: CellKind, h: usize, b_x: &mut [f32]) {
     }
 }
 
-/// The shape of a fixture classifier (see [`classifier_bytes`]).
+/// The shape of a fixture classifier, tagger or regression model (see
+/// [`classifier_bytes`]).
 #[derive(Debug, Clone, Copy)]
 pub struct ClassifierSpec<'a> {
+    /// [`Task::Classify`] (one class per sequence), [`Task::Tag`] (a class at every step) or
+    /// [`Task::Regress`] (`classes` then names the targets).
+    pub task: Task,
     /// The cell kind of every layer.
     pub kind: CellKind,
     /// Stacked layers per direction, 1 to 4.
@@ -101,16 +105,17 @@ pub struct ClassifierSpec<'a> {
     pub normalized: bool,
     /// Hidden units per layer and direction.
     pub hidden: usize,
-    /// The class names, in output order.
+    /// The class names (the target names of a regression model), in output order.
     pub classes: &'a [&'a str],
     /// The seed of the random weights.
     pub seed: u64,
 }
 
-/// The bytes of a classifier with random weights, written with `rnn-core`'s
-/// `write_classifier`. Tensors in file order, as `Header::tensors` walks them: `mean` and
-/// `scale` (when normalised; means
-/// in ±1, scales in [0.5, 2)), the forward stack's layers, the backward stack's (input
+/// The bytes of a classifier (or tagger, or regression model: `spec.task`) with random
+/// weights, written with `rnn-core`'s `write_classifier`. Tensors in file order, as
+/// `Header::tensors` walks them: `mean` and `scale` (when normalised; means in ±1, scales
+/// in [0.5, 2)), a regression model's `target_mean` (in ±4) and `target_std` (in
+/// [0.5, 2.5)), the forward stack's layers, the backward stack's (input
 /// weights, recurrent weights, input bias, and for gated cells the recurrent bias; layer
 /// `l > 0` reads `D·H` values), then `W_ya` (O × D·H) and `b_y`. The output scale spreads
 /// the logits, so that the answers' probabilities vary from near 1/O to near 1.
@@ -123,7 +128,7 @@ pub fn classifier_bytes(spec: &ClassifierSpec<'_>) -> Vec<u8> {
     };
     let (h, o) = (spec.hidden, spec.classes.len());
     let header = Header::new(spec.kind, spec.layers, i as u32, h as u32, o as u32)
-        .classifier()
+        .with_task(spec.task)
         .with_bidirectional(spec.bidirectional)
         .with_normalized(spec.normalized);
     let mut rng = Rng::new(spec.seed);
@@ -134,6 +139,8 @@ pub fn classifier_bytes(spec: &ClassifierSpec<'_>) -> Vec<u8> {
             let scale = match t.role {
                 TensorRole::InputMean => 1.0,
                 TensorRole::InputScale => 0.75,
+                TensorRole::TargetMean => 4.0,
+                TensorRole::TargetStd => 1.0,
                 // Layer 0 reads `I` values (one-hot or dense), further layers `D·H`: `cols`.
                 TensorRole::InputWeights if t.layer == 0 && !dense => 2.0,
                 TensorRole::InputWeights if t.layer == 0 => 2.0 / (t.cols as f32).sqrt(),
@@ -146,6 +153,7 @@ pub fn classifier_bytes(spec: &ClassifierSpec<'_>) -> Vec<u8> {
             let mut values: Vec<f32> = (0..t.len()).map(|_| uniform(&mut rng, scale)).collect();
             match t.role {
                 TensorRole::InputScale => values.iter_mut().for_each(|s| *s += 1.25),
+                TensorRole::TargetStd => values.iter_mut().for_each(|s| *s += 1.5),
                 TensorRole::InputBias => lstm_forget_bias(spec.kind, h, &mut values),
                 _ => {}
             }
@@ -166,6 +174,7 @@ pub fn classifier_bytes(spec: &ClassifierSpec<'_>) -> Vec<u8> {
 /// The word classifier of the QEMU tests: a bidirectional GRU (H = 16) over the 26
 /// lower-case letters, `'`, `-` and `/` (for the `//` escape), six language classes.
 pub const WORD_CLASSIFIER: ClassifierSpec<'static> = ClassifierSpec {
+    task: Task::Classify,
     kind: CellKind::Gru,
     layers: 1,
     bidirectional: true,
@@ -189,6 +198,8 @@ pub const WORD_CLASSIFIER: ClassifierSpec<'static> = ClassifierSpec {
 /// (`á é í ó ú ñ ü ç à è ß œ`), one of three bytes (`€`) and one of four (`𝔞`, U+1D51E),
 /// `'`, `-` and `/`; three language classes.
 pub const UTF8_WORD_CLASSIFIER: ClassifierSpec<'static> = ClassifierSpec {
+    task: Task::Classify,
+    task: Task::Classify,
     kind: CellKind::Lstm,
     layers: 1,
     bidirectional: false,
@@ -203,6 +214,7 @@ pub const UTF8_WORD_CLASSIFIER: ClassifierSpec<'static> = ClassifierSpec {
 /// The dense classifier of the QEMU tests, shaped like JapaneseVowels: 12 channels,
 /// normalised, a bidirectional LSTM with H = 12, nine speakers.
 pub const DENSE_CLASSIFIER: ClassifierSpec<'static> = ClassifierSpec {
+    task: Task::Classify,
     kind: CellKind::Lstm,
     layers: 1,
     bidirectional: true,
@@ -212,6 +224,37 @@ pub const DENSE_CLASSIFIER: ClassifierSpec<'static> = ClassifierSpec {
     hidden: 12,
     classes: &["1", "2", "3", "4", "5", "6", "7", "8", "9"],
     seed: 12,
+};
+
+/// The tagger of the QEMU tests' streaming mode: a one-direction GRU (H = 16) over 6
+/// normalised channels (an accelerometer's and a gyroscope's three axes, say), four
+/// activity classes at every step.
+pub const TAGGER: ClassifierSpec<'static> = ClassifierSpec {
+    task: Task::Tag,
+    kind: CellKind::Gru,
+    layers: 1,
+    bidirectional: false,
+    vocab: "",
+    channels: 6,
+    normalized: true,
+    hidden: 16,
+    classes: &["still", "walk", "run", "cycle"],
+    seed: 21,
+};
+
+/// The regression model of the QEMU tests' streaming mode: two stacked LSTM layers
+/// (H = 12) over 3 channels without normalisation, two targets at every step.
+pub const REGRESSOR: ClassifierSpec<'static> = ClassifierSpec {
+    task: Task::Regress,
+    kind: CellKind::Lstm,
+    layers: 2,
+    bidirectional: false,
+    vocab: "",
+    channels: 3,
+    normalized: false,
+    hidden: 12,
+    classes: &["speed", "heading"],
+    seed: 22,
 };
 
 fn write(header: &Header, vocab: &str, tensors: &[&[f32]]) -> Vec<u8> {
