@@ -71,7 +71,7 @@ pub fn inspect(path: &Path, out: &mut dyn Write) -> Result<()> {
             rnn_core::Task::Tag => "a class at every step",
             _ => "values at every step",
         };
-        w(out, format!("task: {} ({what}), {dirs}", task.name()))?;
+        w(out, format!("task: {}, {dirs} ({what})", task.name()))?;
     }
     let o = match task {
         rnn_core::Task::Next => "output",

@@ -344,7 +344,7 @@ impl TrainCmd {
             TaskArg::Next => {
                 if self.test.is_some() || self.bidirectional {
                     return Err(Error::Config(
-                        "--test and --bidirectional are not for --task next".into(),
+                        "--test and --bidirectional need --task classify, tag or regress".into(),
                     ));
                 }
                 TaskHyper::Next {
@@ -358,13 +358,17 @@ impl TrainCmd {
                     ("--mode", self.mode.is_some()),
                     ("--reduction", self.reduction.is_some()),
                 ];
-                if self.task == TaskArg::Classify {
-                    given.push(("--seq-len", self.seq_len.is_some()));
+                if self.task == TaskArg::Classify && self.seq_len.is_some() {
+                    return Err(Error::Config(
+                        "--seq-len is for --task next, tag or regress; a classifier reads \
+                         whole sequences"
+                            .into(),
+                    ));
                 }
                 if let Some((flag, _)) = given.iter().find(|(_, g)| *g) {
                     return Err(Error::Config(format!(
-                        "{flag} is for --task next; this model reads whole sequences and \
-                         has the mean loss of its predictions"
+                        "{flag} is for --task next; this model has the mean loss of its \
+                         predictions"
                     )));
                 }
                 let (bidirectional, seq_len) =

@@ -232,11 +232,12 @@ impl Arch {
             }
         }
         if matches!(self.task, Task::Classify | Task::Tag) && self.output < 2 {
-            return Err(format!(
-                "{} class: a {} model needs at least two",
-                self.output,
-                self.task.name()
-            ));
+            let who = if self.task == Task::Tag {
+                "a tagger"
+            } else {
+                "a classifier"
+            };
+            return Err(format!("{} class: {who} needs at least two", self.output));
         }
         Ok(())
     }
