@@ -23,6 +23,12 @@
 //!   and `WORK_LEN` (`Classifier::work_len(MAX_STEPS)`); `LINE_MAX` is 64 bytes, or
 //!   `max(64, 24·I)` for dense vectors (one vector per line), or `max(64, 4·MAX_STEPS)`
 //!   for words (UTF-8 lines: every word the buffer holds fits, at 4 bytes a character).
+//! - A tagger or regression model (header task `tag` or `regress`) sets `cfg(rnn_stream)`:
+//!   the streaming mode, one input vector per line answered at once, the state kept from
+//!   line to line. `STATE_LEN` and `SCRATCH_LEN` are then `Stream::state_len` and
+//!   `Stream::scratch_len`, and `LINE_MAX` is `max(64, 24·I)`. Such a model that reads the
+//!   sequence in both directions cannot stream, and one with a vocabulary (symbols rather
+//!   than dense vectors) is not served yet: both stop the build with a message.
 //! - `RNN_SIZE_MODEL`, when set, names another model file whose header sizes the build
 //!   (the embedded file is still `RNN_MODEL`): the way to test the check at boot.
 //! - A model file that exists but does not load (a corrupt file, say) still builds, with a
@@ -144,7 +150,9 @@ struct Built {
     header: rnn_core::Header,
     /// Classifiers: dense vectors (an empty vocabulary) rather than one-hot symbols.
     dense: bool,
-    /// Next-symbol models: `Cell::state_len` and `Cell::scratch_len` (0 for classifiers).
+    /// Next-symbol models: `Cell::state_len` and `Cell::scratch_len`; taggers and
+    /// regression models: `Stream::state_len` and `Stream::scratch_len` (0 for
+    /// classifiers).
     state_len: usize,
     scratch_len: usize,
     /// Classifiers: `Classifier::work_len(max_steps)` (0 for next-symbol models).
@@ -172,6 +180,11 @@ impl Built {
             }
             rnn_core::Task::Classify => {
                 built.work_len = rnn_core::Classifier::from_view(&view)?.work_len(max_steps);
+            }
+            rnn_core::Task::Tag | rnn_core::Task::Regress => {
+                let stream = rnn_core::Stream::from_view(&view)?;
+                built.state_len = stream.state_len();
+                built.scratch_len = stream.scratch_len();
             }
         }
         Ok(built)
@@ -205,16 +218,19 @@ fn max_steps() -> usize {
     }
 }
 
-/// The longest line the firmware reads: 64 bytes; for a classifier of dense vectors 24
-/// bytes per channel when that is more (a vector is one line); for a classifier with a
+/// The longest line the firmware reads: 64 bytes; for a classifier, tagger or regression
+/// model of dense vectors 24 bytes per channel when that is more (a vector is one line);
+/// for a classifier with a
 /// vocabulary (UTF-8 words) 4 bytes per step of `max_steps` when that is more, so that
 /// every word the sequence buffer holds fits in a line, whatever its characters' lengths
 /// (a word escaped with `//` starts with the one-byte `/`).
 fn line_max(built: &Built, max_steps: usize) -> usize {
     match (built.header.task, built.dense) {
-        (rnn_core::Task::Classify, true) => (24 * built.header.input as usize).max(64),
+        (rnn_core::Task::Classify | rnn_core::Task::Tag | rnn_core::Task::Regress, true) => {
+            (24 * built.header.input as usize).max(64)
+        }
         (rnn_core::Task::Classify, false) => (4 * max_steps).max(64),
-        (rnn_core::Task::Next, _) => 64,
+        (rnn_core::Task::Next | rnn_core::Task::Tag | rnn_core::Task::Regress, _) => 64,
     }
 }
 
@@ -230,6 +246,7 @@ fn write_model_consts(out: &Path) {
         read(&size_path)
     };
     let max_steps = max_steps();
+    refuse_unservable(&size_bytes, &size_path);
     let built = match Built::of(&size_bytes, max_steps) {
         Ok(built) => built,
         Err(e) => {
@@ -256,9 +273,13 @@ fn write_model_consts(out: &Path) {
     println!("cargo::rustc-check-cfg=cfg(rnn_elman_fast_path)");
     println!("cargo::rustc-check-cfg=cfg(rnn_classify)");
     println!("cargo::rustc-check-cfg=cfg(rnn_classify_dense)");
+    println!("cargo::rustc-check-cfg=cfg(rnn_stream)");
     let h = built.header;
     let classify = h.task == rnn_core::Task::Classify;
-    if classify {
+    let stream = matches!(h.task, rnn_core::Task::Tag | rnn_core::Task::Regress);
+    if stream {
+        println!("cargo:rustc-cfg=rnn_stream");
+    } else if classify {
         println!("cargo:rustc-cfg=rnn_classify");
         if built.dense {
             println!("cargo:rustc-cfg=rnn_classify_dense");
@@ -282,8 +303,28 @@ fn write_model_consts(out: &Path) {
     } = built;
     let (layers, input, hidden, output) = (h.layers, h.input, h.hidden, h.output);
     let (bidirectional, normalized) = (h.bidirectional, h.normalized);
+    // The convolutional front-end, as a constant expression (`ConvStack::new` is const).
+    let conv_specs: String = h
+        .conv
+        .layers()
+        .iter()
+        .map(|s| {
+            format!(
+                "rnn_core::ConvSpec {{ kernel: {}, stride: {}, channels: {} }}, ",
+                s.kernel, s.stride, s.channels
+            )
+        })
+        .collect();
+    let conv = format!(
+        "match rnn_core::ConvStack::new(&[{conv_specs}]) {{ Ok(s) => s, Err(_) => rnn_core::ConvStack::NONE }}"
+    );
     let directions = h.directions();
-    let task = if classify { "Classify" } else { "Next" };
+    let task = match h.task {
+        rnn_core::Task::Next => "Next",
+        rnn_core::Task::Classify => "Classify",
+        rnn_core::Task::Tag => "Tag",
+        rnn_core::Task::Regress => "Regress",
+    };
     let consts = format!(
         "/// The model embedded at build time (from `build.rs`).\n\
          pub static MODEL: &crate::Aligned<[u8]> = &crate::Aligned(*include_bytes!({path_literal}));\n\
@@ -301,7 +342,8 @@ fn write_model_consts(out: &Path) {
              hidden: {hidden},\n    \
              output: {output},\n    \
              bidirectional: {bidirectional},\n    \
-             normalized: {normalized},\n\
+             normalized: {normalized},\n    \
+             conv: {conv},\n\
          }};\n\
          /// The cell kind the firmware is built for.\n\
          pub const CELL: rnn_core::CellKind = rnn_core::CellKind::{cell};\n\
@@ -313,15 +355,17 @@ fn write_model_consts(out: &Path) {
          pub const H: usize = {hidden};\n\
          /// Output size of the model.\n\
          pub const O: usize = {output};\n\
-         /// Floats of recurrent state (`Cell::state_len`).\n\
+         /// Floats of recurrent state (`Cell::state_len`, `Stream::state_len`).\n\
          pub const STATE_LEN: usize = {state_len};\n\
-         /// Floats of scratch space a step needs (`Cell::scratch_len`).\n\
+         /// Floats of scratch space a step needs (`Cell::scratch_len`,\n\
+         /// `Stream::scratch_len`).\n\
          pub const SCRATCH_LEN: usize = {scratch_len};\n\
          /// Classifiers: 2 for a bidirectional model, else 1.\n\
          pub const DIRECTIONS: usize = {directions};\n\
-         /// Classifiers: dense inputs normalised per channel in the model.\n\
+         /// Dense inputs normalised per channel in the model.\n\
          pub const NORMALIZED: bool = {normalized};\n\
-         /// Classifiers: dense vectors of `I` channels (else one-hot symbols).\n\
+         /// Classifiers, taggers, regression models: dense vectors of `I` channels (else\n\
+         /// one-hot symbols).\n\
          pub const DENSE: bool = {dense};\n\
          /// Classifiers: the most steps a sequence may have (`RNN_MAX_STEPS`).\n\
          pub const MAX_STEPS: usize = {max_steps};\n\
@@ -331,6 +375,39 @@ fn write_model_consts(out: &Path) {
          pub const LINE_MAX: usize = {line_max};\n"
     );
     fs::write(out.join("model.rs"), consts).expect("write model.rs");
+}
+
+/// Stops the build for a model that loads but that the firmware cannot serve: a tagger or
+/// regression model that reads its sequence in both directions (it needs the whole
+/// sequence before the first answer, so it cannot stream), or one with a vocabulary
+/// (the streaming mode reads dense vectors only, so far). A file that does not load is
+/// left to the loader at boot.
+fn refuse_unservable(bytes: &[u8], path: &Path) {
+    let Ok(view) = rnn_core::ModelView::parse(bytes) else {
+        return;
+    };
+    let h = view.header();
+    if !matches!(h.task, rnn_core::Task::Tag | rnn_core::Task::Regress) {
+        return;
+    }
+    if h.bidirectional {
+        fail(&format!(
+            "{}: a bidirectional {} model needs the whole sequence before its first answer, \
+             so it cannot run in the firmware's streaming mode; train a one-direction model \
+             for the firmware (rnn-core's Classifier::per_step runs this one on the host)",
+            path.display(),
+            h.task.name()
+        ));
+    }
+    if !view.vocab().is_empty() {
+        fail(&format!(
+            "{}: the firmware's streaming mode reads dense vectors (one per line); this {} \
+             model reads symbols from a vocabulary of {}, which it does not serve yet",
+            path.display(),
+            h.task.name(),
+            view.vocab().len()
+        ));
+    }
 }
 
 fn fail(message: &str) -> ! {

@@ -26,6 +26,7 @@
 use crate::cell::linalg::{check_floats, model_sizes};
 use crate::cell::{layer_scratch_len, layer_step, Head, Input, Layer, Stats, Weight};
 use crate::classes::Classes;
+use crate::conv::Conv;
 use crate::error::{check_len, Dim, Error};
 use crate::format::{CellKind, ModelView, Task, MAX_LAYERS};
 
@@ -53,6 +54,7 @@ pub struct Classifier<'a, W: Weight = [u8; 4]> {
     output: usize,
     task: Task,
     stats: Stats<'a, W>,
+    conv: Conv<'a, W>,
     stacks: [[Option<Layer<'a, W>>; STACK]; 2],
     head: Head<'a, W>,
     classes: Classes<'a>,
@@ -72,6 +74,7 @@ fn split<'a, W: Weight>(
     let (i, h, o) = model_sizes(view)?;
     let (depth, directions) = (usize::from(header.layers), header.directions());
     let stats = Stats::take(&mut rest, &header)?;
+    let conv = Conv::take(&mut rest, header.conv, i)?;
     let mut stacks = [[None; STACK]; 2];
     for stack in stacks.iter_mut().take(directions) {
         for (l, slot) in stack.iter_mut().enumerate().take(depth) {
@@ -88,6 +91,7 @@ fn split<'a, W: Weight>(
         output: o,
         task: header.task,
         stats,
+        conv,
         stacks,
         head: Head::take(&mut rest, header.head_input(), o)?,
         classes: view.classes(),
@@ -134,6 +138,11 @@ impl<'a, W: Weight> Classifier<'a, W> {
         self.output
     }
 
+    /// The convolutional front-end (empty without one), to run step by step.
+    pub fn conv(&self) -> Conv<'a, W> {
+        self.conv
+    }
+
     /// The class names, in output order.
     pub fn classes(&self) -> Classes<'a> {
         self.classes
@@ -144,12 +153,26 @@ impl<'a, W: Weight> Classifier<'a, W> {
     /// for a stack two sequences of the layers' outputs.
     pub fn work_len(&self, steps: usize) -> usize {
         let dh = self.directions * self.hidden;
-        let sequences = if self.depth > 1 { 2 * steps * dh } else { 0 };
+        let t = self.conv.stack().steps_out(steps);
+        let sequences = if self.depth > 1 { 2 * t * dh } else { 0 };
         self.kind.state_len(self.hidden)
             + layer_scratch_len(self.kind, self.hidden)
             + self.input
             + dh
             + sequences
+            + self.conv_work_len(steps)
+    }
+
+    /// The front-end's part of the working memory: its ring buffers and scratch, and its
+    /// outputs for the whole sequence (what the recurrent stack reads).
+    fn conv_work_len(&self, steps: usize) -> usize {
+        let stack = self.conv.stack();
+        if stack.is_empty() {
+            return 0;
+        }
+        self.conv.state_len()
+            + self.conv.scratch_len()
+            + stack.steps_out(steps) * stack.out_channels(self.input)
     }
 
     /// Classifies a whole sequence: `logits` (length `O`) receives the class scores
@@ -243,6 +266,19 @@ impl<'a, W: Weight> Classifier<'a, W> {
         Ok(t_len)
     }
 
+    /// Step `t` of the input as the first layer (or the front-end) reads it: a token, or
+    /// the dense vector normalised into `x_norm`.
+    fn step_input<'x>(&self, steps: Steps<'x>, t: usize, x_norm: &'x mut [f32]) -> Input<'x> {
+        let ni = self.input;
+        match steps {
+            Steps::Tokens(tokens) => Input::Token(tokens.get(t).map_or(0, |&v| usize::from(v))),
+            Steps::Dense(values) => {
+                let x = values.get(t * ni..(t + 1) * ni).unwrap_or_default();
+                self.stats.input(Input::Dense(x), x_norm)
+            }
+        }
+    }
+
     /// Where [`Classifier::run`] with `keep_top` leaves the top layer's outputs
     /// `[h_t; g_t]` of every step in `work`.
     fn tops<'w>(&self, work: &'w [f32], t_len: usize) -> &'w [f32] {
@@ -268,11 +304,11 @@ impl<'a, W: Weight> Classifier<'a, W> {
         keep_top: bool,
     ) -> Result<&'w [f32], Error> {
         let (h, dh, ni) = (self.hidden, self.directions * self.hidden, self.input);
-        let t_len = self.steps_len(steps)?;
+        let t_in = self.steps_len(steps)?;
         let needed = if keep_top {
-            self.per_step_work_len(t_len)
+            self.per_step_work_len(t_in)
         } else {
-            self.work_len(t_len)
+            self.work_len(t_in)
         };
         let found = work.len();
         let Some(work) = work.get_mut(..needed) else {
@@ -282,11 +318,35 @@ impl<'a, W: Weight> Classifier<'a, W> {
                 found,
             });
         };
+        let (work, conv_area) = work
+            .split_at_mut_checked(needed.saturating_sub(self.conv_work_len(t_in)))
+            .ok_or(Error::Truncated)?;
         let (state, rest) = work.split_at_mut(self.kind.state_len(h));
         let (scratch, rest) = rest.split_at_mut(layer_scratch_len(self.kind, h));
         let (x_norm, rest) = rest.split_at_mut(ni);
         let (finals, rest) = rest.split_at_mut(dh);
         let (mut below, mut above) = rest.split_at_mut(rest.len() / 2);
+        // The front-end first, over the whole sequence: what the first layer reads.
+        let front = self.conv.stack();
+        let t_len = front.steps_out(t_in);
+        let c = front.out_channels(ni);
+        let (conv_state, rest) = conv_area
+            .split_at_mut_checked(self.conv.state_len())
+            .ok_or(Error::Truncated)?;
+        let (conv_scratch, conv_out) = rest
+            .split_at_mut_checked(self.conv.scratch_len())
+            .ok_or(Error::Truncated)?;
+        if !front.is_empty() {
+            conv_state.fill(0.0);
+            let mut j = 0;
+            for t in 0..t_in {
+                let x = self.step_input(steps, t, x_norm);
+                let out = conv_out.get_mut(j * c..(j + 1) * c).unwrap_or_default();
+                if self.conv.step(conv_state, t, x, conv_scratch, out)? {
+                    j += 1;
+                }
+            }
+        }
 
         for l in 0..self.depth {
             let keep = keep_top || l + 1 < self.depth;
@@ -299,16 +359,10 @@ impl<'a, W: Weight> Classifier<'a, W> {
                     let t = if dir == 0 { k } else { t_len - 1 - k };
                     let x = if l > 0 {
                         Input::Dense(below.get(t * dh..(t + 1) * dh).unwrap_or_default())
+                    } else if !front.is_empty() {
+                        Input::Dense(conv_out.get(t * c..(t + 1) * c).unwrap_or_default())
                     } else {
-                        match steps {
-                            Steps::Tokens(tokens) => {
-                                Input::Token(tokens.get(t).map_or(0, |&v| usize::from(v)))
-                            }
-                            Steps::Dense(values) => {
-                                let x = values.get(t * ni..(t + 1) * ni).unwrap_or_default();
-                                self.stats.input(Input::Dense(x), x_norm)
-                            }
-                        }
+                        self.step_input(steps, t, x_norm)
                     };
                     layer_step(self.kind, &layer, state, x, scratch);
                     if keep {

@@ -19,6 +19,7 @@ use serde::ser::{SerializeSeq, Serializer};
 use serde::{Deserialize, Serialize};
 
 use crate::classes::Classes;
+use crate::conv::{ConvStack, MAX_CONV};
 use crate::crc32::crc32;
 use crate::error::{Dim, Error};
 use crate::vocab::Vocab;
@@ -216,6 +217,9 @@ pub struct Header {
     /// Dense inputs are normalised per channel before the first layer: `(x - mean) · scale`
     /// (models with an empty vocabulary, every task but next-symbol prediction).
     pub normalized: bool,
+    /// The convolutional front-end before the recurrent stack (classifiers only; format
+    /// version 2), or [`ConvStack::NONE`].
+    pub conv: ConvStack,
 }
 
 impl Header {
@@ -235,6 +239,7 @@ impl Header {
             task: Task::Next,
             bidirectional: false,
             normalized: false,
+            conv: ConvStack::NONE,
         }
     }
 
@@ -251,10 +256,20 @@ impl Header {
         Header { task, ..self }
     }
 
+    /// The same header with a convolutional front-end (or [`ConvStack::NONE`]).
+    pub const fn with_conv(self, conv: ConvStack) -> Self {
+        Header { conv, ..self }
+    }
+
     /// The format version a file with this header is written in: the first that has its
-    /// task ([`Task::since_version`]), so older readers keep reading what they can.
+    /// task ([`Task::since_version`]) and its front-end (2 for a convolutional one), so
+    /// older readers keep reading what they can.
     pub const fn version(&self) -> u16 {
-        self.task.since_version()
+        if self.conv.is_empty() {
+            self.task.since_version()
+        } else {
+            2
+        }
     }
 
     /// Number of floats before the recurrent layers: the input normalisation (`2·I`,
@@ -352,10 +367,10 @@ impl Header {
         let h = self.hidden as u64;
         let rows = (self.cell.gates() as u64).saturating_mul(h);
         let recurrent = rows.saturating_mul(h);
-        let first_input = if one_hot {
+        let first_input = if one_hot && self.conv.is_empty() {
             rows
         } else {
-            rows.saturating_mul(self.input as u64)
+            rows.saturating_mul(self.conv.out_channels(self.input as usize) as u64)
         };
         let below = (self.directions() as u64).saturating_mul(h);
         let further = recurrent.saturating_add(rows.saturating_mul(below));
@@ -390,15 +405,34 @@ impl Header {
         b | n
     }
 
-    /// `I_l`, the length of layer `l`'s input: `I` for layer 0, `D·H` above (both
-    /// directions of the layer below, `D` = [`Header::directions`]). Saturates instead of
-    /// overflowing.
+    /// `I_l`, the length of recurrent layer `l`'s input: `I` for layer 0 (or the last
+    /// convolutional layer's channels), `D·H` above (both directions of the layer below,
+    /// `D` = [`Header::directions`]). Saturates instead of overflowing.
     pub const fn layer_input(&self, layer: usize) -> usize {
         if layer == 0 {
-            self.input as usize
+            self.conv.out_channels(self.input as usize)
         } else {
             self.head_input()
         }
+    }
+
+    /// Multiply-accumulates of classifying a sequence of `t_len` steps: the
+    /// convolutional front-end, the recurrent stacks over the steps it leaves, and the
+    /// output layer once. Saturates instead of overflowing.
+    pub fn macs_per_sequence(&self, t_len: usize, one_hot: bool) -> u64 {
+        let steps = self.conv.steps_out(t_len) as u64;
+        // With a front-end the first layer reads dense vectors.
+        let one_hot = one_hot && self.conv.is_empty();
+        let per_step = self.macs_per_step(one_hot);
+        let head = if self.task.per_step() {
+            0
+        } else {
+            self.head_macs()
+        };
+        self.conv
+            .macs(t_len, self.input as usize)
+            .saturating_add(per_step.saturating_mul(steps))
+            .saturating_add(head)
     }
 
     /// `D·H`, the length of what the output layer reads: the top layer's final state in
@@ -432,7 +466,8 @@ impl Header {
     /// when a size is zero or above [`MAX_SIZE`], or the depth is not 1 to [`MAX_LAYERS`].
     ///
     /// In file order: the normalisation (`2·I`, when `normalized`), a regression model's
-    /// target statistics (`2·O`), the layers' recurrent
+    /// target statistics (`2·O`), the convolutional layers (`C·K·C_in + C` each), the
+    /// layers' recurrent
     /// weights (the forward stack, then the backward one when `bidirectional`), then the
     /// output layer (`O·D·H + O`). One Elman layer: `H·I + H·H + H + O·H + O` (`W_ax`,
     /// `W_aa`, `b_a`, `W_ya`, `b_y`). For every header it accepts, this is the sum of the
@@ -459,11 +494,14 @@ impl Header {
         let d = self.directions() as u64;
         let norm = if self.normalized { 2 * i } else { 0 };
         let targets = if self.task == Task::Regress { 2 * o } else { 0 };
+        let conv: u64 = (0..self.conv.layers().len())
+            .map(|l| self.conv.layer_weights(l, self.input as usize) as u64)
+            .sum();
         let stack: u64 = (0..usize::from(self.layers))
             .map(|l| self.layer_count(l))
             .sum();
         let head = o * self.head_input() as u64 + o;
-        usize::try_from(norm + targets + d * stack + head).map_err(|_| Error::InvalidSize {
+        usize::try_from(norm + targets + conv + d * stack + head).map_err(|_| Error::InvalidSize {
             dim: Dim::Hidden,
             found: self.hidden,
         })
@@ -478,9 +516,9 @@ struct Preamble {
     version: u16,
 }
 
-/// Everything between the preamble and the checksum.
+/// The header's fields of the body, the same in every version.
 #[derive(Serialize, Deserialize)]
-struct Body<'a> {
+struct Fields<'a> {
     cell: u8,
     layers: u8,
     task: u8,
@@ -489,14 +527,65 @@ struct Body<'a> {
     hidden: u32,
     output: u32,
     vocab: &'a str,
-    /// Class names, each ended by `\n` (classifiers), or empty.
+    /// Class (or target) names, each ended by `\n`, or empty.
     classes: &'a str,
+}
+
+/// The end of the body: padding and weights.
+#[derive(Serialize, Deserialize)]
+struct Payload<'a> {
     /// 0 to 3 zero bytes, so that the weights start at a multiple of 4 from the start of
     /// the file: a firmware that keeps the file 4-aligned in flash can then read them as
     /// `f32` directly (see [`crate::ElmanWeights::with_floats`]).
     pad: &'a [u8],
     #[serde(borrow)]
     weights: WeightBytes<'a>,
+}
+
+/// Everything between the preamble and the checksum: the fields, in version 2 the
+/// convolutional layers (a byte string, [`ConvStack::encode`]), then the payload.
+struct Body<'a> {
+    fields: Fields<'a>,
+    conv: Option<&'a [u8]>,
+    payload: Payload<'a>,
+}
+
+impl Serialize for Body<'_> {
+    fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        use serde::ser::SerializeTuple;
+        // Postcard writes a tuple as its elements one after the other.
+        let mut t = serializer.serialize_tuple(3)?;
+        t.serialize_element(&self.fields)?;
+        if let Some(conv) = self.conv {
+            t.serialize_element(conv)?;
+        }
+        t.serialize_element(&self.payload)?;
+        t.end()
+    }
+}
+
+impl<'a> Body<'a> {
+    /// Reads a body of format `version` off the front of `bytes`.
+    fn take(bytes: &'a [u8], version: u16) -> Result<(Self, &'a [u8]), Error> {
+        let (fields, rest) =
+            postcard::take_from_bytes::<Fields<'a>>(bytes).map_err(map_postcard)?;
+        let (conv, rest) = if version >= 2 {
+            let (c, r) = postcard::take_from_bytes::<&'a [u8]>(rest).map_err(map_postcard)?;
+            (Some(c), r)
+        } else {
+            (None, rest)
+        };
+        let (payload, rest) =
+            postcard::take_from_bytes::<Payload<'a>>(rest).map_err(map_postcard)?;
+        Ok((
+            Body {
+                fields,
+                conv,
+                payload,
+            },
+            rest,
+        ))
+    }
 }
 
 /// The weights on the wire: a postcard byte string (varint length, then the little-endian
@@ -578,7 +667,7 @@ impl<'a> ModelView<'a> {
                 supported: VERSION,
             });
         }
-        let (body, rest) = postcard::take_from_bytes::<Body<'a>>(rest).map_err(map_postcard)?;
+        let (body, rest) = Body::take(rest, preamble.version)?;
         let Some((stored, trailing)) = rest.split_first_chunk::<4>() else {
             return Err(Error::Truncated);
         };
@@ -592,6 +681,11 @@ impl<'a> ModelView<'a> {
         if stored != computed {
             return Err(Error::ChecksumMismatch { stored, computed });
         }
+        let Body {
+            fields: body,
+            conv,
+            payload,
+        } = body;
         if body.flags & !(FLAG_BIDIRECTIONAL | FLAG_NORMALIZED) != 0 {
             return Err(Error::UnknownFlags { found: body.flags });
         }
@@ -604,15 +698,17 @@ impl<'a> ModelView<'a> {
             task: task_of(body.task, preamble.version)?,
             bidirectional: body.flags & FLAG_BIDIRECTIONAL != 0,
             normalized: body.flags & FLAG_NORMALIZED != 0,
+            conv: ConvStack::decode(conv.unwrap_or_default())?,
         };
-        let weights = match body.weights {
+        let weights = match payload.weights {
             WeightBytes::Borrowed(w) => w,
             // Deserialisation only ever yields borrowed bytes.
             WeightBytes::Tensors(_) => return Err(Error::Malformed),
         };
         // Only the canonical padding is accepted, so one model has one encoding.
         let offset = (weights.as_ptr() as usize).wrapping_sub(bytes.as_ptr() as usize);
-        if body.pad.len() > 3 || body.pad.iter().any(|&b| b != 0) || !offset.is_multiple_of(4) {
+        let pad = payload.pad;
+        if pad.len() > 3 || pad.iter().any(|&b| b != 0) || !offset.is_multiple_of(4) {
             return Err(Error::Malformed);
         }
         let expected = header.param_count()?;
@@ -708,6 +804,11 @@ fn check_vocab<'a>(symbols: &'a str, header: &Header) -> Result<Vocab<'a>, Error
             reason: "only a model of dense inputs, not a next-symbol one, can normalise them",
         });
     }
+    if !header.conv.is_empty() && header.task != Task::Classify {
+        return Err(Error::InvalidModel {
+            reason: "only a classifier can have a convolutional front-end",
+        });
+    }
     let len = vocab.len();
     let fits = |size: u32| usize::try_from(size).is_ok_and(|s| s == len);
     let one_symbol_per_unit = match header.task {
@@ -790,26 +891,33 @@ fn parts<'a>(
     header: &Header,
     vocab: &'a str,
     classes: &'a str,
+    conv: &'a [u8],
     tensors: &'a [&'a [f32]],
     pad: usize,
 ) -> (Preamble, Body<'a>) {
+    let version = header.version();
     (
         Preamble {
             magic: MAGIC,
-            version: header.version(),
+            version,
         },
         Body {
-            cell: header.cell.code(),
-            layers: header.layers,
-            task: header.task.code(),
-            flags: header.flags(),
-            input: header.input,
-            hidden: header.hidden,
-            output: header.output,
-            vocab,
-            classes,
-            pad: &ZEROS[..pad.min(3)],
-            weights: WeightBytes::Tensors(tensors),
+            fields: Fields {
+                cell: header.cell.code(),
+                layers: header.layers,
+                task: header.task.code(),
+                flags: header.flags(),
+                input: header.input,
+                hidden: header.hidden,
+                output: header.output,
+                vocab,
+                classes,
+            },
+            conv: (version >= 2).then_some(conv),
+            payload: Payload {
+                pad: &ZEROS[..pad.min(3)],
+                weights: WeightBytes::Tensors(tensors),
+            },
         },
     )
 }
@@ -822,7 +930,9 @@ fn unchecked_len(
     tensors: &[&[f32]],
     pad: usize,
 ) -> Result<usize, Error> {
-    let (preamble, body) = parts(header, vocab, classes, tensors, pad);
+    let mut conv = [0u8; 4 * MAX_CONV];
+    let conv = header.conv.encode(&mut conv);
+    let (preamble, body) = parts(header, vocab, classes, conv, tensors, pad);
     let a = postcard::serialize_with_flavor(&preamble, Counter(0)).map_err(map_postcard)?;
     let b = postcard::serialize_with_flavor(&body, Counter(0)).map_err(map_postcard)?;
     Ok(a + b)
@@ -888,7 +998,9 @@ pub fn write_classifier(
         });
     }
     let pad = padding(header, vocab, classes, tensors)?;
-    let (preamble, body) = parts(header, vocab, classes, tensors, pad);
+    let mut conv = [0u8; 4 * MAX_CONV];
+    let conv = header.conv.encode(&mut conv);
+    let (preamble, body) = parts(header, vocab, classes, conv, tensors, pad);
     let a = postcard::to_slice(&preamble, buf)
         .map_err(map_postcard)?
         .len();

@@ -36,6 +36,11 @@ pub enum TensorRole {
     /// A regression model's per-target standard deviation, which multiplies the output
     /// layer's value: `y = target_mean + target_std ⊙ (W_ya · z + b_y)`, `O`.
     TargetStd,
+    /// A convolutional layer's weights, `C × K·C_in` (`[o][k][c]`, `k = 0` the current
+    /// step).
+    ConvWeights,
+    /// A convolutional layer's bias, `C`.
+    ConvBias,
     /// A layer's input weights, `G·H × I_l` (Elman `W_ax`, GRU/LSTM `W_ih`).
     InputWeights,
     /// A layer's recurrent weights, `G·H × H` (Elman `W_aa`, GRU/LSTM `W_hh`).
@@ -64,6 +69,8 @@ impl TensorRole {
             TensorRole::InputScale => "scale",
             TensorRole::TargetMean => "target_mean",
             TensorRole::TargetStd => "target_std",
+            TensorRole::ConvWeights => "conv_w",
+            TensorRole::ConvBias => "conv_b",
             TensorRole::InputWeights if elman => "w_ax",
             TensorRole::InputWeights => "w_ih",
             TensorRole::RecurrentWeights if elman => "w_aa",
@@ -93,7 +100,10 @@ impl TensorRole {
     const fn is_vector(self) -> bool {
         !matches!(
             self,
-            TensorRole::InputWeights | TensorRole::RecurrentWeights | TensorRole::OutputWeights
+            TensorRole::InputWeights
+                | TensorRole::RecurrentWeights
+                | TensorRole::OutputWeights
+                | TensorRole::ConvWeights
         )
     }
 }
@@ -180,7 +190,11 @@ impl Tensors {
     }
 
     fn new(header: Header) -> Self {
-        let count = Self::norm(&header) + Self::targets(&header) + Self::stacks(&header) + 2;
+        let count = Self::norm(&header)
+            + Self::targets(&header)
+            + 2 * header.conv.layers().len()
+            + Self::stacks(&header)
+            + 2;
         Tensors {
             header,
             next: 0,
@@ -221,6 +235,27 @@ impl Tensors {
             return Some(vector(role, h.output as usize));
         }
         k -= targets;
+        let convs = 2 * h.conv.layers().len();
+        if k < convs {
+            let (layer, i) = (k / 2, h.input as usize);
+            let spec = *h.conv.layers().get(layer)?;
+            let c = usize::from(spec.channels);
+            return Some(if k.is_multiple_of(2) {
+                TensorSpec {
+                    role: TensorRole::ConvWeights,
+                    layer,
+                    direction: 0,
+                    rows: c,
+                    cols: usize::from(spec.kernel).saturating_mul(h.conv.layer_input(layer, i)),
+                }
+            } else {
+                TensorSpec {
+                    layer,
+                    ..vector(TensorRole::ConvBias, c)
+                }
+            });
+        }
+        k -= convs;
         let stacks = Self::stacks(h);
         if k < stacks {
             let per_layer = Self::per_layer(h.cell);
@@ -279,7 +314,8 @@ impl FusedIterator for Tensors {}
 
 impl Header {
     /// Every tensor of a file with this header, in file order: `mean` and `scale` (`I`
-    /// each, when normalised); `target_mean` and `target_std` (`O` each, regression); then for each direction (the forward stack, then the
+    /// each, when normalised); `target_mean` and `target_std` (`O` each, regression); the
+    /// convolutional layers' weights (`C × K·C_in`) and biases (`C`), from the input up; then for each direction (the forward stack, then the
     /// backward one when bidirectional) and each layer `l` from the input up: input
     /// weights (`G·H × I_l`), recurrent weights (`G·H × H`), input bias (`G·H`) and, for
     /// GRU and LSTM, recurrent bias (`G·H`); then the output layer's weights (`O × D·H`)

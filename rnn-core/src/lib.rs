@@ -94,6 +94,7 @@
 pub mod cell;
 pub mod classes;
 pub mod classify;
+pub mod conv;
 mod crc32;
 pub mod error;
 pub mod format;
@@ -108,6 +109,7 @@ pub use cell::network::Network;
 pub use cell::{Cell, Input, Weight};
 pub use classes::Classes;
 pub use classify::{Classifier, DenseBuffer, Steps, TokenBuffer};
+pub use conv::{Conv, ConvSpec, ConvStack};
 pub use crc32::crc32;
 pub use error::{check_len, Dim, Error};
 pub use format::{

@@ -62,6 +62,7 @@ fn every_single_bit_flip_is_rejected() {
         valid_model().0,
         common::valid_per_step_model(Task::Regress),
         common::valid_per_step_model(Task::Tag),
+        common::valid_per_step_model(Task::Classify),
     ];
     for bytes in files {
         assert!(ModelView::parse(&bytes).is_ok());

@@ -62,7 +62,7 @@ proptest! {
         truncate in any::<bool>(),
     ) {
         let (mut bytes, _) = common::valid_model();
-        for task in [Task::Regress, Task::Tag] {
+        for task in [Task::Regress, Task::Tag, Task::Classify] {
             let mut b = common::valid_per_step_model(task);
             for (at, value) in &edits {
                 let i = at.index(b.len());

@@ -5,8 +5,8 @@ mod common;
 
 use proptest::prelude::*;
 use rnn_core::{
-    write_classifier, CellKind, Classifier, ElmanWeights, Error, Header, Input, ModelView, Network,
-    Steps, Stream, Task, TensorRole, TensorSpec,
+    write_classifier, CellKind, Classifier, ConvSpec, ConvStack, ElmanWeights, Error, Header,
+    Input, ModelView, Network, Steps, Stream, Task, TensorRole, TensorSpec,
 };
 
 use common::Raw;
@@ -20,7 +20,22 @@ fn gates(cell: CellKind) -> usize {
     }
 }
 
-/// Every header shape: cell × layers 1..=4 × directions × normalised × task.
+/// A front-end of two layers: kernel 3, 4 channels, stride 2; kernel 2, 3 channels.
+const CONV: [ConvSpec; 2] = [
+    ConvSpec {
+        kernel: 3,
+        stride: 2,
+        channels: 4,
+    },
+    ConvSpec {
+        kernel: 2,
+        stride: 1,
+        channels: 3,
+    },
+];
+
+/// Every header shape: cell × layers 1..=4 × directions × normalised × task, and
+/// classifiers with a convolutional front-end.
 fn every_header(i: u32, h: u32, o: u32) -> Vec<Header> {
     let mut all = Vec::new();
     for cell in [CellKind::Elman, CellKind::Gru, CellKind::Lstm] {
@@ -33,6 +48,15 @@ fn every_header(i: u32, h: u32, o: u32) -> Vec<Header> {
                         .with_bidirectional(bidirectional)
                         .with_normalized(normalized)
                         .with_task(task);
+                    all.push(header);
+                }
+                // A classifier with a convolutional front-end of one and two layers.
+                for conv in [&CONV[..1], &CONV[..]] {
+                    let header = Header::new(cell, layers, i, h, o)
+                        .with_bidirectional(bidirectional)
+                        .with_normalized(normalized)
+                        .classifier()
+                        .with_conv(ConvStack::new(conv).unwrap());
                     all.push(header);
                 }
             }
@@ -59,9 +83,16 @@ fn expected_walk(header: &Header) -> Vec<(TensorRole, usize, usize, usize, usize
         walk.push((TensorRole::TargetMean, 0, 0, o, 1));
         walk.push((TensorRole::TargetStd, 0, 0, o, 1));
     }
+    let mut c_in = i;
+    for (l, spec) in header.conv.layers().iter().enumerate() {
+        let (k, c) = (usize::from(spec.kernel), usize::from(spec.channels));
+        walk.push((TensorRole::ConvWeights, l, 0, c, k * c_in));
+        walk.push((TensorRole::ConvBias, l, 0, c, 1));
+        c_in = c;
+    }
     for dir in 0..d {
         for l in 0..usize::from(header.layers) {
-            let n_in = if l == 0 { i } else { d * h };
+            let n_in = if l == 0 { c_in } else { d * h };
             walk.push((TensorRole::InputWeights, l, dir, g * h, n_in));
             walk.push((TensorRole::RecurrentWeights, l, dir, g * h, h));
             walk.push((TensorRole::InputBias, l, dir, g * h, 1));
@@ -131,6 +162,7 @@ fn walk_is_the_documented_order_and_sums_to_param_count() {
                         | TensorRole::InputScale
                         | TensorRole::TargetMean
                         | TensorRole::TargetStd
+                        | TensorRole::ConvBias
                         | TensorRole::InputBias
                         | TensorRole::RecurrentBias
                         | TensorRole::OutputBias
@@ -140,7 +172,7 @@ fn walk_is_the_documented_order_and_sums_to_param_count() {
             }
             let d = if header.bidirectional { 2 } else { 1 };
             assert_eq!(header.head_input(), d * h as usize);
-            assert_eq!(header.layer_input(0), i as usize);
+            assert_eq!(header.layer_input(0), header.conv.out_channels(i as usize));
             assert_eq!(header.layer_input(3), d * h as usize);
             assert_eq!(header.layer_state_len(), header.cell.state_len(h as usize));
         }
@@ -191,8 +223,11 @@ fn reader_consumes_the_walk() {
         bytes.truncate(len);
 
         // The hand encoder of FORMAT.md gives the same file from the same floats...
+        let mut conv = [0u8; 16];
+        let conv = header.conv.encode(&mut conv);
         let raw = Raw {
-            version: u64::from(header.task.since_version()),
+            version: u64::from(header.version()),
+            conv,
             cell: header.cell.code(),
             layers: header.layers,
             task: header.task.code(),
@@ -300,12 +335,14 @@ fn macs_by_loop(header: &Header, one_hot: bool) -> u64 {
     );
     let d = if header.bidirectional { 2 } else { 1 };
     let g = gates(header.cell) as u64;
+    let first = header.conv.layers().last().map(|s| u64::from(s.channels));
     let mut macs = 0;
     for _direction in 0..d {
         for l in 0..header.layers {
-            let input = match (l, one_hot) {
-                (0, true) => 1,
-                (0, false) => i,
+            let input = match (l, one_hot, first) {
+                (0, _, Some(c)) => c,
+                (0, true, None) => 1,
+                (0, false, None) => i,
                 _ => d * h,
             };
             macs += g * h * h + g * h * input;
@@ -330,6 +367,25 @@ fn macs_match_a_plain_loop() {
             }
             let d = if header.bidirectional { 2 } else { 1 };
             assert_eq!(header.head_macs(), u64::from(o) * d * u64::from(h));
+            // A sequence of 10 steps: with the front-end (stride 2) 5 recurrent steps,
+            // and its own MACs: 5 outputs × 4 × 3 × I, then 5 × 3 × 2 × 4.
+            let t = 10u64;
+            let conv_macs = match header.conv.layers().len() {
+                0 => 0,
+                1 => 5 * 4 * 3 * u64::from(i),
+                _ => 5 * 4 * 3 * u64::from(i) + 5 * 3 * 2 * 4,
+            };
+            let steps = if header.conv.is_empty() { t } else { 5 };
+            let head = if header.task == Task::Classify {
+                header.head_macs()
+            } else {
+                0
+            };
+            assert_eq!(
+                header.macs_per_sequence(10, false),
+                conv_macs + steps * header.macs_per_step(false) + head,
+                "{header:?}"
+            );
         }
     }
 }

@@ -81,6 +81,8 @@ pub struct Raw<'a> {
     pub sizes: (u64, u64, u64),
     pub vocab: &'a [u8],
     pub classes: &'a [u8],
+    /// The convolutional layers (version 2 and later only), 4 bytes each.
+    pub conv: &'a [u8],
     /// Padding bytes before the weights; `None` for the canonical 0..=3 zeros that align
     /// the weights to 4 bytes.
     pub pad: Option<Vec<u8>>,
@@ -99,6 +101,7 @@ impl Raw<'_> {
             sizes: (I as u64, H as u64, O as u64),
             vocab: VOCAB.as_bytes(),
             classes: b"",
+            conv: b"",
             pad: None,
             weights,
         }
@@ -118,6 +121,10 @@ impl Raw<'_> {
         out.extend_from_slice(self.vocab);
         varint(self.classes.len() as u64, &mut out);
         out.extend_from_slice(self.classes);
+        if self.version >= 2 {
+            varint(self.conv.len() as u64, &mut out);
+            out.extend_from_slice(self.conv);
+        }
         let mut len = Vec::new();
         varint(self.weights.len() as u64 * 4, &mut len);
         let pad = self.pad.clone().unwrap_or_else(|| {
@@ -137,9 +144,10 @@ impl Raw<'_> {
     }
 }
 
-/// A valid per-step model of version 2: a normalised 2-layer GRU regression model of 3
-/// channels and 2 targets (`target_std` positive), or a bidirectional LSTM tagger over the
-/// fixture vocabulary with 3 classes.
+/// A valid model of version 2: a normalised 2-layer GRU regression model of 3 channels
+/// and 2 targets (`target_std` positive), a bidirectional LSTM tagger over the fixture
+/// vocabulary with 3 classes, or (`Task::Classify`) a GRU classifier with a two-layer
+/// convolutional front-end.
 pub fn valid_per_step_model(task: Task) -> Vec<u8> {
     let (header, vocab, names) = match task {
         Task::Regress => (
@@ -156,6 +164,33 @@ pub fn valid_per_step_model(task: Task) -> Vec<u8> {
             VOCAB,
             "a\nb\nc\n",
         ),
+    };
+    let header = if task == Task::Classify {
+        // A classifier with a two-layer convolutional front-end.
+        let conv = rnn_core::ConvStack::new(&[
+            rnn_core::ConvSpec {
+                kernel: 3,
+                stride: 2,
+                channels: 4,
+            },
+            rnn_core::ConvSpec {
+                kernel: 2,
+                stride: 1,
+                channels: 3,
+            },
+        ])
+        .unwrap();
+        Header::new(CellKind::Gru, 1, 3, 4, 3)
+            .classifier()
+            .with_normalized(true)
+            .with_conv(conv)
+    } else {
+        header
+    };
+    let (vocab, names) = if task == Task::Classify {
+        ("", "a\nb\nc\n")
+    } else {
+        (vocab, names)
     };
     let w = weights(5, header.param_count().unwrap());
     let mut buf = vec![0u8; 8192];
