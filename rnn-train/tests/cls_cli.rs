@@ -33,6 +33,7 @@ fn seeded_run_on_vendored_words_beats_the_stated_accuracy() {
     let h = Hyper {
         task: TaskHyper::Classify {
             bidirectional: false,
+            conv: String::new(),
         },
         cell: CellType::Gru,
         layers: 1,

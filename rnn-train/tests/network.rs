@@ -27,6 +27,7 @@ fn classifier(cell: CellType, layers: usize, directions: usize, input_kind: Inpu
         input: 4,
         hidden: 3,
         output: 3,
+        conv: rnn_core::ConvStack::NONE,
     }
 }
 

@@ -88,6 +88,27 @@ pub fn inspect(path: &Path, out: &mut dyn Write) -> Result<()> {
     if task != rnn_core::Task::Next {
         w(out, format!("input: {}", m.input.describe()))?;
     }
+    if !a.conv.is_empty() {
+        let layers: Vec<String> = a
+            .conv
+            .layers()
+            .iter()
+            .map(|s| {
+                format!(
+                    "kernel {} channels {} stride {}",
+                    s.kernel, s.channels, s.stride
+                )
+            })
+            .collect();
+        w(
+            out,
+            format!(
+                "convolutional front-end (ReLU, causal): {}; a sequence of T steps gives the recurrent stack ceil(T / {}) steps",
+                layers.join(", then "),
+                a.conv.layers().iter().map(|s| usize::from(s.stride)).product::<usize>()
+            ),
+        )?;
+    }
     let shapes: Vec<String> = a
         .tensors()
         .iter()

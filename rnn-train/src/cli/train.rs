@@ -160,6 +160,15 @@ pub struct TrainCmd {
     /// regression model needs whole recordings: it cannot stream).
     #[arg(long, help_heading = "Classifiers and per-step models")]
     pub bidirectional: bool,
+    /// --task classify: a convolutional front-end before the recurrent stack, one
+    /// KERNEL:CHANNELS:STRIDE per layer (ReLU; causal, so it also streams), e.g. 8:16:4
+    /// cuts the recurrent steps by 4 [default: none].
+    #[arg(
+        long,
+        value_name = "K:C:S,...",
+        help_heading = "Classifiers and per-step models"
+    )]
+    pub conv: Option<String>,
     #[command(flatten)]
     pub columns: ColumnArgs,
 }
@@ -335,6 +344,13 @@ impl TrainCmd {
     /// The hyper-parameters these flags ask for; flags of the other task are an error.
     pub fn hyper(&self) -> Result<Hyper> {
         let task = self.task.task();
+        if task != Task::Classify && self.conv.is_some() {
+            return Err(Error::Config(
+                "--conv is for --task classify: a front-end with a stride answers less \
+                 often than every step"
+                    .into(),
+            ));
+        }
         if task != Task::Tag && task != Task::Regress && self.columns.any() {
             return Err(Error::Config(
                 "--inputs, --label, --targets and --group are for --task tag or regress".into(),
@@ -354,7 +370,7 @@ impl TrainCmd {
                 }
             }
             _ => {
-                let mut given = vec![
+                let given = [
                     ("--mode", self.mode.is_some()),
                     ("--reduction", self.reduction.is_some()),
                 ];
@@ -382,7 +398,10 @@ impl TrainCmd {
                         bidirectional,
                         seq_len,
                     },
-                    _ => TaskHyper::Classify { bidirectional },
+                    _ => TaskHyper::Classify {
+                        bidirectional,
+                        conv: self.conv.clone().unwrap_or_default(),
+                    },
                 }
             }
         };
@@ -581,6 +600,13 @@ impl TrainCmd {
             )));
         }
         hyper.task.set_bidirectional(a.directions == 2);
+        if let TaskHyper::Classify { conv, .. } = &mut hyper.task {
+            let theirs = crate::train::conv_text(&a.conv);
+            if self.conv.is_some() && crate::train::parse_conv(conv)? != a.conv {
+                return differs("conv", conv.clone(), theirs);
+            }
+            *conv = theirs;
+        }
         hyper.hidden = a.hidden;
         hyper.cell = a.cell;
         hyper.layers = a.layers;
@@ -633,12 +659,7 @@ impl TrainCmd {
                 hyper.validate()?;
                 let classes = raw.classes();
                 let input = raw.input_spec()?;
-                let bidirectional = matches!(
-                    hyper.task,
-                    TaskHyper::Classify {
-                        bidirectional: true
-                    }
-                );
+                let bidirectional = hyper.task.bidirectional();
                 let arch = Arch {
                     task: Task::Classify,
                     cell: hyper.cell,
@@ -648,6 +669,7 @@ impl TrainCmd {
                     input: input.size(),
                     hidden: hyper.hidden,
                     output: classes.len(),
+                    conv: hyper.task.conv()?,
                 };
                 arch.check().map_err(Error::Config)?;
                 check_size(&arch)?;
@@ -709,6 +731,7 @@ impl TrainCmd {
                     input: input.size(),
                     hidden: hyper.hidden,
                     output: classes.len(),
+                    conv: rnn_core::ConvStack::NONE,
                 };
                 arch.check().map_err(Error::Config)?;
                 check_size(&arch)?;

@@ -131,6 +131,15 @@ pub fn to_json(model: &Model) -> Value {
     doc.insert("input_size".into(), json!(a.input));
     doc.insert("hidden_size".into(), json!(a.hidden));
     doc.insert("output_size".into(), json!(a.output));
+    if !a.conv.is_empty() {
+        let layers: Vec<Value> = a
+            .conv
+            .layers()
+            .iter()
+            .map(|s| json!([s.kernel, s.channels, s.stride]))
+            .collect();
+        doc.insert("conv".into(), Value::Array(layers));
+    }
     let number = |x: &f32| json!(f64::from(*x));
     match &model.input {
         InputSpec::Chars(v) => {
@@ -303,6 +312,35 @@ impl Reader<'_> {
             }
         }
         Ok(out)
+    }
+
+    /// A front-end written as `[[kernel, channels, stride], …]`.
+    fn conv(&self, v: &Value) -> Result<rnn_core::ConvStack> {
+        let bad = || {
+            self.bad(format!(
+                "key `conv` is {v}; expected [[kernel, channels, stride], …] with kernel and \
+                 stride 1 to 255 and channels 1 to 4096, at most 4 layers"
+            ))
+        };
+        let layers = v.as_array().ok_or_else(bad)?;
+        let mut specs = Vec::new();
+        for l in layers {
+            let n: Vec<u64> = l
+                .as_array()
+                .ok_or_else(bad)?
+                .iter()
+                .map(|x| x.as_u64().ok_or_else(bad))
+                .collect::<Result<_>>()?;
+            let [k, c, s] = n.as_slice() else {
+                return Err(bad());
+            };
+            specs.push(rnn_core::ConvSpec {
+                kernel: u8::try_from(*k).map_err(|_| bad())?,
+                channels: u16::try_from(*c).map_err(|_| bad())?,
+                stride: u8::try_from(*s).map_err(|_| bad())?,
+            });
+        }
+        rnn_core::ConvStack::new(&specs).map_err(|_| bad())
     }
 
     fn vocab(&self, obj: &Map<String, Value>) -> Result<Vocab> {
@@ -544,6 +582,10 @@ fn ours(r: &Reader<'_>, obj: &Map<String, Value>, version: u64) -> Result<Model>
     } else {
         None
     };
+    let conv = match obj.get("conv") {
+        None => rnn_core::ConvStack::NONE,
+        Some(v) => r.conv(v)?,
+    };
     let arch = Arch {
         task,
         cell,
@@ -553,6 +595,7 @@ fn ours(r: &Reader<'_>, obj: &Map<String, Value>, version: u64) -> Result<Model>
         input,
         hidden: size("hidden_size")?,
         output: size("output_size")?,
+        conv,
     };
     r.check_arch(&arch)?;
     let mut params = Vec::with_capacity(arch.param_count());

@@ -113,6 +113,8 @@ pub struct Arch {
     pub hidden: usize,
     /// `O`: vocabulary size (next symbol), number of classes or of targets.
     pub output: usize,
+    /// A classifier's convolutional front-end (`ConvStack::NONE` for none).
+    pub conv: rnn_core::ConvStack,
 }
 
 /// Where one of a layer's tensors (or the output layer's) lives in the parameter vector.
@@ -142,6 +144,8 @@ pub struct Layout {
     layers: Vec<LayerRanges>,
     /// `W_ya` and `b_y`.
     pub head: (Range<usize>, Range<usize>),
+    /// The convolutional layers' weights and biases, from the input up.
+    pub conv: Vec<super::conv::ConvRanges>,
 }
 
 impl Layout {
@@ -163,6 +167,7 @@ impl Arch {
             input: vocab,
             hidden,
             output: vocab,
+            conv: rnn_core::ConvStack::NONE,
         }
     }
 
@@ -178,6 +183,7 @@ impl Arch {
         .with_bidirectional(self.directions == 2)
         .with_normalized(self.input_kind == InputKind::Dense { normalized: true })
         .with_task(self.task)
+        .with_conv(self.conv)
     }
 
     /// The architecture a file's header describes; `one_hot` when the file has a
@@ -198,6 +204,7 @@ impl Arch {
             input: h.input as usize,
             hidden: h.hidden as usize,
             output: h.output as usize,
+            conv: h.conv,
         }
     }
 
@@ -230,6 +237,12 @@ impl Arch {
             if v == 0 || v > rnn_core::format::MAX_SIZE as usize {
                 return Err(format!("{name} size {v} is not in 1..=65536"));
             }
+        }
+        if !self.conv.is_empty() && self.task != Task::Classify {
+            return Err(format!(
+                "a convolutional front-end is for classifiers, not a {} model",
+                self.task.name()
+            ));
         }
         if matches!(self.task, Task::Classify | Task::Tag) && self.output < 2 {
             let who = if self.task == Task::Tag {
@@ -335,10 +348,19 @@ impl Arch {
                 layers.push(self.layer_ranges(l, d));
             }
         }
+        let mut conv = vec![super::conv::ConvRanges::default(); self.conv.layers().len()];
+        for (t, range) in self.placed() {
+            match t.role {
+                TensorRole::ConvWeights => conv[t.layer].w = range,
+                TensorRole::ConvBias => conv[t.layer].b = range,
+                _ => {}
+            }
+        }
         Layout {
             directions: self.directions,
             layers,
             head: self.head_ranges(),
+            conv,
         }
     }
 
@@ -368,8 +390,14 @@ impl Arch {
             Task::Classify | Task::Tag => format!("{} classes", self.output),
             Task::Regress => format!("{} targets", self.output),
         };
+        let conv: String = self
+            .conv
+            .layers()
+            .iter()
+            .map(|s| format!("conv {}:{}:{} → ", s.kernel, s.channels, s.stride))
+            .collect();
         format!(
-            "{bi}{}-layer {}, I {}, H {}, {out}",
+            "{conv}{bi}{}-layer {}, I {}, H {}, {out}",
             self.layers,
             self.cell.name(),
             self.input,

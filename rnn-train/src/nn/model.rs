@@ -11,7 +11,8 @@
 //! Weight matrices are drawn uniformly from `[-1/√H, 1/√H)` with the trainer's SplitMix64
 //! seeded by `--seed`, layer by layer, within a layer the forward direction first, input
 //! then recurrent weights, then `W_ya` (PyTorch's `state_dict` order, the range its
-//! `nn.RNN`, `nn.GRU` and `nn.LSTM` use); biases start at zero, except the LSTM's
+//! `nn.RNN`, `nn.GRU` and `nn.LSTM` use), then a convolutional front-end's weights from
+//! `[-1/√(K·C_in), 1/√(K·C_in))` (the bound of PyTorch's `nn.Conv1d`); biases start at zero, except the LSTM's
 //! forget-gate input bias `b_ih[f]`, which starts at 1 (as Keras's `unit_forget_bias`), so
 //! that a fresh LSTM keeps its cell state. Uniform rather than normal draws keep the
 //! initial weights exactly reproducible on every platform (no `ln`/`cos` from a libm).
@@ -221,6 +222,15 @@ impl Model {
         }
         for w in &mut params[arch.head_ranges().0] {
             *w = rng.uniform(limit);
+        }
+        // Drawn last, so that a model without a front-end starts as it always did.
+        for (l, r) in arch.layout().conv.iter().enumerate() {
+            let fan_in = arch.conv.layer_weights(l, arch.input) - r.b.len();
+            let per_output = fan_in / r.b.len().max(1);
+            let bound = 1.0 / (per_output.max(1) as f32).sqrt();
+            for w in &mut params[r.w.clone()] {
+                *w = rng.uniform(bound);
+            }
         }
         Model {
             arch,

@@ -9,12 +9,14 @@
 //! final (classification):    z = [h^{L-1,→}_{T-1} ; h^{L-1,←}_0]  L = -ln p[y]
 //! ```
 //!
-//! (`z` is just `h^{L-1}_{T-1}` with one direction.) The backward pass scales the loss by
-//! `s`, its weight in the minibatch.
+//! (`z` is just `h^{L-1}_{T-1}` with one direction.) A classifier's convolutional
+//! front-end ([`super::conv`]) runs before the recurrent layers, which then read its
+//! outputs. The backward pass scales the loss by `s`, its weight in the minibatch.
 
 use multiversion::multiversion;
 
 use super::arch::Arch;
+use super::conv::{self, ConvWorkspace};
 use super::loss::{mse_backward, mse_forward, softmax_ce_backward, softmax_ce_forward};
 use super::recurrent::{self, SeqInput};
 
@@ -47,10 +49,12 @@ impl Example<'_> {
     }
 }
 
-/// The recurrent workspace plus the output layer's buffers.
+/// The recurrent workspace plus the front-end's and the output layer's buffers.
 #[derive(Clone, Debug)]
 pub struct Workspace {
     pub rec: recurrent::Workspace,
+    /// A classifier's convolutional front-end (unused without one).
+    pub conv: ConvWorkspace,
     /// The output layer's input for a final readout (`D·H`).
     z: Vec<f32>,
     /// Probabilities (or a regression's values) of every prediction of the latest forward
@@ -63,6 +67,7 @@ impl Workspace {
     pub fn new(arch: Arch, capacity: usize) -> Self {
         Workspace {
             rec: recurrent::Workspace::new(arch, capacity),
+            conv: ConvWorkspace::default(),
             z: vec![0.0; arch.head_input()],
             p: vec![0.0; capacity.max(1) * arch.output],
             dz: vec![0.0; arch.head_input()],
@@ -119,7 +124,17 @@ pub fn forward<'x>(
     ws: &mut Workspace,
 ) -> f32 {
     let arch = *ws.arch();
-    recurrent::forward(params, ex.x, state0, &mut ws.rec);
+    if arch.conv.is_empty() {
+        recurrent::forward(params, ex.x, state0, &mut ws.rec);
+    } else {
+        let ranges = ws.rec.layout().conv.clone();
+        conv::forward(params, &arch.conv, &ranges, arch.input, ex.x, &mut ws.conv);
+        let x = SeqInput::Dense {
+            values: ws.conv.top(),
+            channels: arch.layer_input(0),
+        };
+        recurrent::forward(params, x, state0, &mut ws.rec);
+    }
     let (r_w, r_b) = ws.rec.layout().head.clone();
     let (w_ya, b_y) = (&params[r_w], &params[r_b]);
     let o = arch.output;
@@ -166,7 +181,7 @@ pub fn backward<'x>(
     {
         let (g_rest, g_b) = grad.split_at_mut(r_b.start);
         let (g_w, g_b) = (&mut g_rest[r_w], &mut g_b[..o]);
-        let Workspace { rec, z, p, dz } = ws;
+        let Workspace { rec, z, p, dz, .. } = ws;
         let t_len = rec.steps();
         let (tops, dtops) = rec.top_and_grad();
         match ex.y {
@@ -199,5 +214,17 @@ pub fn backward<'x>(
             }
         }
     }
-    recurrent::backward(params, ex.x, &mut ws.rec, grad);
+    if arch.conv.is_empty() {
+        recurrent::backward(params, ex.x, &mut ws.rec, grad);
+        return;
+    }
+    let Workspace { rec, conv: cw, .. } = ws;
+    let x = SeqInput::Dense {
+        values: cw.top(),
+        channels: arch.layer_input(0),
+    };
+    recurrent::backward(params, x, rec, grad);
+    cw.top_grad().copy_from_slice(rec.input_grad());
+    let ranges = rec.layout().conv.clone();
+    conv::backward(params, &arch.conv, &ranges, arch.input, ex.x, cw, grad);
 }

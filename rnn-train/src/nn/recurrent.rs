@@ -96,6 +96,9 @@ pub struct Workspace {
     douts: Vec<Vec<f32>>,
     dstate: Vec<f32>,
     tmp: Vec<f32>,
+    /// `∂L/∂x^0_t` (`capacity` rows of `I_0`) when the input is a convolutional front-end's
+    /// output, which needs it; empty otherwise.
+    dinput: Vec<f32>,
 }
 
 impl Workspace {
@@ -115,7 +118,19 @@ impl Workspace {
             douts: (0..arch.layers).map(|_| vec![0.0; capacity * dh]).collect(),
             dstate: vec![0.0; s],
             tmp: vec![0.0; arch.cell.tmp_per_unit() * arch.hidden],
+            dinput: if arch.conv.is_empty() {
+                Vec::new()
+            } else {
+                vec![0.0; capacity * arch.layer_input(0)]
+            },
         }
+    }
+
+    /// `∂L/∂x^0_t` of the latest [`backward`], `T` rows of `I_0` (empty without a
+    /// convolutional front-end).
+    pub fn input_grad(&self) -> &[f32] {
+        let n = self.t_len * self.arch.layer_input(0);
+        self.dinput.get(..n).unwrap_or_default()
     }
 
     pub fn arch(&self) -> &Arch {
@@ -235,14 +250,21 @@ pub fn backward<'x>(params: &[f32], x: SeqInput<'x>, ws: &mut Workspace, grad: &
         douts,
         dstate,
         tmp,
+        dinput,
         ..
     } = ws;
     for l in (0..arch.layers).rev() {
         let (dbelow, dhere) = douts.split_at_mut(l);
         let dout = &dhere[0];
-        let mut dx_buf = dbelow.last_mut();
+        // Row width of this layer's input gradient: D·H, or I_0 for the first layer.
+        let width = if l == 0 { arch.layer_input(0) } else { dh };
+        let mut dx_buf: Option<&mut [f32]> = match dbelow.last_mut() {
+            Some(b) => Some(b.as_mut_slice()),
+            None if !dinput.is_empty() => Some(dinput.as_mut_slice()),
+            None => None,
+        };
         if let Some(b) = dx_buf.as_deref_mut() {
-            b[..t_len * dh].fill(0.0);
+            b[..t_len * width].fill(0.0);
         }
         for d in 0..nd {
             let w = layer_w(layout.layer(l, d), params);
@@ -266,7 +288,9 @@ pub fn backward<'x>(params: &[f32], x: SeqInput<'x>, ws: &mut Workspace, grad: &
                 let step = Step { w, x: xin, prev };
                 let mut d = StepGrad {
                     dstate,
-                    dx: dx_buf.as_deref_mut().map(|b| &mut b[t * dh..(t + 1) * dh]),
+                    dx: dx_buf
+                        .as_deref_mut()
+                        .map(|b| &mut b[t * width..(t + 1) * width]),
                     g: &mut g,
                     tmp,
                 };

@@ -42,8 +42,13 @@ pub enum TaskHyper {
         seq_len: usize,
         reduction: Reduction,
     },
-    /// Classification: whether a second stack reads each sequence backwards.
-    Classify { bidirectional: bool },
+    /// Classification: whether a second stack reads each sequence backwards, and the
+    /// convolutional front-end (`--conv`, as written: `K:C:S,…`; empty for none).
+    Classify {
+        bidirectional: bool,
+        #[serde(default)]
+        conv: String,
+    },
     /// Tagging, a class at every step: whether a second stack reads each recording
     /// backwards (then it reads whole recordings), else the window length of truncated
     /// BPTT over long recordings.
@@ -53,11 +58,19 @@ pub enum TaskHyper {
 }
 
 impl TaskHyper {
+    /// The convolutional front-end these settings ask for (none but for a classifier).
+    pub fn conv(&self) -> Result<rnn_core::ConvStack> {
+        match self {
+            TaskHyper::Classify { conv, .. } => parse_conv(conv),
+            _ => Ok(rnn_core::ConvStack::NONE),
+        }
+    }
+
     /// Whether a backward stack reads each sequence.
     pub fn bidirectional(&self) -> bool {
         match *self {
             TaskHyper::Next { .. } => false,
-            TaskHyper::Classify { bidirectional }
+            TaskHyper::Classify { bidirectional, .. }
             | TaskHyper::Tag { bidirectional, .. }
             | TaskHyper::Regress { bidirectional, .. } => bidirectional,
         }
@@ -66,11 +79,57 @@ impl TaskHyper {
     pub fn set_bidirectional(&mut self, value: bool) {
         match self {
             TaskHyper::Next { .. } => {}
-            TaskHyper::Classify { bidirectional }
+            TaskHyper::Classify { bidirectional, .. }
             | TaskHyper::Tag { bidirectional, .. }
             | TaskHyper::Regress { bidirectional, .. } => *bidirectional = value,
         }
     }
+}
+
+/// A front-end written as `K:C:S[,K:C:S…]` (kernel, channels, stride per layer; empty for
+/// none).
+pub fn parse_conv(text: &str) -> Result<rnn_core::ConvStack> {
+    let bad = |why: String| {
+        Err(Error::Config(format!(
+            "--conv {text:?}: {why}; write KERNEL:CHANNELS:STRIDE per layer, e.g. 8:16:4,4:16:2"
+        )))
+    };
+    if text.trim().is_empty() {
+        return Ok(rnn_core::ConvStack::NONE);
+    }
+    let mut specs = Vec::new();
+    for layer in text.split(',') {
+        let parts: Vec<&str> = layer.trim().split(':').collect();
+        let [k, c, s] = parts.as_slice() else {
+            return bad(format!("{layer:?} is not three numbers"));
+        };
+        let (Ok(kernel), Ok(channels), Ok(stride)) =
+            (k.parse::<u8>(), c.parse::<u16>(), s.parse::<u8>())
+        else {
+            return bad(format!(
+                "{layer:?}: the kernel and stride must be 1 to 255, the channels 1 to 4096"
+            ));
+        };
+        specs.push(rnn_core::ConvSpec {
+            kernel,
+            stride,
+            channels,
+        });
+    }
+    match rnn_core::ConvStack::new(&specs) {
+        Ok(s) => Ok(s),
+        Err(e) => bad(e.to_string()),
+    }
+}
+
+/// The `--conv` text of a front-end ([`parse_conv`]'s inverse; empty for none).
+pub fn conv_text(stack: &rnn_core::ConvStack) -> String {
+    stack
+        .layers()
+        .iter()
+        .map(|s| format!("{}:{}:{}", s.kernel, s.channels, s.stride))
+        .collect::<Vec<_>>()
+        .join(",")
 }
 
 /// Everything that decides the trained weights. Stored in checkpoints, so that a resumed

@@ -243,7 +243,7 @@ pub fn reference_loss(
     y: &RefTargets,
     state0: Option<&[f64]>,
 ) -> f64 {
-    let (h, nd, t_len, g) = (a.hidden, a.directions, xs.len(), a.cell.gates());
+    let (h, nd, g) = (a.hidden, a.directions, a.cell.gates());
     let s = if a.cell == CellType::Lstm { 2 * h } else { h };
     let mut cursor = 0;
     let mut take = |n: usize| {
@@ -251,10 +251,18 @@ pub fn reference_loss(
         cursor += n;
         r
     };
+    // The convolutional front-end's weights come first: C × K·C_in, then C.
+    let mut conv_w: Vec<(&[f64], &[f64])> = Vec::new();
+    let mut c_in = a.input;
+    for spec in a.conv.layers() {
+        let (k, c) = (spec.kernel as usize, spec.channels as usize);
+        conv_w.push((take(c * k * c_in), take(c)));
+        c_in = c;
+    }
     let mut layers: Vec<Vec<LayerRef<'_>>> = vec![Vec::new(), Vec::new()];
     for d in 0..nd {
         for l in 0..a.layers {
-            let n_in = if l == 0 { a.input } else { nd * h };
+            let n_in = if l == 0 { c_in } else { nd * h };
             let wx = take(g * h * n_in);
             let wh = take(g * h * h);
             let bx = take(g * h);
@@ -274,6 +282,33 @@ pub fn reference_loss(
         "reference read a different number of weights"
     );
     let mut inputs: Vec<Vec<f64>> = xs.to_vec();
+    // v_j = ReLU(b + Σ_k W[·,k,·] u_{jS-k}), u before the start zero.
+    let mut c_in = a.input;
+    for (spec, (w, b)) in a.conv.layers().iter().zip(&conv_w) {
+        let (k, st, c) = (
+            spec.kernel as usize,
+            spec.stride as usize,
+            spec.channels as usize,
+        );
+        inputs = (0..inputs.len())
+            .step_by(st)
+            .map(|t| {
+                (0..c)
+                    .map(|o| {
+                        let mut z = b[o];
+                        for back in 0..k.min(t + 1) {
+                            for ch in 0..c_in {
+                                z += w[(o * k + back) * c_in + ch] * inputs[t - back][ch];
+                            }
+                        }
+                        z.max(0.0)
+                    })
+                    .collect()
+            })
+            .collect();
+        c_in = c;
+    }
+    let t_len = inputs.len();
     for l in 0..a.layers {
         let mut outs = vec![vec![0.0; nd * h]; t_len];
         for d in 0..nd {
