@@ -2,7 +2,8 @@
 # Measures the firmware for one model (any cell kind and depth) on the three QEMU boards:
 # flash and static RAM (llvm-size), the stack's high-water mark and the instructions per
 # step (the firmware's own /mem and /bench, under `qemu -icount shift=0`). For a
-# classifier: the instructions per classified sequence of 1 and of max_steps steps.
+# classifier: the instructions per classified sequence of 1 and of max_steps steps; for a
+# tagger or regression model (stream mode): the instructions per step.
 #
 #   firmware-example/footprint.sh MODEL.rnn
 #
@@ -35,6 +36,24 @@ while read -r board target _; do
             -semihosting-config enable=on,target=native -icount shift=0 -kernel "$elf" 2>/dev/null
     }
     banner=$(printf '/exit\n' | run | sed -n 1p)
+    if [[ $banner == *task=tag* || $banner == *task=regress* ]]; then
+        # Every path of stream mode: vectors of the model's channel count (the state
+        # carried), each error, /reset, the names, then /bench and /mem.
+        channels=$(grep -o ' input=[0-9]*' <<<"$banner" | grep -o '[0-9]*')
+        vector=$(seq -s, 1 "$channels" | sed 's/\([0-9]*\)/0.\1e-1/g')
+        workload="$vector\n$vector\n\n1,x\n/reset\n$vector\n/classes\n/targets\n"
+        answer=$(printf "$workload/bench\n/foo\n/mem\n/exit\n" | run)
+        per_step=$(grep -o 'bench: [a-z]* [0-9]* instructions/step' <<<"$answer" | grep -o '[0-9]*')
+        per_mac=$(grep -o '([0-9.]* per MAC)' <<<"$answer" | grep -o '[0-9.]*')
+        macs=$(grep -o '[0-9]* MACs/step' <<<"$answer" | grep -o '[0-9]*')
+        peak=$(grep -o 'stack peak [0-9]*' <<<"$answer" | grep -o '[0-9]*')
+        if [[ $board == "$first" ]]; then
+            grep -o 'task=.*normalized=[0-9]*' <<<"$banner"
+            printf '%-12s %10s %12s %8s %8s %11s %11s %9s %s\n' board text+rodata "w/o model" data bss stack_peak "instr/step" "MACs/step" "per MAC"
+        fi
+        printf '%-12s %10s %12s %8s %8s %11s %11s %9s %s\n' "$board" "$text" "$((text - model_bytes))" "$data" "$bss" "$peak" "$per_step" "$macs" "$per_mac"
+        continue
+    fi
     if [[ $banner == *task=classify* ]]; then
         # Every path of classify mode: a valid input (a word, or a sequence of vectors of
         # the model's channel count), each error, /classes, then /bench and /mem.

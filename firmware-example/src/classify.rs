@@ -17,6 +17,9 @@ use rnn_core::DenseBuffer;
 use rnn_core::TokenBuffer;
 use rnn_core::{CellKind, Classifier, Dim, Error, ModelView, Rng, Text, Vocab};
 
+use crate::decimal::per_ten_thousand;
+#[cfg(rnn_classify_dense)]
+use crate::vector::parse_vector;
 use crate::{measure, model, msg, BootError, Mode, Out};
 
 const I: usize = model::I;
@@ -287,86 +290,3 @@ const HELP: &str = "a line is a word to classify (start it with // to begin with
 /// input (both directions of the layer below). The output layer (`O·D·H`, once per
 /// sequence) and the normalisation are not counted.
 const MACS_PER_STEP: u64 = model::HEADER.macs_per_step(!model::DENSE);
-
-/// `p` in units of 10⁻⁴, rounded to the nearest (half up), computed exactly from the
-/// bits of `p`: `p = m · 2^e`, so `p · 10⁴ = m · 10⁴ / 2^-e`, in integers. Below 0 (or
-/// NaN) is 0, 1 and above is 10,000.
-fn per_ten_thousand(p: f32) -> u32 {
-    if p.is_nan() || p <= 0.0 {
-        return 0;
-    }
-    if p >= 1.0 {
-        return 10_000;
-    }
-    let bits = p.to_bits();
-    let exponent = (bits >> 23) & 0xFF;
-    let fraction = u64::from(bits & 0x7F_FFFF);
-    // p = m · 2^-shift with m below 2^24; p < 1 makes the shift at least 24.
-    let (m, shift) = if exponent == 0 {
-        (fraction, 149)
-    } else {
-        (fraction | 1 << 23, 150 - exponent)
-    };
-    // m · 10⁴ < 2^38: from a shift of 39 on, p · 10⁴ is below one half.
-    if shift >= 39 {
-        return 0;
-    }
-    ((m * 10_000 + (1 << (shift - 1))) >> shift) as u32
-}
-
-/// Why a line is not a vector.
-#[cfg(rnn_classify_dense)]
-enum VectorError<'a> {
-    /// It has `found` comma-separated fields, not `I`.
-    Count { found: usize },
-    /// Field `index` (from 1) is not a finite number.
-    Number { index: usize, text: &'a str },
-}
-
-#[cfg(rnn_classify_dense)]
-impl VectorError<'_> {
-    /// The error line.
-    fn write_to(&self, out: &mut Out) {
-        match *self {
-            VectorError::Count { found } => {
-                out.str("error: expected ");
-                out.uint(I as u64);
-                out.str(" values separated by commas, the line has ");
-                out.uint(found as u64);
-            }
-            VectorError::Number { index, text } => {
-                out.str("error: value ");
-                out.uint(index as u64);
-                out.str(" is not a finite number: \"");
-                out.escape_default(text);
-                out.str("\"");
-            }
-        }
-        out.byte(b'\n');
-    }
-}
-
-/// Parses `I` numbers separated by commas (spaces around a number allowed) into `x`. Each
-/// number is read by `rnn_core::parse_f32`, which gives what the host's
-/// `str::parse::<f32>` gives (correctly rounded; tested against it in `rnn-core`) without
-/// `core`'s tables; infinities and NaN, and numbers that round to infinity, are refused.
-#[cfg(rnn_classify_dense)]
-fn parse_vector<'a>(line: &'a str, x: &mut [f32; I]) -> Result<(), VectorError<'a>> {
-    let found = line.split(',').count();
-    if found != I {
-        return Err(VectorError::Count { found });
-    }
-    for (index, (field, slot)) in line.split(',').zip(x.iter_mut()).enumerate() {
-        let text = field.trim_matches(' ');
-        match rnn_core::parse_f32(text) {
-            Some(v) if v.is_finite() => *slot = v,
-            _ => {
-                return Err(VectorError::Number {
-                    index: index + 1,
-                    text,
-                })
-            }
-        }
-    }
-    Ok(())
-}

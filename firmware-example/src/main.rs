@@ -3,7 +3,9 @@
 //! (documented in `README.md`). A next-symbol model completes each line into a name
 //! (`next.rs`: `/seed N`, `/greedy`, `/sample T`, `/stream`); a classifier answers each
 //! word, or each sequence of feature vectors, with its class and probability
-//! (`classify.rs`). Both have `/bench`, `/mem`, `/help` and `/exit`. The model is embedded
+//! (`classify.rs`); a tagger or regression model answers each input vector at once with
+//! the step's class or values, its state carried from line to line (`stream.rs`:
+//! `/reset`). All have `/bench`, `/mem`, `/help` and `/exit`. The model is embedded
 //! at build time and checked by `rnn-core`'s loader at boot, then against the
 //! architecture the firmware was built for; its weights are read from flash in place.
 
@@ -14,12 +16,20 @@
 mod board;
 #[cfg(rnn_classify)]
 mod classify;
+// A classifier prints only probabilities; a regression model's values need the rest.
+#[cfg(any(rnn_classify, rnn_stream))]
+#[cfg_attr(not(rnn_stream), allow(dead_code))]
+mod decimal;
 #[cfg(feature = "mps2-an386")]
 mod kernel;
 mod line;
 mod measure;
-#[cfg(not(rnn_classify))]
+#[cfg(not(any(rnn_classify, rnn_stream)))]
 mod next;
+#[cfg(rnn_stream)]
+mod stream;
+#[cfg(any(rnn_classify_dense, rnn_stream))]
+mod vector;
 
 #[allow(dead_code)]
 mod model {
@@ -35,16 +45,18 @@ use board::Uart;
 #[cfg(rnn_classify)]
 use classify::App;
 use line::{LineReader, Problem, LINE_MAX};
-#[cfg(not(rnn_classify))]
+#[cfg(not(any(rnn_classify, rnn_stream)))]
 use next::App;
+#[cfg(rnn_stream)]
+use stream::App;
 
 /// Places the embedded model file at a 4-aligned address; the format aligns the weights
 /// within the file, so they can be viewed as `f32`s in place.
 #[repr(C, align(4))]
 pub struct Aligned<T: ?Sized>(pub T);
 
-/// What the two modes (next-symbol in `next.rs`, classify in `classify.rs`) do
-/// differently; the line handling, the shared commands (`/bench`, `/mem`, `/exit`,
+/// What the three modes (next-symbol in `next.rs`, classify in `classify.rs`, streaming
+/// in `stream.rs`) do differently; the line handling, the shared commands (`/bench`, `/mem`, `/exit`,
 /// `/help`) and their error lines are written once, here.
 pub trait Mode: Sized {
     /// What `/help` says about a line, before the list of commands.
@@ -59,7 +71,8 @@ pub trait Mode: Sized {
     /// The banner's model part.
     fn banner(&self, out: &mut Out);
 
-    /// Takes a byte before the line reader (streaming mode); returns whether it did.
+    /// Takes a byte before the line reader (next-symbol mode's `/stream`); returns whether
+    /// it did.
     fn raw_byte(&mut self, _byte: u8, _out: &mut Out) -> bool {
         false
     }
@@ -82,13 +95,13 @@ pub trait Mode: Sized {
 }
 
 /// Why the embedded model does not fit the build: `rnn-core`'s typed error, or a property
-/// of classifiers that `rnn-core`'s errors do not name.
+/// of classifiers, taggers and regression models that `rnn-core`'s errors do not name.
 pub enum BootError {
     /// Any of `rnn-core`'s checks, or the architecture ([`check_arch`]).
     Core(Error),
     /// The model reads dense vectors and the build symbols, or the other way round.
-    // Only a classifier build can find it.
-    #[cfg_attr(not(rnn_classify), allow(dead_code))]
+    // Only a classifier or streaming build can find it.
+    #[cfg_attr(not(any(rnn_classify, rnn_stream)), allow(dead_code))]
     InputKind { dense: bool },
 }
 
@@ -166,8 +179,8 @@ fn weight_words(view: &ModelView<'static>) -> &'static [W] {
     }
 }
 
-/// UART0 output that remembers its last byte, so that an error line in streaming mode can
-/// start on a line of its own.
+/// UART0 output that remembers its last byte, so that an error line in next-symbol mode's
+/// `/stream` can start on a line of its own.
 pub struct Out {
     uart: Uart,
     last: u8,

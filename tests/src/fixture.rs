@@ -141,6 +141,9 @@ pub fn classifier_bytes(spec: &ClassifierSpec<'_>) -> Vec<u8> {
                 TensorRole::InputScale => 0.75,
                 TensorRole::TargetMean => 4.0,
                 TensorRole::TargetStd => 1.0,
+                // No fixture has a convolutional front-end; these are for one that would.
+                TensorRole::ConvWeights => 2.0 / (t.cols as f32).sqrt(),
+                TensorRole::ConvBias => 0.1,
                 // Layer 0 reads `I` values (one-hot or dense), further layers `D·H`: `cols`.
                 TensorRole::InputWeights if t.layer == 0 && !dense => 2.0,
                 TensorRole::InputWeights if t.layer == 0 => 2.0 / (t.cols as f32).sqrt(),
@@ -198,7 +201,6 @@ pub const WORD_CLASSIFIER: ClassifierSpec<'static> = ClassifierSpec {
 /// (`á é í ó ú ñ ü ç à è ß œ`), one of three bytes (`€`) and one of four (`𝔞`, U+1D51E),
 /// `'`, `-` and `/`; three language classes.
 pub const UTF8_WORD_CLASSIFIER: ClassifierSpec<'static> = ClassifierSpec {
-    task: Task::Classify,
     task: Task::Classify,
     kind: CellKind::Lstm,
     layers: 1,

@@ -7,6 +7,11 @@
 //! its probability ([`Reference::with_max_steps`] for a capacity other than the
 //! firmware's default of [`DEFAULT_MAX_STEPS`] steps).
 //!
+//! A tagger or regression model (task `tag` or `regress`, one direction) gets the
+//! streaming mode: each line is one step's input vector, answered at once with the step's
+//! class and probability (tagging) or values (regression), the state carried from line to
+//! line until `/reset`.
+//!
 //! This is a second implementation on purpose: it shares `rnn-core` with the firmware
 //! (the code whose bits must agree across targets) but not the firmware's line reader,
 //! command parser or streaming logic, and it runs the cells with runtime sizes over the
@@ -17,7 +22,7 @@
 use rnn_core::sample::{argmax, softmax};
 use rnn_core::{
     generate, Cell, CellKind, Classifier, ElmanWeights, Error, Input, ModelView, Network, Rng,
-    Sampler, Steps, Task, Vocab,
+    Sampler, Steps, Stream, Task, Vocab,
 };
 
 /// The longest line the firmware reads, in bytes (without its end).
@@ -32,17 +37,19 @@ pub const DEFAULT_TEMPERATURE: f32 = 1.0;
 pub const STREAM_END: u8 = 0x04;
 /// A classifier firmware's sequence capacity when `RNN_MAX_STEPS` is not set.
 pub const DEFAULT_MAX_STEPS: usize = 32;
+/// Decimals of a regression model's values in streaming mode.
+pub const DECIMALS: usize = 4;
 
 /// The longest line a firmware for the model `view` (a classifier with a capacity of
-/// `max_steps` steps) reads: [`LINE_MAX`]; for a classifier of dense vectors 24 bytes per
-/// channel when that is more; for a classifier with a vocabulary 4 bytes per step when
-/// that is more.
+/// `max_steps` steps) reads: [`LINE_MAX`]; for a classifier, tagger or regression model of
+/// dense vectors 24 bytes per channel when that is more; for a classifier with a
+/// vocabulary 4 bytes per step when that is more.
 pub fn line_max(view: &ModelView<'_>, max_steps: usize) -> usize {
     let h = view.header();
     match (h.task, view.vocab().is_empty()) {
-        (Task::Classify, true) => (24 * h.input as usize).max(LINE_MAX),
+        (Task::Classify | Task::Tag | Task::Regress, true) => (24 * h.input as usize).max(LINE_MAX),
         (Task::Classify, false) => (4 * max_steps).max(LINE_MAX),
-        (Task::Next, _) => LINE_MAX,
+        (Task::Next | Task::Tag | Task::Regress, _) => LINE_MAX,
     }
 }
 
@@ -89,13 +96,24 @@ struct Classify<'a> {
     logits: Vec<f32>,
 }
 
+/// The streaming mode's state (a tagger or regression model of dense vectors).
+struct PerStep<'a> {
+    stream: Stream<'a>,
+    /// The recurrent state, carried from line to line.
+    state: Vec<f32>,
+    scratch: Vec<f32>,
+    out: Vec<f32>,
+}
+
 /// The protocol's state, fed byte by byte, answering what the firmware must answer.
 pub struct Reference<'a> {
     view: ModelView<'a>,
-    /// A next-symbol model's cells (`None` for a classifier).
+    /// A next-symbol model's cells (`None` for the other tasks).
     cell: Option<Box<dyn Cell + 'a>>,
-    /// A classifier's state (`None` for a next-symbol model).
+    /// A classifier's state (`None` for the other tasks).
     classify: Option<Classify<'a>>,
+    /// A tagger's or regression model's state (`None` for the other tasks).
+    per_step: Option<PerStep<'a>>,
     line_max: usize,
     /// Lines are UTF-8 (a classifier with a vocabulary), else ASCII.
     utf8: bool,
@@ -127,11 +145,27 @@ impl<'a> Reference<'a> {
     pub fn with_max_steps(bytes: &'a [u8], max_steps: usize) -> Result<Self, Error> {
         let view = ModelView::parse(bytes)?;
         let header = view.header();
+        let mut per_step = None;
         let (cell, classify): (Option<Box<dyn Cell + 'a>>, _) = match header.task {
             Task::Next if header.cell == CellKind::Elman && header.layers == 1 => {
                 (Some(Box::new(ElmanWeights::from_view(&view)?)), None)
             }
             Task::Next => (Some(Box::new(Network::from_view(&view)?)), None),
+            Task::Tag | Task::Regress => {
+                let stream = Stream::from_view(&view)?;
+                if !view.vocab().is_empty() {
+                    return Err(Error::InvalidModel {
+                        reason: "the streaming mode reads dense vectors only",
+                    });
+                }
+                per_step = Some(PerStep {
+                    stream,
+                    state: vec![0.0; stream.state_len()],
+                    scratch: vec![0.0; stream.scratch_len()],
+                    out: vec![0.0; stream.output_size()],
+                });
+                (None, None)
+            }
             Task::Classify => {
                 let classifier = Classifier::from_view(&view)?;
                 let classify = Classify {
@@ -155,6 +189,7 @@ impl<'a> Reference<'a> {
             view,
             cell,
             classify,
+            per_step,
             line_max: line_max(&view, max_steps),
             utf8: utf8_lines(&view),
             vocab: view.vocab(),
@@ -176,6 +211,20 @@ impl<'a> Reference<'a> {
     /// The two lines the firmware prints at boot on `board` (with core `cpu`).
     pub fn banner(&self, board: &str, cpu: &str, file_len: usize) -> String {
         let h = self.view.header();
+        if self.per_step.is_some() {
+            return format!(
+                "rnn-firmware board={board} cpu={cpu} task={} cell={} layers={} input={} \
+                 hidden={} output={} vocab={} normalized={} model_bytes={file_len}\nREADY\n",
+                h.task.name(),
+                h.cell.name(),
+                h.layers,
+                h.input,
+                h.hidden,
+                h.output,
+                self.vocab.len(),
+                u8::from(h.normalized),
+            );
+        }
         if let Some(c) = &self.classify {
             return format!(
                 "rnn-firmware board={board} cpu={cpu} task=classify cell={} layers={} \
@@ -283,6 +332,16 @@ impl<'a> Reference<'a> {
 
     fn line_done(&mut self, line: &[u8]) {
         let text = std::str::from_utf8(line).expect("only ASCII or valid UTF-8 is kept");
+        if self.per_step.is_some() {
+            if let Some(rest) = text.strip_prefix("//") {
+                self.per_step_input(&format!("/{rest}"));
+            } else if let Some(command) = text.strip_prefix('/') {
+                self.per_step_command(command);
+            } else {
+                self.per_step_input(text);
+            }
+            return;
+        }
         if self.classify.is_some() {
             if let Some(rest) = text.strip_prefix("//") {
                 self.classify_input(&format!("/{rest}"));
@@ -480,6 +539,77 @@ impl<'a> Reference<'a> {
                 panic!("the reference cannot predict /bench, /mem or /exit: send them apart")
             }
             [name @ ("classes" | "bench" | "mem" | "exit" | "help"), ..] => {
+                format!("error: /{name} takes no argument")
+            }
+            _ => format!(
+                "error: unknown command /{} (try /help)",
+                words.first().copied().unwrap_or("").escape_default()
+            ),
+        };
+        self.say(&answer);
+    }
+
+    /// Streaming mode: one step's vector, answered at once; the state carries over.
+    fn per_step_input(&mut self, text: &str) {
+        let p = self
+            .per_step
+            .as_mut()
+            .expect("a tagger or regression model");
+        let x = match vector(text, p.stream.input_size()) {
+            Ok(x) => x,
+            Err(e) => return self.say(&e),
+        };
+        p.stream
+            .step(&mut p.state, Input::Dense(&x), &mut p.scratch, &mut p.out)
+            .expect("buffers sized from the model");
+        let answer = if p.stream.task() == Task::Tag {
+            let k = argmax(&p.out);
+            let mut probabilities = p.out.clone();
+            softmax(&mut probabilities);
+            let name = p.stream.names().name(k).expect("O class names");
+            let q = probability_e4(probabilities[k]);
+            format!("{name} p={}.{:04}", q / 10_000, q % 10_000)
+        } else {
+            p.out
+                .iter()
+                .map(|v| format!("{v:.DECIMALS$}"))
+                .collect::<Vec<_>>()
+                .join(",")
+        };
+        self.say(&answer);
+    }
+
+    fn per_step_command(&mut self, command: &str) {
+        let p = self
+            .per_step
+            .as_mut()
+            .expect("a tagger or regression model");
+        let words: Vec<&str> = command.split(' ').filter(|w| !w.is_empty()).collect();
+        let (names, what) = if p.stream.task() == Task::Tag {
+            ("classes", "class")
+        } else {
+            ("targets", "values")
+        };
+        let answer = match words.as_slice() {
+            ["reset"] => {
+                p.state.fill(0.0);
+                "ok: reset".to_string()
+            }
+            [name] if *name == names => format!(
+                "{names}: {}",
+                p.stream.names().iter().collect::<Vec<_>>().join(", ")
+            ),
+            ["help"] => format!(
+                "help: a line is one step's vector of comma-separated numbers, answered with \
+                 the step's {what}; the state carries over to the next line until /reset; \
+                 commands: /{names}, /reset, /bench, /mem, /exit, /help"
+            ),
+            ["bench" | "mem" | "exit"] => {
+                panic!("the reference cannot predict /bench, /mem or /exit: send them apart")
+            }
+            [name, _, ..]
+                if *name == names || ["reset", "bench", "mem", "exit", "help"].contains(name) =>
+            {
                 format!("error: /{name} takes no argument")
             }
             _ => format!(

@@ -160,3 +160,111 @@ fn reference_classify_mode() {
         "error: the sequence has no steps\nerror: character 'H' is not in the model's vocabulary\n"
     );
 }
+
+/// The firmware's decimal printing (`firmware-example/src/decimal.rs`, compiled here as it
+/// is) against `core::fmt` and the reference: every `f32` it prints with `N` decimals is
+/// what `format!("{v:.N}")` prints (ties to even, signs of zero and of values that round
+/// to zero, `NaN`, `inf`, all 39 digits of `f32::MAX`), and a probability in units of
+/// 10⁻⁴ is [`tests::protocol::probability_e4`]'s.
+#[test]
+fn firmware_decimals_match_core_fmt() {
+    #[path = "../../firmware-example/src/decimal.rs"]
+    #[allow(dead_code)]
+    mod decimal;
+    struct S(String);
+    impl rnn_core::Text for S {
+        fn str(&mut self, s: &str) {
+            self.0.push_str(s);
+        }
+    }
+    let firmware = |v: f32, places: u32| {
+        let mut s = S(String::new());
+        decimal::write_f32(&mut s, v, places);
+        s.0
+    };
+    let mut values: Vec<f32> = vec![
+        0.0,
+        -0.0,
+        0.5,
+        1.5,
+        2.5,
+        -2.5,
+        0.125,
+        0.375,
+        1.0 / 32.0,
+        0.09375,
+        0.99995,
+        9.99995,
+        -0.00004,
+        f32::MAX,
+        f32::MIN,
+        f32::MIN_POSITIVE,
+        f32::from_bits(1),
+        16_777_216.0,
+        16_777_217.0,
+        1e10,
+        123_456_789.0,
+        f32::NAN,
+        -f32::NAN,
+        f32::INFINITY,
+        f32::NEG_INFINITY,
+    ];
+    // Every exponent, with a few significands each.
+    for exponent in 0..256u32 {
+        for fraction in [0, 1, 0x40_0000, 0x7F_FFFF, 0x12_3457] {
+            values.push(f32::from_bits(exponent << 23 | fraction));
+            values.push(-f32::from_bits(exponent << 23 | fraction));
+        }
+    }
+    // Halfway cases at every number of decimals: k + 1/2 units of the last place, exact
+    // in binary when the unit is a power of two over 10^N's factors (0.5, 0.25, ...).
+    for k in 0..2000u32 {
+        values.push(k as f32 / 64.0);
+        values.push(k as f32 / 1024.0 + 0.5);
+    }
+    let mut rng = rnn_core::Rng::new(5);
+    for _ in 0..300_000 {
+        values.push(f32::from_bits(rng.next_u64() as u32));
+        values.push((rng.next_f32() * 2.0 - 1.0) * 100.0);
+    }
+    for (n, &v) in values.iter().enumerate() {
+        for places in 0..=decimal::MAX_PLACES {
+            // All decimals for the chosen values, one count each for the random ones.
+            if n > 12_000 && places != (n as u32 % 10) {
+                continue;
+            }
+            let expected = format!("{v:.prec$}", prec = places as usize);
+            assert_eq!(
+                firmware(v, places),
+                expected,
+                "{v:e} ({:#x}) with {places} decimals",
+                v.to_bits()
+            );
+        }
+    }
+    for _ in 0..300_000 {
+        let p = rng.next_f32();
+        assert_eq!(
+            decimal::per_ten_thousand(p),
+            tests::protocol::probability_e4(p),
+            "{p:e}"
+        );
+    }
+    for p in [
+        0.0,
+        -1.0,
+        1.0,
+        2.0,
+        f32::NAN,
+        0.99995,
+        0.00005,
+        1.0 / 32.0,
+        f32::from_bits(1),
+    ] {
+        assert_eq!(
+            decimal::per_ten_thousand(p),
+            tests::protocol::probability_e4(p),
+            "{p:e}"
+        );
+    }
+}

@@ -360,8 +360,9 @@ fn test() -> Result<()> {
         )?;
     }
     // A one-layer Elman model compiles the firmware's fast path, any other next-symbol
-    // model the `Network` path, and classifiers the classify mode (one-hot words or dense
-    // vectors): lint each of them, with models written for the purpose.
+    // model the `Network` path, classifiers the classify mode (one-hot words or dense
+    // vectors), and taggers and regression models the stream mode: lint each of them,
+    // with models written for the purpose.
     let fixtures = root().join("target").join("xtask-fixtures");
     std::fs::create_dir_all(&fixtures).context("creating target/xtask-fixtures")?;
     let mut paths = Vec::new();
@@ -369,6 +370,8 @@ fn test() -> Result<()> {
         ("gru", "write_model", &["16", "1", "gru", "2"][..]),
         ("words", "write_classifier", &["words"][..]),
         ("dense", "write_classifier", &["dense"][..]),
+        ("tag", "write_classifier", &["tag"][..]),
+        ("regress", "write_classifier", &["regress"][..]),
     ] {
         let path = fixtures.join(format!("{name}.rnn"));
         run(

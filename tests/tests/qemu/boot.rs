@@ -86,7 +86,7 @@ fn classify_other_task_fails_at_boot() {
 
 /// Each case's model in a firmware built for another (board, model, built for, error):
 /// the loader's error line at boot and exit status 1.
-fn fails_at_boot(cases: &[(&str, Fixture, Fixture, &str)]) {
+pub fn fails_at_boot(cases: &[(&str, Fixture, Fixture, &str)]) {
     for &(board, model, sized_for, error) in cases {
         let board = qemu::board(board);
         let elf = firmware_sized(&board, model, sized_for);

@@ -377,7 +377,7 @@ fn classify_utf8_words_parity_all_boards() {
 
 /// A random number as text, in one of several spellings that `str::parse::<f32>` reads
 /// (shortest round trip, many digits, exponents, signs, no leading digit, subnormals).
-fn random_number(rng: &mut Rng) -> String {
+pub fn random_number(rng: &mut Rng) -> String {
     let v = (rng.next_f32() * 2.0 - 1.0) * 3.0;
     match rng.next_u64() % 8 {
         0 => format!("{v}"),
@@ -394,7 +394,7 @@ fn random_number(rng: &mut Rng) -> String {
 }
 
 /// One line of `channels` random numbers.
-fn random_vector(rng: &mut Rng, channels: usize) -> String {
+pub fn random_vector(rng: &mut Rng, channels: usize) -> String {
     (0..channels)
         .map(|_| random_number(rng))
         .collect::<Vec<_>>()

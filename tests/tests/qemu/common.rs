@@ -4,7 +4,7 @@
 use rnn_core::CellKind;
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
-use std::sync::{Mutex, OnceLock};
+use std::sync::{Mutex, MutexGuard, OnceLock};
 use std::time::Duration;
 use tests::fixture;
 use tests::protocol::Reference;
@@ -41,6 +41,12 @@ pub enum Fixture {
     /// UTF-8): one-direction LSTM, H = 16, 43 symbols, three classes
     /// (`fixture::UTF8_WORD_CLASSIFIER`).
     Utf8Words,
+    /// A tagger for stream mode: one-direction GRU, H = 16, 6 normalised channels, four
+    /// classes (`fixture::TAGGER`).
+    Tagger,
+    /// A regression model for stream mode: two LSTM layers, H = 12, 3 channels, two
+    /// targets (`fixture::REGRESSOR`).
+    Regressor,
 }
 
 /// The gated and stacked fixtures: (fixture, kind, layers, hidden size, seed).
@@ -59,6 +65,8 @@ impl Fixture {
         static WORDS: OnceLock<Vec<u8>> = OnceLock::new();
         static DENSE: OnceLock<Vec<u8>> = OnceLock::new();
         static UTF8_WORDS: OnceLock<Vec<u8>> = OnceLock::new();
+        static TAGGER: OnceLock<Vec<u8>> = OnceLock::new();
+        static REGRESSOR: OnceLock<Vec<u8>> = OnceLock::new();
         let elman = || fixture::elman_bytes(fixture::VOCAB, 25, 7);
         match self {
             Fixture::Words => {
@@ -69,6 +77,10 @@ impl Fixture {
             }
             Fixture::Utf8Words => {
                 UTF8_WORDS.get_or_init(|| fixture::classifier_bytes(&fixture::UTF8_WORD_CLASSIFIER))
+            }
+            Fixture::Tagger => TAGGER.get_or_init(|| fixture::classifier_bytes(&fixture::TAGGER)),
+            Fixture::Regressor => {
+                REGRESSOR.get_or_init(|| fixture::classifier_bytes(&fixture::REGRESSOR))
             }
             Fixture::Elman => ELMAN.get_or_init(elman),
             Fixture::Corrupt => CORRUPT.get_or_init(|| {
@@ -110,14 +122,7 @@ pub fn firmware(board: &Board, model: Fixture) -> PathBuf {
 /// The firmware for `board` built for the architecture of `sized_for`, with `model`
 /// embedded, built at most once per test run.
 pub fn firmware_sized(board: &Board, model: Fixture, sized_for: Fixture) -> PathBuf {
-    type Key = (&'static str, Fixture, Fixture);
-    static BUILT: OnceLock<Mutex<HashMap<Key, PathBuf>>> = OnceLock::new();
-    // One lock for all builds: they share a target directory, and cargo would serialise
-    // them anyway.
-    let mut built = BUILT
-        .get_or_init(Default::default)
-        .lock()
-        .unwrap_or_else(|e| e.into_inner());
+    let mut built = built();
     let key = (board.name, model, sized_for);
     if let Some(elf) = built.get(&key) {
         return elf.clone();
@@ -144,6 +149,26 @@ pub fn firmware_sized(board: &Board, model: Fixture, sized_for: Fixture) -> Path
     }
     built.insert(key, elf.clone());
     elf
+}
+
+/// The firmwares built so far, by (board, model, built for). One lock for all builds:
+/// they share a target directory, and cargo would serialise them anyway.
+fn built() -> MutexGuard<'static, HashMap<(&'static str, Fixture, Fixture), PathBuf>> {
+    type Key = (&'static str, Fixture, Fixture);
+    static BUILT: OnceLock<Mutex<HashMap<Key, PathBuf>>> = OnceLock::new();
+    BUILT
+        .get_or_init(Default::default)
+        .lock()
+        .unwrap_or_else(|e| e.into_inner())
+}
+
+/// Builds the firmware for `board` with the model file `model` (under the builds' lock,
+/// in their target directory) and returns the build's error, or `None` when it built.
+pub fn build_error(board: &Board, model: &Path) -> Option<String> {
+    let _built = built();
+    let target_dir = qemu::firmware_dir().join("target").join("qemu-tests");
+    let elf = work_dir().join(format!("{}-build-check.elf", board.name));
+    qemu::build(board, model, None, &target_dir, &elf).err()
 }
 
 /// Where [`firmware_sized`] keeps the `minimal` binary built with the firmware `elf`.

@@ -10,14 +10,15 @@
 //! Needs `qemu-system-arm` and the three thumb targets; without them the tests fail and
 //! say how to install them.
 //!
-//! By topic: `next.rs`, `classify.rs`, `boot.rs`, `bench.rs`; `common.rs` builds and
-//! compares.
+//! By topic: `next.rs`, `classify.rs`, `stream.rs`, `boot.rs`, `bench.rs`; `common.rs`
+//! builds and compares.
 
 mod bench;
 mod boot;
 mod classify;
 mod common;
 mod next;
+mod stream;
 
 use common::*;
 use rnn_core::ModelView;
