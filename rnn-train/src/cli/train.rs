@@ -162,7 +162,8 @@ pub struct TrainCmd {
     pub bidirectional: bool,
     /// --task classify: a convolutional front-end before the recurrent stack, one
     /// KERNEL:CHANNELS:STRIDE per layer (ReLU; causal, so it also streams), e.g. 8:16:4
-    /// cuts the recurrent steps by 4 [default: none].
+    /// cuts the recurrent steps by 4; `none` for none [default: 8:16:4,4:16:4 when the
+    /// training sequences' median length is 128 steps or more, else none].
     #[arg(
         long,
         value_name = "K:C:S,...",
@@ -265,6 +266,23 @@ const CLASSIFY_HIDDEN: usize = 32;
 const CLASSIFY_ADAM_LR: f32 = 0.01;
 const CLASSIFY_CLIP_NORM: f32 = 1.0;
 const CLASSIFY_MAX_UPDATES: usize = 2000;
+// Sequences this long (the training set's median) get a convolutional front-end that
+// cuts their recurrent steps 16-fold, measured on the UCR/UEA sets with 5 seeds each
+// (see the README): UCR Coffee (286 steps) 0.9929 ± 0.016 against 0.8643 without it,
+// PLAID (100-1,344) and ACSF1 (1,460) about as accurate as without, at a tenth or less
+// of the training time. JapaneseVowels (7-29 steps) stays without one.
+const LONG_SEQUENCE: usize = 128;
+const LONG_SEQUENCE_CONV: &str = "8:16:4,4:16:4";
+
+/// The median length in steps of a classification file's sequences.
+fn median_len(raw: &RawSet) -> usize {
+    let mut lens: Vec<usize> = match raw {
+        RawSet::Text(t) => t.examples.iter().map(|e| e.text.chars().count()).collect(),
+        RawSet::Series(s) => s.cases.iter().map(|c| c.len).collect(),
+    };
+    lens.sort_unstable();
+    lens.get(lens.len() / 2).copied().unwrap_or(0)
+}
 
 /// A learning rate that works for each optimiser with the mean loss: momentum 0.9 takes
 /// steps about ten times the gradient's, and Adam's steps are about `lr` each.
@@ -657,6 +675,11 @@ impl TrainCmd {
             }
             None => {
                 hyper.validate()?;
+                if self.conv.is_none() && median_len(&raw) >= LONG_SEQUENCE {
+                    if let TaskHyper::Classify { conv, .. } = &mut hyper.task {
+                        *conv = LONG_SEQUENCE_CONV.into();
+                    }
+                }
                 let classes = raw.classes();
                 let input = raw.input_spec()?;
                 let bidirectional = hyper.task.bidirectional();
@@ -961,6 +984,17 @@ impl TrainCmd {
         }
         if let Some(n) = hyper.clip_norm {
             add(self.clip_norm.is_some(), "--clip-norm", n.to_string());
+        }
+        if let TaskHyper::Classify { conv, .. } = &hyper.task {
+            if !conv.is_empty() {
+                add(
+                    self.conv.is_some() || self.init.is_some(),
+                    "--conv",
+                    format!(
+                        "{conv} (sequences of {LONG_SEQUENCE} steps or more; --conv none: without)"
+                    ),
+                );
+            }
         }
         out
     }

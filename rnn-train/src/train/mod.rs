@@ -86,15 +86,15 @@ impl TaskHyper {
     }
 }
 
-/// A front-end written as `K:C:S[,K:C:S…]` (kernel, channels, stride per layer; empty for
-/// none).
+/// A front-end written as `K:C:S[,K:C:S…]` (kernel, channels, stride per layer; empty or
+/// `none` for none).
 pub fn parse_conv(text: &str) -> Result<rnn_core::ConvStack> {
     let bad = |why: String| {
         Err(Error::Config(format!(
             "--conv {text:?}: {why}; write KERNEL:CHANNELS:STRIDE per layer, e.g. 8:16:4,4:16:2"
         )))
     };
-    if text.trim().is_empty() {
+    if text.trim().is_empty() || text.trim() == "none" {
         return Ok(rnn_core::ConvStack::NONE);
     }
     let mut specs = Vec::new();
