@@ -268,3 +268,59 @@ fn firmware_decimals_match_core_fmt() {
         );
     }
 }
+
+/// The stream mode's reference (through `rnn_core::Stream`, one step per line) answers
+/// what `rnn-core`'s other per-step path, `Classifier::per_step` over the whole recording,
+/// gives at each step, for the tagger and the regression fixture: the same class and
+/// probability digits, the same values with four decimals.
+#[test]
+fn reference_stream_mode_agrees_with_per_step() {
+    use rnn_core::sample::{argmax, softmax};
+    use tests::protocol::probability_e4;
+    for spec in [tests::fixture::TAGGER, tests::fixture::REGRESSOR] {
+        let bytes = tests::fixture::classifier_bytes(&spec);
+        let view = rnn_core::ModelView::parse(&bytes).unwrap();
+        let classifier = rnn_core::Classifier::from_view(&view).unwrap();
+        let (i, o, steps) = (spec.channels, spec.classes.len(), 30);
+        let mut rng = Rng::new(8);
+        let values: Vec<f32> = (0..steps * i)
+            .map(|_| (rng.next_f32() * 2.0 - 1.0) * 2.0)
+            .collect();
+        let mut work = vec![0.0; classifier.per_step_work_len(steps)];
+        let mut out = vec![0.0; steps * o];
+        classifier
+            .per_step(rnn_core::Steps::Dense(&values), &mut work, &mut out)
+            .unwrap();
+        let expected: String = out
+            .chunks(o)
+            .map(|y| {
+                if spec.task == rnn_core::Task::Tag {
+                    let k = argmax(y);
+                    let mut p = y.to_vec();
+                    softmax(&mut p);
+                    let q = probability_e4(p[k]);
+                    format!("{} p={}.{:04}\n", spec.classes[k], q / 10_000, q % 10_000)
+                } else {
+                    let v: Vec<String> = y.iter().map(|v| format!("{v:.4}")).collect();
+                    format!("{}\n", v.join(","))
+                }
+            })
+            .collect();
+        // `{}` of an f32 reads back as the same f32.
+        let lines: String = values
+            .chunks(i)
+            .map(|x| {
+                let v: Vec<String> = x.iter().map(|v| format!("{v}")).collect();
+                format!("{}\n", v.join(", "))
+            })
+            .collect();
+        let mut r = Reference::new(&bytes).unwrap();
+        assert_eq!(
+            String::from_utf8(r.feed(lines.as_bytes())).unwrap(),
+            expected
+        );
+        // A new recording starts from the zero state again.
+        let again = String::from_utf8(r.feed(format!("/reset\n{lines}").as_bytes())).unwrap();
+        assert_eq!(again, format!("ok: reset\n{expected}"));
+    }
+}
