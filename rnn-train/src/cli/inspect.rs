@@ -137,6 +137,27 @@ pub fn inspect(path: &Path, out: &mut dyn Write) -> Result<()> {
             (a.param_count() + stats) * 4
         ),
     )?;
+    if task == rnn_core::Task::Classify {
+        let h = view.header();
+        let one_hot = m.vocab().is_some();
+        let per: Vec<String> = [100usize, 1000]
+            .iter()
+            .map(|&t| {
+                format!(
+                    "{t} steps {} (front-end {})",
+                    h.macs_per_sequence(t, one_hot),
+                    h.conv.macs(t, a.input)
+                )
+            })
+            .collect();
+        w(
+            out,
+            format!(
+                "multiply-accumulates to classify a sequence: {}",
+                per.join(", ")
+            ),
+        )?;
+    }
     let err = core_err(path);
     if task == rnn_core::Task::Classify || a.directions == 2 {
         let net = rnn_core::Classifier::from_view(&view).map_err(&err)?;
