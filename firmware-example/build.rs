@@ -303,6 +303,7 @@ fn write_model_consts(out: &Path) {
     } = built;
     let (layers, input, hidden, output) = (h.layers, h.input, h.hidden, h.output);
     let (bidirectional, normalized) = (h.bidirectional, h.normalized);
+    let sequence_normalized = h.sequence_normalized;
     // The convolutional front-end, as a constant expression (`ConvStack::new` is const).
     let conv_specs: String = h
         .conv
@@ -343,7 +344,8 @@ fn write_model_consts(out: &Path) {
              output: {output},\n    \
              bidirectional: {bidirectional},\n    \
              normalized: {normalized},\n    \
-             conv: {conv},\n\
+             conv: {conv},\n    \
+             sequence_normalized: {sequence_normalized},\n\
          }};\n\
          /// The cell kind the firmware is built for.\n\
          pub const CELL: rnn_core::CellKind = rnn_core::CellKind::{cell};\n\

@@ -5,6 +5,8 @@
 //! unidirectional one can stream instead, [`crate::Stream`]).
 //!
 //! ```text
+//! x_t ← (x_t - m) ⊙ s                             per-sequence normalisation: m, 1/s the
+//!                                                  sequence's own mean and s.d. per channel
 //! x'_t = (x_t - mean) ⊙ scale                     dense inputs of a normalised model
 //! h_t  = cell(h_{t-1}, x'_t)                       each layer of the forward stack, t = 0..T
 //! g_t  = cell(g_{t+1}, x'_t)                       the backward stack (bidirectional), t = T-1..0
@@ -53,6 +55,7 @@ pub struct Classifier<'a, W: Weight = [u8; 4]> {
     hidden: usize,
     output: usize,
     task: Task,
+    sequence_normalized: bool,
     stats: Stats<'a, W>,
     conv: Conv<'a, W>,
     stacks: [[Option<Layer<'a, W>>; STACK]; 2],
@@ -90,6 +93,7 @@ fn split<'a, W: Weight>(
         hidden: h,
         output: o,
         task: header.task,
+        sequence_normalized: header.sequence_normalized,
         stats,
         conv,
         stacks,
@@ -161,6 +165,17 @@ impl<'a, W: Weight> Classifier<'a, W> {
             + dh
             + sequences
             + self.conv_work_len(steps)
+            + self.seq_norm_len()
+    }
+
+    /// The per-sequence normalisation's part of the working memory: the sequence's mean
+    /// and inverse standard deviation per channel, and one normalised step.
+    fn seq_norm_len(&self) -> usize {
+        if self.sequence_normalized {
+            3 * self.input
+        } else {
+            0
+        }
     }
 
     /// The front-end's part of the working memory: its ring buffers and scratch, and its
@@ -268,13 +283,27 @@ impl<'a, W: Weight> Classifier<'a, W> {
 
     /// Step `t` of the input as the first layer (or the front-end) reads it: a token, or
     /// the dense vector normalised into `x_norm`.
-    fn step_input<'x>(&self, steps: Steps<'x>, t: usize, x_norm: &'x mut [f32]) -> Input<'x> {
+    fn step_input<'x>(
+        &self,
+        steps: Steps<'x>,
+        t: usize,
+        seq: &SeqNorm<'_>,
+        seq_x: &'x mut [f32],
+        x_norm: &'x mut [f32],
+    ) -> Input<'x> {
         let ni = self.input;
         match steps {
             Steps::Tokens(tokens) => Input::Token(tokens.get(t).map_or(0, |&v| usize::from(v))),
             Steps::Dense(values) => {
                 let x = values.get(t * ni..(t + 1) * ni).unwrap_or_default();
-                self.stats.input(Input::Dense(x), x_norm)
+                if self.sequence_normalized {
+                    for (((o, x), m), s) in seq_x.iter_mut().zip(x).zip(seq.mean).zip(seq.inv_std) {
+                        *o = (*x - *m) * *s;
+                    }
+                    self.stats.input(Input::Dense(seq_x), x_norm)
+                } else {
+                    self.stats.input(Input::Dense(x), x_norm)
+                }
             }
         }
     }
@@ -318,9 +347,25 @@ impl<'a, W: Weight> Classifier<'a, W> {
                 found,
             });
         };
-        let (work, conv_area) = work
-            .split_at_mut_checked(needed.saturating_sub(self.conv_work_len(t_in)))
+        let (work, seq_area) = work
+            .split_at_mut_checked(needed.saturating_sub(self.seq_norm_len()))
             .ok_or(Error::Truncated)?;
+        let (work, conv_area) = work
+            .split_at_mut_checked(work.len().saturating_sub(self.conv_work_len(t_in)))
+            .ok_or(Error::Truncated)?;
+        let (seq_mean, rest) = seq_area
+            .split_at_mut_checked(self.seq_norm_len() / 3)
+            .ok_or(Error::Truncated)?;
+        let (seq_inv, seq_x) = rest
+            .split_at_mut_checked(self.seq_norm_len() / 3)
+            .ok_or(Error::Truncated)?;
+        if let (true, Steps::Dense(values)) = (self.sequence_normalized, steps) {
+            sequence_moments(values, ni, seq_mean, seq_inv);
+        }
+        let seq = SeqNorm {
+            mean: seq_mean,
+            inv_std: seq_inv,
+        };
         let (state, rest) = work.split_at_mut(self.kind.state_len(h));
         let (scratch, rest) = rest.split_at_mut(layer_scratch_len(self.kind, h));
         let (x_norm, rest) = rest.split_at_mut(ni);
@@ -340,7 +385,7 @@ impl<'a, W: Weight> Classifier<'a, W> {
             conv_state.fill(0.0);
             let mut j = 0;
             for t in 0..t_in {
-                let x = self.step_input(steps, t, x_norm);
+                let x = self.step_input(steps, t, &seq, seq_x, x_norm);
                 let out = conv_out.get_mut(j * c..(j + 1) * c).unwrap_or_default();
                 if self.conv.step(conv_state, t, x, conv_scratch, out)? {
                     j += 1;
@@ -362,7 +407,7 @@ impl<'a, W: Weight> Classifier<'a, W> {
                     } else if !front.is_empty() {
                         Input::Dense(conv_out.get(t * c..(t + 1) * c).unwrap_or_default())
                     } else {
-                        self.step_input(steps, t, x_norm)
+                        self.step_input(steps, t, &seq, seq_x, x_norm)
                     };
                     layer_step(self.kind, &layer, state, x, scratch);
                     if keep {
@@ -382,6 +427,47 @@ impl<'a, W: Weight> Classifier<'a, W> {
             core::mem::swap(&mut below, &mut above);
         }
         Ok(finals)
+    }
+}
+
+/// A sequence's own per-channel statistics (per-sequence normalisation).
+struct SeqNorm<'a> {
+    mean: &'a [f32],
+    inv_std: &'a [f32],
+}
+
+/// The per-channel mean and inverse standard deviation of a sequence of `channels`-value
+/// steps (`values.len() = T · channels`), the statistics of per-sequence normalisation
+/// `x' = (x - mean) · inv_std`: in `f32`, each sum over the steps in order, the standard
+/// deviation the population's (`√(Σ (x - mean)² / T)`); a constant channel (or an empty
+/// sequence) gets `inv_std = 1`. The trainer normalises its data with this function too,
+/// so host and device agree bit for bit.
+pub fn sequence_moments(values: &[f32], channels: usize, mean: &mut [f32], inv_std: &mut [f32]) {
+    let t_len = values.len() / channels.max(1);
+    let n = t_len.max(1) as f32;
+    for (c, (m, s)) in mean
+        .iter_mut()
+        .zip(inv_std.iter_mut())
+        .enumerate()
+        .take(channels)
+    {
+        let column = || values.iter().skip(c).step_by(channels.max(1)).take(t_len);
+        let mut sum = 0.0f32;
+        for x in column() {
+            sum += *x;
+        }
+        *m = sum / n;
+        let mut sq = 0.0f32;
+        for x in column() {
+            sq += (*x - *m) * (*x - *m);
+        }
+        let sd = libm::sqrtf(sq / n);
+        let inv = 1.0 / sd;
+        *s = if sd > 0.0 && inv.is_finite() {
+            inv
+        } else {
+            1.0
+        };
     }
 }
 

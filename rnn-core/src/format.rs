@@ -192,6 +192,9 @@ impl Task {
 const FLAG_BIDIRECTIONAL: u8 = 1;
 /// Flag bit: dense inputs are normalised per channel, `(x - mean) · scale`.
 const FLAG_NORMALIZED: u8 = 2;
+/// Flag bit (format version 2): each sequence is normalised per channel by its own mean and
+/// standard deviation before anything else (classifiers of dense inputs).
+const FLAG_SEQUENCE_NORMALIZED: u8 = 4;
 
 /// What a file says about the network: its cell kind, depth and sizes.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -220,6 +223,10 @@ pub struct Header {
     /// The convolutional front-end before the recurrent stack (classifiers only; format
     /// version 2), or [`ConvStack::NONE`].
     pub conv: ConvStack,
+    /// Each sequence is normalised per channel by its own mean and standard deviation
+    /// before the input normalisation ([`crate::classify::sequence_moments`]; classifiers
+    /// of dense inputs only; format version 2).
+    pub sequence_normalized: bool,
 }
 
 impl Header {
@@ -240,6 +247,7 @@ impl Header {
             bidirectional: false,
             normalized: false,
             conv: ConvStack::NONE,
+            sequence_normalized: false,
         }
     }
 
@@ -256,6 +264,14 @@ impl Header {
         Header { task, ..self }
     }
 
+    /// The same header with each sequence normalised by its own statistics (or without).
+    pub const fn with_sequence_normalized(self, sequence_normalized: bool) -> Self {
+        Header {
+            sequence_normalized,
+            ..self
+        }
+    }
+
     /// The same header with a convolutional front-end (or [`ConvStack::NONE`]).
     pub const fn with_conv(self, conv: ConvStack) -> Self {
         Header { conv, ..self }
@@ -265,7 +281,7 @@ impl Header {
     /// task ([`Task::since_version`]) and its front-end (2 for a convolutional one), so
     /// older readers keep reading what they can.
     pub const fn version(&self) -> u16 {
-        if self.conv.is_empty() {
+        if self.conv.is_empty() && !self.sequence_normalized {
             self.task.since_version()
         } else {
             2
@@ -336,7 +352,9 @@ impl Header {
                 });
             }
         }
-        if self.normalized != built.normalized {
+        if self.normalized != built.normalized
+            || self.sequence_normalized != built.sequence_normalized
+        {
             return Err(Error::NormalizationMismatch {
                 expected: built.normalized,
                 found: self.normalized,
@@ -402,7 +420,12 @@ impl Header {
             0
         };
         let n = if self.normalized { FLAG_NORMALIZED } else { 0 };
-        b | n
+        let q = if self.sequence_normalized {
+            FLAG_SEQUENCE_NORMALIZED
+        } else {
+            0
+        };
+        b | n | q
     }
 
     /// `I_l`, the length of recurrent layer `l`'s input: `I` for layer 0 (or the last
@@ -686,7 +709,12 @@ impl<'a> ModelView<'a> {
             conv,
             payload,
         } = body;
-        if body.flags & !(FLAG_BIDIRECTIONAL | FLAG_NORMALIZED) != 0 {
+        let known = if preamble.version >= 2 {
+            FLAG_BIDIRECTIONAL | FLAG_NORMALIZED | FLAG_SEQUENCE_NORMALIZED
+        } else {
+            FLAG_BIDIRECTIONAL | FLAG_NORMALIZED
+        };
+        if body.flags & !known != 0 {
             return Err(Error::UnknownFlags { found: body.flags });
         }
         let header = Header {
@@ -699,6 +727,7 @@ impl<'a> ModelView<'a> {
             bidirectional: body.flags & FLAG_BIDIRECTIONAL != 0,
             normalized: body.flags & FLAG_NORMALIZED != 0,
             conv: ConvStack::decode(conv.unwrap_or_default())?,
+            sequence_normalized: body.flags & FLAG_SEQUENCE_NORMALIZED != 0,
         };
         let weights = match payload.weights {
             WeightBytes::Borrowed(w) => w,
@@ -802,6 +831,11 @@ fn check_vocab<'a>(symbols: &'a str, header: &Header) -> Result<Vocab<'a>, Error
     if header.normalized && (header.task == Task::Next || !vocab.is_empty()) {
         return Err(Error::InvalidModel {
             reason: "only a model of dense inputs, not a next-symbol one, can normalise them",
+        });
+    }
+    if header.sequence_normalized && (header.task != Task::Classify || !vocab.is_empty()) {
+        return Err(Error::InvalidModel {
+            reason: "only a classifier of dense inputs can normalise each sequence",
         });
     }
     if !header.conv.is_empty() && header.task != Task::Classify {

@@ -421,3 +421,69 @@ fn a_program_checks_the_header_it_was_built_for() {
         })
     );
 }
+
+/// Per-sequence normalisation: the classifier equals the same one without it fed the
+/// sequence z-normalised per channel in f64, and shifting or scaling a channel of the input
+/// changes nothing.
+#[test]
+fn sequence_normalised_classifiers_match_the_f64_reference_and_ignore_offset_and_scale() {
+    let (i, t_len) = (3usize, 11usize);
+    let plain = Header::new(CellKind::Gru, 1, i as u32, H as u32, O as u32)
+        .classifier()
+        .with_normalized(true);
+    let seq = plain.with_sequence_normalized(true);
+    assert_eq!(seq.version(), 2);
+    let w = common::weights(77, plain.param_count().unwrap());
+    let mut files = [vec![0u8; 4096], vec![0u8; 4096]];
+    let mut logits = [[0.0f32; O]; 3];
+    let x: Vec<f32> = common::weights(78, t_len * i)
+        .iter()
+        .map(|v| 3.0 * v + 1.0)
+        .collect();
+    // The f64 reference of the normalisation.
+    let mut z = vec![0.0f32; t_len * i];
+    for c in 0..i {
+        let col: Vec<f64> = (0..t_len).map(|t| f64::from(x[t * i + c])).collect();
+        let m = col.iter().sum::<f64>() / t_len as f64;
+        let sd = (col.iter().map(|v| (v - m) * (v - m)).sum::<f64>() / t_len as f64).sqrt();
+        for t in 0..t_len {
+            z[t * i + c] = ((col[t] - m) / sd) as f32;
+        }
+    }
+    // Channel 1 shifted and scaled: the same sequence once normalised.
+    let moved: Vec<f32> = x
+        .iter()
+        .enumerate()
+        .map(|(k, &v)| if k % i == 1 { 4.0 * v - 7.5 } else { v })
+        .collect();
+    for (k, (header, steps)) in [(seq, &x), (plain, &z), (seq, &moved)]
+        .into_iter()
+        .enumerate()
+    {
+        let f = &mut files[k.min(1)];
+        let len = write_classifier(f, &header, "", CLASSES, &[&w]).unwrap();
+        let view = ModelView::parse(&f[..len]).unwrap();
+        assert_eq!(
+            view.header().sequence_normalized,
+            header.sequence_normalized
+        );
+        let c = Classifier::from_view(&view).unwrap();
+        let mut work = vec![0.0f32; c.work_len(t_len)];
+        c.classify(Steps::Dense(steps), &mut work, &mut logits[k])
+            .unwrap();
+    }
+    for k in 0..O {
+        assert!((logits[0][k] - logits[1][k]).abs() < 1e-4, "{logits:?}");
+        assert!((logits[0][k] - logits[2][k]).abs() < 1e-4, "{logits:?}");
+    }
+    // Only a classifier of dense inputs normalises each sequence.
+    let chars = Header::new(CellKind::Gru, 1, 5, H as u32, O as u32)
+        .classifier()
+        .with_sequence_normalized(true);
+    let w = common::weights(79, chars.param_count().unwrap());
+    let mut f = vec![0u8; 4096];
+    assert!(matches!(
+        write_classifier(&mut f, &chars, common::VOCAB, CLASSES, &[&w]),
+        Err(Error::InvalidModel { .. })
+    ));
+}

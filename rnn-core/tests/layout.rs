@@ -50,13 +50,15 @@ fn every_header(i: u32, h: u32, o: u32) -> Vec<Header> {
                         .with_task(task);
                     all.push(header);
                 }
-                // A classifier with a convolutional front-end of one and two layers.
+                // A classifier with a convolutional front-end of one and two layers (the
+                // second with dense inputs normalised per sequence too).
                 for conv in [&CONV[..1], &CONV[..]] {
                     let header = Header::new(cell, layers, i, h, o)
                         .with_bidirectional(bidirectional)
                         .with_normalized(normalized)
                         .classifier()
-                        .with_conv(ConvStack::new(conv).unwrap());
+                        .with_conv(ConvStack::new(conv).unwrap())
+                        .with_sequence_normalized(normalized && conv.len() == 2);
                     all.push(header);
                 }
             }
@@ -231,7 +233,9 @@ fn reader_consumes_the_walk() {
             cell: header.cell.code(),
             layers: header.layers,
             task: header.task.code(),
-            flags: u8::from(header.bidirectional) | u8::from(header.normalized) << 1,
+            flags: u8::from(header.bidirectional)
+                | u8::from(header.normalized) << 1
+                | u8::from(header.sequence_normalized) << 2,
             sizes: (5, 4, u64::from(header.output)),
             vocab: vocab.as_bytes(),
             classes: names.as_bytes(),
