@@ -82,9 +82,9 @@ fn run() -> Result<(), String> {
         .copied()
         .find(|b| b.name == board)
         .ok_or_else(|| format!("unknown board {board}"))?;
-    let target_dir = qemu::firmware_dir()
-        .join("target")
-        .join("classify-on-board");
+    // One target directory for the examples' builds (stream_on_board's too): another
+    // model rebuilds only the firmware crate.
+    let target_dir = qemu::firmware_dir().join("target").join("on-board");
     let elf = target_dir.join(format!("{}.elf", board.name));
     eprintln!(
         "building the firmware for {} with {}",
