@@ -34,6 +34,7 @@ fn seeded_run_on_vendored_words_beats_the_stated_accuracy() {
         task: TaskHyper::Classify {
             bidirectional: false,
             conv: String::new(),
+            sequence_norm: false,
         },
         cell: CellType::Gru,
         layers: 1,

@@ -24,6 +24,7 @@ fn arch(cell: CellType, layers: usize, directions: usize, kind: InputKind, conv:
         hidden: 3,
         output: 3,
         conv: parse_conv(conv).unwrap(),
+        sequence_norm: false,
     }
 }
 
@@ -195,4 +196,69 @@ fn train_with_a_front_end_from_the_command_line_and_bad_conv_flags() {
     );
     assert_bad_input(&bad("3:6:2", "next"), "--conv is for --task classify");
     assert!(!out.exists());
+}
+
+#[test]
+fn per_sequence_normalisation_in_the_trainer_agrees_with_rnn_core() {
+    let mut rng = SplitMix64::new(21);
+    let a = Arch {
+        sequence_norm: true,
+        ..arch(
+            CellType::Lstm,
+            1,
+            2,
+            InputKind::Dense { normalized: true },
+            "2:4:2",
+        )
+    };
+    let norm = Norm {
+        mean: (0..4).map(|_| rng.uniform(0.2)).collect(),
+        scale: (0..4).map(|_| 0.8 + 0.4 * rng.next_f32()).collect(),
+    };
+    let m = Model {
+        arch: a,
+        input: InputSpec::Dense {
+            channels: 4,
+            norm: Some(norm.clone()),
+        },
+        classes: vec!["x".into(), "y".into(), "z".into()],
+        targets: None,
+        params: (0..a.param_count()).map(|_| rng.uniform(0.9)).collect(),
+    };
+    let bytes = m.to_bytes().unwrap();
+    let view = rnn_core::ModelView::parse(&bytes).unwrap();
+    assert!(view.header().sequence_normalized);
+    let core = rnn_core::Classifier::from_view(&view).unwrap();
+    let t_len = 9;
+    // Raw values far from zero and of another scale: only the shape should matter.
+    let raw: Vec<f32> = (0..t_len * 4)
+        .map(|_| 50.0 + 20.0 * rng.uniform(1.0))
+        .collect();
+    let (mut mean, mut inv) = (vec![0.0f32; 4], vec![0.0f32; 4]);
+    rnn_core::classify::sequence_moments(&raw, 4, &mut mean, &mut inv);
+    let x: Vec<f32> = raw
+        .iter()
+        .enumerate()
+        .map(|(k, &v)| ((v - mean[k % 4]) * inv[k % 4] - norm.mean[k % 4]) * norm.scale[k % 4])
+        .collect();
+    let mut ws = Workspace::new(a, 1);
+    let ex = Example {
+        x: SeqInput::Dense {
+            values: &x,
+            channels: 4,
+        },
+        y: Targets::Final(0),
+    };
+    forward(&m.params, &ex, None, &mut ws);
+    let mut logits = [0.0f32; 3];
+    let mut work = vec![0.0f32; core.work_len(t_len)];
+    core.classify(rnn_core::Steps::Dense(&raw), &mut work, &mut logits)
+        .unwrap();
+    rnn_core::sample::softmax(&mut logits);
+    for (p, q) in ws.probs(0).iter().zip(&logits) {
+        assert!((p - q).abs() < 1e-5, "{:?} vs {logits:?}", ws.probs(0));
+    }
+    let json = common::tmp("seqnorm.json");
+    rnn_train::io::json::export(&m, &json).unwrap();
+    assert_eq!(rnn_train::io::json::import(&json).unwrap(), m);
 }

@@ -28,6 +28,7 @@ fn classifier(cell: CellType, layers: usize, directions: usize, input_kind: Inpu
         hidden: 3,
         output: 3,
         conv: rnn_core::ConvStack::NONE,
+        sequence_norm: false,
     }
 }
 

@@ -23,6 +23,7 @@ fn per_step(task: Task, cell: CellType, layers: usize, directions: usize, kind: 
         hidden: 3,
         output: if task == Task::Regress { 2 } else { 3 },
         conv: rnn_core::ConvStack::NONE,
+        sequence_norm: false,
     }
 }
 

@@ -88,6 +88,12 @@ pub fn inspect(path: &Path, out: &mut dyn Write) -> Result<()> {
     if task != rnn_core::Task::Next {
         w(out, format!("input: {}", m.input.describe()))?;
     }
+    if a.sequence_norm {
+        w(
+            out,
+            "per-sequence normalisation: each channel of a sequence shifted and scaled by the sequence's own mean and standard deviation first".to_string(),
+        )?;
+    }
     if !a.conv.is_empty() {
         let layers: Vec<String> = a
             .conv

@@ -16,6 +16,13 @@ use crate::train::checkpoint;
 use crate::train::optim::OptimizerKind;
 use crate::train::{self, Hyper, Reduction, RunOptions, State, Stop, TaskData, TaskHyper};
 
+/// A switch given on the command line.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
+pub enum Toggle {
+    On,
+    Off,
+}
+
 /// What the network learns to predict.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
 pub enum TaskArg {
@@ -170,6 +177,17 @@ pub struct TrainCmd {
         help_heading = "Classifiers and per-step models"
     )]
     pub conv: Option<String>,
+    /// --task classify, series: normalise each sequence per channel by its own mean and
+    /// standard deviation before anything else (the model does it on the device too), so
+    /// that offset and amplitude do not matter [default: on when the training sequences'
+    /// median length is 128 steps or more, else off].
+    #[arg(
+        long,
+        value_enum,
+        value_name = "on|off",
+        help_heading = "Classifiers and per-step models"
+    )]
+    pub sequence_norm: Option<Toggle>,
     #[command(flatten)]
     pub columns: ColumnArgs,
 }
@@ -362,6 +380,11 @@ impl TrainCmd {
     /// The hyper-parameters these flags ask for; flags of the other task are an error.
     pub fn hyper(&self) -> Result<Hyper> {
         let task = self.task.task();
+        if task != Task::Classify && self.sequence_norm.is_some() {
+            return Err(Error::Config(
+                "--sequence-norm is for --task classify".into(),
+            ));
+        }
         if task != Task::Classify && self.conv.is_some() {
             return Err(Error::Config(
                 "--conv is for --task classify: a front-end with a stride answers less \
@@ -419,6 +442,7 @@ impl TrainCmd {
                     _ => TaskHyper::Classify {
                         bidirectional,
                         conv: self.conv.clone().unwrap_or_default(),
+                        sequence_norm: self.sequence_norm == Some(Toggle::On),
                     },
                 }
             }
@@ -618,12 +642,22 @@ impl TrainCmd {
             )));
         }
         hyper.task.set_bidirectional(a.directions == 2);
-        if let TaskHyper::Classify { conv, .. } = &mut hyper.task {
+        if let TaskHyper::Classify {
+            conv,
+            sequence_norm,
+            ..
+        } = &mut hyper.task
+        {
             let theirs = crate::train::conv_text(&a.conv);
             if self.conv.is_some() && crate::train::parse_conv(conv)? != a.conv {
                 return differs("conv", conv.clone(), theirs);
             }
             *conv = theirs;
+            if self.sequence_norm.is_some() && *sequence_norm != a.sequence_norm {
+                let name = |on: bool| if on { "on" } else { "off" }.to_string();
+                return differs("sequence-norm", name(*sequence_norm), name(a.sequence_norm));
+            }
+            *sequence_norm = a.sequence_norm;
         }
         hyper.hidden = a.hidden;
         hyper.cell = a.cell;
@@ -665,8 +699,8 @@ impl TrainCmd {
     }
 
     fn load_classify(&self, hyper: &mut Hyper) -> Result<(Model, Loaded)> {
-        let raw = RawSet::read(&self.data)?;
-        let test_raw = self.test.as_deref().map(RawSet::read).transpose()?;
+        let mut raw = RawSet::read(&self.data)?;
+        let mut test_raw = self.test.as_deref().map(RawSet::read).transpose()?;
         let model = match &self.init {
             Some(path) => {
                 let m = crate::io::json::import(path)?;
@@ -675,14 +709,43 @@ impl TrainCmd {
             }
             None => {
                 hyper.validate()?;
-                if self.conv.is_none() && median_len(&raw) >= LONG_SEQUENCE {
-                    if let TaskHyper::Classify { conv, .. } = &mut hyper.task {
+                let long = median_len(&raw) >= LONG_SEQUENCE;
+                if let TaskHyper::Classify {
+                    conv,
+                    sequence_norm,
+                    ..
+                } = &mut hyper.task
+                {
+                    if self.conv.is_none() && long {
                         *conv = LONG_SEQUENCE_CONV.into();
+                    }
+                    if self.sequence_norm.is_none() && long && raw.is_series() {
+                        *sequence_norm = true;
+                    }
+                    if *sequence_norm && !raw.is_series() {
+                        return Err(Error::Config(
+                            "--sequence-norm on is for series (dense inputs), not text".into(),
+                        ));
                     }
                 }
                 let classes = raw.classes();
                 let input = raw.input_spec()?;
                 let bidirectional = hyper.task.bidirectional();
+                let sequence_norm = matches!(
+                    hyper.task,
+                    TaskHyper::Classify {
+                        sequence_norm: true,
+                        ..
+                    }
+                );
+                if sequence_norm {
+                    raw.normalize_each_sequence();
+                }
+                let input = if sequence_norm {
+                    raw.input_spec()?
+                } else {
+                    input
+                };
                 let arch = Arch {
                     task: Task::Classify,
                     cell: hyper.cell,
@@ -693,12 +756,21 @@ impl TrainCmd {
                     hidden: hyper.hidden,
                     output: classes.len(),
                     conv: hyper.task.conv()?,
+                    sequence_norm,
                 };
                 arch.check().map_err(Error::Config)?;
                 check_size(&arch)?;
                 Model::init(arch, input, classes, None, hyper.seed)
             }
         };
+        if model.arch.sequence_norm {
+            if self.init.is_some() {
+                raw.normalize_each_sequence();
+            }
+            if let Some(t) = test_raw.as_mut() {
+                t.normalize_each_sequence();
+            }
+        }
         let all = encode(&raw, &model.input, &model.classes)?;
         let test = test_raw
             .as_ref()
@@ -755,6 +827,7 @@ impl TrainCmd {
                     hidden: hyper.hidden,
                     output: classes.len(),
                     conv: rnn_core::ConvStack::NONE,
+                    sequence_norm: false,
                 };
                 arch.check().map_err(Error::Config)?;
                 check_size(&arch)?;
@@ -985,7 +1058,19 @@ impl TrainCmd {
         if let Some(n) = hyper.clip_norm {
             add(self.clip_norm.is_some(), "--clip-norm", n.to_string());
         }
-        if let TaskHyper::Classify { conv, .. } = &hyper.task {
+        if let TaskHyper::Classify {
+            conv,
+            sequence_norm,
+            ..
+        } = &hyper.task
+        {
+            if *sequence_norm {
+                add(
+                    self.sequence_norm.is_some() || self.init.is_some(),
+                    "--sequence-norm",
+                    format!("on (sequences of {LONG_SEQUENCE} steps or more)"),
+                );
+            }
             if !conv.is_empty() {
                 add(
                     self.conv.is_some() || self.init.is_some(),

@@ -104,6 +104,29 @@ impl RawSet {
         class_order(self.labels().into_iter())
     }
 
+    /// Normalises every sequence of a series file per channel by its own mean and
+    /// standard deviation, with `rnn-core`'s own function (what a model with per-sequence
+    /// normalisation does first on the device); a text file is left as it is.
+    pub fn normalize_each_sequence(&mut self) {
+        if let RawSet::Series(s) = self {
+            let c = s.channels;
+            let (mut mean, mut inv) = (vec![0.0f32; c], vec![0.0f32; c]);
+            for case in &mut s.cases {
+                rnn_core::classify::sequence_moments(&case.values, c, &mut mean, &mut inv);
+                for step in case.values.chunks_exact_mut(c.max(1)) {
+                    for ((x, m), s) in step.iter_mut().zip(&mean).zip(&inv) {
+                        *x = (*x - m) * s;
+                    }
+                }
+            }
+        }
+    }
+
+    /// Whether the file holds series (dense vectors) rather than text.
+    pub fn is_series(&self) -> bool {
+        matches!(self, RawSet::Series(_))
+    }
+
     /// The input encoding learned from this (training) file.
     pub fn input_spec(&self) -> Result<InputSpec> {
         Ok(match self {

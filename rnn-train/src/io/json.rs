@@ -131,6 +131,9 @@ pub fn to_json(model: &Model) -> Value {
     doc.insert("input_size".into(), json!(a.input));
     doc.insert("hidden_size".into(), json!(a.hidden));
     doc.insert("output_size".into(), json!(a.output));
+    if a.sequence_norm {
+        doc.insert("sequence_norm".into(), json!(true));
+    }
     if !a.conv.is_empty() {
         let layers: Vec<Value> = a
             .conv
@@ -596,6 +599,11 @@ fn ours(r: &Reader<'_>, obj: &Map<String, Value>, version: u64) -> Result<Model>
         hidden: size("hidden_size")?,
         output: size("output_size")?,
         conv,
+        sequence_norm: match obj.get("sequence_norm") {
+            None => false,
+            Some(Value::Bool(b)) => *b,
+            Some(v) => return Err(r.bad(format!("key `sequence_norm` is {v}, not true or false"))),
+        },
     };
     r.check_arch(&arch)?;
     let mut params = Vec::with_capacity(arch.param_count());

@@ -115,6 +115,8 @@ pub struct Arch {
     pub output: usize,
     /// A classifier's convolutional front-end (`ConvStack::NONE` for none).
     pub conv: rnn_core::ConvStack,
+    /// A classifier of dense inputs normalises each sequence by its own statistics first.
+    pub sequence_norm: bool,
 }
 
 /// Where one of a layer's tensors (or the output layer's) lives in the parameter vector.
@@ -168,6 +170,7 @@ impl Arch {
             hidden,
             output: vocab,
             conv: rnn_core::ConvStack::NONE,
+            sequence_norm: false,
         }
     }
 
@@ -184,6 +187,7 @@ impl Arch {
         .with_normalized(self.input_kind == InputKind::Dense { normalized: true })
         .with_task(self.task)
         .with_conv(self.conv)
+        .with_sequence_normalized(self.sequence_norm)
     }
 
     /// The architecture a file's header describes; `one_hot` when the file has a
@@ -205,6 +209,7 @@ impl Arch {
             hidden: h.hidden as usize,
             output: h.output as usize,
             conv: h.conv,
+            sequence_norm: h.sequence_normalized,
         }
     }
 
@@ -237,6 +242,13 @@ impl Arch {
             if v == 0 || v > rnn_core::format::MAX_SIZE as usize {
                 return Err(format!("{name} size {v} is not in 1..=65536"));
             }
+        }
+        if self.sequence_norm
+            && (self.task != Task::Classify || self.input_kind == InputKind::OneHot)
+        {
+            return Err(
+                "per-sequence normalisation is for classifiers of dense inputs".to_string(),
+            );
         }
         if !self.conv.is_empty() && self.task != Task::Classify {
             return Err(format!(
@@ -390,12 +402,15 @@ impl Arch {
             Task::Classify | Task::Tag => format!("{} classes", self.output),
             Task::Regress => format!("{} targets", self.output),
         };
-        let conv: String = self
+        let mut conv: String = self
             .conv
             .layers()
             .iter()
             .map(|s| format!("conv {}:{}:{} → ", s.kernel, s.channels, s.stride))
             .collect();
+        if self.sequence_norm {
+            conv.insert_str(0, "per-sequence norm → ");
+        }
         format!(
             "{conv}{bi}{}-layer {}, I {}, H {}, {out}",
             self.layers,

@@ -48,6 +48,9 @@ pub enum TaskHyper {
         bidirectional: bool,
         #[serde(default)]
         conv: String,
+        /// Each sequence normalised by its own mean and standard deviation first.
+        #[serde(default)]
+        sequence_norm: bool,
     },
     /// Tagging, a class at every step: whether a second stack reads each recording
     /// backwards (then it reads whole recordings), else the window length of truncated
