@@ -96,3 +96,7 @@ echo "== seed 1, evaluated by rnn-core (what the board runs):"
 rnn_train eval --model "$out/ecg.rnn" --data "$out/ecg-test.csv" --plot "$out/ecg-prediction.svg"
 rnn_train inspect --model "$out/ecg.rnn"
 echo "loss curves in $out/ecg-loss.svg, prediction against truth in $out/ecg-prediction.svg"
+echo "== on the emulated micro:bit (Cortex-M0), every answer checked against the host's"
+# The whole test signal, 2,249 samples as one recording (a few seconds under QEMU).
+cargo run --quiet --release --manifest-path "$root/Cargo.toml" -p tests --example stream_on_board -- \
+    "$out/ecg.rnn" "$out/ecg-test.csv" microbit

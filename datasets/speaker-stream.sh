@@ -62,3 +62,7 @@ rnn_train eval --model "$out/speaker-stream.rnn" --data "$out/speaker-test.csv" 
     --plot "$out/speaker-stream-confusion.svg" >/dev/null
 rnn_train inspect --model "$out/speaker-stream.rnn"
 echo "loss curves in $out/speaker-stream-loss.svg, confusion matrix in $out/speaker-stream-confusion.svg"
+echo "== on the emulated micro:bit (Cortex-M0), every answer checked against the host's"
+# The whole test stream, 5,687 frames as one recording (about 25 s under QEMU).
+cargo run --quiet --release --manifest-path "$root/Cargo.toml" -p tests --example stream_on_board -- \
+    "$out/speaker-stream.rnn" "$out/speaker-test.csv" microbit
