@@ -39,7 +39,7 @@
 //! ```
 
 use crate::cell::linalg::{check_floats, check_input, model_sizes};
-use crate::cell::{layer_scratch_len, layer_step, Head, Input, Layer, Stats, Weight};
+use crate::cell::{layer_scratch_len, stack_step, Head, Input, Layer, Stats, Weight};
 use crate::classes::Classes;
 use crate::error::{check_len, Dim, Error};
 use crate::format::{CellKind, ModelView, Task, MAX_LAYERS};
@@ -188,20 +188,8 @@ impl<'a, W: Weight> Stream<'a, W> {
         check_input(x, self.input)?;
         let (gates, x_norm) = scratch.split_at_mut(layer_scratch_len(self.kind, self.hidden));
         let x = self.stats.input(x, x_norm);
-        let per_layer = self.kind.state_len(self.hidden);
-        let mut below: &[f32] = &[];
-        for (l, (layer, s)) in self
-            .layers
-            .iter()
-            .zip(state.chunks_exact_mut(per_layer))
-            .enumerate()
-        {
-            let Some(layer) = layer else { break };
-            let x_l = if l == 0 { x } else { Input::Dense(below) };
-            layer_step(self.kind, layer, s, x_l, gates);
-            below = s.get(..self.hidden).unwrap_or_default();
-        }
-        self.head.logits(below, out);
+        let top = stack_step(self.kind, self.hidden, &self.layers, state, x, gates);
+        self.head.logits(top, out);
         self.stats.outputs(out);
         Ok(())
     }

@@ -208,6 +208,33 @@ impl<'a, W: Weight> Stats<'a, W> {
     }
 }
 
+/// One step of a unidirectional stack of `layers` (stopping at the first empty slot): layer
+/// 0 reads `x`, each further layer the hidden state of the one below; `state` holds the
+/// layers' states one after the other. Returns the top layer's hidden state, what the
+/// output layer reads.
+pub(crate) fn stack_step<'s, W: Weight>(
+    kind: CellKind,
+    hidden: usize,
+    layers: &[Option<Layer<'_, W>>],
+    state: &'s mut [f32],
+    x: Input<'_>,
+    scratch: &mut [f32],
+) -> &'s [f32] {
+    let per_layer = kind.state_len(hidden);
+    let mut below: &[f32] = &[];
+    for (l, (layer, s)) in layers
+        .iter()
+        .zip(state.chunks_exact_mut(per_layer))
+        .enumerate()
+    {
+        let Some(layer) = layer else { break };
+        let x_l = if l == 0 { x } else { Input::Dense(below) };
+        layer_step(kind, layer, s, x_l, scratch);
+        below = s.get(..hidden).unwrap_or_default();
+    }
+    below
+}
+
 /// Scratch floats one layer step needs: `G·H` ([`CellKind::gates`] blocks of `H`).
 pub(crate) fn layer_scratch_len(kind: CellKind, h: usize) -> usize {
     kind.gates() * h

@@ -11,7 +11,7 @@
 //! so a one-layer [`Network`] gives the same bits as [`ElmanWeights`](crate::ElmanWeights).
 
 use super::linalg::{any_sizes, check_floats, check_input};
-use super::{layer_scratch_len, layer_step, Cell, Head, Input, Layer, Weight};
+use super::{layer_scratch_len, stack_step, Cell, Head, Input, Layer, Weight};
 use crate::error::{check_len, Dim, Error};
 use crate::format::{CellKind, ModelView, MAX_LAYERS};
 
@@ -114,20 +114,8 @@ impl<W: Weight> Cell for Network<'_, W> {
         check_len(Dim::Hidden, self.scratch_len(), scratch.len())?;
         check_len(Dim::Output, self.output, logits.len())?;
         check_input(x, self.input)?;
-        let per_layer = self.kind.state_len(self.hidden);
-        let mut below: &[f32] = &[];
-        for (l, (layer, s)) in self
-            .layers
-            .iter()
-            .zip(state.chunks_exact_mut(per_layer))
-            .enumerate()
-        {
-            let Some(layer) = layer else { break };
-            let x_l = if l == 0 { x } else { Input::Dense(below) };
-            layer_step(self.kind, layer, s, x_l, scratch);
-            below = s.get(..self.hidden).unwrap_or_default();
-        }
-        self.head.logits(below, logits);
+        let top = stack_step(self.kind, self.hidden, &self.layers, state, x, scratch);
+        self.head.logits(top, logits);
         Ok(())
     }
 }

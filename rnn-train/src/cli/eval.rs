@@ -210,22 +210,7 @@ pub fn eval_classifier(model: &Path, data: &Path) -> Result<crate::io::metrics::
                 });
             }
             for e in &t.examples {
-                let tokens = e
-                    .text
-                    .chars()
-                    .map(|ch| {
-                        vocab
-                            .index_of(ch)
-                            .ok()
-                            .and_then(|k| u16::try_from(k).ok())
-                            .ok_or_else(|| Error::UnknownChar {
-                                path: data.into(),
-                                line: e.line,
-                                ch,
-                                vocab: vocab.as_str().into(),
-                            })
-                    })
-                    .collect::<Result<Vec<u16>>>()?;
+                let tokens = tokens_of(&e.text, vocab, data, e.line)?;
                 let truth = class_of(&e.label, e.line)?;
                 one(rnn_core::Steps::Tokens(&tokens), tokens.len(), truth)?;
             }
@@ -255,6 +240,25 @@ pub fn eval_classifier(model: &Path, data: &Path) -> Result<crate::io::metrics::
         }
     }
     Ok(confusion)
+}
+
+/// The symbol indices of `text` (line `line` of `path`) over a model's vocabulary; an
+/// unknown character is an error naming the line.
+fn tokens_of(text: &str, vocab: rnn_core::Vocab<'_>, path: &Path, line: usize) -> Result<Vec<u16>> {
+    text.chars()
+        .map(|ch| {
+            vocab
+                .index_of(ch)
+                .ok()
+                .and_then(|k| u16::try_from(k).ok())
+                .ok_or_else(|| Error::UnknownChar {
+                    path: path.into(),
+                    line,
+                    ch,
+                    vocab: vocab.as_str().into(),
+                })
+        })
+        .collect()
 }
 
 /// Whether the model file holds a classifier (every check of the reader applied).
@@ -393,22 +397,7 @@ pub fn eval_per_step(
                 });
             }
             for e in &t.examples {
-                let tokens = e
-                    .text
-                    .chars()
-                    .map(|ch| {
-                        vocab
-                            .index_of(ch)
-                            .ok()
-                            .and_then(|k| u16::try_from(k).ok())
-                            .ok_or_else(|| Error::UnknownChar {
-                                path: path.clone(),
-                                line: e.line,
-                                ch,
-                                vocab: vocab.as_str().into(),
-                            })
-                    })
-                    .collect::<Result<Vec<u16>>>()?;
+                let tokens = tokens_of(&e.text, vocab, &path, e.line)?;
                 let tags: Vec<usize> = e
                     .tags
                     .iter()
