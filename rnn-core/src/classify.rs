@@ -44,10 +44,40 @@ pub enum Steps<'x> {
     Dense(&'x [f32]),
 }
 
+/// Which optional stages a [`Classifier`] is compiled with: the per-sequence normalisation
+/// and the convolutional front-end. The default, [`AllStages`], runs every model; a
+/// firmware whose embedded model has neither can use [`NoStages`], and the code of both
+/// stages is left out of its binary (3 to 5 KB on a Cortex-M); a model that needs a stage
+/// the classifier lacks is refused when it is loaded ([`Error::InvalidModel`]).
+pub trait Stages: Copy + core::fmt::Debug {
+    /// Whether the convolutional front-end is compiled in.
+    const CONV: bool;
+    /// Whether the per-sequence normalisation is compiled in.
+    const SEQUENCE_NORM: bool;
+}
+
+/// Every stage: runs any classifier.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct AllStages;
+
+impl Stages for AllStages {
+    const CONV: bool = true;
+    const SEQUENCE_NORM: bool = true;
+}
+
+/// Neither optional stage: the recurrent stack and the output layer only.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct NoStages;
+
+impl Stages for NoStages {
+    const CONV: bool = false;
+    const SEQUENCE_NORM: bool = false;
+}
+
 /// A classifier of any cell kind, depth and direction, borrowed from the file, with sizes
-/// known at run time.
+/// known at run time (and the optional stages of `S`).
 #[derive(Debug, Clone, Copy)]
-pub struct Classifier<'a, W: Weight = [u8; 4]> {
+pub struct Classifier<'a, W: Weight = [u8; 4], S: Stages = AllStages> {
     kind: CellKind,
     depth: usize,
     directions: usize,
@@ -61,13 +91,19 @@ pub struct Classifier<'a, W: Weight = [u8; 4]> {
     stacks: [[Option<Layer<'a, W>>; STACK]; 2],
     head: Head<'a, W>,
     classes: Classes<'a>,
+    stages: core::marker::PhantomData<S>,
 }
 
-fn split<'a, W: Weight>(
+fn split<'a, W: Weight, S: Stages>(
     mut rest: &'a [W],
     view: &ModelView<'a>,
-) -> Result<Classifier<'a, W>, Error> {
+) -> Result<Classifier<'a, W, S>, Error> {
     let header = view.header();
+    if (!S::CONV && !header.conv.is_empty()) || (!S::SEQUENCE_NORM && header.sequence_normalized) {
+        return Err(Error::InvalidModel {
+            reason: "the model needs a stage this classifier was built without",
+        });
+    }
     if header.task == Task::Next {
         return Err(Error::WrongTask {
             expected: Task::Classify,
@@ -99,6 +135,7 @@ fn split<'a, W: Weight>(
         stacks,
         head: Head::take(&mut rest, header.head_input(), o)?,
         classes: view.classes(),
+        stages: core::marker::PhantomData,
     })
 }
 
@@ -121,12 +158,19 @@ impl<'a, W: Weight> Classifier<'a, W> {
     /// Like [`Classifier::with_floats`], for weights of any [`Weight`] type (see
     /// [`crate::ElmanWeights::with_weights`]).
     pub fn with_weights(view: &ModelView<'a>, words: &'a [W]) -> Result<Self, Error> {
+        Self::with_stages(view, words)
+    }
+}
+
+impl<'a, W: Weight, S: Stages> Classifier<'a, W, S> {
+    /// Like [`Classifier::with_weights`], compiled with the stages of `S` only.
+    pub fn with_stages(view: &ModelView<'a>, words: &'a [W]) -> Result<Self, Error> {
         check_floats(view, words)?;
         split(words, view)
     }
 }
 
-impl<'a, W: Weight> Classifier<'a, W> {
+impl<'a, W: Weight, S: Stages> Classifier<'a, W, S> {
     /// The cell kind of every layer.
     pub fn kind(&self) -> CellKind {
         self.kind
@@ -157,7 +201,7 @@ impl<'a, W: Weight> Classifier<'a, W> {
     /// for a stack two sequences of the layers' outputs.
     pub fn work_len(&self, steps: usize) -> usize {
         let dh = self.directions * self.hidden;
-        let t = self.conv.stack().steps_out(steps);
+        let t = self.front().steps_out(steps);
         let sequences = if self.depth > 1 { 2 * t * dh } else { 0 };
         self.kind.state_len(self.hidden)
             + layer_scratch_len(self.kind, self.hidden)
@@ -171,17 +215,31 @@ impl<'a, W: Weight> Classifier<'a, W> {
     /// The per-sequence normalisation's part of the working memory: the sequence's mean
     /// and inverse standard deviation per channel, and one normalised step.
     fn seq_norm_len(&self) -> usize {
-        if self.sequence_normalized {
+        if self.seq_normalized() {
             3 * self.input
         } else {
             0
         }
     }
 
+    /// The front-end, when compiled in (a constant `NONE` otherwise, so that its code goes).
+    fn front(&self) -> crate::conv::ConvStack {
+        if S::CONV {
+            self.conv.stack()
+        } else {
+            crate::conv::ConvStack::NONE
+        }
+    }
+
+    /// Whether each sequence is normalised, when compiled in.
+    fn seq_normalized(&self) -> bool {
+        S::SEQUENCE_NORM && self.sequence_normalized
+    }
+
     /// The front-end's part of the working memory: its ring buffers and scratch, and its
     /// outputs for the whole sequence (what the recurrent stack reads).
     fn conv_work_len(&self, steps: usize) -> usize {
-        let stack = self.conv.stack();
+        let stack = self.front();
         if stack.is_empty() {
             return 0;
         }
@@ -296,7 +354,7 @@ impl<'a, W: Weight> Classifier<'a, W> {
             Steps::Tokens(tokens) => Input::Token(tokens.get(t).map_or(0, |&v| usize::from(v))),
             Steps::Dense(values) => {
                 let x = values.get(t * ni..(t + 1) * ni).unwrap_or_default();
-                if self.sequence_normalized {
+                if self.seq_normalized() {
                     for (((o, x), m), s) in seq_x.iter_mut().zip(x).zip(seq.mean).zip(seq.inv_std) {
                         *o = (*x - *m) * *s;
                     }
@@ -359,7 +417,7 @@ impl<'a, W: Weight> Classifier<'a, W> {
         let (seq_inv, seq_x) = rest
             .split_at_mut_checked(self.seq_norm_len() / 3)
             .ok_or(Error::Truncated)?;
-        if let (true, Steps::Dense(values)) = (self.sequence_normalized, steps) {
+        if let (true, Steps::Dense(values)) = (self.seq_normalized(), steps) {
             sequence_moments(values, ni, seq_mean, seq_inv);
         }
         let seq = SeqNorm {
@@ -372,7 +430,7 @@ impl<'a, W: Weight> Classifier<'a, W> {
         let (finals, rest) = rest.split_at_mut(dh);
         let (mut below, mut above) = rest.split_at_mut(rest.len() / 2);
         // The front-end first, over the whole sequence: what the first layer reads.
-        let front = self.conv.stack();
+        let front = self.front();
         let t_len = front.steps_out(t_in);
         let c = front.out_channels(ni);
         let (conv_state, rest) = conv_area

@@ -108,7 +108,7 @@ pub use cell::elman::{Elman, ElmanWeights};
 pub use cell::network::Network;
 pub use cell::{Cell, Input, Weight};
 pub use classes::Classes;
-pub use classify::{Classifier, DenseBuffer, Steps, TokenBuffer};
+pub use classify::{AllStages, Classifier, DenseBuffer, NoStages, Stages, Steps, TokenBuffer};
 pub use conv::{Conv, ConvSpec, ConvStack};
 pub use crc32::crc32;
 pub use error::{check_len, Dim, Error};

@@ -181,3 +181,40 @@ fn conv_stacks_are_checked_and_round_trip() {
         Err(Error::InvalidModel { .. })
     ));
 }
+
+#[test]
+fn a_classifier_without_the_optional_stages_runs_plain_models_and_refuses_the_others() {
+    use rnn_core::{NoStages, Stages};
+    const { assert!(!NoStages::CONV && !NoStages::SEQUENCE_NORM) };
+    let plain = Header::new(CellKind::Lstm, 1, 3, 4, 2)
+        .classifier()
+        .with_normalized(true);
+    let w = common::weights(3, plain.param_count().unwrap());
+    let mut file = vec![0u8; 1 << 14];
+    let len = write_classifier(&mut file, &plain, "", "a\nb\n", &[&w]).unwrap();
+    let view = ModelView::parse(&file[..len]).unwrap();
+    let words = view.weight_bytes().as_chunks::<4>().0;
+    let all = Classifier::from_view(&view).unwrap();
+    let none = Classifier::<[u8; 4], NoStages>::with_stages(&view, words).unwrap();
+    let x = common::weights(4, 7 * 3);
+    let (mut a, mut b) = ([0.0f32; 2], [0.0f32; 2]);
+    let mut work = vec![0.0f32; all.work_len(7)];
+    all.classify(Steps::Dense(&x), &mut work, &mut a).unwrap();
+    assert_eq!(none.work_len(7), all.work_len(7));
+    none.classify(Steps::Dense(&x), &mut work, &mut b).unwrap();
+    assert_eq!(a, b);
+    for header in [
+        plain.with_conv(stack(&[(2, 1, 3)])),
+        plain.with_sequence_normalized(true),
+    ] {
+        let w = common::weights(5, header.param_count().unwrap());
+        let len = write_classifier(&mut file, &header, "", "a\nb\n", &[&w]).unwrap();
+        let view = ModelView::parse(&file[..len]).unwrap();
+        let words = view.weight_bytes().as_chunks::<4>().0;
+        assert!(matches!(
+            Classifier::<[u8; 4], NoStages>::with_stages(&view, words),
+            Err(Error::InvalidModel { .. })
+        ));
+        assert!(Classifier::from_view(&view).is_ok());
+    }
+}
