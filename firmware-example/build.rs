@@ -320,6 +320,11 @@ fn write_model_consts(out: &Path) {
         "match rnn_core::ConvStack::new(&[{conv_specs}]) {{ Ok(s) => s, Err(_) => rnn_core::ConvStack::NONE }}"
     );
     let directions = h.directions();
+    // Classifiers: the MACs of a sequence of 1 and of `max_steps` steps (front-end,
+    // recurrent steps, output layer), counted here so that the firmware links no code for
+    // it.
+    let one_hot = !built.dense;
+    let macs_per_sequence = [1, max_steps].map(|t| h.macs_per_sequence(t, one_hot));
     let task = match h.task {
         rnn_core::Task::Next => "Next",
         rnn_core::Task::Classify => "Classify",
@@ -373,6 +378,10 @@ fn write_model_consts(out: &Path) {
          pub const MAX_STEPS: usize = {max_steps};\n\
          /// Classifiers: floats of working memory for `MAX_STEPS` steps.\n\
          pub const WORK_LEN: usize = {work_len};\n\
+         /// Classifiers: multiply-accumulates of a sequence of 1 and of `MAX_STEPS` steps\n\
+         /// (`Header::macs_per_sequence`: the front-end, the recurrent steps it leaves, the\n\
+         /// output layer once).\n\
+         pub const MACS_PER_SEQUENCE: [u64; 2] = {macs_per_sequence:?};\n\
          /// The longest line the firmware reads, in bytes.\n\
          pub const LINE_MAX: usize = {line_max};\n"
     );

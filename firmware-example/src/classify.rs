@@ -6,7 +6,7 @@
 //!
 //! The sequence is kept in `rnn-core`'s fixed-capacity buffer ([`TokenBuffer`] or
 //! [`DenseBuffer`] of [`MAX_STEPS`] steps); a longer one is the buffer's typed
-//! [`Error::SequenceTooLong`]. The weights are read from flash in place
+//! [`rnn_core::Error::SequenceTooLong`]. The weights are read from flash in place
 //! ([`Classifier::with_weights`]).
 
 use cortex_m::peripheral::SYST;
@@ -15,7 +15,7 @@ use rnn_core::sample::{argmax, softmax};
 use rnn_core::DenseBuffer;
 #[cfg(not(rnn_classify_dense))]
 use rnn_core::TokenBuffer;
-use rnn_core::{CellKind, Classifier, Dim, Error, ModelView, Rng, Text, Vocab};
+use rnn_core::{check_len, CellKind, Classifier, Dim, ModelView, Rng, Text, Vocab};
 
 use crate::decimal::per_ten_thousand;
 #[cfg(rnn_classify_dense)]
@@ -65,16 +65,11 @@ impl Mode for App {
             return Err(BootError::InputKind { dense });
         }
         let classifier = Classifier::with_weights(&view, crate::weight_words(&view))?;
-        // Equal whenever the checks above hold; checked so that no sequence can fail for
-        // want of working memory.
-        let needed = classifier.work_len(MAX_STEPS);
-        if needed != WORK_LEN {
-            return Err(BootError::Core(Error::BufferLength {
-                dim: Dim::Work,
-                expected: WORK_LEN,
-                found: needed,
-            }));
-        }
+        // Equal whenever the checks above hold and the model's convolutional front-end is
+        // the build's (`check_built_for` does not compare front-ends: another one is
+        // refused here, as a working memory of another length); checked so that no
+        // sequence can fail for want of working memory.
+        check_len(Dim::Work, classifier.work_len(MAX_STEPS), WORK_LEN)?;
         Ok(App {
             classifier,
             vocab: view.vocab(),
@@ -215,6 +210,15 @@ impl Mode for App {
         let [one, full] = counts;
         let macs = MACS_PER_STEP;
         let per_step = full.saturating_sub(one) / (MAX_STEPS as u64 - 1).max(1);
+        // With a front-end a further input step is not a recurrent step (the strides
+        // leave fewer) and adds the convolutions' MACs: the cost per MAC is the further
+        // steps' instructions over their MACs, from `rnn-core`'s count per sequence.
+        let [seq_one, seq_full] = model::MACS_PER_SEQUENCE;
+        let per_mac = if CONV {
+            full.saturating_sub(one) * 100 / seq_full.saturating_sub(seq_one).max(1)
+        } else {
+            per_step * 100 / macs
+        };
         out.str("bench: classify 1 step ");
         out.uint(one);
         out.str(" instructions, ");
@@ -224,7 +228,7 @@ impl Mode for App {
         out.str(" instructions (");
         out.uint(per_step);
         out.str(" per further step, ");
-        out.fixed(per_step * 100 / macs, 2);
+        out.fixed(per_mac, 2);
         out.str(" per MAC), ");
         out.uint(macs);
         out.str(" MACs/step (");
@@ -240,10 +244,35 @@ impl Mode for App {
             out.uint(value as u64);
         }
         out.str(if model::DENSE {
-            ", dense input)"
+            ", dense input"
         } else {
-            ", one-hot input)"
+            ", one-hot input"
         });
+        if CONV {
+            // `front-end K:C:S,…` as rnn-train's `--conv` writes it, and the MACs of the
+            // two sequences measured, front-end and output layer included.
+            out.str(", front-end ");
+            for (k, spec) in model::HEADER.conv.layers().iter().enumerate() {
+                if k > 0 {
+                    out.str(",");
+                }
+                for (n, value) in [spec.kernel.into(), spec.channels, spec.stride.into()]
+                    .into_iter()
+                    .enumerate()
+                {
+                    if n > 0 {
+                        out.str(":");
+                    }
+                    out.uint(value.into());
+                }
+            }
+            out.str(", ");
+            out.uint(seq_one);
+            out.str(" and ");
+            out.uint(seq_full);
+            out.str(" MACs per sequence");
+        }
+        out.str(")");
         crate::bench_clock(out);
     }
 }
@@ -290,3 +319,6 @@ const HELP: &str = "a line is a word to classify (start it with // to begin with
 /// input (both directions of the layer below). The output layer (`O·D·H`, once per
 /// sequence) and the normalisation are not counted.
 const MACS_PER_STEP: u64 = model::HEADER.macs_per_step(!model::DENSE);
+
+/// The model has a convolutional front-end (before the recurrent stack).
+const CONV: bool = !model::HEADER.conv.is_empty();

@@ -80,8 +80,8 @@ impl Mode for App {
         }
         let stream = Stream::with_weights(&view, crate::weight_words(&view))?;
         // Equal whenever the checks above hold; checked so that no step can fail.
-        check_len(Dim::Hidden, STATE_LEN, stream.state_len())?;
-        check_len(Dim::Work, SCRATCH_LEN, stream.scratch_len())?;
+        check_len(Dim::Hidden, stream.state_len(), STATE_LEN)?;
+        check_len(Dim::Work, stream.scratch_len(), SCRATCH_LEN)?;
         Ok(App {
             stream,
             names: view.classes(),
