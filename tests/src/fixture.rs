@@ -3,7 +3,9 @@
 
 use std::path::Path;
 
-use rnn_core::{write_classifier, write_model, CellKind, Header, Rng, Task, TensorRole};
+use rnn_core::{
+    write_classifier, write_model, CellKind, ConvSpec, ConvStack, Header, Rng, Task, TensorRole,
+};
 
 /// The vocabulary of the fixture models: the end-of-name symbol, `/` (to exercise the
 /// firmware's `//` escape) and the 26 lower-case letters.
@@ -103,6 +105,8 @@ pub struct ClassifierSpec<'a> {
     pub channels: usize,
     /// Dense inputs are normalised per channel (`mean`, `scale` in the file).
     pub normalized: bool,
+    /// The convolutional front-end, from the input up (classifiers only; empty for none).
+    pub conv: &'a [ConvSpec],
     /// Hidden units per layer and direction.
     pub hidden: usize,
     /// The class names (the target names of a regression model), in output order.
@@ -115,7 +119,8 @@ pub struct ClassifierSpec<'a> {
 /// weights, written with `rnn-core`'s `write_classifier`. Tensors in file order, as
 /// `Header::tensors` walks them: `mean` and `scale` (when normalised; means in ±1, scales
 /// in [0.5, 2)), a regression model's `target_mean` (in ±4) and `target_std` (in
-/// [0.5, 2.5)), the forward stack's layers, the backward stack's (input
+/// [0.5, 2.5)), the convolutional layers (weights in `±2/√(K·C_in)`, biases in ±0.1: about
+/// half the ReLUs answer above zero on the tests' inputs), the forward stack's layers, the backward stack's (input
 /// weights, recurrent weights, input bias, and for gated cells the recurrent bias; layer
 /// `l > 0` reads `D·H` values), then `W_ya` (O × D·H) and `b_y`. The output scale spreads
 /// the logits, so that the answers' probabilities vary from near 1/O to near 1.
@@ -130,7 +135,8 @@ pub fn classifier_bytes(spec: &ClassifierSpec<'_>) -> Vec<u8> {
     let header = Header::new(spec.kind, spec.layers, i as u32, h as u32, o as u32)
         .with_task(spec.task)
         .with_bidirectional(spec.bidirectional)
-        .with_normalized(spec.normalized);
+        .with_normalized(spec.normalized)
+        .with_conv(ConvStack::new(spec.conv).expect("a valid fixture front-end"));
     let mut rng = Rng::new(spec.seed);
     let recurrent = 2.0 / (h as f32).sqrt();
     let tensors: Vec<Vec<f32>> = header
@@ -141,7 +147,6 @@ pub fn classifier_bytes(spec: &ClassifierSpec<'_>) -> Vec<u8> {
                 TensorRole::InputScale => 0.75,
                 TensorRole::TargetMean => 4.0,
                 TensorRole::TargetStd => 1.0,
-                // No fixture has a convolutional front-end; these are for one that would.
                 TensorRole::ConvWeights => 2.0 / (t.cols as f32).sqrt(),
                 TensorRole::ConvBias => 0.1,
                 // Layer 0 reads `I` values (one-hot or dense), further layers `D·H`: `cols`.
@@ -184,6 +189,7 @@ pub const WORD_CLASSIFIER: ClassifierSpec<'static> = ClassifierSpec {
     vocab: "abcdefghijklmnopqrstuvwxyz'-/",
     channels: 0,
     normalized: false,
+    conv: &[],
     hidden: 16,
     classes: &[
         "english",
@@ -208,6 +214,7 @@ pub const UTF8_WORD_CLASSIFIER: ClassifierSpec<'static> = ClassifierSpec {
     vocab: "abcdefghijklmnopqrstuvwxyzáéíóúñüçàèßœ€\u{1d51e}'-/",
     channels: 0,
     normalized: false,
+    conv: &[],
     hidden: 16,
     classes: &["english", "spanish", "german"],
     seed: 13,
@@ -223,6 +230,7 @@ pub const DENSE_CLASSIFIER: ClassifierSpec<'static> = ClassifierSpec {
     vocab: "",
     channels: 12,
     normalized: true,
+    conv: &[],
     hidden: 12,
     classes: &["1", "2", "3", "4", "5", "6", "7", "8", "9"],
     seed: 12,
@@ -239,6 +247,7 @@ pub const TAGGER: ClassifierSpec<'static> = ClassifierSpec {
     vocab: "",
     channels: 6,
     normalized: true,
+    conv: &[],
     hidden: 16,
     classes: &["still", "walk", "run", "cycle"],
     seed: 21,
@@ -254,9 +263,33 @@ pub const REGRESSOR: ClassifierSpec<'static> = ClassifierSpec {
     vocab: "",
     channels: 3,
     normalized: false,
+    conv: &[],
     hidden: 12,
     classes: &["speed", "heading"],
     seed: 22,
+};
+
+/// The classifier with a convolutional front-end of the QEMU tests, shaped like a gesture
+/// classifier on an inertial sensor: 6 normalised channels (an accelerometer's and a
+/// gyroscope's three axes), one causal convolution of 4 steps and 8 channels with ReLU
+/// that answers every 2nd step (`4:8:2`), then a bidirectional GRU with H = 12 over what it
+/// answers, four gestures.
+pub const CONV_CLASSIFIER: ClassifierSpec<'static> = ClassifierSpec {
+    task: Task::Classify,
+    kind: CellKind::Gru,
+    layers: 1,
+    bidirectional: true,
+    vocab: "",
+    channels: 6,
+    normalized: true,
+    conv: &[ConvSpec {
+        kernel: 4,
+        stride: 2,
+        channels: 8,
+    }],
+    hidden: 12,
+    classes: &["wave", "tap", "shake", "circle"],
+    seed: 14,
 };
 
 fn write(header: &Header, vocab: &str, tensors: &[&[f32]]) -> Vec<u8> {

@@ -361,8 +361,8 @@ fn test() -> Result<()> {
     }
     // A one-layer Elman model compiles the firmware's fast path, any other next-symbol
     // model the `Network` path, classifiers the classify mode (one-hot words or dense
-    // vectors), and taggers and regression models the stream mode: lint each of them,
-    // with models written for the purpose.
+    // vectors, with or without a convolutional front-end), and taggers and regression
+    // models the stream mode: lint each of them, with models written for the purpose.
     let fixtures = root().join("target").join("xtask-fixtures");
     std::fs::create_dir_all(&fixtures).context("creating target/xtask-fixtures")?;
     let mut paths = Vec::new();
@@ -370,6 +370,7 @@ fn test() -> Result<()> {
         ("gru", "write_model", &["16", "1", "gru", "2"][..]),
         ("words", "write_classifier", &["words"][..]),
         ("dense", "write_classifier", &["dense"][..]),
+        ("conv", "write_classifier", &["conv"][..]),
         ("tag", "write_classifier", &["tag"][..]),
         ("regress", "write_classifier", &["regress"][..]),
     ] {

@@ -84,7 +84,12 @@ fn check_bench_and_mem(fixture: Fixture, static_budget: u64) {
 #[test]
 fn classify_bench_and_mem() {
     let cap = tests::protocol::DEFAULT_MAX_STEPS;
-    for fixture in [Fixture::Words, Fixture::Dense, Fixture::Utf8Words] {
+    for fixture in [
+        Fixture::Words,
+        Fixture::Dense,
+        Fixture::Utf8Words,
+        Fixture::Conv,
+    ] {
         let view = ModelView::parse(fixture.bytes()).expect("fixture loads");
         let classifier = rnn_core::Classifier::from_view(&view).expect("a classifier");
         // As the firmware counts them: per direction `G·H·(H + I)` for layer 0
@@ -142,6 +147,35 @@ fn classify_bench_and_mem() {
             assert_eq!(number_before(bench, " MACs/step"), macs, "{bench}");
             assert!(full > one, "{bench}");
             assert_eq!(per_step, (full - one) / (cap as u64 - 1), "{bench}");
+            // The cost per MAC: a further step's over its MACs, or with a front-end (whose
+            // strides leave fewer recurrent steps, and which adds its own MACs) the
+            // further steps' over theirs, from rnn-core's count per sequence, printed with
+            // the front-end.
+            let h = view.header();
+            let per_mac = if h.conv.is_empty() {
+                per_step * 100 / macs
+            } else {
+                let one_hot = !view.vocab().is_empty();
+                let (seq_one, seq_full) = (
+                    h.macs_per_sequence(1, one_hot),
+                    h.macs_per_sequence(cap, one_hot),
+                );
+                assert!(
+                    bench.contains(&format!(
+                        ", front-end 4:8:2, {seq_one} and {seq_full} MACs per sequence)"
+                    )),
+                    "{bench}"
+                );
+                (full - one) * 100 / (seq_full - seq_one)
+            };
+            assert!(
+                bench.contains(&format!(
+                    " per further step, {}.{:02} per MAC), ",
+                    per_mac / 100,
+                    per_mac % 100
+                )),
+                "{bench}"
+            );
             assert!(
                 per_step >= 2 * macs && per_step <= 1000 * macs,
                 "{}: {bench}",

@@ -84,6 +84,23 @@ fn classify_other_task_fails_at_boot() {
     fails_at_boot(&cases);
 }
 
+/// A classifier with a convolutional front-end in a firmware built for the same classifier
+/// without one: `Header::check_built_for` does not compare front-ends, and the boot refuses
+/// the model for its working memory (`Classifier::work_len`), exit status 1. One board:
+/// the check is the same code on every board.
+#[test]
+fn classify_other_front_end_fails_at_boot() {
+    let work = |fixture: Fixture| {
+        let view = ModelView::parse(fixture.bytes()).expect("fixture loads");
+        let classifier = rnn_core::Classifier::from_view(&view).expect("a classifier");
+        classifier.work_len(tests::protocol::DEFAULT_MAX_STEPS)
+    };
+    let (with, without) = (work(Fixture::Conv), work(Fixture::NoConv));
+    assert!(with > without, "{with} {without}");
+    let error = format!("buffer for working memory has length {without}, the model needs {with}");
+    fails_at_boot(&[("microbit", Fixture::Conv, Fixture::NoConv, &error)]);
+}
+
 /// Each case's model in a firmware built for another (board, model, built for, error):
 /// the loader's error line at boot and exit status 1.
 pub fn fails_at_boot(cases: &[(&str, Fixture, Fixture, &str)]) {

@@ -1,7 +1,7 @@
 //! Classify mode: word, UTF-8 word and dense sessions against the host's reference.
 
 use crate::common::*;
-use rnn_core::{ModelView, Rng};
+use rnn_core::{Classifier, Input, ModelView, Rng, TensorRole};
 use tests::fixture;
 use tests::protocol::Reference;
 use tests::qemu;
@@ -401,13 +401,15 @@ pub fn random_vector(rng: &mut Rng, channels: usize) -> String {
         .join(",")
 }
 
-/// The dense classifier's session: sequences of every length up to the capacity, every
-/// `error:` path (and the silence after a sequence's first error), commands inside a
-/// sequence, line ends, random lines, then a valid sequence.
-fn dense_script() -> Vec<u8> {
+/// A dense classifier's session (`fixture`: its channel count and line limit): sequences
+/// of every length up to the capacity, every `error:` path (and the silence after a
+/// sequence's first error), commands inside a sequence, line ends, random lines, then a
+/// valid sequence.
+fn dense_script(fixture: Fixture) -> Vec<u8> {
     let cap = tests::protocol::DEFAULT_MAX_STEPS;
-    let i = fixture::DENSE_CLASSIFIER.channels;
-    let line_max = 24 * i;
+    let view = ModelView::parse(fixture.bytes()).expect("the fixture loads");
+    let i = view.header().input as usize;
+    let line_max = tests::protocol::line_max(&view, cap);
     let mut rng = Rng::new(32);
     let mut s = String::from("/classes\n/help\n");
     let sequence = |s: &mut String, rng: &mut Rng, steps: usize| {
@@ -437,8 +439,18 @@ fn dense_script() -> Vec<u8> {
         "1.000000059604644775390625",
         "-2.0000001192092896",
     ];
-    let limits = ["3.4028235e38", "-3.4028234e38", "1e38", "-1e38"].repeat(i / 4);
-    s.push_str(&format!("{}\n\n{}\n\n", exact.join(","), limits.join(",")));
+    // Lines of `i` values, cycling through `values`.
+    let line = |values: &[&str]| -> String {
+        let line: Vec<&str> = values.iter().cycle().take(i).copied().collect();
+        line.join(",")
+    };
+    // The spellings over as many steps as they fill (one with 12 channels).
+    for step in exact.chunks(i) {
+        s.push_str(&line(step));
+        s.push('\n');
+    }
+    let limits = ["3.4028235e38", "-3.4028234e38", "1e38", "-1e38"];
+    s.push_str(&format!("\n{}\n\n", line(&limits)));
     // An empty sequence (a second empty line).
     s.push('\n');
     // Wrong channel counts, malformed and non-finite numbers: each the sequence's one
@@ -562,7 +574,7 @@ fn classify_words_parity_all_boards() {
 
 #[test]
 fn classify_dense_parity_all_boards() {
-    let script = dense_script();
+    let script = dense_script(Fixture::Dense);
     check_coverage(
         Fixture::Dense,
         &script,
@@ -587,5 +599,104 @@ fn classify_dense_parity_all_boards() {
     );
     for board in qemu::all() {
         check_parity(board, Fixture::Dense, &script);
+    }
+}
+
+/// The front-end of `fixture` is alive on the session's inputs: its convolution (rnn-core's
+/// `Conv`, on the inputs normalised with the file's `mean` and `scale`) runs over the
+/// vectors of `script`, an empty line starting a new sequence, and every channel answers
+/// above zero at some step while the ReLU clips at others. Returns (outputs above zero,
+/// outputs).
+fn check_conv_active(fixture: Fixture, script: &[u8]) -> (usize, usize) {
+    let view = ModelView::parse(fixture.bytes()).expect("the fixture loads");
+    let header = view.header();
+    let i = header.input as usize;
+    let weights: Vec<f32> = view.weights().collect();
+    let (mut at, mut mean, mut scale) = (0, &weights[..0], &weights[..0]);
+    for t in header.tensors() {
+        match t.role {
+            TensorRole::InputMean => mean = &weights[at..at + t.len()],
+            TensorRole::InputScale => scale = &weights[at..at + t.len()],
+            _ => {}
+        }
+        at += t.len();
+    }
+    assert_eq!((mean.len(), scale.len()), (i, i), "a normalised fixture");
+    let conv = Classifier::from_view(&view).expect("a classifier").conv();
+    let channels = conv.stack().out_channels(i);
+    let mut state = vec![0.0; conv.state_len()];
+    let mut scratch = vec![0.0; conv.scratch_len()];
+    let mut out = vec![0.0; channels];
+    let (mut t, mut outputs) = (0, 0);
+    let mut above = vec![0usize; channels];
+    for line in script.split(|&b| b == b'\n') {
+        let Ok(text) = std::str::from_utf8(line) else {
+            continue;
+        };
+        if text.is_empty() {
+            state.fill(0.0);
+            t = 0;
+            continue;
+        }
+        let Ok(x) = tests::protocol::vector(text, i) else {
+            continue;
+        };
+        let x: Vec<f32> = x
+            .iter()
+            .zip(mean.iter().zip(scale))
+            .map(|(x, (m, s))| (x - m) * s)
+            .collect();
+        let answered = conv
+            .step(&mut state, t, Input::Dense(&x), &mut scratch, &mut out)
+            .expect("buffers sized from the model");
+        t += 1;
+        if answered {
+            outputs += 1;
+            for (n, v) in above.iter_mut().zip(&out) {
+                *n += usize::from(*v > 0.0);
+            }
+        }
+    }
+    let total = outputs * channels;
+    let positive: usize = above.iter().sum();
+    assert!(
+        above.iter().all(|&n| n > 0) && positive < total,
+        "{fixture:?}: outputs above zero per channel {above:?} of {outputs}"
+    );
+    assert!(
+        (total / 5..=4 * total / 5).contains(&positive),
+        "{fixture:?}: {positive} of {total} outputs above zero"
+    );
+    (positive, total)
+}
+
+#[test]
+fn classify_conv_parity_all_boards() {
+    let script = dense_script(Fixture::Conv);
+    let (positive, total) = check_conv_active(Fixture::Conv, &script);
+    println!("Conv: {positive} of {total} front-end outputs above zero on the session's inputs");
+    check_coverage(
+        Fixture::Conv,
+        &script,
+        14,
+        &[
+            "classes: wave, tap, shake, circle\n",
+            "help: a line is one vector",
+            "\nerror: the sequence has no steps\n",
+            "\nerror: expected 6 values separated by commas, the line has 5\n",
+            "\nerror: expected 6 values separated by commas, the line has 7\n",
+            "\nerror: value 6 is not a finite number: \"x\"\n",
+            "\nerror: value 1 is not a finite number: \"inf\"\n",
+            "\nerror: value 1 is not a finite number: \"1e39\"\n",
+            "\nerror: value 1 is not a finite number: \"/1\"\n",
+            "\nerror: sequence longer than the buffer's 32 steps\n",
+            "\nerror: line longer than 144 bytes\n",
+            "\nerror: non-ASCII byte 0xC3\n",
+            "\nerror: unknown command /nope (try /help)\n",
+            "\nerror: /help takes no argument\n",
+        ],
+    );
+    for board in qemu::all() {
+        check_parity(board, Fixture::Conv, &script);
     }
 }

@@ -41,6 +41,13 @@ pub enum Fixture {
     /// UTF-8): one-direction LSTM, H = 16, 43 symbols, three classes
     /// (`fixture::UTF8_WORD_CLASSIFIER`).
     Utf8Words,
+    /// A dense classifier with a convolutional front-end: 6 normalised channels, one
+    /// convolution `4:8:2` with ReLU, bidirectional GRU, H = 12, four classes
+    /// (`fixture::CONV_CLASSIFIER`).
+    Conv,
+    /// [`Fixture::Conv`] without its front-end (the recurrent layer reads the 6 channels):
+    /// the same header but for `conv`.
+    NoConv,
     /// A tagger for stream mode: one-direction GRU, H = 16, 6 normalised channels, four
     /// classes (`fixture::TAGGER`).
     Tagger,
@@ -65,6 +72,8 @@ impl Fixture {
         static WORDS: OnceLock<Vec<u8>> = OnceLock::new();
         static DENSE: OnceLock<Vec<u8>> = OnceLock::new();
         static UTF8_WORDS: OnceLock<Vec<u8>> = OnceLock::new();
+        static CONV: OnceLock<Vec<u8>> = OnceLock::new();
+        static NO_CONV: OnceLock<Vec<u8>> = OnceLock::new();
         static TAGGER: OnceLock<Vec<u8>> = OnceLock::new();
         static REGRESSOR: OnceLock<Vec<u8>> = OnceLock::new();
         let elman = || fixture::elman_bytes(fixture::VOCAB, 25, 7);
@@ -78,6 +87,15 @@ impl Fixture {
             Fixture::Utf8Words => {
                 UTF8_WORDS.get_or_init(|| fixture::classifier_bytes(&fixture::UTF8_WORD_CLASSIFIER))
             }
+            Fixture::Conv => {
+                CONV.get_or_init(|| fixture::classifier_bytes(&fixture::CONV_CLASSIFIER))
+            }
+            Fixture::NoConv => NO_CONV.get_or_init(|| {
+                fixture::classifier_bytes(&fixture::ClassifierSpec {
+                    conv: &[],
+                    ..fixture::CONV_CLASSIFIER
+                })
+            }),
             Fixture::Tagger => TAGGER.get_or_init(|| fixture::classifier_bytes(&fixture::TAGGER)),
             Fixture::Regressor => {
                 REGRESSOR.get_or_init(|| fixture::classifier_bytes(&fixture::REGRESSOR))

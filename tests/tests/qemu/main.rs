@@ -37,6 +37,17 @@ fn fixtures_are_sound() {
         assert_eq!(h.input as usize, fixture::VOCAB.len());
     }
     assert!(ModelView::parse(Fixture::Corrupt.bytes()).is_err());
+    // The front-end fixture and its twin without one differ in the front-end only.
+    let (conv, no_conv) = (
+        ModelView::parse(Fixture::Conv.bytes())
+            .expect("valid")
+            .header(),
+        ModelView::parse(Fixture::NoConv.bytes())
+            .expect("valid")
+            .header(),
+    );
+    assert_eq!(conv.conv.layers().len(), 1);
+    assert_eq!(conv.with_conv(rnn_core::ConvStack::NONE), no_conv);
     assert!(Path::new(env!("CARGO_TARGET_TMPDIR")).is_absolute());
 }
 
