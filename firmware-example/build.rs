@@ -325,6 +325,13 @@ fn write_model_consts(out: &Path) {
     // it.
     let one_hot = !built.dense;
     let macs_per_sequence = [1, max_steps].map(|t| h.macs_per_sequence(t, one_hot));
+    // Classifiers: without a front-end and per-sequence normalisation in the model, their
+    // code is left out of the binary (a model that needs them is then refused at boot).
+    let stages = if h.conv.is_empty() && !h.sequence_normalized {
+        "NoStages"
+    } else {
+        "AllStages"
+    };
     let task = match h.task {
         rnn_core::Task::Next => "Next",
         rnn_core::Task::Classify => "Classify",
@@ -382,6 +389,8 @@ fn write_model_consts(out: &Path) {
          /// (`Header::macs_per_sequence`: the front-end, the recurrent steps it leaves, the\n\
          /// output layer once).\n\
          pub const MACS_PER_SEQUENCE: [u64; 2] = {macs_per_sequence:?};\n\
+         /// Classifiers: the optional stages compiled in (`rnn_core::Stages`).\n\
+         pub type Stages = rnn_core::{stages};\n\
          /// The longest line the firmware reads, in bytes.\n\
          pub const LINE_MAX: usize = {line_max};\n"
     );

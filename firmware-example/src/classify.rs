@@ -7,7 +7,8 @@
 //! The sequence is kept in `rnn-core`'s fixed-capacity buffer ([`TokenBuffer`] or
 //! [`DenseBuffer`] of [`MAX_STEPS`] steps); a longer one is the buffer's typed
 //! [`rnn_core::Error::SequenceTooLong`]. The weights are read from flash in place
-//! ([`Classifier::with_weights`]).
+//! ([`Classifier::with_stages`]: without the front-end's and the per-sequence
+//! normalisation's code when the build's model has neither, `model::Stages`).
 
 use cortex_m::peripheral::SYST;
 use rnn_core::sample::{argmax, softmax};
@@ -40,7 +41,7 @@ type Sequence = TokenBuffer<MAX_STEPS>;
 
 /// Everything the protocol remembers between two lines.
 pub struct App {
-    classifier: Classifier<'static, crate::W>,
+    classifier: Classifier<'static, crate::W, model::Stages>,
     vocab: Vocab<'static>,
     syst: SYST,
     /// The sequence received so far.
@@ -64,10 +65,11 @@ impl Mode for App {
         if dense != model::DENSE {
             return Err(BootError::InputKind { dense });
         }
-        let classifier = Classifier::with_weights(&view, crate::weight_words(&view))?;
+        let classifier = Classifier::with_stages(&view, crate::weight_words(&view))?;
         // Equal whenever the checks above hold and the model's convolutional front-end is
-        // the build's (`check_built_for` does not compare front-ends: another one is
-        // refused here, as a working memory of another length); checked so that no
+        // the build's. `check_built_for` does not compare front-ends: a build without one
+        // (`NoStages`) refuses a model with one in `with_stages`, and another front-end is
+        // refused here, as a working memory of another length. Checked so that no
         // sequence can fail for want of working memory.
         check_len(Dim::Work, classifier.work_len(MAX_STEPS), WORK_LEN)?;
         Ok(App {

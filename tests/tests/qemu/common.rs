@@ -48,6 +48,9 @@ pub enum Fixture {
     /// [`Fixture::Conv`] without its front-end (the recurrent layer reads the 6 channels):
     /// the same header but for `conv`.
     NoConv,
+    /// [`Fixture::Conv`] with a stride of 1 (`4:8:1`): the same weights' shapes, another
+    /// front-end.
+    ConvStride1,
     /// A tagger for stream mode: one-direction GRU, H = 16, 6 normalised channels, four
     /// classes (`fixture::TAGGER`).
     Tagger,
@@ -74,6 +77,7 @@ impl Fixture {
         static UTF8_WORDS: OnceLock<Vec<u8>> = OnceLock::new();
         static CONV: OnceLock<Vec<u8>> = OnceLock::new();
         static NO_CONV: OnceLock<Vec<u8>> = OnceLock::new();
+        static CONV_STRIDE_1: OnceLock<Vec<u8>> = OnceLock::new();
         static TAGGER: OnceLock<Vec<u8>> = OnceLock::new();
         static REGRESSOR: OnceLock<Vec<u8>> = OnceLock::new();
         let elman = || fixture::elman_bytes(fixture::VOCAB, 25, 7);
@@ -93,6 +97,16 @@ impl Fixture {
             Fixture::NoConv => NO_CONV.get_or_init(|| {
                 fixture::classifier_bytes(&fixture::ClassifierSpec {
                     conv: &[],
+                    ..fixture::CONV_CLASSIFIER
+                })
+            }),
+            Fixture::ConvStride1 => CONV_STRIDE_1.get_or_init(|| {
+                fixture::classifier_bytes(&fixture::ClassifierSpec {
+                    conv: &[rnn_core::ConvSpec {
+                        kernel: 4,
+                        stride: 1,
+                        channels: 8,
+                    }],
                     ..fixture::CONV_CLASSIFIER
                 })
             }),

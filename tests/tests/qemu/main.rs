@@ -37,7 +37,8 @@ fn fixtures_are_sound() {
         assert_eq!(h.input as usize, fixture::VOCAB.len());
     }
     assert!(ModelView::parse(Fixture::Corrupt.bytes()).is_err());
-    // The front-end fixture and its twin without one differ in the front-end only.
+    // The front-end fixture and its twins without one and with a stride of 1 differ in
+    // the front-end only.
     let (conv, no_conv) = (
         ModelView::parse(Fixture::Conv.bytes())
             .expect("valid")
@@ -48,6 +49,11 @@ fn fixtures_are_sound() {
     );
     assert_eq!(conv.conv.layers().len(), 1);
     assert_eq!(conv.with_conv(rnn_core::ConvStack::NONE), no_conv);
+    let stride_1 = ModelView::parse(Fixture::ConvStride1.bytes())
+        .expect("valid")
+        .header();
+    assert_eq!(stride_1.conv.layers()[0].stride, 1);
+    assert_eq!(conv.with_conv(stride_1.conv), stride_1);
     assert!(Path::new(env!("CARGO_TARGET_TMPDIR")).is_absolute());
 }
 
