@@ -34,7 +34,7 @@ echo "== baseline: the many-to-one classifier (defaults of --task classify, seed
 rnn_train train --task classify --data "$data/JapaneseVowels_TRAIN.ts" \
     --out "$out/speaker-window-classifier.rnn" --seed 1 --quiet
 for k in 5 10 20; do
-    stream window "$out/speaker-window-classifier.rnn" "$out/speaker-test.csv" "$k" | head -1
+    stream window "$out/speaker-window-classifier.rnn" "$out/speaker-test.csv" "$k" | sed -n 1p
 done
 stream window "$out/speaker-window-classifier.rnn" "$out/speaker-test.csv" 5 | tail -n +2
 

@@ -185,6 +185,10 @@ pub enum Error {
         /// Whether the model normalises them.
         found: bool,
     },
+    /// The model's input stages (its convolutional front-end, or whether it normalises
+    /// each sequence) differ from those the program was built for
+    /// ([`crate::Header::check_built_for`]).
+    FrontEndMismatch,
     /// The header's fields contradict each other.
     InvalidModel {
         /// Why.
@@ -369,6 +373,9 @@ impl Error {
                 t.str("invalid model: ");
                 t.str(reason);
             }
+            Error::FrontEndMismatch => t.str(
+                "front-end mismatch: the model's convolutional layers or per-sequence normalisation differ from the build's",
+            ),
             Error::NormalizationMismatch { expected, found } => {
                 t.str("normalisation mismatch: expected ");
                 t.str(if expected {

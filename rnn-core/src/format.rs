@@ -322,7 +322,8 @@ impl Header {
     /// in this order: task ([`Error::WrongTask`]), cell kind ([`Error::WrongCellKind`]),
     /// then the number of layers, `I`, `H`, `O` and the number of directions
     /// ([`Error::SizeMismatch`], naming which), then normalisation
-    /// ([`Error::NormalizationMismatch`]).
+    /// ([`Error::NormalizationMismatch`]), then the convolutional front-end and the
+    /// per-sequence normalisation ([`Error::FrontEndMismatch`]).
     pub fn check_built_for(&self, built: &Header) -> Result<(), Error> {
         if self.task != built.task {
             return Err(Error::WrongTask {
@@ -352,13 +353,14 @@ impl Header {
                 });
             }
         }
-        if self.normalized != built.normalized
-            || self.sequence_normalized != built.sequence_normalized
-        {
+        if self.normalized != built.normalized {
             return Err(Error::NormalizationMismatch {
                 expected: built.normalized,
                 found: self.normalized,
             });
+        }
+        if self.conv != built.conv || self.sequence_normalized != built.sequence_normalized {
+            return Err(Error::FrontEndMismatch);
         }
         Ok(())
     }

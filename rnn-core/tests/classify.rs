@@ -379,6 +379,21 @@ fn a_program_checks_the_header_it_was_built_for() {
         .with_bidirectional(true)
         .with_normalized(true);
     assert_eq!(built.check_built_for(&built), Ok(()));
+    // The input stages: a front-end, or per-sequence normalisation, the build lacks.
+    let conv = rnn_core::ConvStack::new(&[rnn_core::ConvSpec {
+        kernel: 2,
+        stride: 2,
+        channels: 4,
+    }])
+    .unwrap();
+    assert_eq!(
+        built.with_conv(conv).check_built_for(&built),
+        Err(Error::FrontEndMismatch)
+    );
+    assert_eq!(
+        built.with_sequence_normalized(true).check_built_for(&built),
+        Err(Error::FrontEndMismatch)
+    );
     assert_eq!(
         Header::new(CellKind::Gru, 2, 12, 8, 3).check_built_for(&built),
         Err(Error::WrongTask {
