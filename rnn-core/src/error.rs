@@ -373,9 +373,7 @@ impl Error {
                 t.str("invalid model: ");
                 t.str(reason);
             }
-            Error::FrontEndMismatch => t.str(
-                "front-end mismatch: the model's convolutional layers or per-sequence normalisation differ from the build's",
-            ),
+            Error::FrontEndMismatch => t.str("front-end mismatch: not the build's input stages"),
             Error::NormalizationMismatch { expected, found } => {
                 t.str("normalisation mismatch: expected ");
                 t.str(if expected {
