@@ -148,7 +148,7 @@ pub struct TrainCmd {
     /// Window length of truncated BPTT: in stream mode (--task next), and over recordings
     /// longer than it (tag, regress; the state is carried from one window to the next)
     /// [default: 25; tag, regress: 100].
-    #[arg(long, help_heading = "Next-symbol models")]
+    #[arg(long, help_heading = "Next-symbol and per-step models")]
     pub seq_len: Option<usize>,
     /// --task next: a sequence's loss is the mean over its characters or their sum
     /// [default: mean].
