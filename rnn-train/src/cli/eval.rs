@@ -286,11 +286,7 @@ impl PerStepReport {
             PerStepReport::Tag {
                 confusion,
                 by_position,
-            } => format!(
-                "per-step {}{}",
-                confusion.report_with_f1(),
-                by_position.report()
-            ),
+            } => format!("per-step {}{}", confusion.report(), by_position.report()),
             PerStepReport::Regress(r) => r.report(),
         }
     }

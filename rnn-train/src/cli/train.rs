@@ -729,8 +729,6 @@ impl TrainCmd {
                         ));
                     }
                 }
-                let classes = raw.classes();
-                let input = raw.input_spec()?;
                 let bidirectional = hyper.task.bidirectional();
                 let sequence_norm = matches!(
                     hyper.task,
@@ -739,14 +737,13 @@ impl TrainCmd {
                         ..
                     }
                 );
+                // The input normalisation is learned on what the network reads: the
+                // sequences after their own normalisation.
                 if sequence_norm {
                     raw.normalize_each_sequence();
                 }
-                let input = if sequence_norm {
-                    raw.input_spec()?
-                } else {
-                    input
-                };
+                let classes = raw.classes();
+                let input = raw.input_spec()?;
                 let arch = Arch {
                     task: Task::Classify,
                     cell: hyper.cell,

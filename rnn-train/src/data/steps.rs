@@ -63,11 +63,6 @@ impl Recordings {
         self.spans.iter().map(|r| r.len()).sum()
     }
 
-    /// The class of every step, recording after recording (tagging).
-    pub fn labels(&self) -> &[u32] {
-        &self.labels
-    }
-
     /// The normalised targets of every step (regression), `targets` per step.
     pub fn targets(&self) -> &[f32] {
         &self.y

@@ -77,11 +77,6 @@ impl Confusion {
         })
     }
 
-    /// Like [`Confusion::report`]; kept as the name per-step reports use.
-    pub fn report_with_f1(&self) -> String {
-        self.report()
-    }
-
     /// The report `eval` prints: accuracy, a per-class table (precision, recall, F1,
     /// support), the matrix (rows: true class, columns: predicted).
     pub fn report(&self) -> String {
