@@ -4,6 +4,7 @@
 use core::fmt;
 
 use crate::format::{CellKind, Task};
+use crate::quant::Precision;
 use crate::text::{FmtText, Text};
 
 /// Which of the three sizes of a model a [`Error::SizeMismatch`] is about.
@@ -213,6 +214,21 @@ pub enum Error {
     },
     /// A classifier was given a sequence with no steps.
     EmptySequence,
+    /// The model stores its weights in another number type than the caller runs: a
+    /// quantized file given to a float network, or the other way round.
+    WrongPrecision {
+        /// The type the caller runs.
+        expected: Precision,
+        /// The type the file holds.
+        found: Precision,
+    },
+    /// The weight bytes of a quantized model do not match its sizes.
+    WeightBytesMismatch {
+        /// Bytes the sizes call for.
+        expected: usize,
+        /// Bytes in the file.
+        found: usize,
+    },
     /// `f32` weights handed to [`ElmanWeights::with_floats`](crate::ElmanWeights::with_floats)
     /// differ from the model file's.
     FloatsDiffer {
@@ -406,6 +422,22 @@ impl Error {
                 t.str(" steps");
             }
             Error::EmptySequence => t.str("the sequence has no steps"),
+            Error::WrongPrecision { expected, found } => {
+                t.str("wrong number type: this program runs ");
+                t.str(expected.name());
+                t.str(" models, the file holds ");
+                t.str(found.name());
+                t.str(" weights");
+                if found.is_integer() {
+                    t.str(" (run it with the quantized network)");
+                }
+            }
+            Error::WeightBytesMismatch { expected, found } => {
+                t.str("weight size mismatch: the sizes need ");
+                t.uint(expected as u64);
+                t.str(" bytes of quantized weights, the file has ");
+                t.uint(found as u64);
+            }
             Error::FloatsDiffer { index } => {
                 t.str("the f32 weights differ from the model file's, from weight ");
                 t.uint(index as u64);

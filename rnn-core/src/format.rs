@@ -22,16 +22,18 @@ use crate::classes::Classes;
 use crate::conv::{ConvStack, MAX_CONV};
 use crate::crc32::crc32;
 use crate::error::{Dim, Error};
+use crate::quant::{self, Precision, Quant};
 use crate::vocab::Vocab;
 
 /// The first four bytes of every model file.
 pub const MAGIC: [u8; 4] = *b"RNN\x1a";
 
 /// The newest format version this build reads and writes. Version 2 added the per-step
-/// tasks ([`Task::Tag`], [`Task::Regress`]); a model of the older tasks is still written as
-/// version 1 ([`Header::version`]), so firmware built with an older `rnn-core` keeps
+/// tasks ([`Task::Tag`], [`Task::Regress`]) and the convolutional front-end, version 3
+/// quantized weights ([`crate::quant`]); a model is written in the first version that has
+/// what it uses ([`Header::version`]), so firmware built with an older `rnn-core` keeps
 /// reading it. Every version from 1 up to this one loads.
-pub const VERSION: u16 = 2;
+pub const VERSION: u16 = 3;
 
 /// The most recurrent layers a file may stack.
 pub const MAX_LAYERS: u8 = 4;
@@ -227,6 +229,9 @@ pub struct Header {
     /// before the input normalisation ([`crate::classify::sequence_moments`]; classifiers
     /// of dense inputs only; format version 2).
     pub sequence_normalized: bool,
+    /// How the weights are stored and the activations' scales: [`Quant::FLOAT`], or a
+    /// quantized model (format version 3, run by [`crate::QNetwork`]).
+    pub quant: Quant,
 }
 
 impl Header {
@@ -248,6 +253,7 @@ impl Header {
             normalized: false,
             conv: ConvStack::NONE,
             sequence_normalized: false,
+            quant: Quant::FLOAT,
         }
     }
 
@@ -277,11 +283,37 @@ impl Header {
         Header { conv, ..self }
     }
 
+    /// The same header with another quantization (or [`Quant::FLOAT`]).
+    pub const fn with_quant(self, quant: Quant) -> Self {
+        Header { quant, ..self }
+    }
+
+    /// Bytes of the weights in a file with this header: `4·N` for a float model
+    /// ([`Header::param_count`]), for a quantized one the sum of
+    /// [`quant::tensor_bytes`] over [`Header::tensors`].
+    pub fn weight_bytes(&self) -> Result<usize, Error> {
+        let n = self.param_count()?;
+        if !self.quant.is_quantized() {
+            return n.checked_mul(4).ok_or(Error::InvalidSize {
+                dim: Dim::Hidden,
+                found: self.hidden,
+            });
+        }
+        let p = self.quant.precision;
+        // At most 5 bytes per weight: no overflow where `4·N` fits.
+        Ok(self
+            .tensors()
+            .map(|t| quant::tensor_bytes(p, t.role, t.rows, t.cols))
+            .fold(0usize, usize::saturating_add))
+    }
+
     /// The format version a file with this header is written in: the first that has its
     /// task ([`Task::since_version`]) and its front-end (2 for a convolutional one), so
     /// older readers keep reading what they can.
     pub const fn version(&self) -> u16 {
-        if self.conv.is_empty() && !self.sequence_normalized {
+        if self.quant.is_quantized() {
+            3
+        } else if self.conv.is_empty() && !self.sequence_normalized {
             self.task.since_version()
         } else {
             2
@@ -572,6 +604,8 @@ struct Payload<'a> {
 struct Body<'a> {
     fields: Fields<'a>,
     conv: Option<&'a [u8]>,
+    /// Version 3: the quantization ([`Quant::encode`]).
+    quant: Option<&'a [u8]>,
     payload: Payload<'a>,
 }
 
@@ -579,10 +613,13 @@ impl Serialize for Body<'_> {
     fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
         use serde::ser::SerializeTuple;
         // Postcard writes a tuple as its elements one after the other.
-        let mut t = serializer.serialize_tuple(3)?;
+        let mut t = serializer.serialize_tuple(4)?;
         t.serialize_element(&self.fields)?;
         if let Some(conv) = self.conv {
             t.serialize_element(conv)?;
+        }
+        if let Some(quant) = self.quant {
+            t.serialize_element(quant)?;
         }
         t.serialize_element(&self.payload)?;
         t.end()
@@ -600,12 +637,19 @@ impl<'a> Body<'a> {
         } else {
             (None, rest)
         };
+        let (quant, rest) = if version >= 3 {
+            let (q, r) = postcard::take_from_bytes::<&'a [u8]>(rest).map_err(map_postcard)?;
+            (Some(q), r)
+        } else {
+            (None, rest)
+        };
         let (payload, rest) =
             postcard::take_from_bytes::<Payload<'a>>(rest).map_err(map_postcard)?;
         Ok((
             Body {
                 fields,
                 conv,
+                quant,
                 payload,
             },
             rest,
@@ -618,23 +662,83 @@ impl<'a> Body<'a> {
 /// intermediate buffer.
 enum WeightBytes<'a> {
     Borrowed(&'a [u8]),
-    Tensors(&'a [&'a [f32]]),
+    Tensors(Weights<'a>),
+}
+
+/// The weights a writer is given: `f32` tensors, or a float model's weights (as bytes)
+/// to be quantized as they are written, as `header` says.
+#[derive(Clone, Copy)]
+enum Weights<'a> {
+    Float(&'a [&'a [f32]]),
+    Quantize(&'a [u8], &'a Header),
+}
+
+impl Weights<'_> {
+    fn byte_len(&self) -> usize {
+        match *self {
+            Weights::Float(t) => t.iter().map(|t| t.len() * 4).sum(),
+            Weights::Quantize(_, header) => header.weight_bytes().unwrap_or(0),
+        }
+    }
+}
+
+/// Streams the quantized form of float weights `floats` (file order) to `put`, tensor by
+/// tensor as [`Header::tensors`] of `header` lists them.
+fn quantized_bytes<E>(
+    header: &Header,
+    floats: &[u8],
+    put: &mut impl FnMut(&[u8]) -> Result<(), E>,
+) -> Result<(), E> {
+    let p = header.quant.precision;
+    let mut rest = floats.as_chunks::<4>().0;
+    for t in header.tensors() {
+        let (w, tail) = rest.split_at(t.len().min(rest.len()));
+        rest = tail;
+        let f = |k: &[u8; 4]| f32::from_le_bytes(*k);
+        if t.role.is_statistic() {
+            for k in w {
+                put(k)?;
+            }
+        } else if quant::is_bias(t.role) {
+            for k in w {
+                put(&quant::quantize_bias(f(k)).to_le_bytes())?;
+            }
+        } else {
+            let rows = || w.chunks(t.cols.max(1));
+            for r in rows() {
+                put(&[quant::row_exp(p, r.iter().map(f)) as u8])?;
+            }
+            for r in rows() {
+                let e = quant::row_exp(p, r.iter().map(f));
+                for k in r {
+                    let q = quant::quantize(f(k), e, p).to_le_bytes();
+                    put(&q[..p.weight_bytes().min(2)])?;
+                }
+            }
+        }
+    }
+    Ok(())
 }
 
 impl Serialize for WeightBytes<'_> {
     fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
         match self {
             WeightBytes::Borrowed(bytes) => serializer.serialize_bytes(bytes),
-            WeightBytes::Tensors(tensors) => {
+            WeightBytes::Tensors(weights) => {
                 // postcard writes a byte string as varint(len) + raw bytes, and a sequence
                 // of `u8` as varint(len) + one raw byte each: the same bytes, streamed from
                 // the tensors without a buffer.
-                let len: usize = tensors.iter().map(|t| t.len() * 4).sum();
-                let mut seq = serializer.serialize_seq(Some(len))?;
-                for w in tensors.iter().flat_map(|t| t.iter()) {
-                    for b in w.to_le_bytes() {
-                        seq.serialize_element(&b)?;
+                let mut seq = serializer.serialize_seq(Some(weights.byte_len()))?;
+                let mut put = |bytes: &[u8]| -> Result<(), S::Error> {
+                    bytes.iter().try_for_each(|b| seq.serialize_element(b))
+                };
+                match *weights {
+                    Weights::Float(tensors) => {
+                        for w in tensors.iter().flat_map(|t| t.iter()) {
+                            put(&w.to_le_bytes())?;
+                        }
                     }
+                    Weights::Quantize(floats, header) => quantized_bytes(header, floats, &mut put)?,
                 }
                 seq.end()
             }
@@ -709,6 +813,7 @@ impl<'a> ModelView<'a> {
         let Body {
             fields: body,
             conv,
+            quant,
             payload,
         } = body;
         let known = if preamble.version >= 2 {
@@ -730,6 +835,7 @@ impl<'a> ModelView<'a> {
             normalized: body.flags & FLAG_NORMALIZED != 0,
             conv: ConvStack::decode(conv.unwrap_or_default())?,
             sequence_normalized: body.flags & FLAG_SEQUENCE_NORMALIZED != 0,
+            quant: Quant::FLOAT,
         };
         let weights = match payload.weights {
             WeightBytes::Borrowed(w) => w,
@@ -743,21 +849,26 @@ impl<'a> ModelView<'a> {
             return Err(Error::Malformed);
         }
         let expected = header.param_count()?;
-        if weights.len() != expected * 4 {
+        let mut header = header;
+        if let Some(q) = quant {
+            header.quant = Quant::decode(q, &header)?;
+        }
+        if !header.quant.is_quantized() && weights.len() != expected * 4 {
             return Err(Error::WeightCountMismatch {
                 expected,
                 found_bytes: weights.len(),
             });
         }
+        let expected_bytes = header.weight_bytes()?;
+        if weights.len() != expected_bytes {
+            return Err(Error::WeightBytesMismatch {
+                expected: expected_bytes,
+                found: weights.len(),
+            });
+        }
         let vocab = check_vocab(body.vocab, &header)?;
         let classes = check_classes(body.classes, &header)?;
-        let (words, _) = weights.as_chunks::<4>();
-        if let Some(index) = words
-            .iter()
-            .position(|w| !f32::from_le_bytes(*w).is_finite())
-        {
-            return Err(Error::NonFiniteWeight { index });
-        }
+        check_weight_values(&header, weights)?;
         Ok(ModelView {
             header,
             vocab,
@@ -794,6 +905,40 @@ impl<'a> ModelView<'a> {
             .iter()
             .map(|w| f32::from_le_bytes(*w))
     }
+}
+
+/// Checks the weights' values: every `f32` finite (in a quantized file, the statistics),
+/// every row exponent of a quantized file in [`quant::ROW_EXP`]. `weights` has the length
+/// the header calls for.
+fn check_weight_values(header: &Header, weights: &[u8]) -> Result<(), Error> {
+    let p = header.quant.precision;
+    let mut rest = weights;
+    // Index of the first weight of the current tensor, counting values over all tensors.
+    let mut index = 0usize;
+    for t in header.tensors() {
+        let n = quant::tensor_bytes(p, t.role, t.rows, t.cols);
+        let (bytes, tail) = rest.split_at_checked(n).ok_or(Error::Truncated)?;
+        rest = tail;
+        let floats = !header.quant.is_quantized() || t.role.is_statistic();
+        if floats {
+            let (words, _) = bytes.as_chunks::<4>();
+            if let Some(k) = words
+                .iter()
+                .position(|w| !f32::from_le_bytes(*w).is_finite())
+            {
+                return Err(Error::NonFiniteWeight { index: index + k });
+            }
+        } else if !quant::is_bias(t.role) {
+            let exps = bytes.get(..t.rows).unwrap_or_default();
+            if exps.iter().any(|&e| !quant::ROW_EXP.contains(&(e as i8))) {
+                return Err(Error::InvalidModel {
+                    reason: "a quantized weight row's exponent is out of range",
+                });
+            }
+        }
+        index += t.len();
+    }
+    Ok(())
 }
 
 /// The task of a file's byte, which must be a task its version has: a version-1 file
@@ -898,37 +1043,81 @@ fn check_for_writing(
     header: &Header,
     vocab: &str,
     classes: &str,
-    tensors: &[&[f32]],
+    weights: Weights<'_>,
 ) -> Result<(), Error> {
     let expected = header.param_count()?;
-    let found: usize = tensors.iter().map(|t| t.len()).sum();
-    if found != expected {
-        return Err(Error::WeightCountMismatch {
-            expected,
-            found_bytes: found.saturating_mul(4),
-        });
-    }
     CellKind::from_code(header.cell.code())?;
     check_vocab(vocab, header)?;
     check_classes(classes, header)?;
-    if let Some(index) = tensors
-        .iter()
-        .flat_map(|t| t.iter())
-        .position(|w| !w.is_finite())
-    {
-        return Err(Error::NonFiniteWeight { index });
+    match weights {
+        Weights::Float(tensors) => {
+            if header.quant.is_quantized() {
+                return Err(Error::WrongPrecision {
+                    expected: header.quant.precision,
+                    found: Precision::F32,
+                });
+            }
+            let found: usize = tensors.iter().map(|t| t.len()).sum();
+            if found != expected {
+                return Err(Error::WeightCountMismatch {
+                    expected,
+                    found_bytes: found.saturating_mul(4),
+                });
+            }
+            if let Some(index) = tensors
+                .iter()
+                .flat_map(|t| t.iter())
+                .position(|w| !w.is_finite())
+            {
+                return Err(Error::NonFiniteWeight { index });
+            }
+        }
+        Weights::Quantize(floats, q) => {
+            if floats.len() != expected.saturating_mul(4) || !q.quant.is_quantized() {
+                return Err(Error::WeightCountMismatch {
+                    expected,
+                    found_bytes: floats.len(),
+                });
+            }
+            let mut probe = [0u8; 2 + quant::MAX_STACKS];
+            Quant::decode(q.quant.encode(q, &mut probe), q)?;
+            quant::check_rows(q)?;
+        }
     }
     Ok(())
 }
 
 const ZEROS: [u8; 3] = [0; 3];
 
+/// The encoded front-end and quantization fields of a header.
+struct Extra {
+    conv: [u8; 4 * MAX_CONV],
+    conv_len: usize,
+    quant: [u8; 2 + quant::MAX_STACKS],
+    quant_len: usize,
+}
+
+impl Extra {
+    fn new(header: &Header) -> Self {
+        let mut conv = [0u8; 4 * MAX_CONV];
+        let conv_len = header.conv.encode(&mut conv).len();
+        let mut quant = [0u8; 2 + quant::MAX_STACKS];
+        let quant_len = header.quant.encode(header, &mut quant).len();
+        Extra {
+            conv,
+            conv_len,
+            quant,
+            quant_len,
+        }
+    }
+}
+
 fn parts<'a>(
     header: &Header,
     vocab: &'a str,
     classes: &'a str,
-    conv: &'a [u8],
-    tensors: &'a [&'a [f32]],
+    extra: &'a Extra,
+    weights: Weights<'a>,
     pad: usize,
 ) -> (Preamble, Body<'a>) {
     let version = header.version();
@@ -949,10 +1138,11 @@ fn parts<'a>(
                 vocab,
                 classes,
             },
-            conv: (version >= 2).then_some(conv),
+            conv: (version >= 2).then_some(&extra.conv[..extra.conv_len]),
+            quant: (version >= 3).then_some(&extra.quant[..extra.quant_len]),
             payload: Payload {
                 pad: &ZEROS[..pad.min(3)],
-                weights: WeightBytes::Tensors(tensors),
+                weights: WeightBytes::Tensors(weights),
             },
         },
     )
@@ -963,28 +1153,65 @@ fn unchecked_len(
     header: &Header,
     vocab: &str,
     classes: &str,
-    tensors: &[&[f32]],
+    weights: Weights<'_>,
     pad: usize,
 ) -> Result<usize, Error> {
-    let mut conv = [0u8; 4 * MAX_CONV];
-    let conv = header.conv.encode(&mut conv);
-    let (preamble, body) = parts(header, vocab, classes, conv, tensors, pad);
+    let extra = Extra::new(header);
+    let (preamble, body) = parts(header, vocab, classes, &extra, weights, pad);
     let a = postcard::serialize_with_flavor(&preamble, Counter(0)).map_err(map_postcard)?;
     let b = postcard::serialize_with_flavor(&body, Counter(0)).map_err(map_postcard)?;
     Ok(a + b)
 }
 
 /// Padding that puts the first weight byte at a multiple of 4: the weights are the last
-/// bytes of the body, so they start `4·N` bytes before its end.
+/// bytes of the body, so they start `len` bytes before its end.
 fn padding(
     header: &Header,
     vocab: &str,
     classes: &str,
-    tensors: &[&[f32]],
+    weights: Weights<'_>,
 ) -> Result<usize, Error> {
-    let weight_bytes: usize = tensors.iter().map(|t| t.len() * 4).sum();
-    let start = unchecked_len(header, vocab, classes, tensors, 0)? - weight_bytes;
+    let start = unchecked_len(header, vocab, classes, weights, 0)? - weights.byte_len();
     Ok((4 - start % 4) % 4)
+}
+
+fn checked_len(
+    header: &Header,
+    vocab: &str,
+    classes: &str,
+    weights: Weights<'_>,
+) -> Result<usize, Error> {
+    check_for_writing(header, vocab, classes, weights)?;
+    let pad = padding(header, vocab, classes, weights)?;
+    Ok(unchecked_len(header, vocab, classes, weights, pad)? + 4)
+}
+
+fn write(
+    buf: &mut [u8],
+    header: &Header,
+    vocab: &str,
+    classes: &str,
+    weights: Weights<'_>,
+) -> Result<usize, Error> {
+    let needed = checked_len(header, vocab, classes, weights)?;
+    if buf.len() < needed {
+        return Err(Error::BufferTooSmall {
+            needed,
+            available: buf.len(),
+        });
+    }
+    let pad = padding(header, vocab, classes, weights)?;
+    let extra = Extra::new(header);
+    let (preamble, body) = parts(header, vocab, classes, &extra, weights, pad);
+    let a = postcard::to_slice(&preamble, buf)
+        .map_err(map_postcard)?
+        .len();
+    let b = postcard::to_slice(&body, &mut buf[a..])
+        .map_err(map_postcard)?
+        .len();
+    let crc = crc32(&buf[..a + b]);
+    buf[a + b..needed].copy_from_slice(&crc.to_le_bytes());
+    Ok(needed)
 }
 
 /// Number of bytes [`write_model`] will write for these arguments, after the same checks.
@@ -1012,9 +1239,7 @@ pub fn classifier_len(
     classes: &str,
     tensors: &[&[f32]],
 ) -> Result<usize, Error> {
-    check_for_writing(header, vocab, classes, tensors)?;
-    let pad = padding(header, vocab, classes, tensors)?;
-    Ok(unchecked_len(header, vocab, classes, tensors, pad)? + 4)
+    checked_len(header, vocab, classes, Weights::Float(tensors))
 }
 
 /// Like [`write_model`], for a model with class names (`classes`: each name ended by
@@ -1026,24 +1251,41 @@ pub fn write_classifier(
     classes: &str,
     tensors: &[&[f32]],
 ) -> Result<usize, Error> {
-    let needed = classifier_len(header, vocab, classes, tensors)?;
-    if buf.len() < needed {
-        return Err(Error::BufferTooSmall {
-            needed,
-            available: buf.len(),
+    write(buf, header, vocab, classes, Weights::Float(tensors))
+}
+
+/// Number of bytes [`write_quantized`] will write, after the same checks.
+pub fn quantized_len(view: &ModelView<'_>, quant: Quant) -> Result<usize, Error> {
+    let header = view.header();
+    let header = header.with_quant(quant.for_header(&header));
+    let (vocab, classes) = (view.vocab().as_str(), view.classes().as_str());
+    checked_len(
+        &header,
+        vocab,
+        classes,
+        Weights::Quantize(view.weight_bytes(), &header),
+    )
+}
+
+/// Writes the float model `view` quantized as `quant` says (format version 3, see
+/// [`crate::quant`]) into `buf` and returns its length: each weight row with its own
+/// exponent ([`quant::row_exp`]), biases in Q12, statistics as they are. The activation
+/// exponents in `quant` come from calibration (the trainer's `quantize` command).
+pub fn write_quantized(buf: &mut [u8], view: &ModelView<'_>, quant: Quant) -> Result<usize, Error> {
+    if view.header().quant.is_quantized() {
+        return Err(Error::WrongPrecision {
+            expected: Precision::F32,
+            found: view.header().quant.precision,
         });
     }
-    let pad = padding(header, vocab, classes, tensors)?;
-    let mut conv = [0u8; 4 * MAX_CONV];
-    let conv = header.conv.encode(&mut conv);
-    let (preamble, body) = parts(header, vocab, classes, conv, tensors, pad);
-    let a = postcard::to_slice(&preamble, buf)
-        .map_err(map_postcard)?
-        .len();
-    let b = postcard::to_slice(&body, &mut buf[a..])
-        .map_err(map_postcard)?
-        .len();
-    let crc = crc32(&buf[..a + b]);
-    buf[a + b..needed].copy_from_slice(&crc.to_le_bytes());
-    Ok(needed)
+    let header = view.header();
+    let header = header.with_quant(quant.for_header(&header));
+    let (vocab, classes) = (view.vocab().as_str(), view.classes().as_str());
+    write(
+        buf,
+        &header,
+        vocab,
+        classes,
+        Weights::Quantize(view.weight_bytes(), &header),
+    )
 }

@@ -99,6 +99,7 @@ mod crc32;
 pub mod error;
 pub mod format;
 pub mod layout;
+pub mod quant;
 pub mod sample;
 pub mod stream;
 pub mod text;
@@ -113,9 +114,13 @@ pub use conv::{Conv, ConvSpec, ConvStack};
 pub use crc32::crc32;
 pub use error::{check_len, Dim, Error};
 pub use format::{
-    classifier_len, encoded_len, write_classifier, write_model, CellKind, Header, ModelView, Task,
+    classifier_len, encoded_len, quantized_len, write_classifier, write_model, write_quantized,
+    CellKind, Header, ModelView, Task,
 };
 pub use layout::{TensorRole, TensorSpec, Tensors};
+pub use quant::cell::QInput;
+pub use quant::network::QNetwork;
+pub use quant::{Precision, Quant};
 pub use sample::{generate, Rng, Sampler};
 pub use stream::Stream;
 pub use text::{parse_f32, Text};

@@ -103,7 +103,7 @@ fn bad_magic() {
 #[test]
 fn unsupported_version() {
     let (_, t) = valid_model();
-    for version in [0, 3, 300] {
+    for version in [0, 4, 300] {
         let raw = Raw {
             version,
             ..Raw::elman(t.all())
@@ -112,10 +112,17 @@ fn unsupported_version() {
             load(&raw.encode()).unwrap_err(),
             Error::UnsupportedVersion {
                 found: version as u16,
-                supported: 2
+                supported: rnn_core::format::VERSION
             }
         );
     }
+    assert_eq!(rnn_core::format::VERSION, 3);
+    // A version-3 file without its quantization field is truncated, not misread.
+    let raw = Raw {
+        version: 3,
+        ..Raw::elman(t.all())
+    };
+    assert!(load(&raw.encode()).is_err());
     // Version 2 reads version 1's tasks too.
     let raw = Raw {
         version: 2,

@@ -4,7 +4,7 @@
 mod common;
 
 use proptest::prelude::*;
-use rnn_core::{Classifier, Elman, Input, ModelView, Steps, Stream, Task};
+use rnn_core::{Classifier, Elman, Input, ModelView, QInput, QNetwork, Steps, Stream, Task};
 
 fn exercise(bytes: &[u8]) {
     if let Ok(view) = ModelView::parse(bytes) {
@@ -20,6 +20,15 @@ fn exercise(bytes: &[u8]) {
             return;
         }
         let dense = [0.5f32; 128];
+        if let Ok(q) = QNetwork::from_view(&view) {
+            let mut state = vec![0i16; q.state_len()];
+            let mut scratch = vec![0i32; q.scratch_len()];
+            let mut out = vec![0i32; o];
+            let xq = [300i16; 128];
+            for x in [QInput::Token(1), QInput::Dense(&xq[..i], 9), QInput::Start] {
+                let _ = q.step(&mut state, x, &mut scratch, &mut out);
+            }
+        }
         if let Ok(s) = Stream::from_view(&view) {
             let mut state = vec![0.0; s.state_len()];
             let mut scratch = vec![0.0; s.scratch_len()];
@@ -62,8 +71,11 @@ proptest! {
         truncate in any::<bool>(),
     ) {
         let (mut bytes, _) = common::valid_model();
-        for task in [Task::Regress, Task::Tag, Task::Classify] {
-            let mut b = common::valid_per_step_model(task);
+        let files = [Task::Regress, Task::Tag, Task::Classify]
+            .map(common::valid_per_step_model)
+            .into_iter()
+            .chain([common::valid_quantized_model()]);
+        for mut b in files {
             for (at, value) in &edits {
                 let i = at.index(b.len());
                 b[i] = *value;

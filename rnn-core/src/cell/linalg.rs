@@ -131,6 +131,12 @@ pub(crate) fn any_sizes(view: &ModelView<'_>) -> Result<(usize, usize, usize), E
 /// The sizes `(I, H, O)` of any model.
 pub(crate) fn model_sizes(view: &ModelView<'_>) -> Result<(usize, usize, usize), Error> {
     let header = view.header();
+    if header.quant.is_quantized() {
+        return Err(Error::WrongPrecision {
+            expected: crate::quant::Precision::F32,
+            found: header.quant.precision,
+        });
+    }
     // `ModelView::parse` checked that the sizes fit and the byte count is exact, so these
     // conversions cannot fail; they still return errors, not panics.
     let size = |dim, v: u32| usize::try_from(v).map_err(|_| Error::InvalidSize { dim, found: v });

@@ -198,3 +198,42 @@ pub fn valid_per_step_model(task: Task) -> Vec<u8> {
     buf.truncate(len);
     buf
 }
+
+/// A float next-symbol model of `cell` with `layers` layers over the fixture vocabulary,
+/// weights in `[-scale, scale)`.
+pub fn float_model(cell: CellKind, layers: u8, hidden: u32, scale: f32, seed: u64) -> Vec<u8> {
+    let header = Header::new(cell, layers, I as u32, hidden, O as u32);
+    let w: Vec<f32> = weights(seed, header.param_count().unwrap())
+        .iter()
+        .map(|w| w * scale)
+        .collect();
+    let mut buf = vec![0u8; rnn_core::encoded_len(&header, VOCAB, &[&w]).unwrap()];
+    let len = write_model(&mut buf, &header, VOCAB, &[&w]).unwrap();
+    buf.truncate(len);
+    buf
+}
+
+/// The quantization the tests use: `precision`, LSTM cell states with 12 fraction bits.
+pub fn quant_of(cell: CellKind, precision: rnn_core::Precision) -> rnn_core::Quant {
+    let lstm = cell == CellKind::Lstm;
+    rnn_core::Quant {
+        precision,
+        input_exp: 0,
+        cell_exp: [if lstm { 12 } else { 0 }; rnn_core::quant::MAX_STACKS],
+    }
+}
+
+/// `float` (a model file) quantized by the library.
+pub fn quantized(float: &[u8], quant: rnn_core::Quant) -> Vec<u8> {
+    let view = rnn_core::ModelView::parse(float).unwrap();
+    let mut buf = vec![0u8; rnn_core::quantized_len(&view, quant).unwrap()];
+    let len = rnn_core::write_quantized(&mut buf, &view, quant).unwrap();
+    buf.truncate(len);
+    buf
+}
+
+/// A valid quantized model (format version 3): a 2-layer int8 LSTM.
+pub fn valid_quantized_model() -> Vec<u8> {
+    let float = float_model(CellKind::Lstm, 2, 4, 0.8, 3);
+    quantized(&float, quant_of(CellKind::Lstm, rnn_core::Precision::Int8))
+}

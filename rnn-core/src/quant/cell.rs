@@ -1,0 +1,142 @@
+//! One integer step of one layer of each cell kind, with the float cells' equations
+//! (`cell::elman`, `cell::gru`, `cell::lstm`) in the formats of [`super`]: pre-activations
+//! in Q12 (`i32`), hidden states and gates in Q15 (`i16`), an LSTM's cell state in its
+//! calibrated format. Lengths are the caller's to check; nothing here can panic.
+
+use super::act::{sigmoid_q, tanh_q};
+use super::{i32_at, mul_q15, rescale, rescale64, sat16, Kernel, QMatrix, H_FRAC, Z_FRAC};
+use crate::format::CellKind;
+
+/// The input of one layer's step.
+#[derive(Debug, Clone, Copy)]
+pub enum QInput<'x> {
+    /// The zero vector.
+    Start,
+    /// A one-hot vector (a column of the input weights).
+    Token(usize),
+    /// A dense vector with `frac` fraction bits: the quantized input of layer 0
+    /// ([`super::network::QNetwork::quantize_input`]) or the Q15 state of the layer below.
+    Dense(&'x [i16], u32),
+}
+
+/// One recurrent layer's quantized weights, borrowed from the file (file order).
+#[derive(Debug, Clone, Copy)]
+pub struct QLayer<'a> {
+    /// Input weights, `G·H × I_l`.
+    pub w_x: QMatrix<'a>,
+    /// Recurrent weights, `G·H × H`.
+    pub w_h: QMatrix<'a>,
+    /// Input bias, `G·H` `i32` in Q12 (as bytes).
+    pub b_x: &'a [u8],
+    /// Recurrent bias of a gated cell (empty for Elman).
+    pub b_h: &'a [u8],
+}
+
+/// `row r of m · x` in Q12, for `x` with `x_frac` fraction bits.
+#[inline(always)]
+pub fn row_q12<K: Kernel>(m: &QMatrix<'_>, r: usize, x: &[i16], x_frac: u32) -> i32 {
+    let (e, row) = m.row(r);
+    let shift = e + x_frac as i32 - Z_FRAC as i32;
+    if m.width == 1 {
+        rescale(K::dot_i8(row, x), shift)
+    } else {
+        rescale64(K::dot_i16(row, x), shift)
+    }
+}
+
+/// `W_x[row] · x + b_x[row]` in Q12.
+#[inline(always)]
+fn input_term<K: Kernel>(layer: &QLayer<'_>, row: usize, x: QInput<'_>) -> i32 {
+    let wx = match x {
+        QInput::Start => 0,
+        QInput::Token(k) => {
+            let (e, bytes) = layer.w_x.row(row);
+            rescale(layer.w_x.value(bytes, k), e - Z_FRAC as i32)
+        }
+        QInput::Dense(v, frac) => row_q12::<K>(&layer.w_x, row, v, frac),
+    };
+    wx.saturating_add(i32_at(layer.b_x, row))
+}
+
+/// `scratch[g] = W_h[g] · h + b_h[g]` for every row `g`, in Q12, before `h` changes.
+#[inline(always)]
+fn recurrent<K: Kernel>(layer: &QLayer<'_>, h: &[i16], scratch: &mut [i32]) {
+    for (g, s) in scratch.iter_mut().enumerate() {
+        *s = row_q12::<K>(&layer.w_h, g, h, H_FRAC).saturating_add(i32_at(layer.b_h, g));
+    }
+}
+
+/// One step of a layer of `kind`: `state` holds `h` (Q15), then for LSTM `c` (`c_frac`
+/// fraction bits); `scratch` has `G·H` values.
+pub fn layer_step<K: Kernel>(
+    kind: CellKind,
+    layer: &QLayer<'_>,
+    state: &mut [i16],
+    x: QInput<'_>,
+    c_frac: u32,
+    scratch: &mut [i32],
+) {
+    match kind {
+        CellKind::Elman => elman::<K>(layer, state, x, scratch),
+        CellKind::Gru => gru::<K>(layer, state, x, scratch),
+        CellKind::Lstm => lstm::<K>(layer, state, x, c_frac, scratch),
+    }
+}
+
+/// `a = tanh(W_aa a_prev + W_ax x + b_a)`.
+fn elman<K: Kernel>(layer: &QLayer<'_>, a: &mut [i16], x: QInput<'_>, scratch: &mut [i32]) {
+    recurrent::<K>(layer, a, scratch);
+    for (i, (a, z)) in a.iter_mut().zip(scratch.iter()).enumerate() {
+        *a = tanh_q(z.saturating_add(input_term::<K>(layer, i, x)), Z_FRAC);
+    }
+}
+
+/// PyTorch's GRU: `r, z = σ(·)`, `n = tanh(W_in x + b_in + r ⊙ (W_hn h + b_hn))`,
+/// `h = n + z ⊙ (h_prev − n)` (the same as `(1 − z) ⊙ n + z ⊙ h_prev`).
+fn gru<K: Kernel>(layer: &QLayer<'_>, h_state: &mut [i16], x: QInput<'_>, scratch: &mut [i32]) {
+    let h = h_state.len();
+    recurrent::<K>(layer, h_state, scratch);
+    let (g_r, rest) = scratch.split_at(h.min(scratch.len()));
+    let (g_z, g_n) = rest.split_at(h.min(rest.len()));
+    let units = h_state.iter_mut().zip(g_r).zip(g_z).zip(g_n).enumerate();
+    for (j, (((h_j, g_r), g_z), g_n)) in units {
+        let gx = |row| input_term::<K>(layer, row, x);
+        let r = i32::from(sigmoid_q(gx(j).saturating_add(*g_r), Z_FRAC));
+        let z = i32::from(sigmoid_q(gx(h + j).saturating_add(*g_z), Z_FRAC));
+        let n = i32::from(tanh_q(
+            gx(2 * h + j).saturating_add(mul_q15(r, *g_n)),
+            Z_FRAC,
+        ));
+        *h_j = sat16(n + mul_q15(z, i32::from(*h_j) - n));
+    }
+}
+
+/// LSTM: `c = f ⊙ c_prev + i ⊙ g`, `h = o ⊙ tanh(c)`, gates i, f, g, o.
+fn lstm<K: Kernel>(
+    layer: &QLayer<'_>,
+    state: &mut [i16],
+    x: QInput<'_>,
+    c_frac: u32,
+    scratch: &mut [i32],
+) {
+    let h = state.len() / 2;
+    let (h_state, c_state) = state.split_at_mut(h);
+    recurrent::<K>(layer, h_state, scratch);
+    let (g_i, rest) = scratch.split_at(h.min(scratch.len()));
+    let (g_f, rest) = rest.split_at(h.min(rest.len()));
+    let (g_g, g_o) = rest.split_at(h.min(rest.len()));
+    let units = h_state.iter_mut().zip(c_state.iter_mut());
+    let gates = g_i.iter().zip(g_f).zip(g_g).zip(g_o);
+    // i · g is Q30; the cell state keeps `c_frac` bits.
+    let ig_shift = 2 * H_FRAC as i32 - c_frac as i32;
+    for (j, ((h_j, c_j), (((g_i, g_f), g_g), g_o))) in units.zip(gates).enumerate() {
+        let gx = |row| input_term::<K>(layer, row, x);
+        let i = i32::from(sigmoid_q(gx(j).saturating_add(*g_i), Z_FRAC));
+        let f = i32::from(sigmoid_q(gx(h + j).saturating_add(*g_f), Z_FRAC));
+        let g = i32::from(tanh_q(gx(2 * h + j).saturating_add(*g_g), Z_FRAC));
+        let o = i32::from(sigmoid_q(gx(3 * h + j).saturating_add(*g_o), Z_FRAC));
+        let c = sat16(mul_q15(f, i32::from(*c_j)).saturating_add(rescale(i * g, ig_shift)));
+        *c_j = c;
+        *h_j = sat16(mul_q15(o, i32::from(tanh_q(i32::from(c), c_frac))));
+    }
+}

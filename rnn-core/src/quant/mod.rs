@@ -1,0 +1,428 @@
+//! Integer inference: quantized model files (format version 3) and their forward pass,
+//! with no float operation inside a step, for microcontrollers without an FPU.
+//!
+//! ## The scheme
+//!
+//! Every scale is a power of two, as in NNoM, so that every rescaling is a shift: the
+//! Cortex-M0 has no 32 × 32 → 64-bit multiply, and the fixed-point multipliers of TFLM and
+//! CMSIS-NN would cost a library call per output there. A weight row with exponent `e`
+//! stores `q = round(w · 2^e)`; `e` is the largest that keeps every `|q|` of the row within
+//! the type (127 for int8, 32767 for int16), so each row uses at least half of its range.
+//!
+//! | value | type | scale |
+//! |---|---|---|
+//! | weight rows (`W_ax`/`W_ih`, `W_aa`/`W_hh`, `W_ya`) | `i8` (or `i16`) | `2^-e` per row (`e` an `i8` stored before the row values) |
+//! | biases | `i32` | Q12 (`2^-12`), the pre-activation's format |
+//! | pre-activations `z`, logits | `i32` | Q12 |
+//! | hidden state `h`, gates | `i16` | Q15 (`tanh` and `σ` lie in `[-1, 1]`) |
+//! | LSTM cell state `c` | `i16` | `2^-c_e` per layer, `c_e` from calibration (`Quant::cell_exp`) |
+//! | dense input `x` after normalisation | `i16` | `2^-x_e`, from calibration (`Quant::input_exp`) |
+//! | statistics (mean, scale, target mean and s.d.) | `f32` | used outside the step |
+//!
+//! A row's dot product with a Q15 vector is accumulated exactly in `i32` (int8 weights: at
+//! most 127 · 32767 · 512 < 2^31, so rows are limited to 512 inputs) or `i64` (int16
+//! weights), then shifted to Q12 with rounding (half up). `tanh` and `σ` take Q12 (or the
+//! cell state's format) and give Q15 through one table ([`act`]). Products of two Q15
+//! values are rounded back to Q15. The only float work is at the edges: normalising and
+//! quantizing a dense input before the step, and turning Q12 logits into `f32` for
+//! temperature sampling or probabilities. Greedy decoding and classification compare the
+//! integer logits.
+//!
+//! Integer arithmetic is exact, so every target computes the same bits by construction.
+
+pub mod act;
+pub mod cell;
+pub mod network;
+
+use crate::error::Error;
+use crate::format::{CellKind, Header, MAX_LAYERS};
+use crate::layout::TensorRole;
+
+/// The fraction bits of pre-activations, biases and logits (Q12).
+pub const Z_FRAC: u32 = 12;
+/// The fraction bits of hidden states and gate values (Q15).
+pub const H_FRAC: u32 = 15;
+/// Row exponents a file may hold: the shifts they imply stay within `0 ..= 31`.
+pub const ROW_EXP: core::ops::RangeInclusive<i8> = -3..=28;
+/// The most inputs an int8 row may have (its `i32` sum cannot overflow).
+pub const MAX_ROW_INT8: usize = 512;
+
+/// How the weights of a file are stored.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Precision {
+    /// `f32` (format versions 1 and 2).
+    F32,
+    /// `i8` weight rows (format version 3).
+    Int8,
+    /// `i16` weight rows (format version 3), for models that lose too much at int8.
+    Int16,
+}
+
+impl Precision {
+    /// The code in a version-3 file.
+    pub const fn code(self) -> u8 {
+        match self {
+            Precision::F32 => 0,
+            Precision::Int8 => 1,
+            Precision::Int16 => 2,
+        }
+    }
+
+    /// The precision of a file's code.
+    pub const fn from_code(code: u8) -> Option<Self> {
+        match code {
+            0 => Some(Precision::F32),
+            1 => Some(Precision::Int8),
+            2 => Some(Precision::Int16),
+            _ => None,
+        }
+    }
+
+    /// `f32`, `int8` or `int16`.
+    pub const fn name(self) -> &'static str {
+        match self {
+            Precision::F32 => "f32",
+            Precision::Int8 => "int8",
+            Precision::Int16 => "int16",
+        }
+    }
+
+    /// Whether the weights are integers.
+    pub const fn is_integer(self) -> bool {
+        !matches!(self, Precision::F32)
+    }
+
+    /// Bytes of one weight value.
+    pub const fn weight_bytes(self) -> usize {
+        match self {
+            Precision::F32 => 4,
+            Precision::Int8 => 1,
+            Precision::Int16 => 2,
+        }
+    }
+
+    /// The largest stored magnitude of a weight.
+    pub const fn max_weight(self) -> i32 {
+        match self {
+            Precision::Int8 => i8::MAX as i32,
+            _ => i16::MAX as i32,
+        }
+    }
+}
+
+/// Layer-directions a file may have: [`MAX_LAYERS`] times two directions.
+pub const MAX_STACKS: usize = 2 * MAX_LAYERS as usize;
+
+/// The quantization of a file: the weights' type and the calibrated activation scales.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Quant {
+    /// How the weights are stored.
+    pub precision: Precision,
+    /// A dense input, after the file's normalisation, is stored as `round(x · 2^input_exp)`
+    /// in `i16` (0 for one-hot inputs). At most 15.
+    pub input_exp: u8,
+    /// The LSTM cell state of layer-direction `l·D + d` is stored as `round(c · 2^exp)`
+    /// (0 for other cells and unused slots). At most 15.
+    pub cell_exp: [u8; MAX_STACKS],
+}
+
+impl Quant {
+    /// A float model.
+    pub const FLOAT: Quant = Quant {
+        precision: Precision::F32,
+        input_exp: 0,
+        cell_exp: [0; MAX_STACKS],
+    };
+
+    /// The same quantization with the cell exponents of layer-directions `header` does not
+    /// have set to 0, so that one model has one encoding.
+    pub fn for_header(mut self, header: &Header) -> Quant {
+        let n = stacks(header).min(MAX_STACKS);
+        self.cell_exp[n..].fill(0);
+        self
+    }
+
+    /// Whether the weights are integers.
+    pub const fn is_quantized(&self) -> bool {
+        !matches!(self.precision, Precision::F32)
+    }
+
+    /// The `quant` field of a version-3 file: precision, input exponent, then one cell
+    /// exponent per layer-direction. Returns the used part of `out`.
+    pub(crate) fn encode<'o>(
+        &self,
+        header: &Header,
+        out: &'o mut [u8; 2 + MAX_STACKS],
+    ) -> &'o [u8] {
+        let n = stacks(header).min(MAX_STACKS);
+        out[0] = self.precision.code();
+        out[1] = self.input_exp;
+        out[2..2 + n].copy_from_slice(&self.cell_exp[..n]);
+        &out[..2 + n]
+    }
+
+    /// Reads the `quant` field of a version-3 file of `header` (whose sizes are not yet
+    /// checked).
+    pub(crate) fn decode(bytes: &[u8], header: &Header) -> Result<Quant, Error> {
+        let n = stacks(header);
+        let invalid = |reason| Err(Error::InvalidModel { reason });
+        if bytes.len() != 2 + n || n > MAX_STACKS {
+            return Err(Error::Malformed);
+        }
+        let precision = match Precision::from_code(bytes[0]) {
+            Some(p @ (Precision::Int8 | Precision::Int16)) => p,
+            _ => return invalid("unknown weight type in a quantized model"),
+        };
+        let mut cell_exp = [0u8; MAX_STACKS];
+        cell_exp[..n].copy_from_slice(&bytes[2..]);
+        let q = Quant {
+            precision,
+            input_exp: bytes[1],
+            cell_exp,
+        };
+        let lstm = header.cell == CellKind::Lstm;
+        if q.input_exp > 15 || q.cell_exp.iter().any(|&e| e > 15 || (!lstm && e != 0)) {
+            return invalid("a quantized model's activation exponent is out of range");
+        }
+        Ok(q)
+    }
+}
+
+/// Layer-directions of a header.
+const fn stacks(header: &Header) -> usize {
+    header.directions() * header.layers as usize
+}
+
+/// Bytes a tensor of `rows × cols` and `role` takes in a file of `precision`: `f32` for
+/// every tensor of a float file and for the statistics; `i32` per bias; a weight matrix one
+/// exponent byte per row, then its values. Saturates.
+pub const fn tensor_bytes(
+    precision: Precision,
+    role: TensorRole,
+    rows: usize,
+    cols: usize,
+) -> usize {
+    if matches!(precision, Precision::F32) || role.is_statistic() || is_bias(role) {
+        rows.saturating_mul(cols).saturating_mul(4)
+    } else {
+        let values = rows
+            .saturating_mul(cols)
+            .saturating_mul(precision.weight_bytes());
+        rows.saturating_add(values)
+    }
+}
+
+/// Whether a role is a bias (stored as `i32` in Q12 in a quantized file).
+pub const fn is_bias(role: TensorRole) -> bool {
+    matches!(
+        role,
+        TensorRole::InputBias
+            | TensorRole::RecurrentBias
+            | TensorRole::OutputBias
+            | TensorRole::ConvBias
+    )
+}
+
+/// The exponent of a weight row for `precision`: the largest `e` in [`ROW_EXP`] with every
+/// `round(w · 2^e)` of the row within the type ([`Precision::max_weight`]).
+pub fn row_exp(precision: Precision, row: impl Iterator<Item = f32>) -> i8 {
+    let max = row.fold(0.0f32, |m, w| if w.abs() > m { w.abs() } else { m });
+    let limit = precision.max_weight() as f64 + 0.5;
+    let mut e = *ROW_EXP.end();
+    while e > *ROW_EXP.start() && f64::from(max) * libm::exp2(f64::from(e)) >= limit {
+        e -= 1;
+    }
+    e
+}
+
+/// `round(w · 2^e)` (half away from zero), clamped to the type's range.
+pub fn quantize(w: f32, e: i8, precision: Precision) -> i16 {
+    let m = precision.max_weight() as f64;
+    libm::round(f64::from(w) * libm::exp2(f64::from(e))).clamp(-m, m) as i16
+}
+
+/// A bias in Q12: `round(b · 2^12)`, clamped to `i32`.
+pub fn quantize_bias(b: f32) -> i32 {
+    let v = libm::round(f64::from(b) * f64::from(1u32 << Z_FRAC));
+    v.clamp(f64::from(i32::MIN), f64::from(i32::MAX)) as i32
+}
+
+/// [`Error::InvalidModel`] when an int8 model has a row longer than [`MAX_ROW_INT8`] or
+/// a convolutional front-end (the integer path has none yet).
+pub fn check_rows(header: &Header) -> Result<(), Error> {
+    if !header.conv.is_empty() {
+        return Err(Error::InvalidModel {
+            reason: "a quantized model cannot have a convolutional front-end",
+        });
+    }
+    let widest = header
+        .tensors()
+        .filter(|t| !t.is_vector())
+        .map(|t| t.cols)
+        .max()
+        .unwrap_or(0);
+    if header.quant.precision == Precision::Int8 && widest > MAX_ROW_INT8 {
+        return Err(Error::InvalidModel {
+            reason: "an int8 weight row has more than 512 inputs",
+        });
+    }
+    Ok(())
+}
+
+/// Rounds `acc / 2^shift` (half up) for `shift ≥ 0`, or saturates `acc · 2^-shift`.
+#[inline(always)]
+pub fn rescale(acc: i32, shift: i32) -> i32 {
+    if shift > 0 {
+        let s = shift.min(31) as u32;
+        (acc >> s) + ((acc >> (s - 1)) & 1)
+    } else if shift == 0 {
+        acc
+    } else {
+        let s = (-shift).min(31) as u32;
+        if acc.unsigned_abs() > (i32::MAX as u32) >> s {
+            if acc < 0 {
+                i32::MIN
+            } else {
+                i32::MAX
+            }
+        } else {
+            acc << s
+        }
+    }
+}
+
+/// [`rescale`] of an `i64` sum, saturated to `i32`.
+#[inline(always)]
+pub fn rescale64(acc: i64, shift: i32) -> i32 {
+    let v = if shift > 0 {
+        let s = shift.min(63) as u32;
+        (acc >> s) + ((acc >> (s - 1)) & 1)
+    } else {
+        acc.saturating_mul(1i64 << (-shift).min(31))
+    };
+    v.clamp(i64::from(i32::MIN), i64::from(i32::MAX)) as i32
+}
+
+/// `round(v · a / 2^15)` for a Q15 factor `0 ≤ a ≤ 2^15` and any `v`, exactly, in 32-bit
+/// operations: `v` split into its high and low 15 bits.
+#[inline(always)]
+pub fn mul_q15(a: i32, v: i32) -> i32 {
+    let hi = v >> 15;
+    let lo = v & 0x7fff;
+    hi * a + ((lo * a + (1 << 14)) >> 15)
+}
+
+/// `v` saturated to `i16`.
+#[inline(always)]
+pub fn sat16(v: i32) -> i16 {
+    v.clamp(i32::from(i16::MIN), i32::from(i16::MAX)) as i16
+}
+
+/// A quantized weight matrix borrowed from the file: per row an exponent, then the rows'
+/// values (`i8`, or `i16` little-endian).
+#[derive(Debug, Clone, Copy)]
+pub struct QMatrix<'a> {
+    /// Row exponents, one `i8` per row (as bytes).
+    pub exps: &'a [u8],
+    /// Row-major values.
+    pub values: &'a [u8],
+    /// Values per row.
+    pub cols: usize,
+    /// Bytes per value (1 or 2).
+    pub width: usize,
+}
+
+impl<'a> QMatrix<'a> {
+    /// Row `r`'s exponent and value bytes.
+    #[inline(always)]
+    pub fn row(&self, r: usize) -> (i32, &'a [u8]) {
+        let e = self.exps.get(r).map_or(0, |&b| i32::from(b as i8));
+        let n = self.cols * self.width;
+        (e, self.values.get(r * n..(r + 1) * n).unwrap_or_default())
+    }
+
+    /// Value `c` of row `r`'s bytes.
+    #[inline(always)]
+    pub fn value(&self, row: &[u8], c: usize) -> i32 {
+        if self.width == 1 {
+            row.get(c).map_or(0, |&b| i32::from(b as i8))
+        } else {
+            match (row.get(2 * c), row.get(2 * c + 1)) {
+                (Some(&lo), Some(&hi)) => i32::from(i16::from_le_bytes([lo, hi])),
+                _ => 0,
+            }
+        }
+    }
+}
+
+/// The dot products of quantized rows with a state vector: the step's inner loop. The
+/// portable version is plain Rust that compiles to a load–multiply–add loop on every
+/// Cortex-M; a firmware may supply its own (the Cortex-M4's `SMLAD`, say) through
+/// [`network::QNetwork::with_kernel`], and must give the same integers.
+pub trait Kernel {
+    /// `Σ_j row[j] · x[j]` for int8 values (`row` as bytes), exact in `i32`.
+    #[inline(always)]
+    fn dot_i8(row: &[u8], x: &[i16]) -> i32 {
+        let mut acc = 0i32;
+        for (w, x) in row.iter().zip(x) {
+            acc += i32::from(*w as i8) * i32::from(*x);
+        }
+        acc
+    }
+
+    /// `Σ_j row[j] · x[j]` for int16 values (little-endian bytes), exact in `i64`.
+    #[inline(always)]
+    fn dot_i16(row: &[u8], x: &[i16]) -> i64 {
+        let mut acc = 0i64;
+        for (w, x) in row.chunks_exact(2).zip(x) {
+            acc += i64::from(i32::from(i16::from_le_bytes([w[0], w[1]])) * i32::from(*x));
+        }
+        acc
+    }
+}
+
+/// The portable [`Kernel`].
+#[derive(Debug, Clone, Copy, Default)]
+pub struct Portable;
+
+impl Kernel for Portable {}
+
+/// Takes `n` bytes off the front of `rest`.
+pub(crate) fn take_bytes<'a>(rest: &mut &'a [u8], n: usize) -> Result<&'a [u8], Error> {
+    let (head, tail) = rest.split_at_checked(n).ok_or(Error::Truncated)?;
+    *rest = tail;
+    Ok(head)
+}
+
+/// Takes a quantized matrix of `rows × cols` off the front of `rest`.
+pub(crate) fn take_matrix<'a>(
+    rest: &mut &'a [u8],
+    precision: Precision,
+    rows: usize,
+    cols: usize,
+) -> Result<QMatrix<'a>, Error> {
+    let width = precision.weight_bytes();
+    let exps = take_bytes(rest, rows)?;
+    let values = take_bytes(rest, rows.saturating_mul(cols).saturating_mul(width))?;
+    Ok(QMatrix {
+        exps,
+        values,
+        cols,
+        width,
+    })
+}
+
+/// `i32` number `k` of little-endian bytes (0 past the end).
+#[inline(always)]
+pub(crate) fn i32_at(bytes: &[u8], k: usize) -> i32 {
+    match bytes.get(4 * k..4 * k + 4) {
+        Some(&[a, b, c, d]) => i32::from_le_bytes([a, b, c, d]),
+        _ => 0,
+    }
+}
+
+/// `f32` number `k` of little-endian bytes (0 past the end).
+#[inline(always)]
+pub(crate) fn f32_at(bytes: &[u8], k: usize) -> f32 {
+    f32::from_bits(i32_at(bytes, k) as u32)
+}

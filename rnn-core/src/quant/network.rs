@@ -1,0 +1,247 @@
+//! A quantized stack of 1 to 4 layers and its output layer, one step at a time: the
+//! integer counterpart of [`crate::Network`] (next-symbol models), with the state in `i16`
+//! and the logits in Q12 `i32`.
+
+use core::marker::PhantomData;
+
+use super::cell::{layer_step, row_q12, QInput, QLayer};
+use super::{
+    f32_at, i32_at, take_bytes, take_matrix, Kernel, Portable, Precision, QMatrix, Quant, H_FRAC,
+    Z_FRAC,
+};
+use crate::cell::Input;
+use crate::error::{check_len, Dim, Error};
+use crate::format::{CellKind, Header, ModelView, Task, MAX_LAYERS};
+
+const STACK: usize = MAX_LAYERS as usize;
+
+/// Any cell kind at any depth of a quantized next-symbol model, borrowed from the file.
+/// State: [`QNetwork::state_len`] `i16`; scratch: [`QNetwork::scratch_len`] `i32`; logits:
+/// `O` `i32` in Q12 ([`QNetwork::logits_to_f32`] for sampling).
+#[derive(Debug, Clone, Copy)]
+pub struct QNetwork<'a, K: Kernel = Portable> {
+    header: Header,
+    layers: [Option<QLayer<'a>>; STACK],
+    w_ya: QMatrix<'a>,
+    b_y: &'a [u8],
+    kernel: PhantomData<K>,
+}
+
+/// Checks that a view holds a quantized model whose rows fit the integer sums.
+pub(crate) fn check_quantized(view: &ModelView<'_>) -> Result<Quant, Error> {
+    let header = view.header();
+    let q = header.quant;
+    if !q.is_quantized() {
+        return Err(Error::WrongPrecision {
+            expected: Precision::Int8,
+            found: Precision::F32,
+        });
+    }
+    super::check_rows(&header)?;
+    Ok(q)
+}
+
+/// One direction's layers off the front of `rest`.
+pub(crate) fn take_stack<'a>(
+    rest: &mut &'a [u8],
+    header: &Header,
+) -> Result<[Option<QLayer<'a>>; STACK], Error> {
+    let (p, h) = (header.quant.precision, header.hidden as usize);
+    let rows = header.cell.gates() * h;
+    let mut layers = [None; STACK];
+    for (l, slot) in layers
+        .iter_mut()
+        .enumerate()
+        .take(usize::from(header.layers))
+    {
+        let w_x = take_matrix(rest, p, rows, header.layer_input(l))?;
+        let w_h = take_matrix(rest, p, rows, h)?;
+        let b_x = take_bytes(rest, 4 * rows)?;
+        let b_h = take_bytes(
+            rest,
+            if header.cell.has_recurrent_bias() {
+                4 * rows
+            } else {
+                0
+            },
+        )?;
+        *slot = Some(QLayer { w_x, w_h, b_x, b_h });
+    }
+    Ok(layers)
+}
+
+impl<'a> QNetwork<'a> {
+    /// The network of a parsed quantized next-symbol model; a float file is
+    /// [`Error::WrongPrecision`], another task [`Error::WrongTask`].
+    pub fn from_view(view: &ModelView<'a>) -> Result<Self, Error> {
+        Self::with_kernel(view)
+    }
+}
+
+impl<'a, K: Kernel> QNetwork<'a, K> {
+    /// Like [`QNetwork::from_view`], with a firmware's own [`Kernel`].
+    pub fn with_kernel(view: &ModelView<'a>) -> Result<Self, Error> {
+        let header = view.header();
+        if header.task != Task::Next {
+            return Err(Error::WrongTask {
+                expected: Task::Next,
+                found: header.task,
+            });
+        }
+        let q = check_quantized(view)?;
+        let mut rest = view.weight_bytes();
+        let layers = take_stack(&mut rest, &header)?;
+        let w_ya = take_matrix(
+            &mut rest,
+            q.precision,
+            header.output as usize,
+            header.head_input(),
+        )?;
+        let b_y = take_bytes(&mut rest, 4 * header.output as usize)?;
+        Ok(QNetwork {
+            header,
+            layers,
+            w_ya,
+            b_y,
+            kernel: PhantomData,
+        })
+    }
+
+    /// The file's header.
+    pub fn header(&self) -> Header {
+        self.header
+    }
+
+    /// The cell kind.
+    pub fn kind(&self) -> CellKind {
+        self.header.cell
+    }
+
+    /// `O`.
+    pub fn output_size(&self) -> usize {
+        self.header.output as usize
+    }
+
+    /// `i16` values of state: `H` per Elman or GRU layer, `2·H` per LSTM layer.
+    pub fn state_len(&self) -> usize {
+        usize::from(self.header.layers) * self.header.layer_state_len()
+    }
+
+    /// `i32` values of scratch a step needs (`G·H`).
+    pub fn scratch_len(&self) -> usize {
+        self.header.cell.gates() * self.header.hidden as usize
+    }
+
+    /// One step: `state` (zero at the start of a sequence) holds the state after `t-1` on
+    /// entry and after `t` on return; `logits` (`O`) receives `W_ya · h_t + b_y` in Q12.
+    /// Integer operations only.
+    pub fn step(
+        &self,
+        state: &mut [i16],
+        x: QInput<'_>,
+        scratch: &mut [i32],
+        logits: &mut [i32],
+    ) -> Result<(), Error> {
+        let h = self.header.hidden as usize;
+        check_len(Dim::Hidden, self.state_len(), state.len())?;
+        check_len(Dim::Hidden, self.scratch_len(), scratch.len())?;
+        check_len(Dim::Output, self.output_size(), logits.len())?;
+        let i = self.header.input as usize;
+        match x {
+            QInput::Token(token) if token >= i => {
+                return Err(Error::TokenOutOfRange { token, len: i })
+            }
+            QInput::Dense(v, _) => check_len(Dim::Input, i, v.len())?,
+            _ => {}
+        }
+        let per_layer = self.header.layer_state_len();
+        let mut below: &[i16] = &[];
+        for (l, (layer, s)) in self
+            .layers
+            .iter()
+            .zip(state.chunks_exact_mut(per_layer))
+            .enumerate()
+        {
+            let Some(layer) = layer else { break };
+            let x_l = if l == 0 {
+                x
+            } else {
+                QInput::Dense(below, H_FRAC)
+            };
+            let c_frac = u32::from(self.header.quant.cell_exp[l]);
+            layer_step::<K>(self.header.cell, layer, s, x_l, c_frac, scratch);
+            below = s.get(..h).unwrap_or_default();
+        }
+        for (k, out) in logits.iter_mut().enumerate() {
+            *out = row_q12::<K>(&self.w_ya, k, below, H_FRAC).saturating_add(i32_at(self.b_y, k));
+        }
+        Ok(())
+    }
+
+    /// [`QNetwork::step`] for a float-API input: a token or the start symbol as they are, a
+    /// dense vector quantized into `xq` (`I` values) first.
+    pub fn step_input(
+        &self,
+        state: &mut [i16],
+        x: Input<'_>,
+        xq: &mut [i16],
+        scratch: &mut [i32],
+        logits: &mut [i32],
+    ) -> Result<(), Error> {
+        let q = match x {
+            Input::Start => QInput::Start,
+            Input::Token(t) => QInput::Token(t),
+            Input::Dense(v) => {
+                quantize_input(v, &[], &[], self.header.quant.input_exp, xq)?;
+                QInput::Dense(xq, u32::from(self.header.quant.input_exp))
+            }
+        };
+        self.step(state, q, scratch, logits)
+    }
+
+    /// Q12 logits as `f32` (exactly: `q / 4096`), for softmax and temperature sampling.
+    pub fn logits_to_f32(logits: &[i32], out: &mut [f32]) {
+        logits_to_f32(logits, out);
+    }
+}
+
+/// Q12 values as `f32` (`q / 4096`, exact below 2^24).
+pub fn logits_to_f32(q: &[i32], out: &mut [f32]) {
+    for (o, q) in out.iter_mut().zip(q) {
+        *o = *q as f32 / (1u32 << Z_FRAC) as f32;
+    }
+}
+
+/// A dense input, normalised by `mean` and `scale` (as bytes of `f32`; empty for none) and
+/// stored as `round(x · 2^exp)` saturated to `i16`: the float edge before an integer
+/// step.
+pub fn quantize_input(
+    x: &[f32],
+    mean: &[u8],
+    scale: &[u8],
+    exp: u8,
+    out: &mut [i16],
+) -> Result<(), Error> {
+    check_len(Dim::Input, out.len(), x.len())?;
+    let unit = (1u32 << exp.min(15)) as f32;
+    for (k, (o, &v)) in out.iter_mut().zip(x).enumerate() {
+        let v = if mean.is_empty() {
+            v
+        } else {
+            (v - f32_at(mean, k)) * f32_at(scale, k)
+        };
+        let s = v * unit;
+        // Round half away from zero without libm; NaN becomes 0.
+        let r = if s >= 0.0 { s + 0.5 } else { s - 0.5 };
+        *o = if r.is_nan() {
+            0
+        } else if r >= 32767.0 {
+            i16::MAX
+        } else if r <= -32768.0 {
+            i16::MIN
+        } else {
+            r as i16
+        };
+    }
+    Ok(())
+}

@@ -1,0 +1,334 @@
+//! Integer inference: the activation tables over every input, the quantized file's
+//! checks, and the integer step against a plain re-implementation of the same arithmetic
+//! (in `i64`, from the float file and the quantization rule) and against the float
+//! network.
+
+#![allow(clippy::needless_range_loop)] // the reference is written with plain indices on purpose
+
+mod common;
+
+use common::{float_model, quant_of, quantized, I, VOCAB};
+use rnn_core::quant::act::{sigmoid_q, tanh_q, SIGMOID_MAX_ERROR, TANH_MAX_ERROR};
+use rnn_core::quant::{quantize, quantize_bias, row_exp};
+use rnn_core::Cell;
+use rnn_core::{
+    CellKind, Error, Header, Input, ModelView, Network, Precision, QInput, QNetwork, TensorRole,
+};
+
+#[test]
+fn tanh_and_sigmoid_are_within_their_bound_over_every_i16_input() {
+    let (mut worst_t, mut worst_s) = (0f64, 0f64);
+    for x in i16::MIN..=i16::MAX {
+        let v = f64::from(x) / 4096.0;
+        let t = (v.tanh() * 32768.0).min(32767.0);
+        let s = (1.0 / (1.0 + (-v).exp()) * 32768.0).min(32767.0);
+        worst_t = worst_t.max((f64::from(tanh_q(x.into(), 12)) - t).abs());
+        worst_s = worst_s.max((f64::from(sigmoid_q(x.into(), 12)) - s).abs());
+    }
+    println!("max error: tanh {worst_t:.3}, sigmoid {worst_s:.3} (units of 2^-15)");
+    assert!(worst_t <= f64::from(TANH_MAX_ERROR), "tanh {worst_t}");
+    assert!(worst_s <= f64::from(SIGMOID_MAX_ERROR), "sigmoid {worst_s}");
+    // Far outside the table, in any format, the functions saturate.
+    assert_eq!(tanh_q(i32::MAX, 12), 32767);
+    assert_eq!(tanh_q(i32::MIN, 0), -32767);
+    assert_eq!(sigmoid_q(-(40 << 12), 12), 0);
+}
+
+/// The quantized tensors of a float file, rebuilt from the quantization rule.
+struct Ref {
+    header: Header,
+    /// Per tensor in file order: (exponents per row, values) or Q12 biases.
+    mats: Vec<(Vec<i64>, Vec<i64>, usize)>,
+    biases: Vec<Vec<i64>>,
+}
+
+impl Ref {
+    fn new(float: &[u8], precision: Precision) -> Self {
+        let view = ModelView::parse(float).unwrap();
+        let header = view.header();
+        let w: Vec<f32> = view.weights().collect();
+        let (mut at, mut mats, mut biases) = (0, vec![], vec![]);
+        for t in header.tensors() {
+            let part = &w[at..at + t.len()];
+            at += t.len();
+            if t.is_vector() {
+                biases.push(part.iter().map(|&b| i64::from(quantize_bias(b))).collect());
+            } else {
+                let mut exps = vec![];
+                let mut vals = vec![];
+                for row in part.chunks(t.cols) {
+                    let e = row_exp(precision, row.iter().copied());
+                    exps.push(i64::from(e));
+                    vals.extend(row.iter().map(|&v| i64::from(quantize(v, e, precision))));
+                }
+                mats.push((exps, vals, t.cols));
+            }
+        }
+        Ref {
+            header,
+            mats,
+            biases,
+        }
+    }
+}
+
+/// `round(v / 2^s)` half up, or `v · 2^-s`.
+fn shift(v: i64, s: i64) -> i64 {
+    if s > 0 {
+        (v + (1 << (s - 1))).div_euclid(1 << s)
+    } else {
+        v << -s
+    }
+}
+
+fn q15(a: i64, v: i64) -> i64 {
+    (a * v + (1 << 14)).div_euclid(1 << 15)
+}
+
+fn tanh(z: i64, frac: u32) -> i64 {
+    i64::from(tanh_q(z as i32, frac))
+}
+
+fn sigm(z: i64) -> i64 {
+    i64::from(sigmoid_q(z as i32, 12))
+}
+
+/// `row r of m · x` in Q12 for `x` with `frac` fraction bits.
+fn dot(m: &(Vec<i64>, Vec<i64>, usize), r: usize, x: &[i64], frac: i64) -> i64 {
+    let (exps, vals, cols) = m;
+    let acc: i64 = (0..*cols).map(|j| vals[r * cols + j] * x[j]).sum();
+    shift(acc, exps[r] + frac - 12)
+}
+
+/// One step of the reference: `state` per layer (`h`, then `c`), `token` or the start.
+fn reference_step(m: &Ref, state: &mut [Vec<i64>], token: Option<usize>, c_frac: u32) -> Vec<i64> {
+    let h = m.header.hidden as usize;
+    let per = if m.header.cell.has_recurrent_bias() {
+        2
+    } else {
+        1
+    };
+    let mut below: Vec<i64> = vec![];
+    for (l, s) in state.iter_mut().enumerate() {
+        let (wx, wh) = (&m.mats[2 * l], &m.mats[2 * l + 1]);
+        let bx = &m.biases[per * l];
+        let bh = (per == 2).then(|| &m.biases[per * l + 1]);
+        let xin = |row: usize| -> i64 {
+            let v = if l > 0 {
+                dot(wx, row, &below, 15)
+            } else if let Some(k) = token {
+                shift(wx.1[row * wx.2 + k], wx.0[row] - 12)
+            } else {
+                0
+            };
+            v + bx[row]
+        };
+        let rec = |row: usize, hp: &[i64]| dot(wh, row, hp, 15) + bh.map_or(0, |b| b[row]);
+        let hp: Vec<i64> = s[..h].to_vec();
+        match m.header.cell {
+            CellKind::Elman => {
+                for j in 0..h {
+                    s[j] = tanh(rec(j, &hp) + xin(j), 12);
+                }
+            }
+            CellKind::Gru => {
+                for j in 0..h {
+                    let r = sigm(xin(j) + rec(j, &hp));
+                    let z = sigm(xin(h + j) + rec(h + j, &hp));
+                    let n = tanh(xin(2 * h + j) + q15(r, rec(2 * h + j, &hp)), 12);
+                    s[j] = n + q15(z, hp[j] - n);
+                }
+            }
+            CellKind::Lstm => {
+                for j in 0..h {
+                    let i = sigm(xin(j) + rec(j, &hp));
+                    let f = sigm(xin(h + j) + rec(h + j, &hp));
+                    let g = tanh(xin(2 * h + j) + rec(2 * h + j, &hp), 12);
+                    let o = sigm(xin(3 * h + j) + rec(3 * h + j, &hp));
+                    let c = (q15(f, s[h + j]) + shift(i * g, 30 - i64::from(c_frac)))
+                        .clamp(-32768, 32767);
+                    s[h + j] = c;
+                    s[j] = q15(o, tanh(c, c_frac));
+                }
+            }
+        }
+        below = s[..h].to_vec();
+    }
+    let head = m.mats.last().unwrap();
+    let b_y = m.biases.last().unwrap();
+    (0..m.header.output as usize)
+        .map(|k| dot(head, k, &below, 15) + b_y[k])
+        .collect()
+}
+
+const CASES: [(CellKind, u8); 6] = [
+    (CellKind::Elman, 1),
+    (CellKind::Elman, 2),
+    (CellKind::Gru, 1),
+    (CellKind::Gru, 2),
+    (CellKind::Lstm, 1),
+    (CellKind::Lstm, 2),
+];
+
+fn tokens() -> Vec<Option<usize>> {
+    std::iter::once(None)
+        .chain((0..40).map(|k| Some((k * 7 + k / 3) % I)))
+        .collect()
+}
+
+#[test]
+fn integer_step_matches_the_plain_reference_bit_for_bit() {
+    for precision in [Precision::Int8, Precision::Int16] {
+        for (cell, layers) in CASES {
+            let float = float_model(cell, layers, 9, 1.5, 40 + u64::from(layers));
+            let quant = quant_of(cell, precision);
+            let bytes = quantized(&float, quant);
+            let view = ModelView::parse(&bytes).unwrap();
+            assert_eq!(view.header().quant, quant.for_header(&view.header()));
+            let net = QNetwork::from_view(&view).unwrap();
+            let reference = Ref::new(&float, precision);
+            let per = view.header().layer_state_len();
+            let mut state = vec![0i16; net.state_len()];
+            let mut ref_state = vec![vec![0i64; per]; usize::from(layers)];
+            let mut scratch = vec![0i32; net.scratch_len()];
+            let mut logits = vec![0i32; net.output_size()];
+            for (t, token) in tokens().into_iter().enumerate() {
+                let x = token.map_or(QInput::Start, QInput::Token);
+                net.step(&mut state, x, &mut scratch, &mut logits).unwrap();
+                let want = reference_step(&reference, &mut ref_state, token, 12);
+                let got: Vec<i64> = logits.iter().map(|&v| i64::from(v)).collect();
+                assert_eq!(got, want, "{cell:?} x{layers} {precision:?} step {t}");
+                let flat: Vec<i64> = ref_state.concat();
+                let st: Vec<i64> = state.iter().map(|&v| i64::from(v)).collect();
+                assert_eq!(
+                    st, flat,
+                    "{cell:?} x{layers} {precision:?} state at step {t}"
+                );
+            }
+        }
+    }
+}
+
+#[test]
+fn quantized_logits_stay_near_the_float_network() {
+    // |logit_q - logit_f| over 40 steps at H = 16, weights in [-0.6, 0.6), relative to the
+    // largest float logit: int8 weights carry about 2^-8 relative error each.
+    for (precision, bound) in [(Precision::Int8, 0.04), (Precision::Int16, 0.001)] {
+        for (cell, layers) in CASES {
+            let float = float_model(cell, layers, 16, 0.6, 7);
+            let fview = ModelView::parse(&float).unwrap();
+            let fnet = Network::from_view(&fview).unwrap();
+            let bytes = quantized(&float, quant_of(cell, precision));
+            let view = ModelView::parse(&bytes).unwrap();
+            let qnet = QNetwork::from_view(&view).unwrap();
+            let mut fs = vec![0f32; fnet.state_len()];
+            let mut fscratch = vec![0f32; fnet.scratch_len()];
+            let mut fl = vec![0f32; fnet.output_size()];
+            let mut qs = vec![0i16; qnet.state_len()];
+            let mut qscratch = vec![0i32; qnet.scratch_len()];
+            let (mut ql, mut qf) = (
+                vec![0i32; qnet.output_size()],
+                vec![0f32; qnet.output_size()],
+            );
+            let (mut worst, mut largest) = (0f32, 0f32);
+            for token in tokens() {
+                let (fx, qx) = match token {
+                    None => (Input::Start, QInput::Start),
+                    Some(k) => (Input::Token(k), QInput::Token(k)),
+                };
+                fnet.step(&mut fs, fx, &mut fscratch, &mut fl).unwrap();
+                qnet.step(&mut qs, qx, &mut qscratch, &mut ql).unwrap();
+                QNetwork::<rnn_core::quant::Portable>::logits_to_f32(&ql, &mut qf);
+                for (a, b) in fl.iter().zip(&qf) {
+                    worst = worst.max((a - b).abs());
+                    largest = largest.max(a.abs());
+                }
+            }
+            let rel = worst / largest;
+            println!("{cell:?} x{layers} {precision:?}: max |logit difference| {worst:.5} = {rel:.5} of {largest:.3}");
+            assert!(rel < bound, "{cell:?} x{layers} {precision:?}: {rel}");
+        }
+    }
+}
+
+#[test]
+fn float_and_quantized_loaders_refuse_each_other() {
+    let float = float_model(CellKind::Gru, 1, 4, 1.0, 1);
+    let q = quantized(&float, quant_of(CellKind::Gru, Precision::Int8));
+    let qview = ModelView::parse(&q).unwrap();
+    let want = Error::WrongPrecision {
+        expected: Precision::F32,
+        found: Precision::Int8,
+    };
+    assert_eq!(Network::from_view(&qview).unwrap_err(), want);
+    assert!(want.to_string().contains("int8"), "{want}");
+    let fview = ModelView::parse(&float).unwrap();
+    assert!(matches!(
+        QNetwork::from_view(&fview),
+        Err(Error::WrongPrecision { .. })
+    ));
+    // A quantized file is not quantized again.
+    let mut buf = vec![0u8; 4096];
+    let again =
+        rnn_core::write_quantized(&mut buf, &qview, quant_of(CellKind::Gru, Precision::Int8));
+    assert!(matches!(again, Err(Error::WrongPrecision { .. })));
+    // Only LSTMs have cell-state exponents; exponents above 15 are refused.
+    let mut bad = quant_of(CellKind::Gru, Precision::Int8);
+    bad.cell_exp[0] = 3;
+    assert!(rnn_core::quantized_len(&fview, bad).is_err());
+    let mut bad = quant_of(CellKind::Gru, Precision::Int8);
+    bad.input_exp = 16;
+    assert!(rnn_core::quantized_len(&fview, bad).is_err());
+}
+
+#[test]
+fn quantized_file_layout_and_size() {
+    let float = float_model(CellKind::Lstm, 2, 8, 1.0, 2);
+    let q = quantized(&float, quant_of(CellKind::Lstm, Precision::Int8));
+    let view = ModelView::parse(&q).unwrap();
+    let header = view.header();
+    assert_eq!(header.version(), 3);
+    assert_eq!(&q[4], &3, "version byte");
+    // Matrices: an exponent byte per row and a byte per weight; biases four bytes each.
+    let mut want = 0;
+    for t in header.tensors() {
+        want += match t.role {
+            TensorRole::InputBias | TensorRole::RecurrentBias | TensorRole::OutputBias => {
+                4 * t.rows
+            }
+            _ => t.rows + t.len(),
+        };
+    }
+    assert_eq!(view.weight_bytes().len(), want);
+    assert_eq!(header.weight_bytes(), Ok(want));
+    assert!(
+        q.len() * 10 < float.len() * 4,
+        "{} vs {}",
+        q.len(),
+        float.len()
+    );
+    assert_eq!(ModelView::parse(&float).unwrap().header().version(), 1);
+    let _ = VOCAB;
+}
+
+#[test]
+fn every_bit_flip_and_prefix_of_a_quantized_file_is_rejected() {
+    let bytes = common::valid_quantized_model();
+    assert!(ModelView::parse(&bytes).is_ok());
+    for byte in 0..bytes.len() {
+        for bit in 0..8 {
+            let mut b = bytes.clone();
+            b[byte] ^= 1 << bit;
+            assert!(
+                ModelView::parse(&b).is_err(),
+                "flip of bit {bit} in byte {byte}"
+            );
+        }
+    }
+    for n in 0..bytes.len() {
+        assert!(
+            ModelView::parse(&bytes[..n]).is_err(),
+            "prefix of {n} bytes"
+        );
+    }
+}
