@@ -121,7 +121,7 @@ pub use layout::{TensorRole, TensorSpec, Tensors};
 pub use quant::cell::QInput;
 pub use quant::network::QNetwork;
 pub use quant::{Precision, Quant};
-pub use sample::{generate, Rng, Sampler};
+pub use sample::{generate, generate_quantized, Rng, Sampler};
 pub use stream::Stream;
 pub use text::{parse_f32, Text};
 pub use vocab::Vocab;

@@ -3,7 +3,10 @@
 //! firmware share so that both print the same text from the same seed.
 
 use crate::cell::{Cell, Input};
-use crate::error::Error;
+use crate::error::{check_len, Dim, Error};
+use crate::quant::cell::QInput;
+use crate::quant::network::{logits_to_f32, QNetwork};
+use crate::quant::Kernel;
 use crate::vocab::Vocab;
 
 /// The end-of-sequence symbol: a name is complete when the model predicts it.
@@ -165,20 +168,130 @@ pub fn generate<C: Cell + ?Sized>(
     state: &mut [f32],
     scratch: &mut [f32],
     logits: &mut [f32],
+    emit: impl FnMut(char),
+) -> Result<usize, Error> {
+    state.fill(0.0);
+    let mut d = FloatDecoder {
+        cell,
+        state,
+        scratch,
+        logits,
+        sampler: sampler.checked()?,
+    };
+    complete(&mut d, vocab, prefix, rng, max_len, emit)
+}
+
+/// [`generate`] for a quantized model ([`QNetwork`]): the same loop and the same draws, the
+/// state in `i16` and the logits in Q12 `i32` (`logits_q`). Greedy decoding compares the
+/// integer logits; temperature sampling turns them into `f32` first (`logits`, `O` floats),
+/// the only float work.
+#[allow(clippy::too_many_arguments)]
+pub fn generate_quantized<K: Kernel>(
+    net: &QNetwork<'_, K>,
+    vocab: &Vocab<'_>,
+    prefix: &str,
+    sampler: Sampler,
+    rng: &mut Rng,
+    max_len: usize,
+    state: &mut [i16],
+    scratch: &mut [i32],
+    logits_q: &mut [i32],
+    logits: &mut [f32],
+    emit: impl FnMut(char),
+) -> Result<usize, Error> {
+    check_len(Dim::Output, logits_q.len(), logits.len())?;
+    state.fill(0);
+    let mut d = QuantDecoder {
+        net,
+        state,
+        scratch,
+        logits_q,
+        logits,
+        sampler: sampler.checked()?,
+    };
+    complete(&mut d, vocab, prefix, rng, max_len, emit)
+}
+
+/// One step of a model and the choice of the next symbol from its output.
+trait Decoder {
+    fn step(&mut self, x: Input<'_>) -> Result<(), Error>;
+    fn pick(&mut self, rng: &mut Rng) -> Result<usize, Error>;
+}
+
+struct FloatDecoder<'c, 'b, C: Cell + ?Sized> {
+    cell: &'c C,
+    state: &'b mut [f32],
+    scratch: &'b mut [f32],
+    logits: &'b mut [f32],
+    sampler: Sampler,
+}
+
+impl<C: Cell + ?Sized> Decoder for FloatDecoder<'_, '_, C> {
+    fn step(&mut self, x: Input<'_>) -> Result<(), Error> {
+        self.cell.step(self.state, x, self.scratch, self.logits)
+    }
+    fn pick(&mut self, rng: &mut Rng) -> Result<usize, Error> {
+        sample(self.logits, self.sampler, rng)
+    }
+}
+
+struct QuantDecoder<'n, 'a, 'b, K: Kernel> {
+    net: &'n QNetwork<'a, K>,
+    state: &'b mut [i16],
+    scratch: &'b mut [i32],
+    logits_q: &'b mut [i32],
+    logits: &'b mut [f32],
+    sampler: Sampler,
+}
+
+impl<K: Kernel> Decoder for QuantDecoder<'_, '_, '_, K> {
+    fn step(&mut self, x: Input<'_>) -> Result<(), Error> {
+        let x = match x {
+            Input::Token(k) => QInput::Token(k),
+            _ => QInput::Start,
+        };
+        self.net.step(self.state, x, self.scratch, self.logits_q)
+    }
+    fn pick(&mut self, rng: &mut Rng) -> Result<usize, Error> {
+        if self.sampler == Sampler::Greedy {
+            return Ok(argmax_i32(self.logits_q));
+        }
+        logits_to_f32(self.logits_q, self.logits);
+        sample(self.logits, self.sampler, rng)
+    }
+}
+
+/// Index of the largest value, the first on a tie (0 for an empty slice): greedy
+/// decoding of integer logits.
+pub fn argmax_i32(logits: &[i32]) -> usize {
+    let mut best = 0;
+    for (k, &v) in logits.iter().enumerate() {
+        if logits.get(best).is_some_and(|&b| v > b) {
+            best = k;
+        }
+    }
+    best
+}
+
+/// The loop [`generate`] and [`generate_quantized`] share.
+fn complete(
+    d: &mut impl Decoder,
+    vocab: &Vocab<'_>,
+    prefix: &str,
+    rng: &mut Rng,
+    max_len: usize,
     mut emit: impl FnMut(char),
 ) -> Result<usize, Error> {
-    let sampler = sampler.checked()?;
     for c in prefix.chars() {
         vocab.index_of(c)?;
     }
-    state.fill(0.0);
-    cell.step(state, Input::Start, scratch, logits)?;
+    d.step(Input::Start)?;
     for c in prefix.chars() {
-        cell.step(state, Input::Token(vocab.index_of(c)?), scratch, logits)?;
+        d.step(Input::Token(vocab.index_of(c)?))?;
     }
     let mut count = 0;
     while count < max_len {
-        let k = sample(logits, sampler, rng)?;
+        let k = d.pick(rng)?;
         let Some(c) = vocab.symbol(k) else {
             return Err(Error::TokenOutOfRange {
                 token: k,
@@ -190,7 +303,7 @@ pub fn generate<C: Cell + ?Sized>(
         }
         emit(c);
         count += 1;
-        cell.step(state, Input::Token(k), scratch, logits)?;
+        d.step(Input::Token(k))?;
     }
     Ok(count)
 }
