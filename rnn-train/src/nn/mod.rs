@@ -13,6 +13,7 @@ pub mod arch;
 pub mod conv;
 pub mod elman;
 pub mod fastmath;
+pub mod gemm;
 pub mod gru;
 pub mod linalg;
 pub mod loss;

@@ -1,0 +1,349 @@
+//! The matrix products of the batched passes ([`super::batched`]): `C += A · B` with a
+//! strided `A` (so that `Aᵀ` costs nothing) and a row-major `B`.
+//!
+//! Two kernels behind one function, chosen with [`set_kernel`]:
+//!
+//! - [`Kernel::Exact`] (the default), written here: every element of `C` is summed in the
+//!   order of `k`, one multiply then one add each (no fused multiply-add), so the result is
+//!   the same bits on every x86-64, whatever the vector width the CPU offers (AVX-512,
+//!   AVX2, AVX or SSE2) and however `m` and `n` are blocked;
+//! - [`Kernel::Matrixmultiply`]: the `matrixmultiply` crate's `sgemm`, which picks an
+//!   AVX-512, FMA or AVX kernel at run time: fused multiply-adds round once where the exact
+//!   kernel rounds twice, so its results depend on the CPU.
+
+use std::cell::RefCell;
+use std::sync::atomic::{AtomicU8, Ordering};
+
+use multiversion::multiversion;
+
+/// Which code computes the batched passes' matrix products.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
+pub enum Kernel {
+    /// Ours: the same bits on every x86-64.
+    Exact,
+    /// The `matrixmultiply` crate (FMA where the CPU has it: CPU-dependent bits).
+    Matrixmultiply,
+}
+
+static KERNEL: AtomicU8 = AtomicU8::new(0);
+
+/// Chooses the kernel for the whole process (the default is [`Kernel::Exact`]).
+pub fn set_kernel(k: Kernel) {
+    KERNEL.store(k as u8, Ordering::Relaxed);
+}
+
+pub fn kernel() -> Kernel {
+    match KERNEL.load(Ordering::Relaxed) {
+        0 => Kernel::Exact,
+        _ => Kernel::Matrixmultiply,
+    }
+}
+
+/// A strided `m × k` operand: element `(i, p)` at `data[i·rs + p·cs]`.
+#[derive(Clone, Copy, Debug)]
+pub struct Strided<'a> {
+    pub data: &'a [f32],
+    pub rs: usize,
+    pub cs: usize,
+}
+
+impl<'a> Strided<'a> {
+    /// A row-major matrix with rows `ld` apart.
+    pub fn rows(data: &'a [f32], ld: usize) -> Self {
+        Strided {
+            data,
+            rs: ld,
+            cs: 1,
+        }
+    }
+
+    /// The transpose of a row-major matrix with rows `ld` apart.
+    pub fn transposed(data: &'a [f32], ld: usize) -> Self {
+        Strided {
+            data,
+            rs: 1,
+            cs: ld,
+        }
+    }
+}
+
+/// `C[m×n] += A[m×k] · B[k×n]`, `B` row-major with rows `ldb` apart, `C` with rows `ldc`
+/// apart.
+#[allow(clippy::too_many_arguments)]
+pub fn gemm(
+    m: usize,
+    n: usize,
+    k: usize,
+    a: Strided<'_>,
+    b: &[f32],
+    ldb: usize,
+    c: &mut [f32],
+    ldc: usize,
+) {
+    if m == 0 || n == 0 || k == 0 {
+        return;
+    }
+    // The last element each operand touches must be there (the kernels index within it).
+    assert!(a.data.len() > (m - 1) * a.rs + (k - 1) * a.cs);
+    assert!(b.len() >= (k - 1) * ldb + n);
+    assert!(c.len() >= (m - 1) * ldc + n);
+    match kernel() {
+        Kernel::Exact => exact(m, n, k, a, b, ldb, c, ldc),
+        Kernel::Matrixmultiply => {
+            // SAFETY: the asserts above keep every element matrixmultiply reads or writes
+            // inside the slices; `c` is borrowed mutably, so nothing else aliases it.
+            unsafe {
+                matrixmultiply::sgemm(
+                    m,
+                    k,
+                    n,
+                    1.0,
+                    a.data.as_ptr(),
+                    a.rs as isize,
+                    a.cs as isize,
+                    b.as_ptr(),
+                    ldb as isize,
+                    1,
+                    1.0,
+                    c.as_mut_ptr(),
+                    ldc as isize,
+                    1,
+                )
+            }
+        }
+    }
+}
+
+/// Rows of `C` per block, and the longest stretch of `k` a block sums before it stores
+/// (so that the `k × NR` panel of `B` stays in the L1 cache).
+const MR: usize = 4;
+const KC: usize = 256;
+
+thread_local! {
+    /// A zero-padded copy of the last, narrower panel of `B`.
+    static PANEL: RefCell<Vec<f32>> = const { RefCell::new(Vec::new()) };
+}
+
+#[allow(clippy::too_many_arguments)]
+fn exact(
+    m: usize,
+    n: usize,
+    k: usize,
+    a: Strided<'_>,
+    b: &[f32],
+    ldb: usize,
+    c: &mut [f32],
+    ldc: usize,
+) {
+    if std::arch::is_x86_feature_detected!("avx512f") {
+        exact_wide(m, n, k, a, b, ldb, c, ldc)
+    } else {
+        exact_narrow(m, n, k, a, b, ldb, c, ldc)
+    }
+}
+
+// Two copies of one loop nest: 32 columns per block fill 8 of AVX-512's 32 registers, 16
+// fill 8 of AVX2's 16. The width changes only which elements share a register, never the
+// order in which one element is summed.
+
+#[multiversion(targets("x86_64+avx512f+avx512vl+avx2+fma"))]
+#[allow(clippy::too_many_arguments)]
+fn exact_wide<'a>(
+    m: usize,
+    n: usize,
+    k: usize,
+    a: Strided<'a>,
+    b: &[f32],
+    ldb: usize,
+    c: &mut [f32],
+    ldc: usize,
+) {
+    blocked::<32>(m, n, k, a, b, ldb, c, ldc)
+}
+
+#[multiversion(targets("x86_64+avx2+fma", "x86_64+avx"))]
+#[allow(clippy::too_many_arguments)]
+fn exact_narrow<'a>(
+    m: usize,
+    n: usize,
+    k: usize,
+    a: Strided<'a>,
+    b: &[f32],
+    ldb: usize,
+    c: &mut [f32],
+    ldc: usize,
+) {
+    blocked::<16>(m, n, k, a, b, ldb, c, ldc)
+}
+
+#[inline(always)]
+#[allow(clippy::too_many_arguments)]
+fn blocked<const NR: usize>(
+    m: usize,
+    n: usize,
+    k: usize,
+    a: Strided<'_>,
+    b: &[f32],
+    ldb: usize,
+    c: &mut [f32],
+    ldc: usize,
+) {
+    let full = n / NR * NR;
+    // Taken out of the thread-local, not used inside `with`: a closure would not inherit
+    // this function's target features, and the loops would not be vectorised for them.
+    let mut panel = PANEL.with(|p| std::mem::take(&mut *p.borrow_mut()));
+    for p0 in (0..k).step_by(KC) {
+        let kc = KC.min(k - p0);
+        for j0 in (0..full).step_by(NR) {
+            panel_rows::<NR>(m, kc, p0, a, &b[p0 * ldb + j0..], ldb, c, ldc, j0, NR);
+        }
+        if full < n {
+            // The last columns: copied into a zero-padded panel, so that the same block
+            // code serves them; the padding columns are computed and dropped.
+            let w = n - full;
+            panel.clear();
+            panel.resize(kc * NR, 0.0);
+            for p in 0..kc {
+                let src = &b[(p0 + p) * ldb + full..][..w];
+                panel[p * NR..p * NR + w].copy_from_slice(src);
+            }
+            panel_rows::<NR>(m, kc, p0, a, &panel, NR, c, ldc, full, w);
+        }
+    }
+    PANEL.with(|p| *p.borrow_mut() = panel);
+}
+
+/// Columns `j0 .. j0 + w` (`w <= NR`) of every row of `C`, over `k = p0 .. p0 + kc`; `b`
+/// starts at row `p0`, column `j0`.
+#[inline(always)]
+#[allow(clippy::too_many_arguments)]
+fn panel_rows<const NR: usize>(
+    m: usize,
+    kc: usize,
+    p0: usize,
+    a: Strided<'_>,
+    b: &[f32],
+    ldb: usize,
+    c: &mut [f32],
+    ldc: usize,
+    j0: usize,
+    w: usize,
+) {
+    let mut i0 = 0;
+    while i0 + MR <= m {
+        block::<MR, NR>(kc, p0, i0, a, b, ldb, c, ldc, j0, w);
+        i0 += MR;
+    }
+    while i0 < m {
+        block::<1, NR>(kc, p0, i0, a, b, ldb, c, ldc, j0, w);
+        i0 += 1;
+    }
+}
+
+/// `R × NR` elements of `C` in registers (`R` is 1 or 4): each gains `a(i, p) · b(p, j)`
+/// for `p` in order. Four named rows rather than an array of rows: LLVM keeps named rows in
+/// vector registers but spills a two-dimensional array to the stack.
+#[inline(always)]
+#[allow(clippy::too_many_arguments)]
+fn block<const R: usize, const NR: usize>(
+    kc: usize,
+    p0: usize,
+    i0: usize,
+    a: Strided<'_>,
+    b: &[f32],
+    ldb: usize,
+    c: &mut [f32],
+    ldc: usize,
+    j0: usize,
+    w: usize,
+) {
+    let load = |c: &[f32], i: usize| {
+        let mut r = [0.0f32; NR];
+        if i < R {
+            r[..w].copy_from_slice(&c[(i0 + i) * ldc + j0..][..w]);
+        }
+        r
+    };
+    let (mut c0, mut c1, mut c2, mut c3) = (load(c, 0), load(c, 1), load(c, 2), load(c, 3));
+    let b = &b[..(kc - 1) * ldb + NR];
+    let last = (i0 + R - 1) * a.rs + (p0 + kc - 1) * a.cs;
+    let ad = &a.data[..=last];
+    for p in 0..kc {
+        let brow: &[f32; NR] = b[p * ldb..p * ldb + NR].try_into().unwrap();
+        let at = i0 * a.rs + (p0 + p) * a.cs;
+        let a0 = ad[at];
+        for j in 0..NR {
+            c0[j] += a0 * brow[j];
+        }
+        if R == 4 {
+            let (a1, a2, a3) = (ad[at + a.rs], ad[at + 2 * a.rs], ad[at + 3 * a.rs]);
+            for j in 0..NR {
+                c1[j] += a1 * brow[j];
+            }
+            for j in 0..NR {
+                c2[j] += a2 * brow[j];
+            }
+            for j in 0..NR {
+                c3[j] += a3 * brow[j];
+            }
+        }
+    }
+    for (i, acc) in [c0, c1, c2, c3].iter().enumerate().take(R) {
+        c[(i0 + i) * ldc + j0..][..w].copy_from_slice(&acc[..w]);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// `C + A·B` summed in the order of `k` in f32: what the exact kernel must give, bit
+    /// for bit.
+    fn naive(m: usize, n: usize, k: usize, a: Strided, b: &[f32], ldb: usize, c: &mut [f32]) {
+        for i in 0..m {
+            for j in 0..n {
+                let mut s = c[i * n + j];
+                for p in 0..k {
+                    s += a.data[i * a.rs + p * a.cs] * b[p * ldb + j];
+                }
+                c[i * n + j] = s;
+            }
+        }
+    }
+
+    #[test]
+    fn exact_kernel_sums_in_order_of_k_for_every_shape() {
+        let mut x = 1u32;
+        let mut r = || {
+            x = x.wrapping_mul(1_664_525).wrapping_add(1_013_904_223);
+            (x >> 8) as f32 / (1u32 << 24) as f32 - 0.5
+        };
+        for &(m, n, k) in &[
+            (1, 1, 1),
+            (5, 33, 7),
+            (4, 16, 300),
+            (9, 70, 513),
+            (3, 27, 40),
+        ] {
+            for transposed in [false, true] {
+                let a: Vec<f32> = (0..m * k).map(|_| r()).collect();
+                let a = if transposed {
+                    Strided::transposed(&a, m)
+                } else {
+                    Strided::rows(&a, k)
+                };
+                let a = Strided { data: a.data, ..a };
+                let b: Vec<f32> = (0..k * (n + 3)).map(|_| r()).collect();
+                let c0: Vec<f32> = (0..m * n).map(|_| r()).collect();
+                let mut want = c0.clone();
+                naive(m, n, k, a, &b, n + 3, &mut want);
+                let mut got = c0.clone();
+                exact(m, n, k, a, &b, n + 3, &mut got, n);
+                assert_eq!(got, want, "{m}×{n}×{k} transposed={transposed}");
+                let mut narrow = c0.clone();
+                exact_narrow(m, n, k, a, &b, n + 3, &mut narrow, n);
+                assert_eq!(narrow, want, "16 wide: {m}×{n}×{k}");
+            }
+        }
+    }
+}
