@@ -8,9 +8,8 @@ use std::io::Write;
 use std::path::{Path, PathBuf};
 
 use super::{core_err, file_name, line, read_model_bytes};
-use crate::data::{read_text, Mode};
+use crate::data::Mode;
 use crate::error::{Error, Result};
-use rnn_core::Cell;
 
 /// Next-symbol models: mean cross-entropy per predicted character (nats), as a number on
 /// the last line. Classifiers: accuracy, per-class precision and recall, and the
@@ -99,69 +98,19 @@ pub struct EvalResult {
     pub loss: f64,
 }
 
-/// `rnn-train eval`: mean cross-entropy of the model (any kind, any depth) on a text,
-/// computed with `rnn-core`'s `Network::step` (what the device runs) and an f64 log-softmax. Lines mode scores each line from a
+/// `rnn-train eval`: mean cross-entropy of the model (any kind, any depth, float or
+/// quantized) on a text, computed with `rnn-core`'s `Network::step` or `QNetwork::step` (what the device runs) and an f64 log-softmax. Lines mode scores each line from a
 /// zero state, ending with `'\n'`; stream mode runs the state through the whole text.
 pub fn eval(model: &Path, data: &Path, mode: Mode) -> Result<EvalResult> {
     let bytes = read_model_bytes(model)?;
-    let err = core_err(model);
-    let view = rnn_core::ModelView::parse(&bytes).map_err(&err)?;
-    let net = rnn_core::Network::from_view(&view).map_err(&err)?;
-    let vocab =
-        crate::data::Vocab::from_symbols(view.vocab().as_str()).map_err(|r| Error::Model {
-            path: model.into(),
-            reason: r,
-        })?;
-    let text = read_text(data)?;
-    let seqs = match mode {
-        Mode::Lines => {
-            let newline = vocab.newline().ok_or_else(|| Error::Model {
-                path: model.into(),
-                reason: "the vocabulary has no '\\n', so lines cannot be scored".into(),
-            })?;
-            let lines = text.encode_lines(&vocab)?;
-            crate::data::Sequences::from_lines(lines.iter().map(|l| l.as_slice()), newline)
-        }
-        Mode::Stream => {
-            let tokens = text.encode_stream(&vocab)?;
-            crate::data::Sequences::from_stream(&tokens, tokens.len().saturating_sub(1).max(1), 1).0
-        }
-    };
-    if seqs.predicted_chars() == 0 {
-        return Err(Error::NoSequences { path: data.into() });
-    }
-    let (mut state, mut scratch) = (
-        vec![0.0f32; net.state_len()],
-        vec![0.0f32; net.scratch_len()],
-    );
-    let mut logits = vec![0.0f32; net.output_size()];
-    let mut total = 0.0f64;
-    for k in 0..seqs.len() {
-        let (inputs, targets) = seqs.get(k);
-        state.fill(0.0);
-        for (&x, &y) in inputs.iter().zip(targets) {
-            let input = if x == crate::data::START {
-                rnn_core::Input::Start
-            } else {
-                rnn_core::Input::Token(x as usize)
-            };
-            net.step(&mut state, input, &mut scratch, &mut logits)
-                .map_err(&err)?;
-            let max = logits
-                .iter()
-                .fold(f64::NEG_INFINITY, |m, &l| m.max(f64::from(l)));
-            let log_sum = logits
-                .iter()
-                .map(|&l| (f64::from(l) - max).exp())
-                .sum::<f64>()
-                .ln();
-            total += log_sum - (f64::from(logits[y as usize]) - max);
-        }
-    }
+    let view = rnn_core::ModelView::parse(&bytes).map_err(core_err(model))?;
+    let mut net = super::next_model::NextModel::new(&view, model)?;
+    let seqs = super::next_model::read_sequences(view.vocab().as_str(), data, mode, model)?;
+    let (loss, _) = super::next_model::score(&mut net, &seqs, model, |_| {})?;
     Ok(EvalResult {
         sequences: seqs.len(),
         predicted_chars: seqs.predicted_chars(),
-        loss: total / seqs.predicted_chars() as f64,
+        loss,
     })
 }
 

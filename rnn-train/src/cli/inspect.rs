@@ -54,6 +54,9 @@ pub fn inspect(path: &Path, out: &mut dyn Write) -> Result<()> {
             view.header().version()
         ),
     )?;
+    if view.header().quant.is_quantized() {
+        return inspect_quantized(&view, path, out);
+    }
     let m = Model::from_bytes(&bytes, path)?;
     let a = m.arch;
     w(out, format!("cell: {}", a.cell.name()))?;
@@ -224,4 +227,78 @@ pub fn inspect(path: &Path, out: &mut dyn Write) -> Result<()> {
         )?;
     }
     Ok(())
+}
+
+/// A quantized file: its number type, scales, tensors and buffers.
+fn inspect_quantized(
+    view: &rnn_core::ModelView<'_>,
+    path: &Path,
+    out: &mut dyn Write,
+) -> Result<()> {
+    let h = view.header();
+    let q = h.quant;
+    let w = |out: &mut dyn Write, s: String| super::line(out, s);
+    w(out, format!("cell: {}", h.cell.name()))?;
+    w(out, format!("layers: {}", h.layers))?;
+    w(out, format!("task: {}", h.task.name()))?;
+    w(
+        out,
+        format!(
+            "sizes: input I = {}, hidden H = {}, output O = {}",
+            h.input, h.hidden, h.output
+        ),
+    )?;
+    let lstm: Vec<String> = q.cell_exp[..h.directions() * usize::from(h.layers)]
+        .iter()
+        .map(|e| format!("Q{e}"))
+        .collect();
+    let cells = if h.cell == rnn_core::CellKind::Lstm {
+        format!(", LSTM cell states {}", lstm.join(" "))
+    } else {
+        String::new()
+    };
+    w(
+        out,
+        format!(
+            "number type: {} weights, one power-of-two scale per row; biases and logits i32 Q12; states i16 Q15{cells}",
+            q.precision.name()
+        ),
+    )?;
+    let shapes: Vec<String> = h
+        .tensors()
+        .map(|t| {
+            let name = t.role.name(h.cell);
+            let bytes = rnn_core::quant::tensor_bytes(q.precision, t.role, t.rows, t.cols);
+            if t.is_vector() {
+                format!("{name} {} ({bytes} B)", t.rows)
+            } else {
+                format!("{name} {}×{} ({bytes} B)", t.rows, t.cols)
+            }
+        })
+        .collect();
+    let n = h.param_count().map_err(core_err(path))?;
+    w(
+        out,
+        format!(
+            "parameters: {n} ({}), {} bytes of weights ({} as f32)",
+            shapes.join(", "),
+            view.weight_bytes().len(),
+            4 * n
+        ),
+    )?;
+    let net = rnn_core::QNetwork::from_view(view).map_err(core_err(path))?;
+    w(
+        out,
+        format!(
+            "run-time buffers: state {} i16, scratch {} i32, logits {} i32",
+            net.state_len(),
+            net.scratch_len(),
+            net.output_size()
+        ),
+    )?;
+    let v = view.vocab();
+    w(
+        out,
+        format!("vocab ({} symbols): {:?}", v.len(), v.as_str()),
+    )
 }

@@ -6,6 +6,8 @@ pub mod bench;
 pub mod eval;
 pub mod export;
 pub mod inspect;
+pub mod next_model;
+pub mod quantize;
 pub mod sample;
 pub mod train;
 
