@@ -501,32 +501,40 @@ struct SeqNorm<'a> {
 /// sequence) gets `inv_std = 1`. The trainer normalises its data with this function too,
 /// so host and device agree bit for bit.
 pub fn sequence_moments(values: &[f32], channels: usize, mean: &mut [f32], inv_std: &mut [f32]) {
-    let t_len = values.len() / channels.max(1);
-    let n = t_len.max(1) as f32;
     for (c, (m, s)) in mean
         .iter_mut()
         .zip(inv_std.iter_mut())
         .enumerate()
         .take(channels)
     {
-        let column = || values.iter().skip(c).step_by(channels.max(1)).take(t_len);
-        let mut sum = 0.0f32;
-        for x in column() {
-            sum += *x;
-        }
-        *m = sum / n;
-        let mut sq = 0.0f32;
-        for x in column() {
-            sq += (*x - *m) * (*x - *m);
-        }
-        let sd = libm::sqrtf(sq / n);
-        let inv = 1.0 / sd;
-        *s = if sd > 0.0 && inv.is_finite() {
+        (*m, *s) = channel_moments(values, channels, c);
+    }
+}
+
+/// [`sequence_moments`] of channel `c` alone: `(mean, inv_std)`, the same bits.
+pub fn channel_moments(values: &[f32], channels: usize, c: usize) -> (f32, f32) {
+    let t_len = values.len() / channels.max(1);
+    let n = t_len.max(1) as f32;
+    let column = || values.iter().skip(c).step_by(channels.max(1)).take(t_len);
+    let mut sum = 0.0f32;
+    for x in column() {
+        sum += *x;
+    }
+    let m = sum / n;
+    let mut sq = 0.0f32;
+    for x in column() {
+        sq += (*x - m) * (*x - m);
+    }
+    let sd = libm::sqrtf(sq / n);
+    let inv = 1.0 / sd;
+    (
+        m,
+        if sd > 0.0 && inv.is_finite() {
             inv
         } else {
             1.0
-        };
-    }
+        },
+    )
 }
 
 /// A sequence of symbol indices of at most `T` steps, kept without a heap (for example a

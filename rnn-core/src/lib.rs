@@ -119,6 +119,7 @@ pub use format::{
 };
 pub use layout::{TensorRole, TensorSpec, Tensors};
 pub use quant::cell::QInput;
+pub use quant::classify::QClassifier;
 pub use quant::network::QNetwork;
 pub use quant::{Precision, Quant};
 pub use sample::{generate, generate_quantized, Rng, Sampler};

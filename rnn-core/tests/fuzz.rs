@@ -4,7 +4,9 @@
 mod common;
 
 use proptest::prelude::*;
-use rnn_core::{Classifier, Elman, Input, ModelView, QInput, QNetwork, Steps, Stream, Task};
+use rnn_core::{
+    Classifier, Elman, Input, ModelView, QClassifier, QInput, QNetwork, Steps, Stream, Task,
+};
 
 fn exercise(bytes: &[u8]) {
     if let Ok(view) = ModelView::parse(bytes) {
@@ -27,6 +29,15 @@ fn exercise(bytes: &[u8]) {
             let xq = [300i16; 128];
             for x in [QInput::Token(1), QInput::Dense(&xq[..i], 9), QInput::Start] {
                 let _ = q.step(&mut state, x, &mut scratch, &mut out);
+            }
+        }
+        if let Ok(c) = QClassifier::from_view(&view) {
+            let mut work = vec![0i16; c.work_len(2)];
+            let mut scratch = vec![0i32; c.scratch_len()];
+            let mut out = vec![0i32; 2 * o];
+            for steps in [Steps::Tokens(&[0, 1]), Steps::Dense(&dense[..2 * i])] {
+                let _ = c.per_step(steps, &mut work, &mut scratch, &mut out);
+                let _ = c.classify(steps, &mut work, &mut scratch, &mut out[..o]);
             }
         }
         if let Ok(s) = Stream::from_view(&view) {
@@ -74,7 +85,7 @@ proptest! {
         let files = [Task::Regress, Task::Tag, Task::Classify]
             .map(common::valid_per_step_model)
             .into_iter()
-            .chain([common::valid_quantized_model()]);
+            .chain([common::valid_quantized_model(), common::valid_quantized_regression()]);
         for mut b in files {
             for (at, value) in &edits {
                 let i = at.index(b.len());

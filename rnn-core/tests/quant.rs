@@ -238,7 +238,7 @@ fn quantized_logits_stay_near_the_float_network() {
                 };
                 fnet.step(&mut fs, fx, &mut fscratch, &mut fl).unwrap();
                 qnet.step(&mut qs, qx, &mut qscratch, &mut ql).unwrap();
-                QNetwork::<rnn_core::quant::Portable>::logits_to_f32(&ql, &mut qf);
+                qnet.outputs_to_f32(&ql, &mut qf);
                 for (a, b) in fl.iter().zip(&qf) {
                     worst = worst.max((a - b).abs());
                     largest = largest.max(a.abs());
@@ -313,7 +313,16 @@ fn quantized_file_layout_and_size() {
 
 #[test]
 fn every_bit_flip_and_prefix_of_a_quantized_file_is_rejected() {
-    let bytes = common::valid_quantized_model();
+    for bytes in [
+        common::valid_quantized_model(),
+        common::valid_quantized_regression(),
+    ] {
+        every_flip_and_prefix_is_rejected(&bytes);
+    }
+}
+
+fn every_flip_and_prefix_is_rejected(bytes: &[u8]) {
+    let bytes = bytes.to_vec();
     assert!(ModelView::parse(&bytes).is_ok());
     for byte in 0..bytes.len() {
         for bit in 0..8 {
@@ -331,4 +340,153 @@ fn every_bit_flip_and_prefix_of_a_quantized_file_is_rejected() {
             "prefix of {n} bytes"
         );
     }
+}
+
+/// A float model file of any task with weights in `[-scale, scale)` (statistics made
+/// sensible: positive scales and standard deviations).
+fn float_file(header: Header, vocab: &str, names: &str, scale: f32, seed: u64) -> Vec<u8> {
+    let mut w = common::weights(seed, header.param_count().unwrap());
+    let mut at = 0;
+    for t in header.tensors() {
+        for v in &mut w[at..at + t.len()] {
+            *v = match t.role {
+                TensorRole::InputScale | TensorRole::TargetStd => 0.5 + v.abs(),
+                _ => *v * scale,
+            };
+        }
+        at += t.len();
+    }
+    let mut buf = vec![0u8; 1 << 16];
+    let n = rnn_core::write_classifier(&mut buf, &header, vocab, names, &[&w]).unwrap();
+    buf.truncate(n);
+    buf
+}
+
+fn dense_quant(cell: CellKind, precision: Precision) -> rnn_core::Quant {
+    rnn_core::Quant {
+        input_exp: 11,
+        ..quant_of(cell, precision)
+    }
+}
+
+#[test]
+fn quantized_classifiers_and_taggers_stay_near_the_float_ones() {
+    use rnn_core::{Classifier, QClassifier, Steps, Task};
+    let dense: Vec<f32> = (0..3 * 30)
+        .map(|k| ((k as f32) * 0.37).sin() * 2.0 + 1.0)
+        .collect();
+    let tokens: Vec<u16> = (0..30).map(|k| (k * 3 % I) as u16).collect();
+    let cases = [
+        // A bidirectional 2-layer GRU tagger of symbols.
+        (
+            Header::new(CellKind::Gru, 2, I as u32, 8, 3)
+                .with_task(Task::Tag)
+                .with_bidirectional(true),
+            VOCAB,
+            "a\nb\nc\n",
+        ),
+        // A normalised LSTM classifier of dense vectors with per-sequence normalisation.
+        (
+            Header::new(CellKind::Lstm, 1, 3, 8, 2)
+                .classifier()
+                .with_normalized(true)
+                .with_sequence_normalized(true),
+            "",
+            "up\ndown\n",
+        ),
+        // A bidirectional Elman regression model of dense vectors.
+        (
+            Header::new(CellKind::Elman, 1, 3, 8, 2)
+                .with_task(Task::Regress)
+                .with_normalized(true)
+                .with_bidirectional(true),
+            "",
+            "x\ny\n",
+        ),
+    ];
+    for (header, vocab, names) in cases {
+        let float = float_file(header, vocab, names, 0.6, 9);
+        let fview = ModelView::parse(&float).unwrap();
+        let fc = Classifier::from_view(&fview).unwrap();
+        let q = quantized(&float, dense_quant(header.cell, Precision::Int8));
+        let qview = ModelView::parse(&q).unwrap();
+        let qc = QClassifier::from_view(&qview).unwrap();
+        assert!(Classifier::from_view(&qview).is_err());
+        let steps = if vocab.is_empty() {
+            Steps::Dense(&dense)
+        } else {
+            Steps::Tokens(&tokens)
+        };
+        let t = 30;
+        let mut work = vec![0f32; fc.per_step_work_len(t)];
+        let (mut qwork, mut qs) = (vec![0i16; qc.work_len(t)], vec![0i32; qc.scratch_len()]);
+        let o = header.output as usize;
+        let n = if header.task == Task::Classify {
+            o
+        } else {
+            t * o
+        };
+        let (mut f_out, mut q_out, mut q_f) = (vec![0f32; n], vec![0i32; n], vec![0f32; n]);
+        if header.task == Task::Classify {
+            fc.classify(steps, &mut work, &mut f_out).unwrap();
+            qc.classify(steps, &mut qwork, &mut qs, &mut q_out).unwrap();
+        } else {
+            fc.per_step(steps, &mut work, &mut f_out).unwrap();
+            qc.per_step(steps, &mut qwork, &mut qs, &mut q_out).unwrap();
+        }
+        qc.outputs_to_f32(&q_out, &mut q_f);
+        let largest = f_out.iter().fold(0f32, |m, v| m.max(v.abs()));
+        let worst = f_out
+            .iter()
+            .zip(&q_f)
+            .fold(0f32, |m, (a, b)| m.max((a - b).abs()));
+        println!(
+            "{:?} {:?}: max difference {worst:.5} of {largest:.3}",
+            header.task, header.cell
+        );
+        assert!(
+            worst < 0.05 * largest.max(1.0),
+            "{:?}: {worst} of {largest}",
+            header.task
+        );
+        // Too little working memory is an error, not a panic.
+        let short = qc.classify(steps, &mut qwork[..1], &mut qs, &mut q_out[..o]);
+        assert!(short.is_err());
+    }
+}
+
+#[test]
+fn a_streamed_quantized_tagger_gives_the_whole_sequence_answers_bit_for_bit() {
+    use rnn_core::{QClassifier, Steps, Task};
+    let header = Header::new(CellKind::Lstm, 2, 3, 8, 2)
+        .with_task(Task::Regress)
+        .with_normalized(true);
+    let float = float_file(header, "", "x\ny\n", 0.8, 4);
+    let q = quantized(&float, dense_quant(CellKind::Lstm, Precision::Int8));
+    let view = ModelView::parse(&q).unwrap();
+    let (net, whole) = (
+        QNetwork::from_view(&view).unwrap(),
+        QClassifier::from_view(&view).unwrap(),
+    );
+    let dense: Vec<f32> = (0..3 * 20)
+        .map(|k| ((k as f32) * 0.71).cos() * 3.0)
+        .collect();
+    let mut out = vec![0i32; 20 * 2];
+    let (mut work, mut scratch) = (
+        vec![0i16; whole.work_len(20)],
+        vec![0i32; whole.scratch_len()],
+    );
+    whole
+        .per_step(Steps::Dense(&dense), &mut work, &mut scratch, &mut out)
+        .unwrap();
+    let (mut state, mut xq) = (vec![0i16; net.state_len()], vec![0i16; 3]);
+    let mut y = vec![0i32; 2];
+    for (x, want) in dense.chunks(3).zip(out.chunks(2)) {
+        net.step_input(&mut state, Input::Dense(x), &mut xq, &mut scratch, &mut y)
+            .unwrap();
+        assert_eq!(&y[..], want);
+    }
+    let mut f = [0f32; 2];
+    net.outputs_to_f32(&y, &mut f);
+    assert!(f.iter().all(|v| v.is_finite()));
 }

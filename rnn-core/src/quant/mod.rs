@@ -32,6 +32,7 @@
 
 pub mod act;
 pub mod cell;
+pub mod classify;
 pub mod network;
 
 use crate::error::Error;

@@ -1,6 +1,7 @@
-//! A quantized stack of 1 to 4 layers and its output layer, one step at a time: the
-//! integer counterpart of [`crate::Network`] (next-symbol models), with the state in `i16`
-//! and the logits in Q12 `i32`.
+//! A quantized unidirectional stack of 1 to 4 layers and its output layer, one step at a
+//! time: the integer counterpart of [`crate::Network`] (next-symbol models) and
+//! [`crate::Stream`] (taggers and regression models), with the state in `i16` and the
+//! outputs in Q12 `i32`.
 
 use core::marker::PhantomData;
 
@@ -15,12 +16,14 @@ use crate::format::{CellKind, Header, ModelView, Task, MAX_LAYERS};
 
 const STACK: usize = MAX_LAYERS as usize;
 
-/// Any cell kind at any depth of a quantized next-symbol model, borrowed from the file.
-/// State: [`QNetwork::state_len`] `i16`; scratch: [`QNetwork::scratch_len`] `i32`; logits:
-/// `O` `i32` in Q12 ([`QNetwork::logits_to_f32`] for sampling).
+/// Any cell kind at any depth of a quantized model that answers at every step (next
+/// symbol, tagging, regression; unidirectional), borrowed from the file. State:
+/// [`QNetwork::state_len`] `i16`; scratch: [`QNetwork::scratch_len`] `i32`; outputs: `O`
+/// `i32` in Q12 ([`QNetwork::outputs_to_f32`] for probabilities or a regression's units).
 #[derive(Debug, Clone, Copy)]
 pub struct QNetwork<'a, K: Kernel = Portable> {
     header: Header,
+    stats: QStats<'a>,
     layers: [Option<QLayer<'a>>; STACK],
     w_ya: QMatrix<'a>,
     b_y: &'a [u8],
@@ -39,6 +42,46 @@ pub(crate) fn check_quantized(view: &ModelView<'_>) -> Result<Quant, Error> {
     }
     super::check_rows(&header)?;
     Ok(q)
+}
+
+/// A file's statistics, as `f32` bytes: the input normalisation and a regression model's
+/// target statistics (used outside the integer step).
+#[derive(Debug, Clone, Copy, Default)]
+pub(crate) struct QStats<'a> {
+    pub(crate) mean: &'a [u8],
+    pub(crate) scale: &'a [u8],
+    pub(crate) target_mean: &'a [u8],
+    pub(crate) target_std: &'a [u8],
+}
+
+impl<'a> QStats<'a> {
+    pub(crate) fn take(rest: &mut &'a [u8], header: &Header) -> Result<Self, Error> {
+        let (i, o) = (4 * header.input as usize, 4 * header.output as usize);
+        let mut s = QStats::default();
+        if header.normalized {
+            s.mean = take_bytes(rest, i)?;
+            s.scale = take_bytes(rest, i)?;
+        }
+        if header.task == Task::Regress {
+            s.target_mean = take_bytes(rest, o)?;
+            s.target_std = take_bytes(rest, o)?;
+        }
+        Ok(s)
+    }
+
+    /// Q12 outputs in `f32`, in a regression model's target units (any number of steps of
+    /// `O` values).
+    pub(crate) fn outputs(&self, q: &[i32], out: &mut [f32]) {
+        logits_to_f32(q, out);
+        let o = self.target_std.len() / 4;
+        if o > 0 {
+            for step in out.chunks_mut(o) {
+                for (k, y) in step.iter_mut().enumerate() {
+                    *y = f32_at(self.target_mean, k) + f32_at(self.target_std, k) * *y;
+                }
+            }
+        }
+    }
 }
 
 /// One direction's layers off the front of `rest`.
@@ -71,8 +114,10 @@ pub(crate) fn take_stack<'a>(
 }
 
 impl<'a> QNetwork<'a> {
-    /// The network of a parsed quantized next-symbol model; a float file is
-    /// [`Error::WrongPrecision`], another task [`Error::WrongTask`].
+    /// The network of a parsed quantized model that answers at every step; a float file
+    /// is [`Error::WrongPrecision`], a classifier [`Error::WrongTask`], a bidirectional or
+    /// per-sequence normalised model [`Error::InvalidModel`] (they need the whole
+    /// sequence: [`super::classify::QClassifier`]).
     pub fn from_view(view: &ModelView<'a>) -> Result<Self, Error> {
         Self::with_kernel(view)
     }
@@ -82,14 +127,20 @@ impl<'a, K: Kernel> QNetwork<'a, K> {
     /// Like [`QNetwork::from_view`], with a firmware's own [`Kernel`].
     pub fn with_kernel(view: &ModelView<'a>) -> Result<Self, Error> {
         let header = view.header();
-        if header.task != Task::Next {
+        if !header.task.per_step() {
             return Err(Error::WrongTask {
                 expected: Task::Next,
                 found: header.task,
             });
         }
+        if header.bidirectional || header.sequence_normalized {
+            return Err(Error::InvalidModel {
+                reason: "a bidirectional or per-sequence normalised model needs the whole sequence",
+            });
+        }
         let q = check_quantized(view)?;
         let mut rest = view.weight_bytes();
+        let stats = QStats::take(&mut rest, &header)?;
         let layers = take_stack(&mut rest, &header)?;
         let w_ya = take_matrix(
             &mut rest,
@@ -100,6 +151,7 @@ impl<'a, K: Kernel> QNetwork<'a, K> {
         let b_y = take_bytes(&mut rest, 4 * header.output as usize)?;
         Ok(QNetwork {
             header,
+            stats,
             layers,
             w_ya,
             b_y,
@@ -115,6 +167,11 @@ impl<'a, K: Kernel> QNetwork<'a, K> {
     /// The cell kind.
     pub fn kind(&self) -> CellKind {
         self.header.cell
+    }
+
+    /// What the model predicts.
+    pub fn task(&self) -> Task {
+        self.header.task
     }
 
     /// `O`.
@@ -192,16 +249,18 @@ impl<'a, K: Kernel> QNetwork<'a, K> {
             Input::Start => QInput::Start,
             Input::Token(t) => QInput::Token(t),
             Input::Dense(v) => {
-                quantize_input(v, &[], &[], self.header.quant.input_exp, xq)?;
+                let s = &self.stats;
+                quantize_input(v, s.mean, s.scale, self.header.quant.input_exp, xq)?;
                 QInput::Dense(xq, u32::from(self.header.quant.input_exp))
             }
         };
         self.step(state, q, scratch, logits)
     }
 
-    /// Q12 logits as `f32` (exactly: `q / 4096`), for softmax and temperature sampling.
-    pub fn logits_to_f32(logits: &[i32], out: &mut [f32]) {
-        logits_to_f32(logits, out);
+    /// Q12 outputs as `f32` (`q / 4096`, exact), in the targets' units for a regression
+    /// model: for softmax and temperature sampling, or to print.
+    pub fn outputs_to_f32(&self, q: &[i32], out: &mut [f32]) {
+        self.stats.outputs(q, out);
     }
 }
 
@@ -223,25 +282,28 @@ pub fn quantize_input(
     out: &mut [i16],
 ) -> Result<(), Error> {
     check_len(Dim::Input, out.len(), x.len())?;
-    let unit = (1u32 << exp.min(15)) as f32;
     for (k, (o, &v)) in out.iter_mut().zip(x).enumerate() {
         let v = if mean.is_empty() {
             v
         } else {
             (v - f32_at(mean, k)) * f32_at(scale, k)
         };
-        let s = v * unit;
-        // Round half away from zero without libm; NaN becomes 0.
-        let r = if s >= 0.0 { s + 0.5 } else { s - 0.5 };
-        *o = if r.is_nan() {
-            0
-        } else if r >= 32767.0 {
-            i16::MAX
-        } else if r <= -32768.0 {
-            i16::MIN
-        } else {
-            r as i16
-        };
+        *o = quantize_value(v, exp);
     }
     Ok(())
+}
+
+/// `round(v · 2^exp)` (half away from zero) saturated to `i16`; NaN becomes 0.
+pub fn quantize_value(v: f32, exp: u8) -> i16 {
+    let s = v * (1u32 << exp.min(15)) as f32;
+    let r = if s >= 0.0 { s + 0.5 } else { s - 0.5 };
+    if r.is_nan() {
+        0
+    } else if r >= 32767.0 {
+        i16::MAX
+    } else if r <= -32768.0 {
+        i16::MIN
+    } else {
+        r as i16
+    }
 }

@@ -237,3 +237,14 @@ pub fn valid_quantized_model() -> Vec<u8> {
     let float = float_model(CellKind::Lstm, 2, 4, 0.8, 3);
     quantized(&float, quant_of(CellKind::Lstm, rnn_core::Precision::Int8))
 }
+
+/// A valid quantized classifier: a bidirectional int16 GRU regression model of normalised
+/// dense inputs (the statistics stay `f32`).
+pub fn valid_quantized_regression() -> Vec<u8> {
+    let float = valid_per_step_model(Task::Regress);
+    let q = rnn_core::Quant {
+        input_exp: 10,
+        ..quant_of(CellKind::Gru, rnn_core::Precision::Int16)
+    };
+    quantized(&float, q)
+}
