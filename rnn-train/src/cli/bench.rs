@@ -1,5 +1,6 @@
-//! `rnn-train bench`: training throughput of the one training engine, one thread, plain
-//! SGD, one name per update, on the whole of a text, for several hidden sizes.
+//! `rnn-train bench`: training throughput of the one training engine (plain SGD, summed
+//! loss per name, on the whole of a text) for several hidden sizes, at a minibatch size,
+//! thread count and matrix kernel of choice; the median of `--repeats` runs.
 
 use std::io::Write;
 use std::path::{Path, PathBuf};
@@ -11,6 +12,7 @@ use super::line;
 use crate::data::text::{prepare, Cut};
 use crate::data::{read_text, Examples, Mode};
 use crate::error::{Error, Result};
+use crate::nn::gemm::{set_kernel, Kernel};
 use crate::nn::{CellType, Model};
 use crate::train::optim::OptimizerKind;
 use crate::train::{self, Engine, Hyper, Reduction, State, TaskData, TaskHyper};
@@ -32,12 +34,47 @@ pub struct BenchCmd {
     /// Timed epochs per size (after one warm-up epoch).
     #[arg(long, default_value_t = 5)]
     pub epochs: usize,
+    /// Names per update (minibatches of more than one run through the batched passes).
+    #[arg(long, default_value_t = 1)]
+    pub batch: usize,
+    /// Worker threads (the trained weights do not depend on it).
+    #[arg(long, default_value_t = 1)]
+    pub threads: usize,
+    /// The batched passes' matrix products: `exact` (the same bits on every x86-64) or
+    /// `matrixmultiply` (fused multiply-adds where the CPU has them).
+    #[arg(long, value_enum, default_value_t = Kernel::Exact)]
+    pub kernel: Kernel,
+    /// Timed runs per size, each from the same initial weights; the median is printed.
+    #[arg(long, default_value_t = 1)]
+    pub repeats: usize,
+    /// Learning rate.
+    #[arg(long, default_value_t = 0.01)]
+    pub lr: f32,
+}
+
+/// What one benchmark measures besides the cell and the sizes.
+#[derive(Clone, Copy, Debug)]
+pub struct BenchSettings {
+    pub layers: usize,
+    pub epochs: usize,
+    pub batch: usize,
+    pub threads: usize,
+    pub repeats: usize,
+    pub lr: f32,
 }
 
 impl BenchCmd {
     pub fn run(&self, out: &mut dyn Write) -> Result<()> {
-        let (c, l, e) = (self.cell, self.layers, self.epochs.max(1));
-        bench(&self.data, c, l, &self.hidden, e, out).map(|_| ())
+        set_kernel(self.kernel);
+        let settings = BenchSettings {
+            layers: self.layers,
+            epochs: self.epochs.max(1),
+            batch: self.batch.max(1),
+            threads: self.threads.max(1),
+            repeats: self.repeats.max(1),
+            lr: self.lr,
+        };
+        bench(&self.data, self.cell, &self.hidden, &settings, out).map(|_| ())
     }
 }
 
@@ -65,38 +102,47 @@ pub fn next_hyper(cell: CellType, layers: usize, hidden: usize, batch: usize) ->
     }
 }
 
-/// Runs the benchmark; returns `(hidden, chars per second)` for each size.
+/// Runs the benchmark; returns `(hidden, median chars per second)` for each size.
 pub fn bench(
     data: &Path,
     cell: CellType,
-    layers: usize,
     hidden: &[usize],
-    epochs: usize,
+    b: &BenchSettings,
     out: &mut dyn Write,
 ) -> Result<Vec<(usize, f64)>> {
     let text = read_text(data)?;
     let mut results = Vec::new();
+    let per_update = if b.batch == 1 {
+        "one name per update".to_string()
+    } else {
+        format!("{} names per update", b.batch)
+    };
     line(
         out,
         format!(
-            "training throughput on {} ({} layer(s) of {}, lines mode, SGD, one name per update, 1 thread, {} epochs each)",
+            "training throughput on {} ({} layer(s) of {}, lines mode, SGD lr {}, {per_update}, {} thread(s), {:?} kernel, {} epochs each, median of {})",
             data.display(),
-            layers,
+            b.layers,
             cell.name(),
-            epochs
+            b.lr,
+            b.threads,
+            crate::nn::gemm::kernel(),
+            b.epochs,
+            b.repeats
         ),
     )?;
     line(
         out,
         format!(
-            "{:>6}  {:>10}  {:>12}  {:>10}  {:>14}",
-            "hidden", "params", "chars/epoch", "ms/epoch", "chars/s"
+            "{:>6}  {:>10}  {:>12}  {:>10}  {:>14}  {:>10}",
+            "hidden", "params", "chars/epoch", "ms/epoch", "chars/s", "loss/char"
         ),
     )?;
     for &h in hidden {
-        let hyper = next_hyper(cell, layers, h, 1);
+        let mut hyper = next_hyper(cell, b.layers, h, b.batch);
+        hyper.lr = b.lr;
         hyper.validate()?;
-        let model = Model::init_next(cell, layers, text.vocab(Mode::Lines), h, hyper.seed);
+        let model = Model::init_next(cell, b.layers, text.vocab(Mode::Lines), h, hyper.seed);
         let cut = Cut {
             mode: Mode::Lines,
             seq_len: 25,
@@ -116,27 +162,36 @@ pub fn bench(
             val: None,
             test: None,
         };
-        let mut state = State::new(model, &hyper);
-        let mut engine = Engine::new(state.model.arch, 1, prep.train.max_len(), 1)?;
-        let bar = ProgressBar::hidden();
-        // One epoch first to warm caches and the branch predictor.
-        let _ = train::train_epoch(&mut engine, &mut state, &task, &hyper, 0, &bar);
-        let started = Instant::now();
-        for e in 1..=epochs {
-            train::train_epoch(&mut engine, &mut state, &task, &hyper, e, &bar).map_err(|v| {
-                Error::Internal(format!("benchmark training stopped early ({v:?})"))
-            })?;
+        let (mut rates, mut last_loss) = (Vec::new(), 0.0);
+        let mut params = 0;
+        for _ in 0..b.repeats {
+            let mut state = State::new(model.clone(), &hyper);
+            params = state.model.arch.param_count();
+            let max_len = prep.train.max_len();
+            let mut engine = Engine::new(state.model.arch, b.batch, max_len, b.threads)?;
+            let bar = ProgressBar::hidden();
+            // One epoch first to warm caches and the branch predictor.
+            let _ = train::train_epoch(&mut engine, &mut state, &task, &hyper, 0, &bar);
+            let started = Instant::now();
+            for e in 1..=b.epochs {
+                let (score, _) =
+                    train::train_epoch(&mut engine, &mut state, &task, &hyper, e, &bar).map_err(
+                        |v| Error::Internal(format!("benchmark training stopped early ({v:?})")),
+                    )?;
+                last_loss = score.loss;
+            }
+            let secs = started.elapsed().as_secs_f64();
+            rates.push(prep.train.predicted_chars() as f64 * b.epochs as f64 / secs);
         }
-        let secs = started.elapsed().as_secs_f64();
-        let chars = prep.train.predicted_chars() as f64 * epochs as f64;
-        let rate = chars / secs;
+        rates.sort_by(f64::total_cmp);
+        let rate = rates[rates.len() / 2];
+        let chars = prep.train.predicted_chars() as f64;
         line(
             out,
             format!(
-                "{h:>6}  {:>10}  {:>12}  {:>10.2}  {:>14.0}",
-                state.model.arch.param_count(),
+                "{h:>6}  {params:>10}  {:>12}  {:>10.2}  {:>14.0}  {last_loss:>10.4}",
                 prep.train.predicted_chars(),
-                secs * 1000.0 / epochs as f64,
+                chars / rate * 1000.0,
                 rate
             ),
         )?;

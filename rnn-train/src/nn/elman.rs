@@ -68,3 +68,38 @@ pub fn backward(s: &Step<'_>, a: &[f32], _cache: &[f32], out: &mut StepGrad<'_, 
         }
     }
 }
+
+// The same step for one row of a minibatch, when the matrix products are done for the
+// whole minibatch at once ([`super::batched`]): `xp = W_ax x_t + b_a` and
+// `hp = W_aa a_{t-1}` come in computed, and the backward pass leaves `W_aaᵀ dz` (into
+// `da_prev`) and the weight gradients to the products over all rows and steps.
+//
+//     forward:   a = tanh(xp + hp)
+//     backward:  dz = da ⊙ (1 - a²)    d_i = d_h = dz    da_prev = 0 (+ W_aaᵀ dz later)
+
+/// One row forward: `a = tanh(xp + hp)`.
+#[inline(always)]
+pub fn forward_row(xp: &[f32], hp: &[f32], _prev: &[f32], a: &mut [f32], _cache: &mut [f32]) {
+    for ((a, &x), &h) in a.iter_mut().zip(xp).zip(hp) {
+        *a = tanh(x + h);
+    }
+}
+
+/// One row backward (given its output `a`): `da` holds `∂L/∂a_t` on entry and zero on
+/// return; `d_i` and `d_h` receive `dz`.
+#[inline(always)]
+pub fn backward_row(
+    _prev: &[f32],
+    a: &[f32],
+    _cache: &[f32],
+    da: &mut [f32],
+    d_i: &mut [f32],
+    d_h: &mut [f32],
+) {
+    for (((da, &a), di), dh) in da.iter_mut().zip(a).zip(d_i.iter_mut()).zip(d_h.iter_mut()) {
+        let dz = *da * (1.0 - a * a);
+        *di = dz;
+        *dh = dz;
+        *da = 0.0;
+    }
+}

@@ -112,3 +112,64 @@ pub fn backward(s: &Step<'_>, _h: &[f32], cache: &[f32], out: &mut StepGrad<'_, 
         }
     }
 }
+
+// The same step for one row of a minibatch, when the matrix products are done for the
+// whole minibatch at once ([`super::batched`]): `xp = W_ih x_t + b_ih` and
+// `hp = W_hh h_{t-1} + b_hh` (gate blocks r, z, n) come in computed; the backward pass
+// leaves `W_hhᵀ d_h` and the weight gradients to the products over all rows and steps.
+//
+//     forward:   r = σ(xp_r + hp_r)   z = σ(xp_z + hp_z)   n = tanh(xp_n + r ⊙ hp_n)
+//                h = (1 − z) ⊙ n + z ⊙ h_{t-1}             cache [r | z | n | hp_n]
+//     backward:  as above: d_i = [dar, daz, dan], d_h = [dar, daz, dan ⊙ r],
+//                dh_{t-1} = dh ⊙ z (+ W_hhᵀ d_h later)
+
+/// One row forward.
+#[inline(always)]
+pub fn forward_row(xp: &[f32], hp: &[f32], h_prev: &[f32], h: &mut [f32], cache: &mut [f32]) {
+    let hs = h.len();
+    let (r, rest) = cache.split_at_mut(hs);
+    let (z, rest) = rest.split_at_mut(hs);
+    let (n, hn) = rest.split_at_mut(hs);
+    for j in 0..hs {
+        let r_j = sigmoid(xp[j] + hp[j]);
+        let z_j = sigmoid(xp[hs + j] + hp[hs + j]);
+        let hn_j = hp[2 * hs + j];
+        let n_j = tanh(xp[2 * hs + j] + r_j * hn_j);
+        r[j] = r_j;
+        z[j] = z_j;
+        n[j] = n_j;
+        hn[j] = hn_j;
+        h[j] = (1.0 - z_j) * n_j + z_j * h_prev[j];
+    }
+}
+
+/// One row backward: `dh` holds `∂L/∂h_t` on entry and `dh ⊙ z` on return.
+#[inline(always)]
+pub fn backward_row(
+    h_prev: &[f32],
+    _h: &[f32],
+    cache: &[f32],
+    dh: &mut [f32],
+    d_i: &mut [f32],
+    d_h: &mut [f32],
+) {
+    let hs = dh.len();
+    let (r, rest) = cache.split_at(hs);
+    let (z, rest) = rest.split_at(hs);
+    let (n, hn) = rest.split_at(hs);
+    for j in 0..hs {
+        let (r, z, n) = (r[j], z[j], n[j]);
+        let dn = dh[j] * (1.0 - z);
+        let dz = dh[j] * (h_prev[j] - n);
+        let dan = dn * (1.0 - n * n);
+        let dar = dan * hn[j] * (r * (1.0 - r));
+        let daz = dz * (z * (1.0 - z));
+        d_i[j] = dar;
+        d_i[hs + j] = daz;
+        d_i[2 * hs + j] = dan;
+        d_h[j] = dar;
+        d_h[hs + j] = daz;
+        d_h[2 * hs + j] = dan * r;
+        dh[j] *= z;
+    }
+}

@@ -106,3 +106,58 @@ pub fn mse_backward(
         axpy(*d, &w_ya[k * n..(k + 1) * n], dz);
     }
 }
+
+// The same two losses for a row of logits (or values) that a matrix product already
+// computed, as the batched passes ([`super::batched`]) use them:
+//
+//     p = softmax(l)    L = -ln p[y]           dl = s · (p - onehot(y))
+//     L = (1/O) Σ_k (v_k - y_k)²               dv = s · (2/O) (v - y)
+
+/// `l` (logits) becomes `softmax(l)`; returns `-ln p[target]`, from the logits as
+/// [`softmax_ce_forward`] does.
+#[inline(always)]
+pub fn softmax_ce_row(l: &mut [f32], target: usize) -> f32 {
+    let mut max = f32::NEG_INFINITY;
+    for &v in l.iter() {
+        max = if v > max { v } else { max };
+    }
+    let target_logit = l[target] - max;
+    let mut total = 0.0f32;
+    for v in l.iter_mut() {
+        *v = exp(*v - max);
+        total += *v;
+    }
+    let inv = 1.0 / total;
+    for v in l.iter_mut() {
+        *v *= inv;
+    }
+    total.ln() - target_logit
+}
+
+/// Backward through [`softmax_ce_row`]: `p` becomes `dl`.
+#[inline(always)]
+pub fn softmax_ce_row_backward(p: &mut [f32], target: usize, scale: f32) {
+    p[target] -= 1.0;
+    for d in p.iter_mut() {
+        *d *= scale;
+    }
+}
+
+/// The mean squared error of the values `v` against `y`.
+#[inline(always)]
+pub fn mse_row(v: &[f32], y: &[f32]) -> f32 {
+    let mut total = 0.0f32;
+    for (v, y) in v.iter().zip(y) {
+        total += (v - y) * (v - y);
+    }
+    total / y.len().max(1) as f32
+}
+
+/// Backward through [`mse_row`]: `v` becomes `dv`.
+#[inline(always)]
+pub fn mse_row_backward(v: &mut [f32], y: &[f32], scale: f32) {
+    let factor = scale * 2.0 / y.len().max(1) as f32;
+    for (d, y) in v.iter_mut().zip(y) {
+        *d = factor * (*d - y);
+    }
+}

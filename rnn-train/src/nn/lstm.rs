@@ -116,3 +116,71 @@ pub fn backward(s: &Step<'_>, _state: &[f32], cache: &[f32], out: &mut StepGrad<
         }
     }
 }
+
+// The same step for one row of a minibatch, when the matrix products are done for the
+// whole minibatch at once ([`super::batched`]): `xp = W_ih x_t + b_ih` and
+// `hp = W_hh h_{t-1} + b_hh` (gate blocks i, f, g, o) come in computed; the backward pass
+// leaves `W_hhᵀ d` and the weight gradients to the products over all rows and steps.
+//
+//     forward:   i, f, g, o = σ, σ, tanh, σ of (xp + hp) per block
+//                c_t = f ⊙ c_{t-1} + i ⊙ g    h_t = o ⊙ tanh(c_t)    cache [i | f | g | o | tanh c_t]
+//     backward:  d as above; d_i = d_h = d; dc_{t-1} = dc' ⊙ f; dh_{t-1} = 0 (+ W_hhᵀ d later)
+
+/// One row forward: `state` (`[h | c]`) from `prev` (`[h_{t-1} | c_{t-1}]`).
+#[inline(always)]
+pub fn forward_row(xp: &[f32], hp: &[f32], prev: &[f32], state: &mut [f32], cache: &mut [f32]) {
+    let hs = state.len() / 2;
+    let c_prev = &prev[hs..];
+    let (h, c) = state.split_at_mut(hs);
+    let (gates, tc) = cache.split_at_mut(GATES * hs);
+    for j in 0..hs {
+        let i = sigmoid(xp[j] + hp[j]);
+        let f = sigmoid(xp[hs + j] + hp[hs + j]);
+        let g = tanh(xp[2 * hs + j] + hp[2 * hs + j]);
+        let o = sigmoid(xp[3 * hs + j] + hp[3 * hs + j]);
+        let c_j = f * c_prev[j] + i * g;
+        let tc_j = tanh(c_j);
+        gates[j] = i;
+        gates[hs + j] = f;
+        gates[2 * hs + j] = g;
+        gates[3 * hs + j] = o;
+        tc[j] = tc_j;
+        c[j] = c_j;
+        h[j] = o * tc_j;
+    }
+}
+
+/// One row backward: `dstate` holds `(∂L/∂h_t, ∂L/∂c_t)` on entry and `(0, ∂L/∂c_{t-1})` on
+/// return; `d_i` and `d_h` receive the pre-activation gradients.
+#[inline(always)]
+pub fn backward_row(
+    prev: &[f32],
+    _state: &[f32],
+    cache: &[f32],
+    dstate: &mut [f32],
+    d_i: &mut [f32],
+    d_h: &mut [f32],
+) {
+    let hs = dstate.len() / 2;
+    let c_prev = &prev[hs..];
+    let (gates, tc) = cache.split_at(GATES * hs);
+    let (dh, dc) = dstate.split_at_mut(hs);
+    for j in 0..hs {
+        let (i, f, gg, o) = (
+            gates[j],
+            gates[hs + j],
+            gates[2 * hs + j],
+            gates[3 * hs + j],
+        );
+        let tc = tc[j];
+        let d_o = dh[j] * tc;
+        let dcell = dc[j] + dh[j] * o * (1.0 - tc * tc);
+        d_i[j] = dcell * gg * (i * (1.0 - i));
+        d_i[hs + j] = dcell * c_prev[j] * (f * (1.0 - f));
+        d_i[2 * hs + j] = dcell * i * (1.0 - gg * gg);
+        d_i[3 * hs + j] = d_o * (o * (1.0 - o));
+        dc[j] = dcell * f;
+        dh[j] = 0.0;
+    }
+    d_h.copy_from_slice(d_i);
+}

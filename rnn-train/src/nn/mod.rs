@@ -10,6 +10,7 @@
 //! ```
 
 pub mod arch;
+pub mod batched;
 pub mod conv;
 pub mod elman;
 pub mod fastmath;

@@ -1,15 +1,27 @@
 //! The training engine, the same for every task: the gradient of a minibatch and the
 //! loss and accuracy of a set, over [`Examples`] of any task.
 //!
-//! Determinism: each sequence of a minibatch gets its own gradient buffer; the buffers are
-//! added up in the minibatch's order after all of them are done, so running the sequences
-//! on one thread or several gives the same bits.
+//! A minibatch of one sequence runs through the per-sequence passes ([`crate::nn::forward`],
+//! [`crate::nn::backward`]); a larger one is cut into chunks of [`CHUNK`] consecutive
+//! sequences, each run through the batched passes ([`crate::nn::batched`]) into its own
+//! gradient buffer.
+//!
+//! Determinism: the chunks depend on the minibatch alone, never on the thread count, and
+//! their gradients are added up in the minibatch's order after all of them are done, so
+//! running them on one thread or several gives the same bits.
 
 use rayon::prelude::*;
 
 use crate::data::Examples;
 use crate::error::{Error, Result};
+use crate::nn::batched::{self, BatchWorkspace, Item};
 use crate::nn::{backward, forward, Arch, Workspace};
+
+/// Sequences per chunk of a minibatch: the unit of work of one thread. Part of the
+/// arithmetic (it decides which products are summed together), so a constant, not the
+/// thread count: 8 keeps both cores busy from a minibatch of 16 up, and costs little in
+/// one thread against larger chunks (README, *Training speed*).
+pub const CHUNK: usize = 8;
 
 /// How the loss of one sequence is formed from its predictions' cross-entropies.
 #[derive(
@@ -53,9 +65,8 @@ pub fn thread_pool(threads: usize) -> Result<Option<rayon::ThreadPool>> {
         .map_err(|e| Error::Internal(format!("cannot start threads: {e}")))
 }
 
-/// One minibatch slot: its gradient, workspace, stream state, loss and right predictions.
+/// The per-sequence passes' slot: workspace, stream state, loss and right predictions.
 struct Slot {
-    grad: Vec<f32>,
     ws: Workspace,
     state: Vec<f32>,
     loss: f32,
@@ -70,12 +81,21 @@ pub struct BatchScore {
     pub correct: usize,
 }
 
-/// Buffers reused by every minibatch, so the training loop allocates nothing.
+/// One chunk of a minibatch: its batched workspace and gradient.
+struct Chunk {
+    ws: BatchWorkspace,
+    grad: Vec<f32>,
+}
+
+/// Buffers reused by every minibatch, so the training loop allocates little.
 pub struct Engine {
     arch: Arch,
     /// The minibatch gradient of the latest [`Engine::batch_gradient`].
     pub grad: Vec<f32>,
     slots: Vec<Slot>,
+    /// Stream mode's carried state of each position of the minibatch.
+    states: Vec<Vec<f32>>,
+    chunks: Vec<Chunk>,
     pool: Option<rayon::ThreadPool>,
 }
 
@@ -85,24 +105,37 @@ impl Engine {
         // One sequence per minibatch leaves nothing to share out.
         let pool = thread_pool(threads)?;
         let slot = || Slot {
-            grad: vec![0.0; p],
             ws: Workspace::new(arch, max_len),
             state: vec![0.0; arch.state_len()],
             loss: 0.0,
             correct: 0,
         };
+        let batch = batch.max(1);
+        let chunks = if batch > 1 { batch.div_ceil(CHUNK) } else { 0 };
         Ok(Engine {
             arch,
             grad: vec![0.0; p],
-            slots: (0..batch.max(1)).map(|_| slot()).collect(),
+            slots: vec![slot()],
+            states: vec![vec![0.0; arch.state_len()]; batch],
+            chunks: (0..chunks)
+                .map(|_| Chunk {
+                    ws: BatchWorkspace::new(arch),
+                    grad: vec![0.0; p],
+                })
+                .collect(),
             pool,
         })
     }
 
     /// Zeroes the carried states (stream mode starts every epoch from zero).
     pub fn reset_states(&mut self) {
-        for s in &mut self.slots {
-            s.state.fill(0.0);
+        for s in self
+            .slots
+            .iter_mut()
+            .map(|s| &mut s.state)
+            .chain(&mut self.states)
+        {
+            s.fill(0.0);
         }
     }
 
@@ -146,39 +179,69 @@ impl Engine {
             // Adding into a zeroed buffer gives the same bits as summing one slot into it.
             self.grad.fill(0.0);
             let slot = &mut self.slots[0];
+            std::mem::swap(&mut slot.state, &mut self.states[0]);
             run(slot, ids[0], &mut self.grad);
+            std::mem::swap(&mut slot.state, &mut self.states[0]);
             return BatchScore {
                 loss: f64::from(slot.loss),
                 correct: slot.correct,
             };
         }
-        let n = ids.len();
-        let one = |(slot, &k): (&mut Slot, &usize)| {
-            let mut g = std::mem::take(&mut slot.grad);
-            g.fill(0.0);
-            run(slot, k, &mut g);
-            slot.grad = g;
-        };
-        match &self.pool {
-            Some(pool) => pool.install(|| {
-                self.slots[..n]
-                    .par_iter_mut()
-                    .zip(ids)
-                    .for_each(|(s, k)| one((s, k)))
-            }),
-            None => self.slots[..n].iter_mut().zip(ids).for_each(one),
+        let arch = self.arch;
+        if self.states.len() < ids.len() {
+            self.states.resize(ids.len(), vec![0.0; arch.state_len()]);
         }
-        self.grad.fill(0.0);
-        for s in &self.slots[..n] {
-            for (t, g) in self.grad.iter_mut().zip(&s.grad) {
+        let need = ids.len().div_ceil(CHUNK);
+        while self.chunks.len() < need {
+            self.chunks.push(Chunk {
+                ws: BatchWorkspace::new(arch),
+                grad: vec![0.0; arch.param_count()],
+            });
+        }
+        let states = &self.states;
+        let one = |(ci, chunk): (usize, &mut Chunk)| {
+            let first = ci * CHUNK;
+            let ids = &ids[first..(first + CHUNK).min(ids.len())];
+            let items: Vec<Item<'_>> = ids
+                .iter()
+                .enumerate()
+                .map(|(j, &k)| {
+                    let ex = data.example(k);
+                    let scale = match reduction {
+                        Reduction::Mean => 1.0 / (ex.predictions().max(1) as f32 * nb),
+                        Reduction::Sum => 1.0 / nb,
+                    };
+                    let state0 =
+                        (carry && !data.starts_recording(k)).then_some(&states[first + j][..]);
+                    Item { ex, state0, scale }
+                })
+                .collect();
+            chunk.grad.fill(0.0);
+            batched::gradient(params, &items, &mut chunk.ws, &mut chunk.grad);
+        };
+        let chunks = &mut self.chunks[..need];
+        match &self.pool {
+            Some(pool) if need > 1 => {
+                pool.install(|| chunks.par_iter_mut().enumerate().for_each(one))
+            }
+            _ => chunks.iter_mut().enumerate().for_each(one),
+        }
+        self.grad.copy_from_slice(&self.chunks[0].grad);
+        for c in &self.chunks[1..need] {
+            for (t, g) in self.grad.iter_mut().zip(&c.grad) {
                 *t += g;
             }
         }
-        let slots = &self.slots[..n];
-        BatchScore {
-            loss: slots.iter().map(|s| f64::from(s.loss)).sum(),
-            correct: slots.iter().map(|s| s.correct).sum(),
+        let mut score = BatchScore::default();
+        for (j, _) in ids.iter().enumerate() {
+            let chunk = &self.chunks[j / CHUNK];
+            score.loss += f64::from(chunk.ws.loss(j % CHUNK));
+            score.correct += chunk.ws.correct(j % CHUNK);
+            if carry {
+                chunk.ws.final_state_into(j % CHUNK, &mut self.states[j]);
+            }
         }
+        score
     }
 
     /// What every example of `data` scores (forward passes only). With `carry` the state
