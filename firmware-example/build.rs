@@ -173,6 +173,11 @@ impl Built {
             work_len: 0,
         };
         match built.header.task {
+            rnn_core::Task::Next if built.header.quant.is_quantized() => {
+                let net = rnn_core::QNetwork::from_view(&view)?;
+                built.state_len = net.state_len();
+                built.scratch_len = net.scratch_len();
+            }
             rnn_core::Task::Next => {
                 let net = rnn_core::Network::from_view(&view)?;
                 built.state_len = net.state_len();
@@ -274,7 +279,15 @@ fn write_model_consts(out: &Path) {
     println!("cargo::rustc-check-cfg=cfg(rnn_classify)");
     println!("cargo::rustc-check-cfg=cfg(rnn_classify_dense)");
     println!("cargo::rustc-check-cfg=cfg(rnn_stream)");
+    println!("cargo::rustc-check-cfg=cfg(rnn_quantized)");
     let h = built.header;
+    // A quantized next-symbol model (format version 3) runs through `rnn_core::QNetwork`
+    // (`cfg(rnn_quantized)`), whatever its cell kind and depth: the integer path has no
+    // compile-time sized Elman.
+    let quantized = h.quant.is_quantized();
+    if quantized {
+        println!("cargo:rustc-cfg=rnn_quantized");
+    }
     let classify = h.task == rnn_core::Task::Classify;
     let stream = matches!(h.task, rnn_core::Task::Tag | rnn_core::Task::Regress);
     if stream {
@@ -284,7 +297,7 @@ fn write_model_consts(out: &Path) {
         if built.dense {
             println!("cargo:rustc-cfg=rnn_classify_dense");
         }
-    } else if h.cell == rnn_core::CellKind::Elman && h.layers == 1 {
+    } else if h.cell == rnn_core::CellKind::Elman && h.layers == 1 && !quantized {
         println!("cargo:rustc-cfg=rnn_elman_fast_path");
     }
     let line_max = line_max(&built, max_steps);
@@ -332,6 +345,11 @@ fn write_model_consts(out: &Path) {
     } else {
         "AllStages"
     };
+    let q = h.quant;
+    let quant = format!(
+        "rnn_core::Quant {{ precision: rnn_core::Precision::{:?}, input_exp: {}, cell_exp: {:?} }}",
+        q.precision, q.input_exp, q.cell_exp
+    );
     let task = match h.task {
         rnn_core::Task::Next => "Next",
         rnn_core::Task::Classify => "Classify",
@@ -357,8 +375,11 @@ fn write_model_consts(out: &Path) {
              bidirectional: {bidirectional},\n    \
              normalized: {normalized},\n    \
              conv: {conv},\n    \
-             sequence_normalized: {sequence_normalized},\n\
+             sequence_normalized: {sequence_normalized},\n    \
+             quant: {quant},\n\
          }};\n\
+         /// The weights' number type the firmware is built for (`f32`, `int8`, `int16`).\n\
+         pub const PRECISION: rnn_core::Precision = HEADER.quant.precision;\n\
          /// The cell kind the firmware is built for.\n\
          pub const CELL: rnn_core::CellKind = rnn_core::CellKind::{cell};\n\
          /// Stacked recurrent layers.\n\
@@ -369,10 +390,11 @@ fn write_model_consts(out: &Path) {
          pub const H: usize = {hidden};\n\
          /// Output size of the model.\n\
          pub const O: usize = {output};\n\
-         /// Floats of recurrent state (`Cell::state_len`, `Stream::state_len`).\n\
+         /// Values of recurrent state (`Cell::state_len`, `Stream::state_len`; `i16`s of\n\
+         /// `QNetwork::state_len` for a quantized model).\n\
          pub const STATE_LEN: usize = {state_len};\n\
-         /// Floats of scratch space a step needs (`Cell::scratch_len`,\n\
-         /// `Stream::scratch_len`).\n\
+         /// Values of scratch space a step needs (`Cell::scratch_len`,\n\
+         /// `Stream::scratch_len`; `i32`s of `QNetwork::scratch_len` when quantized).\n\
          pub const SCRATCH_LEN: usize = {scratch_len};\n\
          /// Classifiers: 2 for a bidirectional model, else 1.\n\
          pub const DIRECTIONS: usize = {directions};\n\
@@ -407,6 +429,14 @@ fn refuse_unservable(bytes: &[u8], path: &Path) {
         return;
     };
     let h = view.header();
+    if h.quant.is_quantized() && h.task != rnn_core::Task::Next {
+        fail(&format!(
+            "{}: a quantized {} model: the firmware runs quantized next-symbol models only \
+             so far (rnn-core has no integer classifier or stream yet); embed the float model",
+            path.display(),
+            h.task.name()
+        ));
+    }
     if !matches!(h.task, rnn_core::Task::Tag | rnn_core::Task::Regress) {
         return;
     }

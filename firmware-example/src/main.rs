@@ -26,6 +26,8 @@ mod line;
 mod measure;
 #[cfg(not(any(rnn_classify, rnn_stream)))]
 mod next;
+#[cfg(all(feature = "mps2-an386", rnn_quantized))]
+mod qkernel;
 #[cfg(rnn_stream)]
 mod stream;
 #[cfg(any(rnn_classify_dense, rnn_stream))]
@@ -148,10 +150,34 @@ pub mod msg {
 }
 
 /// Checks the file's architecture against the one compiled in (`rnn-core`'s typed
-/// errors: task, cell kind, then layers, `I`, `H`, `O`, directions, normalisation).
+/// errors: task, cell kind, then layers, `I`, `H`, `O`, directions, normalisation), then
+/// float against integer weights (`check_built_for` does not compare them; an int8 build
+/// runs int16 weights too, `QNetwork` reads either).
 fn check_arch(view: &ModelView<'_>) -> Result<(), Error> {
-    view.header().check_built_for(&model::HEADER)
+    let header = view.header();
+    header.check_built_for(&model::HEADER)?;
+    let found = header.quant.precision;
+    // Before the float loaders' check of the weights' bits, which would call integer
+    // weights "f32 weights that differ from the file's".
+    if found.is_integer() != model::PRECISION.is_integer() {
+        return Err(Error::WrongPrecision {
+            expected: model::PRECISION,
+            found,
+        });
+    }
+    Ok(())
 }
+
+/// The dot products of a quantized model: the DSP instructions on the Cortex-M4F
+/// (`qkernel::Dsp`), `rnn-core`'s portable loop on the M0 and M3. Integer sums: the same
+/// bits either way.
+#[cfg(all(rnn_quantized, feature = "mps2-an386"))]
+pub type QK = qkernel::Dsp;
+/// The dot products of a quantized model: the DSP instructions on the Cortex-M4F
+/// (`qkernel::Dsp`), `rnn-core`'s portable loop on the M0 and M3. Integer sums: the same
+/// bits either way.
+#[cfg(all(rnn_quantized, not(feature = "mps2-an386")))]
+pub type QK = rnn_core::quant::Portable;
 
 /// How the cells read a weight: through the FPU kernel on the Cortex-M4F (four weights per
 /// load instruction), as a plain `f32` elsewhere. Both keep `rnn-core`'s summation order.
@@ -165,6 +191,7 @@ pub type W = f32;
 /// The file's weights in place as [`W`]s (the file is 4-aligned in flash and the format
 /// aligns the weights within it). `with_weights` then checks that they are the file's
 /// bits.
+#[cfg_attr(rnn_quantized, allow(dead_code))]
 fn weight_words(view: &ModelView<'static>) -> &'static [W] {
     // SAFETY: `W` is an `f32` (or a `repr(transparent)` wrapper of one), every bit pattern
     // is a valid `f32`, and `align_to` only hands out the part of the slice that is

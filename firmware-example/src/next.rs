@@ -3,8 +3,14 @@
 //! when the embedded model predicts the next symbol (any cell kind, 1 to 4 layers).
 
 use cortex_m::peripheral::SYST;
-use rnn_core::sample::{argmax, sample};
-use rnn_core::{generate, Cell, CellKind, Error, ModelView, Rng, Sampler, Text, Vocab};
+#[cfg(not(rnn_quantized))]
+use rnn_core::sample::argmax;
+use rnn_core::sample::sample;
+#[cfg(not(any(rnn_elman_fast_path, rnn_quantized)))]
+use rnn_core::Cell;
+#[cfg(not(rnn_elman_fast_path))]
+use rnn_core::Input;
+use rnn_core::{CellKind, Error, ModelView, Rng, Sampler, Text, Vocab};
 
 use crate::{board, measure, model, msg, BootError, Mode, Out};
 
@@ -27,10 +33,29 @@ const LAYERS: usize = model::LAYERS;
 const STATE_LEN: usize = model::STATE_LEN;
 const SCRATCH_LEN: usize = model::SCRATCH_LEN;
 
-/// The recurrent state: every layer's `h` (and `c` for LSTM), one after the other.
+/// The recurrent state: every layer's `h` (and `c` for LSTM), one after the other; `i16`
+/// in Q15 (the LSTM cell state in its calibrated format) for a quantized model.
+#[cfg(not(rnn_quantized))]
 type State = [f32; STATE_LEN];
-/// The working space of one step.
+#[cfg(rnn_quantized)]
+type State = Words<[i16; STATE_LEN]>;
+/// The working space of one step (`i32` pre-activations in Q12 when quantized).
+#[cfg(not(rnn_quantized))]
 type Scratch = [f32; SCRATCH_LEN];
+#[cfg(rnn_quantized)]
+type Scratch = [i32; SCRATCH_LEN];
+/// The output layer's logits (`i32` in Q12 when quantized).
+#[cfg(not(rnn_quantized))]
+type Logits = [f32; O];
+#[cfg(rnn_quantized)]
+type Logits = [i32; O];
+
+/// 4-aligned: the Cortex-M4F's integer kernel loads two `i16`s of the state per `ldm`
+/// word when it can (it checks, and takes a slower loop otherwise).
+#[cfg(rnn_quantized)]
+#[repr(C, align(4))]
+#[derive(Clone, Copy)]
+struct Words<T>(T);
 
 // Kept, not merged into `Network`: under `qemu -icount shift=0` (`/bench`), `Network` takes
 // 11.2 % more instructions per greedy step than `Elman` on the Cortex-M4F with the dinosaur
@@ -41,14 +66,72 @@ type Scratch = [f32; SCRATCH_LEN];
 /// flash (one load per weight).
 #[cfg(rnn_elman_fast_path)]
 type Cells = rnn_core::Elman<'static, I, H, O, crate::W>;
-/// Any other architecture: `rnn-core`'s stack of layers, weights read from flash as `f32`s.
-#[cfg(not(rnn_elman_fast_path))]
+/// Any other float architecture: `rnn-core`'s stack of layers, weights read from flash as
+/// `f32`s.
+#[cfg(not(any(rnn_elman_fast_path, rnn_quantized)))]
 type Cells = rnn_core::Network<'static, crate::W>;
+/// A quantized model (any cell kind and depth): `rnn-core`'s integer stack, its weight
+/// rows read from flash in place, the dot products through the board's kernel.
+#[cfg(rnn_quantized)]
+type Cells = rnn_core::QNetwork<'static, crate::QK>;
 
 /// The loaded model: its cells and its vocabulary.
 struct Model {
     cells: Cells,
     vocab: Vocab<'static>,
+}
+
+/// The buffers of a step: state, scratch, logits, and for a quantized model the logits as
+/// `f32` for temperature sampling.
+#[derive(Clone, Copy)]
+struct Buffers {
+    state: State,
+    scratch: Scratch,
+    logits: Logits,
+    #[cfg(rnn_quantized)]
+    logits_f32: [f32; O],
+}
+
+impl Buffers {
+    #[cfg(not(rnn_quantized))]
+    const ZERO: Buffers = Buffers {
+        state: [0.0; STATE_LEN],
+        scratch: [0.0; SCRATCH_LEN],
+        logits: [0.0; O],
+    };
+    #[cfg(rnn_quantized)]
+    const ZERO: Buffers = Buffers {
+        state: Words([0; STATE_LEN]),
+        scratch: [0; SCRATCH_LEN],
+        logits: [0; O],
+        logits_f32: [0.0; O],
+    };
+
+    /// The most likely symbol (the first on a tie), from the logits of the last step.
+    #[cfg(not(rnn_quantized))]
+    fn greedy(&self) -> usize {
+        argmax(&self.logits)
+    }
+
+    /// The most likely symbol (the first on a tie), compared in integers.
+    #[cfg(rnn_quantized)]
+    fn greedy(&self) -> usize {
+        rnn_core::sample::argmax_i32(&self.logits)
+    }
+
+    /// A symbol drawn by `sampler` from the logits of the last step.
+    #[cfg(not(rnn_quantized))]
+    fn draw(&mut self, sampler: Sampler, rng: &mut Rng) -> Result<usize, Error> {
+        sample(&self.logits, sampler, rng)
+    }
+
+    /// A symbol drawn by `sampler`: the Q12 logits as `f32` (exact), then the float
+    /// sampler, as `generate_quantized` draws.
+    #[cfg(rnn_quantized)]
+    fn draw(&mut self, sampler: Sampler, rng: &mut Rng) -> Result<usize, Error> {
+        rnn_core::quant::network::logits_to_f32(&self.logits, &mut self.logits_f32);
+        sample(&self.logits_f32, sampler, rng)
+    }
 }
 
 /// Multiply-accumulates of one step with a one-hot input, as `rnn-core` counts them
@@ -65,14 +148,18 @@ impl Model {
     fn load() -> Result<Self, Error> {
         let view = ModelView::parse(&model::MODEL.0)?;
         crate::check_arch(&view)?;
-        let floats = crate::weight_words(&view);
-        // `with_weights` checks that `floats` holds the file's weights bit for bit.
         #[cfg(rnn_elman_fast_path)]
-        let cells = Cells::with_weights(&view, floats)?;
+        let cells = Cells::with_weights(&view, crate::weight_words(&view))?;
         #[cfg(not(rnn_elman_fast_path))]
         let cells = {
             use rnn_core::{check_len, Dim};
-            let cells = Cells::with_weights(&view, floats)?;
+            // `with_weights` checks that the floats hold the file's weights bit for bit;
+            // the quantized loader refuses a float file (and the float one a quantized
+            // file) with `WrongPrecision`.
+            #[cfg(not(rnn_quantized))]
+            let cells = Cells::with_weights(&view, crate::weight_words(&view))?;
+            #[cfg(rnn_quantized)]
+            let cells = Cells::with_kernel(&view)?;
             // Equal whenever the checks above hold; checked so that no step can fail.
             check_len(Dim::Hidden, STATE_LEN, cells.state_len())?;
             check_len(Dim::Hidden, SCRATCH_LEN, cells.scratch_len())?;
@@ -84,58 +171,106 @@ impl Model {
         })
     }
 
-    /// The cells, as [`generate`] takes them.
-    #[cfg(rnn_elman_fast_path)]
-    fn cell(&self) -> &impl Cell {
-        self.cells.weights()
+    /// Completes `prefix` with `sampler`, each generated character to `emit`: `rnn-core`'s
+    /// `generate` (or `generate_quantized`), the loop `rnn-train sample` runs.
+    #[cfg(not(rnn_quantized))]
+    fn generate(
+        &self,
+        b: &mut Buffers,
+        prefix: &str,
+        sampler: Sampler,
+        rng: &mut Rng,
+        emit: impl FnMut(char),
+    ) -> Result<usize, Error> {
+        #[cfg(rnn_elman_fast_path)]
+        let cell = self.cells.weights();
+        #[cfg(not(rnn_elman_fast_path))]
+        let cell = &self.cells;
+        rnn_core::generate(
+            cell,
+            &self.vocab,
+            prefix,
+            sampler,
+            rng,
+            MAX_LEN,
+            &mut b.state,
+            &mut b.scratch,
+            &mut b.logits,
+            emit,
+        )
     }
 
-    /// The cells, as [`generate`] takes them.
-    #[cfg(not(rnn_elman_fast_path))]
-    fn cell(&self) -> &impl Cell {
-        &self.cells
+    /// Completes `prefix` with `sampler`: `rnn-core`'s `generate_quantized`, the loop
+    /// `rnn-train sample` runs for a quantized file.
+    #[cfg(rnn_quantized)]
+    fn generate(
+        &self,
+        b: &mut Buffers,
+        prefix: &str,
+        sampler: Sampler,
+        rng: &mut Rng,
+        emit: impl FnMut(char),
+    ) -> Result<usize, Error> {
+        rnn_core::generate_quantized(
+            &self.cells,
+            &self.vocab,
+            prefix,
+            sampler,
+            rng,
+            MAX_LEN,
+            &mut b.state.0,
+            &mut b.scratch,
+            &mut b.logits,
+            &mut b.logits_f32,
+            emit,
+        )
     }
 
     /// One step with the zero input (the start of a sequence). The Elman fast path keeps
     /// its scratch vector on the stack.
     #[cfg(rnn_elman_fast_path)]
-    fn step_start(&self, state: &mut State, _scratch: &mut Scratch, logits: &mut [f32; O]) {
-        self.cells.step_start(state, logits);
+    fn step_start(&self, b: &mut Buffers) {
+        self.cells.step_start(&mut b.state, &mut b.logits);
     }
 
     /// One step with the zero input (the start of a sequence).
     #[cfg(not(rnn_elman_fast_path))]
-    fn step_start(&self, state: &mut State, scratch: &mut Scratch, logits: &mut [f32; O]) {
+    fn step_start(&self, b: &mut Buffers) {
         // The array types fix every length (checked against the model at boot): the step
         // cannot fail.
-        let _ = self
-            .cells
-            .step(state, rnn_core::Input::Start, scratch, logits);
+        let _ = self.step(b, Input::Start);
     }
 
     /// One step with symbol `token`; [`Error::TokenOutOfRange`] when `token >= I`.
     #[cfg(rnn_elman_fast_path)]
-    fn step_token(
-        &self,
-        state: &mut State,
-        token: usize,
-        _scratch: &mut Scratch,
-        logits: &mut [f32; O],
-    ) -> Result<(), Error> {
-        self.cells.step_token(state, token, logits)
+    fn step_token(&self, b: &mut Buffers, token: usize) -> Result<(), Error> {
+        self.cells.step_token(&mut b.state, token, &mut b.logits)
     }
 
     /// One step with symbol `token`; [`Error::TokenOutOfRange`] when `token >= I`.
     #[cfg(not(rnn_elman_fast_path))]
-    fn step_token(
-        &self,
-        state: &mut State,
-        token: usize,
-        scratch: &mut Scratch,
-        logits: &mut [f32; O],
-    ) -> Result<(), Error> {
+    fn step_token(&self, b: &mut Buffers, token: usize) -> Result<(), Error> {
+        self.step(b, Input::Token(token))
+    }
+
+    #[cfg(not(any(rnn_elman_fast_path, rnn_quantized)))]
+    fn step(&self, b: &mut Buffers, x: Input<'_>) -> Result<(), Error> {
         self.cells
-            .step(state, rnn_core::Input::Token(token), scratch, logits)
+            .step(&mut b.state, x, &mut b.scratch, &mut b.logits)
+    }
+
+    // Not inlined so that the quantized step is one function in the image: the check that
+    // it calls no soft-float routine (`__aeabi_f*`, README "Integer inference") reads its
+    // disassembly. One call per step costs a few instructions.
+    #[cfg(rnn_quantized)]
+    #[inline(never)]
+    fn step(&self, b: &mut Buffers, x: Input<'_>) -> Result<(), Error> {
+        let x = match x {
+            Input::Token(t) => rnn_core::QInput::Token(t),
+            _ => rnn_core::QInput::Start,
+        };
+        self.cells
+            .step(&mut b.state.0, x, &mut b.scratch, &mut b.logits)
     }
 }
 
@@ -146,9 +281,7 @@ pub struct App {
     rng: Rng,
     sampler: Sampler,
     streaming: bool,
-    state: State,
-    scratch: Scratch,
-    logits: [f32; O],
+    buffers: Buffers,
 }
 
 impl Mode for App {
@@ -162,9 +295,7 @@ impl Mode for App {
             rng: Rng::new(DEFAULT_SEED),
             sampler: DEFAULT_SAMPLER,
             streaming: false,
-            state: [0.0; STATE_LEN],
-            scratch: [0.0; SCRATCH_LEN],
-            logits: [0.0; O],
+            buffers: Buffers::ZERO,
         })
     }
 
@@ -181,6 +312,12 @@ impl Mode for App {
         out.uint(O as u64);
         out.str(" vocab=");
         out.uint(self.model.vocab.len() as u64);
+        // Float banners stay as they were; a quantized model names its weights' type.
+        #[cfg(rnn_quantized)]
+        {
+            out.str(" weights=");
+            out.str(self.model.cells.header().quant.precision.name());
+        }
     }
 
     /// In streaming mode every byte is the model's.
@@ -201,16 +338,11 @@ impl Mode for App {
             return;
         }
         out.str(prefix);
-        let result = generate(
-            self.model.cell(),
-            &vocab,
+        let result = self.model.generate(
+            &mut self.buffers,
             prefix,
             self.sampler,
             &mut self.rng,
-            MAX_LEN,
-            &mut self.state,
-            &mut self.scratch,
-            &mut self.logits,
             |c| out.char(c),
         );
         out.byte(b'\n');
@@ -252,9 +384,8 @@ impl Mode for App {
                     "ok: stream (each byte is answered with the predicted next character; \
                      byte 0x04 ends)",
                 );
-                self.state = [0.0; STATE_LEN];
-                self.model
-                    .step_start(&mut self.state, &mut self.scratch, &mut self.logits);
+                self.buffers = Buffers::ZERO;
+                self.model.step_start(&mut self.buffers);
                 self.streaming = true;
             }
             ("greedy" | "stream", ..) => crate::takes_no_argument(name, out),
@@ -267,25 +398,24 @@ impl Mode for App {
     /// at temperature 1 (step + draw). Leaves the protocol's state alone.
     fn bench(&mut self, out: &mut Out) {
         let model = &self.model;
-        let mut state = [0.0f32; STATE_LEN];
-        let mut scratch = [0.0f32; SCRATCH_LEN];
-        let mut logits = [0.0f32; O];
-        model.step_start(&mut state, &mut scratch, &mut logits);
+        let mut b = Buffers::ZERO;
+        model.step_start(&mut b);
         let greedy = measure::ticks(&mut self.syst, || {
             for _ in 0..BENCH_STEPS {
-                let token = argmax(&logits);
-                let _ = model.step_token(&mut state, token, &mut scratch, &mut logits);
+                let token = b.greedy();
+                let _ = model.step_token(&mut b, token);
             }
-            core::hint::black_box(&logits);
+            core::hint::black_box(&b.logits);
         });
         let mut rng = Rng::new(DEFAULT_SEED);
-        model.step_start(&mut state, &mut scratch, &mut logits);
+        b = Buffers::ZERO;
+        model.step_start(&mut b);
         let sampled = measure::ticks(&mut self.syst, || {
             for _ in 0..BENCH_STEPS {
-                let token = sample(&logits, Sampler::Temperature(1.0), &mut rng).unwrap_or(0);
-                let _ = model.step_token(&mut state, token, &mut scratch, &mut logits);
+                let token = b.draw(Sampler::Temperature(1.0), &mut rng).unwrap_or(0);
+                let _ = model.step_token(&mut b, token);
             }
-            core::hint::black_box(&logits);
+            core::hint::black_box(&b.logits);
         });
         let (Some(greedy), Some(sampled)) = (greedy, sampled) else {
             out.line(msg::BENCH_NO_COUNT);
@@ -332,12 +462,11 @@ impl App {
             return;
         }
         let vocab = self.model.vocab;
-        let stepped = vocab.index_of(char::from(byte)).and_then(|token| {
-            self.model
-                .step_token(&mut self.state, token, &mut self.scratch, &mut self.logits)
-        });
+        let stepped = vocab
+            .index_of(char::from(byte))
+            .and_then(|token| self.model.step_token(&mut self.buffers, token));
         match stepped {
-            Ok(()) => match vocab.symbol(argmax(&self.logits)) {
+            Ok(()) => match vocab.symbol(self.buffers.greedy()) {
                 Some(c) => out.char(c),
                 None => {
                     out.end_line();

@@ -17,12 +17,14 @@
 //! command parser or streaming logic, and it runs the cells with runtime sizes over the
 //! file's bytes (one Elman layer through [`ElmanWeights`], every other architecture through
 //! [`Network`]) rather than the firmware's compile-time sized `Elman<I, H, O, f32>` or
-//! `Network<f32>` over aligned floats.
+//! `Network<f32>` over aligned floats. A quantized next-symbol model (format version 3)
+//! runs through [`QNetwork`] with `rnn-core`'s portable kernel and
+//! [`generate_quantized`], where the Cortex-M4F firmware runs its own DSP kernel.
 
-use rnn_core::sample::{argmax, softmax};
+use rnn_core::sample::{argmax, argmax_i32, softmax};
 use rnn_core::{
-    generate, Cell, CellKind, Classifier, ElmanWeights, Error, Input, ModelView, Network, Rng,
-    Sampler, Steps, Stream, Task, Vocab,
+    generate, generate_quantized, Cell, CellKind, Classifier, ElmanWeights, Error, Input,
+    ModelView, Network, QInput, QNetwork, Rng, Sampler, Steps, Stream, Task, Vocab,
 };
 
 /// The longest line the firmware reads, in bytes (without its end).
@@ -105,11 +107,23 @@ struct PerStep<'a> {
     out: Vec<f32>,
 }
 
+/// A quantized next-symbol model and its integer buffers.
+struct Quantized<'a> {
+    net: QNetwork<'a>,
+    state: Vec<i16>,
+    scratch: Vec<i32>,
+    logits: Vec<i32>,
+    /// The logits as `f32`, for temperature sampling.
+    logits_f32: Vec<f32>,
+}
+
 /// The protocol's state, fed byte by byte, answering what the firmware must answer.
 pub struct Reference<'a> {
     view: ModelView<'a>,
-    /// A next-symbol model's cells (`None` for the other tasks).
+    /// A float next-symbol model's cells (`None` for the other tasks).
     cell: Option<Box<dyn Cell + 'a>>,
+    /// A quantized next-symbol model (`None` for the other tasks and float models).
+    quantized: Option<Quantized<'a>>,
     /// A classifier's state (`None` for the other tasks).
     classify: Option<Classify<'a>>,
     /// A tagger's or regression model's state (`None` for the other tasks).
@@ -146,7 +160,20 @@ impl<'a> Reference<'a> {
         let view = ModelView::parse(bytes)?;
         let header = view.header();
         let mut per_step = None;
+        let mut quantized = None;
         let (cell, classify): (Option<Box<dyn Cell + 'a>>, _) = match header.task {
+            Task::Next if header.quant.is_quantized() => {
+                let net = QNetwork::from_view(&view)?;
+                let o = net.output_size();
+                quantized = Some(Quantized {
+                    net,
+                    state: vec![0; net.state_len()],
+                    scratch: vec![0; net.scratch_len()],
+                    logits: vec![0; o],
+                    logits_f32: vec![0.0; o],
+                });
+                (None, None)
+            }
             Task::Next if header.cell == CellKind::Elman && header.layers == 1 => {
                 (Some(Box::new(ElmanWeights::from_view(&view)?)), None)
             }
@@ -188,6 +215,7 @@ impl<'a> Reference<'a> {
         Ok(Reference {
             view,
             cell,
+            quantized,
             classify,
             per_step,
             line_max: line_max(&view, max_steps),
@@ -241,9 +269,15 @@ impl<'a> Reference<'a> {
                 c.max_steps
             );
         }
+        // A quantized model names its weights' type; float banners stay as they were.
+        let weights = if h.quant.is_quantized() {
+            format!(" weights={}", h.quant.precision.name())
+        } else {
+            String::new()
+        };
         format!(
             "rnn-firmware board={board} cpu={cpu} cell={} layers={} input={} hidden={} \
-             output={} vocab={} model_bytes={file_len}\nREADY\n",
+             output={} vocab={}{weights} model_bytes={file_len}\nREADY\n",
             h.cell.name(),
             h.layers,
             h.input,
@@ -363,18 +397,33 @@ impl<'a> Reference<'a> {
 
     fn complete(&mut self, prefix: &str) {
         let mut name = prefix.to_string();
-        let result = generate(
-            self.cell.as_deref().expect("a next-symbol model"),
-            &self.vocab,
-            prefix,
-            self.sampler,
-            &mut self.rng,
-            MAX_LEN,
-            &mut self.state,
-            &mut self.scratch,
-            &mut self.logits,
-            |c| name.push(c),
-        );
+        let result = match &mut self.quantized {
+            Some(q) => generate_quantized(
+                &q.net,
+                &self.vocab,
+                prefix,
+                self.sampler,
+                &mut self.rng,
+                MAX_LEN,
+                &mut q.state,
+                &mut q.scratch,
+                &mut q.logits,
+                &mut q.logits_f32,
+                |c| name.push(c),
+            ),
+            None => generate(
+                self.cell.as_deref().expect("a next-symbol model"),
+                &self.vocab,
+                prefix,
+                self.sampler,
+                &mut self.rng,
+                MAX_LEN,
+                &mut self.state,
+                &mut self.scratch,
+                &mut self.logits,
+                |c| name.push(c),
+            ),
+        };
         match result {
             Ok(_) => self.say(&name),
             Err(e) => self.say(&format!("error: {e}")),
@@ -414,6 +463,9 @@ impl<'a> Reference<'a> {
                      byte 0x04 ends)",
                 );
                 self.state.fill(0.0);
+                if let Some(q) = &mut self.quantized {
+                    q.state.fill(0);
+                }
                 self.step(Input::Start);
                 self.streaming = true;
             }
@@ -438,6 +490,16 @@ impl<'a> Reference<'a> {
     }
 
     fn step(&mut self, x: Input<'_>) {
+        if let Some(q) = &mut self.quantized {
+            let x = match x {
+                Input::Token(t) => QInput::Token(t),
+                _ => QInput::Start,
+            };
+            return q
+                .net
+                .step(&mut q.state, x, &mut q.scratch, &mut q.logits)
+                .expect("buffers sized from the model");
+        }
         self.cell
             .as_deref()
             .expect("a next-symbol model")
@@ -638,9 +700,14 @@ impl<'a> Reference<'a> {
             match self.vocab.index_of(char::from(b)) {
                 Ok(token) => {
                     self.step(Input::Token(token));
+                    // Greedy: a quantized model's integer logits are compared as integers.
+                    let best = match &self.quantized {
+                        Some(q) => argmax_i32(&q.logits),
+                        None => argmax(&self.logits),
+                    };
                     let c = self
                         .vocab
-                        .symbol(argmax(&self.logits))
+                        .symbol(best)
                         .expect("vocabulary as long as the output");
                     let mut buf = [0u8; 4];
                     self.emit(c.encode_utf8(&mut buf).as_bytes());

@@ -57,7 +57,41 @@ pub enum Fixture {
     /// A regression model for stream mode: two LSTM layers, H = 12, 3 channels, two
     /// targets (`fixture::REGRESSOR`).
     Regressor,
+    /// [`Fixture::Elman`] quantized to int8 weights (format version 3).
+    QElman,
+    /// [`Fixture::Elman`] quantized to int16 weights.
+    QElman16,
+    /// [`Fixture::Gru`] quantized to int8.
+    QGru,
+    /// [`Fixture::Lstm`] quantized to int8 (cell state with 12 fraction bits).
+    QLstm,
+    /// Two stacked GRU layers, H = 25, quantized to int8: the second layer's input (the
+    /// first layer's state, 50 bytes into the state) is only 2-aligned, so the
+    /// Cortex-M4F's kernel takes its unaligned loop there, and its aligned one elsewhere.
+    QGru2,
 }
+
+/// The quantized fixtures: (fixture, the float fixture it quantizes or `None` for
+/// [`Fixture::QGru2`], weights).
+pub const QUANTIZED: [(Fixture, Option<Fixture>, rnn_core::Precision); 5] = [
+    (
+        Fixture::QElman,
+        Some(Fixture::Elman),
+        rnn_core::Precision::Int8,
+    ),
+    (
+        Fixture::QElman16,
+        Some(Fixture::Elman),
+        rnn_core::Precision::Int16,
+    ),
+    (Fixture::QGru, Some(Fixture::Gru), rnn_core::Precision::Int8),
+    (
+        Fixture::QLstm,
+        Some(Fixture::Lstm),
+        rnn_core::Precision::Int8,
+    ),
+    (Fixture::QGru2, None, rnn_core::Precision::Int8),
+];
 
 /// The gated and stacked fixtures: (fixture, kind, layers, hidden size, seed).
 pub const NETWORKS: [(Fixture, CellKind, u8, usize, u64); 4] = [
@@ -80,6 +114,17 @@ impl Fixture {
         static CONV_STRIDE_1: OnceLock<Vec<u8>> = OnceLock::new();
         static TAGGER: OnceLock<Vec<u8>> = OnceLock::new();
         static REGRESSOR: OnceLock<Vec<u8>> = OnceLock::new();
+        static QUANT: [OnceLock<Vec<u8>>; QUANTIZED.len()] = [const { OnceLock::new() }; 5];
+        if let Some(k) = QUANTIZED.iter().position(|q| q.0 == self) {
+            let (_, float, precision) = QUANTIZED[k];
+            return QUANT[k].get_or_init(|| {
+                let float_bytes = match float {
+                    Some(f) => f.bytes().to_vec(),
+                    None => fixture::network_bytes(CellKind::Gru, 2, fixture::VOCAB, 25, 8),
+                };
+                fixture::quantized_bytes(&float_bytes, precision)
+            });
+        }
         let elman = || fixture::elman_bytes(fixture::VOCAB, 25, 7);
         match self {
             Fixture::Words => {

@@ -18,6 +18,7 @@ mod boot;
 mod classify;
 mod common;
 mod next;
+mod quantized;
 mod stream;
 
 use common::*;

@@ -192,7 +192,7 @@ fn random_lines(seed: u64, count: usize) -> Vec<u8> {
 }
 
 /// Every part of the protocol, then `random` lines of random bytes.
-fn script(random: usize) -> Vec<u8> {
+pub(crate) fn script(random: usize) -> Vec<u8> {
     let mut s = prefixes_and_modes();
     s.extend(errors_and_line_ends());
     s.extend(streaming());
@@ -271,7 +271,7 @@ fn parity_lstm2_microbit() {
 }
 
 /// (prefix, seed, temperature as typed — "0" is greedy for rnn-train —, count)
-type SampleCase = (&'static str, u64, &'static str, usize);
+pub(crate) type SampleCase = (&'static str, u64, &'static str, usize);
 
 /// The firmware prints exactly what the host CLI prints: `/seed S`, the mode, then N
 /// lines `P` give the N names of `rnn-train sample --prefix P --seed S --count N
@@ -303,7 +303,7 @@ fn gated_and_stacked_firmware_match_rnn_train_sample() {
     }
 }
 
-fn check_rnn_train_sample(fixture: Fixture, cases: &[SampleCase]) {
+pub(crate) fn check_rnn_train_sample(fixture: Fixture, cases: &[SampleCase]) {
     let model = fixture.path();
     let mut input = String::new();
     let mut expected = Vec::new();

@@ -1,0 +1,170 @@
+//! Quantized next-symbol models (format version 3, int8 and int16 weights): the same
+//! protocol, byte for byte against the host's `QNetwork` and `generate_quantized` (the
+//! portable kernel; the Cortex-M4F firmware runs its DSP kernel), the names of
+//! `rnn-train sample`, the precision checks at boot, `/bench` and `/mem`.
+
+use crate::boot::fails_at_boot;
+use crate::common::*;
+use crate::next::{check_rnn_train_sample, script};
+use rnn_core::ModelView;
+use tests::qemu;
+
+/// The session of every quantized fixture: the whole protocol (prefixes, seeds, greedy and
+/// nine temperatures, every error path, streaming) and 150 random lines.
+fn session() -> Vec<u8> {
+    script(150)
+}
+
+fn parity_on_every_board(fixture: Fixture) {
+    let view = ModelView::parse(fixture.bytes()).expect("the fixture loads");
+    assert!(view.header().quant.is_quantized(), "{fixture:?}");
+    for board in qemu::all() {
+        check_parity(board, fixture, &session());
+    }
+}
+
+#[test]
+fn quantized_elman_parity() {
+    parity_on_every_board(Fixture::QElman);
+}
+
+#[test]
+fn quantized_gru_parity() {
+    parity_on_every_board(Fixture::QGru);
+}
+
+#[test]
+fn quantized_lstm_parity() {
+    parity_on_every_board(Fixture::QLstm);
+}
+
+#[test]
+fn quantized_two_layer_gru_parity() {
+    parity_on_every_board(Fixture::QGru2);
+}
+
+/// int16 weights on the Cortex-M4F, whose `SMLALD` loop is the firmware's own (the M0 and
+/// M3 run `rnn-core`'s portable kernel, the one the host runs).
+#[test]
+fn quantized_int16_parity_mps2_an386() {
+    check_parity(&qemu::board("mps2-an386"), Fixture::QElman16, &session());
+}
+
+/// The firmware's names equal `rnn-train sample`'s for quantized files (its library
+/// function runs them through `generate_quantized`), on every board.
+#[test]
+fn quantized_firmware_matches_rnn_train_sample() {
+    let cases = [
+        ("", 0, "1", 4),
+        ("b", 7, "0.5", 3),
+        ("tyranno", 99, "0", 1),
+        ("", 5, "0.8", 3),
+    ];
+    for fixture in [Fixture::QElman, Fixture::QLstm] {
+        check_rnn_train_sample(fixture, &cases);
+    }
+}
+
+/// A float model in a firmware built for its quantized twin, and the quantized model in
+/// one built for the float model: `rnn-core`'s `WrongPrecision` at boot, exit status 1.
+#[test]
+fn other_precision_fails_at_boot() {
+    let float = ModelView::parse(Fixture::Lstm.bytes()).expect("loads");
+    let quantized = ModelView::parse(Fixture::QGru.bytes()).expect("loads");
+    let in_quantized_build = rnn_core::QNetwork::from_view(&float)
+        .expect_err("a float file is refused")
+        .to_string();
+    let in_float_build = rnn_core::Network::from_view(&quantized)
+        .expect_err("a quantized file is refused")
+        .to_string();
+    assert!(in_quantized_build.contains("f32"), "{in_quantized_build}");
+    assert!(in_float_build.contains("int8"), "{in_float_build}");
+    fails_at_boot(&[
+        (
+            "microbit",
+            Fixture::Lstm,
+            Fixture::QLstm,
+            &in_quantized_build,
+        ),
+        ("mps2-an386", Fixture::QGru, Fixture::Gru, &in_float_build),
+    ]);
+}
+
+/// `/bench` of the quantized models: the same count twice, the MAC count, a plausible cost
+/// (`SMLAD` does two MACs per instruction: at least half an instruction per MAC); `/mem`:
+/// the static RAM is the state (`i16`), scratch (`i32`), logits (`i32` and `f32`) plus at
+/// most 512 bytes.
+#[test]
+fn quantized_bench_and_mem() {
+    for fixture in [Fixture::QElman, Fixture::QLstm, Fixture::QGru2] {
+        let view = ModelView::parse(fixture.bytes()).expect("fixture loads");
+        let net = rnn_core::QNetwork::from_view(&view).expect("quantized");
+        let budget = 2 * net.state_len() + 4 * net.scratch_len() + 8 * net.output_size() + 512;
+        let macs = view.header().macs_per_step(true);
+        for board in qemu::all() {
+            let elf = firmware(board, fixture);
+            let session = qemu::run(
+                board,
+                &elf,
+                b"/bench\n/bench\n/mem\n/exit\n".to_vec(),
+                true,
+                SESSION_TIMEOUT,
+            );
+            let text = session.text();
+            let lines: Vec<&str> = text.lines().collect();
+            assert_eq!(lines.len(), 6, "{}: {text}", board.name);
+            let (bench, again, mem) = (lines[2], lines[3], lines[4]);
+            assert_eq!(
+                bench, again,
+                "{}: the count must be deterministic",
+                board.name
+            );
+            let greedy = number_before(bench, " instructions/step (");
+            let sampled = number_before(bench, " instructions/step, ");
+            assert_eq!(number_before(bench, " MACs/step"), macs, "{bench}");
+            assert!(
+                2 * greedy >= macs && greedy <= 100 * macs,
+                "{}: {bench}",
+                board.name
+            );
+            assert!(sampled > greedy, "{}: {bench}", board.name);
+            let static_ram = number_before(mem, " bytes (.data+.bss)");
+            let peak = number_before(mem, " bytes of ");
+            assert!(static_ram <= budget as u64, "{}: {mem}", board.name);
+            assert!(peak > 0 && peak < 16 * 1024, "{}: {mem}", board.name);
+            println!(
+                "{} ({fixture:?}): {bench}\n{}: {mem}",
+                board.name, board.name
+            );
+        }
+    }
+}
+
+/// The number right before `key` in `line` (a leading `(` dropped).
+fn number_before(line: &str, key: &str) -> u64 {
+    let head = &line[..line.find(key).unwrap_or_else(|| panic!("{key} in {line}"))];
+    let word = head.split_whitespace().last().unwrap_or("");
+    word.trim_start_matches('(')
+        .parse()
+        .unwrap_or_else(|_| panic!("number before {key} in {line}"))
+}
+
+/// Each quantized fixture is its float twin's architecture with integer weights.
+#[test]
+fn quantized_fixtures_are_sound() {
+    for (fixture, float, precision) in QUANTIZED {
+        let h = ModelView::parse(fixture.bytes()).expect("loads").header();
+        assert_eq!(h.quant.precision, precision, "{fixture:?}");
+        if let Some(float) = float {
+            let f = ModelView::parse(float.bytes()).expect("loads").header();
+            assert_eq!(h.with_quant(rnn_core::Quant::FLOAT), f, "{fixture:?}");
+        }
+    }
+    let gru2 = ModelView::parse(Fixture::QGru2.bytes())
+        .expect("loads")
+        .header();
+    assert_eq!(
+        (gru2.cell, gru2.layers, gru2.hidden),
+        (rnn_core::CellKind::Gru, 2, 25)
+    );
+}
