@@ -267,7 +267,7 @@ impl<'a, W: Weight, S: Stages> Classifier<'a, W, S> {
             });
         }
         check_len(Dim::Output, self.output, logits.len())?;
-        let finals = self.run(steps, work, false)?;
+        let finals = self.run(steps, work, false, &mut |_| {})?;
         self.head.logits(finals, logits);
         Ok(())
     }
@@ -299,7 +299,7 @@ impl<'a, W: Weight, S: Stages> Classifier<'a, W, S> {
         }
         let t_len = self.steps_len(steps)?;
         check_len(Dim::Output, t_len * self.output, out.len())?;
-        self.run(steps, work, true)?;
+        self.run(steps, work, true, &mut |_| {})?;
         let dh = self.directions * self.hidden;
         let tops = self.tops(work, t_len);
         for (top, y) in tops.chunks_exact(dh).zip(out.chunks_exact_mut(self.output)) {
@@ -307,6 +307,19 @@ impl<'a, W: Weight, S: Stages> Classifier<'a, W, S> {
             self.stats.outputs(y);
         }
         Ok(())
+    }
+
+    /// Runs the stacks over a whole sequence as [`Classifier::classify`] or
+    /// [`Classifier::per_step`] would, and shows `probe` every dense input the first layer
+    /// reads and every layer's state after each step: the ranges a quantizer calibrates
+    /// on. `work` holds at least [`Classifier::per_step_work_len`] floats.
+    pub fn probe(
+        &self,
+        steps: Steps<'_>,
+        work: &mut [f32],
+        probe: &mut impl FnMut(Probe<'_>),
+    ) -> Result<(), Error> {
+        self.run(steps, work, true, probe).map(|_| ())
     }
 
     /// The number of steps of a sequence, after checking its tokens or its length.
@@ -389,6 +402,7 @@ impl<'a, W: Weight, S: Stages> Classifier<'a, W, S> {
         steps: Steps<'_>,
         work: &'w mut [f32],
         keep_top: bool,
+        probe: &mut impl FnMut(Probe<'_>),
     ) -> Result<&'w [f32], Error> {
         let (h, dh, ni) = (self.hidden, self.directions * self.hidden, self.input);
         let t_in = self.steps_len(steps)?;
@@ -467,7 +481,15 @@ impl<'a, W: Weight, S: Stages> Classifier<'a, W, S> {
                     } else {
                         self.step_input(steps, t, &seq, seq_x, x_norm)
                     };
+                    if let (0, 0, Input::Dense(v)) = (l, dir, x) {
+                        probe(Probe::Input(v));
+                    }
                     layer_step(self.kind, &layer, state, x, scratch);
+                    probe(Probe::State {
+                        layer: l,
+                        direction: dir,
+                        state,
+                    });
                     if keep {
                         let out = above.get_mut(t * dh + dir * h..t * dh + (dir + 1) * h);
                         for (o, s) in out.unwrap_or_default().iter_mut().zip(state.iter()) {
@@ -486,6 +508,22 @@ impl<'a, W: Weight, S: Stages> Classifier<'a, W, S> {
         }
         Ok(finals)
     }
+}
+
+/// What [`Classifier::probe`] shows.
+#[derive(Debug, Clone, Copy)]
+pub enum Probe<'a> {
+    /// A dense input as the first recurrent layer reads it (normalised).
+    Input(&'a [f32]),
+    /// A layer's state (`h`, then `c` for LSTM) after a step in one direction.
+    State {
+        /// The layer, from the input up.
+        layer: usize,
+        /// 0 forward, 1 backward.
+        direction: usize,
+        /// The state.
+        state: &'a [f32],
+    },
 }
 
 /// A sequence's own per-channel statistics (per-sequence normalisation).

@@ -109,7 +109,9 @@ pub use cell::elman::{Elman, ElmanWeights};
 pub use cell::network::Network;
 pub use cell::{Cell, Input, Weight};
 pub use classes::Classes;
-pub use classify::{AllStages, Classifier, DenseBuffer, NoStages, Stages, Steps, TokenBuffer};
+pub use classify::{
+    AllStages, Classifier, DenseBuffer, NoStages, Probe, Stages, Steps, TokenBuffer,
+};
 pub use conv::{Conv, ConvSpec, ConvStack};
 pub use crc32::crc32;
 pub use error::{check_len, Dim, Error};

@@ -128,19 +128,144 @@ fn bad_input_is_one_line_and_exit_2() {
         s(&out),
     ]);
     assert_bad_input(&q(s(&out), s(&data)), "already quantized");
-    let classifier = tmp("q-cls.rnn");
-    let words = common::series_file("q-series.ts", 20, 1);
+    let bad_task = tmp("q-cls-bad.rnn");
+    let series = common::series_file("q-series-bad.ts", 20, 1);
     ok(&[
         "train",
         "--task",
         "classify",
         "--data",
-        s(&words),
+        s(&series),
         "--out",
-        s(&classifier),
+        s(&bad_task),
         "--epochs",
         "1",
         "--quiet",
     ]);
-    assert_bad_input(&q(s(&classifier), s(&data)), "next-symbol");
+    // A classifier's data is a labelled file, not a text.
+    assert_bad_input(&q(s(&bad_task), s(&data)), "small150.txt");
+}
+
+/// The float and quantized values and the change of `metric` in `quantize`'s table.
+fn change(out: &str, metric: &str) -> (f64, f64) {
+    let row = out
+        .lines()
+        .find(|l| l.trim_start().starts_with(metric))
+        .unwrap_or_else(|| panic!("no {metric} in {out}"));
+    let v: Vec<f64> = row[row.find(metric).unwrap() + metric.len()..]
+        .split_whitespace()
+        .map(|x| x.parse().unwrap())
+        .collect();
+    (v[0], v[2])
+}
+
+#[test]
+fn classifiers_taggers_and_regression_models_quantize_too() {
+    // A classifier of dense sequences (calibrates the input range).
+    let train = common::series_file("q-up-down.ts", 40, 3);
+    let test = common::series_file("q-up-down-test.ts", 40, 4);
+    let float = tmp("q-updown.rnn");
+    ok(&[
+        "train",
+        "--task",
+        "classify",
+        "--data",
+        s(&train),
+        "--out",
+        s(&float),
+        "--quiet",
+        "--epochs",
+        "20",
+        "--cell",
+        "lstm",
+    ]);
+    let q = tmp("q-updown-int8.rnn");
+    let out = ok(&[
+        "quantize",
+        "--model",
+        s(&float),
+        "--calibrate",
+        s(&train),
+        "--out",
+        s(&q),
+        "--test",
+        s(&test),
+    ]);
+    let (f, d) = change(&out, "accuracy");
+    assert!(d >= -0.05, "classifier accuracy {f} changed by {d}: {out}");
+    let report = ok(&["eval", "--model", s(&q), "--data", s(&test)]);
+    assert!(report.contains("accuracy"), "{report}");
+    // A tagger that needs memory, and a smoothing regression model.
+    let latch = common::latch_csv("q-latch.csv", 6, 150, 1);
+    let tagger = tmp("q-latch.rnn");
+    ok(&[
+        "train",
+        "--task",
+        "tag",
+        "--data",
+        s(&latch),
+        "--group",
+        "run",
+        "--label",
+        "state",
+        "--out",
+        s(&tagger),
+        "--hidden",
+        "16",
+        "--epochs",
+        "10",
+        "--quiet",
+    ]);
+    let qt = tmp("q-latch-int8.rnn");
+    let out = ok(&[
+        "quantize",
+        "--model",
+        s(&tagger),
+        "--calibrate",
+        s(&latch),
+        "--out",
+        s(&qt),
+        "--group",
+        "run",
+        "--label",
+        "state",
+    ]);
+    let (f, d) = change(&out, "per-step accuracy");
+    assert!(d >= -0.02, "tagger accuracy {f} changed by {d}: {out}");
+    let (smooth, _) = common::smoothing_csv("q-smooth.csv", 800, 3);
+    let reg = tmp("q-smooth.rnn");
+    ok(&[
+        "train",
+        "--task",
+        "regress",
+        "--data",
+        s(&smooth),
+        "--targets",
+        "y",
+        "--out",
+        s(&reg),
+        "--hidden",
+        "8",
+        "--epochs",
+        "10",
+        "--quiet",
+    ]);
+    let qr = tmp("q-smooth-int16.rnn");
+    let out = ok(&[
+        "quantize",
+        "--model",
+        s(&reg),
+        "--calibrate",
+        s(&smooth),
+        "--out",
+        s(&qr),
+        "--targets",
+        "y",
+        "--weights",
+        "int16",
+    ]);
+    let (f, d) = change(&out, "RMSE y");
+    assert!(d.abs() <= 0.02 * f, "RMSE {f} changed by {d}: {out}");
+    let info = ok(&["inspect", "--model", s(&qr)]);
+    assert!(info.contains("int16") && info.contains("regress"), "{info}");
 }

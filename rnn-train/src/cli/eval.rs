@@ -122,13 +122,17 @@ pub fn eval_classifier(model: &Path, data: &Path) -> Result<crate::io::metrics::
     let bytes = read_model_bytes(model)?;
     let err = core_err(model);
     let view = rnn_core::ModelView::parse(&bytes).map_err(&err)?;
-    let net = rnn_core::Classifier::from_view(&view).map_err(&err)?;
+    if view.header().task != rnn_core::Task::Classify {
+        return Err(err(rnn_core::Error::WrongTask {
+            expected: rnn_core::Task::Classify,
+            found: view.header().task,
+        }));
+    }
+    let net = Runner::new(&view).map_err(&err)?;
     let classes: Vec<String> = view.classes().iter().map(String::from).collect();
     let vocab = view.vocab();
     let raw = RawSet::read(data)?;
     let mut confusion = crate::io::metrics::Confusion::new(classes.clone());
-    let mut logits = vec![0.0f32; net.output_size()];
-    let mut work = Vec::new();
     let class_of = |label: &str, line: usize| {
         classes
             .iter()
@@ -142,9 +146,8 @@ pub fn eval_classifier(model: &Path, data: &Path) -> Result<crate::io::metrics::
                 ),
             })
     };
-    let mut one = |steps: rnn_core::Steps<'_>, t_len: usize, truth: usize| -> Result<()> {
-        work.resize(net.work_len(t_len), 0.0);
-        net.classify(steps, &mut work, &mut logits).map_err(&err)?;
+    let mut one = |steps: rnn_core::Steps<'_>, _t_len: usize, truth: usize| -> Result<()> {
+        let logits = net.classify(steps).map_err(&err)?;
         confusion.add(truth, rnn_core::sample::argmax(&logits));
         Ok(())
     };
@@ -172,14 +175,11 @@ pub fn eval_classifier(model: &Path, data: &Path) -> Result<crate::io::metrics::
                         .into(),
                 });
             }
-            if s.channels != net.input_size() {
+            let input = view.header().input as usize;
+            if s.channels != input {
                 return Err(Error::Data {
                     path: data.into(),
-                    reason: format!(
-                        "{} channels, but the model reads {}",
-                        s.channels,
-                        net.input_size()
-                    ),
+                    reason: format!("{} channels, but the model reads {input}", s.channels),
                 });
             }
             for c in &s.cases {
@@ -193,7 +193,7 @@ pub fn eval_classifier(model: &Path, data: &Path) -> Result<crate::io::metrics::
 
 /// The symbol indices of `text` (line `line` of `path`) over a model's vocabulary; an
 /// unknown character is an error naming the line.
-fn tokens_of(text: &str, vocab: rnn_core::Vocab<'_>, path: &Path, line: usize) -> Result<Vec<u16>> {
+pub(super) fn tokens_of(text: &str, vocab: rnn_core::Vocab<'_>, path: &Path, line: usize) -> Result<Vec<u16>> {
     text.chars()
         .map(|ch| {
             vocab
@@ -380,58 +380,131 @@ pub fn eval_per_step(
     })
 }
 
-/// A per-step model as `rnn-core` runs it: streaming (unidirectional) or whole-sequence.
+/// A whole-sequence or per-step model as `rnn-core` runs it: streaming (unidirectional
+/// taggers and regression models) or whole-sequence (classifiers, bidirectional models),
+/// float or quantized.
 enum Runner<'a> {
     Stream(Box<rnn_core::Stream<'a>>),
     Whole(Box<rnn_core::Classifier<'a>>),
+    QStream(Box<rnn_core::QNetwork<'a>>),
+    QWhole(Box<rnn_core::QClassifier<'a>>),
+}
+
+/// The number of steps of a sequence of `input`-channel vectors or tokens.
+fn steps_of(steps: rnn_core::Steps<'_>, input: usize) -> usize {
+    match steps {
+        rnn_core::Steps::Tokens(t) => t.len(),
+        rnn_core::Steps::Dense(v) => v.len() / input.max(1),
+    }
 }
 
 impl<'a> Runner<'a> {
     fn new(view: &rnn_core::ModelView<'a>) -> std::result::Result<Self, rnn_core::Error> {
-        Ok(if view.header().bidirectional {
-            Runner::Whole(Box::new(rnn_core::Classifier::from_view(view)?))
-        } else {
-            Runner::Stream(Box::new(rnn_core::Stream::from_view(view)?))
+        let h = view.header();
+        let whole = h.bidirectional || h.task == rnn_core::Task::Classify;
+        Ok(match (h.quant.is_quantized(), whole) {
+            (false, true) => Runner::Whole(Box::new(rnn_core::Classifier::from_view(view)?)),
+            (false, false) => Runner::Stream(Box::new(rnn_core::Stream::from_view(view)?)),
+            (true, true) => Runner::QWhole(Box::new(rnn_core::QClassifier::from_view(view)?)),
+            (true, false) => Runner::QStream(Box::new(rnn_core::QNetwork::from_view(view)?)),
         })
+    }
+
+    /// A classifier's class scores for one sequence (Q12 logits as `f32` for a quantized
+    /// model).
+    fn classify(
+        &self,
+        steps: rnn_core::Steps<'_>,
+    ) -> std::result::Result<Vec<f32>, rnn_core::Error> {
+        match self {
+            Runner::Whole(c) => {
+                let t_len = steps_of(steps, c.input_size());
+                let mut work = vec![0.0f32; c.work_len(t_len)];
+                let mut logits = vec![0.0f32; c.output_size()];
+                c.classify(steps, &mut work, &mut logits)?;
+                Ok(logits)
+            }
+            Runner::QWhole(c) => {
+                let t_len = steps_of(steps, c.header().input as usize);
+                let mut work = vec![0i16; c.work_len(t_len)];
+                let mut scratch = vec![0i32; c.scratch_len()];
+                let mut q = vec![0i32; c.output_size()];
+                c.classify(steps, &mut work, &mut scratch, &mut q)?;
+                let mut logits = vec![0.0f32; q.len()];
+                rnn_core::quant::network::logits_to_f32(&q, &mut logits);
+                Ok(logits)
+            }
+            _ => Err(rnn_core::Error::WrongTask {
+                expected: rnn_core::Task::Classify,
+                found: rnn_core::Task::Tag,
+            }),
+        }
     }
 
     /// The outputs of every step of one recording (`T · O`), from a zero state.
     fn run(&self, steps: rnn_core::Steps<'_>) -> std::result::Result<Vec<f32>, rnn_core::Error> {
         match self {
             Runner::Whole(c) => {
-                let t_len = match steps {
-                    rnn_core::Steps::Tokens(t) => t.len(),
-                    rnn_core::Steps::Dense(v) => v.len() / c.input_size().max(1),
-                };
+                let t_len = steps_of(steps, c.input_size());
                 let mut work = vec![0.0f32; c.per_step_work_len(t_len)];
                 let mut out = vec![0.0f32; t_len * c.output_size()];
                 c.per_step(steps, &mut work, &mut out)?;
+                Ok(out)
+            }
+            Runner::QWhole(c) => {
+                let t_len = steps_of(steps, c.header().input as usize);
+                let mut work = vec![0i16; c.work_len(t_len)];
+                let mut scratch = vec![0i32; c.scratch_len()];
+                let mut q = vec![0i32; t_len * c.output_size()];
+                c.per_step(steps, &mut work, &mut scratch, &mut q)?;
+                let mut out = vec![0.0f32; q.len()];
+                c.outputs_to_f32(&q, &mut out);
                 Ok(out)
             }
             Runner::Stream(s) => {
                 let mut state = vec![0.0f32; s.state_len()];
                 let mut scratch = vec![0.0f32; s.scratch_len()];
                 let o = s.output_size();
-                let mut step = |x: rnn_core::Input<'_>, out: &mut Vec<f32>| {
+                let mut out = Vec::new();
+                each_input(steps, s.input_size(), |x| {
                     let at = out.len();
                     out.resize(at + o, 0.0);
                     s.step(&mut state, x, &mut scratch, &mut out[at..])
-                };
+                })?;
+                Ok(out)
+            }
+            Runner::QStream(s) => {
+                let h = s.header();
+                let mut state = vec![0i16; s.state_len()];
+                let mut scratch = vec![0i32; s.scratch_len()];
+                let mut xq = vec![0i16; h.input as usize];
+                let mut q = vec![0i32; s.output_size()];
                 let mut out = Vec::new();
-                match steps {
-                    rnn_core::Steps::Tokens(t) => {
-                        for &k in t {
-                            step(rnn_core::Input::Token(usize::from(k)), &mut out)?;
-                        }
-                    }
-                    rnn_core::Steps::Dense(v) => {
-                        for x in v.chunks(s.input_size().max(1)) {
-                            step(rnn_core::Input::Dense(x), &mut out)?;
-                        }
-                    }
-                }
+                each_input(steps, h.input as usize, |x| {
+                    s.step_input(&mut state, x, &mut xq, &mut scratch, &mut q)?;
+                    let at = out.len();
+                    out.resize(at + q.len(), 0.0);
+                    s.outputs_to_f32(&q, &mut out[at..]);
+                    Ok(())
+                })?;
                 Ok(out)
             }
         }
+    }
+}
+
+/// Calls `f` with every step of a sequence as a step input.
+fn each_input(
+    steps: rnn_core::Steps<'_>,
+    input: usize,
+    mut f: impl FnMut(rnn_core::Input<'_>) -> std::result::Result<(), rnn_core::Error>,
+) -> std::result::Result<(), rnn_core::Error> {
+    match steps {
+        rnn_core::Steps::Tokens(t) => t
+            .iter()
+            .try_for_each(|&k| f(rnn_core::Input::Token(usize::from(k)))),
+        rnn_core::Steps::Dense(v) => v
+            .chunks(input.max(1))
+            .try_for_each(|x| f(rnn_core::Input::Dense(x))),
     }
 }

@@ -286,19 +286,56 @@ fn inspect_quantized(
             4 * n
         ),
     )?;
-    let net = rnn_core::QNetwork::from_view(view).map_err(core_err(path))?;
-    w(
-        out,
-        format!(
-            "run-time buffers: state {} i16, scratch {} i32, logits {} i32",
-            net.state_len(),
-            net.scratch_len(),
-            net.output_size()
-        ),
-    )?;
+    if h.task == rnn_core::Task::Classify || h.bidirectional {
+        let net = rnn_core::QClassifier::from_view(view).map_err(core_err(path))?;
+        w(
+            out,
+            format!(
+                "run-time buffers: work {} i16 for a 32-step sequence ({} per further step), scratch {} i32, outputs {} i32",
+                net.work_len(32),
+                net.work_len(33) - net.work_len(32),
+                net.scratch_len(),
+                net.output_size()
+            ),
+        )?;
+    } else {
+        let net = rnn_core::QNetwork::from_view(view).map_err(core_err(path))?;
+        w(
+            out,
+            format!(
+                "run-time buffers: state {} i16, scratch {} i32, outputs {} i32",
+                net.state_len(),
+                net.scratch_len(),
+                net.output_size()
+            ),
+        )?;
+    }
     let v = view.vocab();
-    w(
-        out,
-        format!("vocab ({} symbols): {:?}", v.len(), v.as_str()),
-    )
+    if v.is_empty() {
+        let norm = if h.normalized {
+            ", normalised by f32 statistics"
+        } else {
+            ""
+        };
+        w(
+            out,
+            format!(
+                "input: {} channels{norm}, quantized to i16 Q{}",
+                h.input, q.input_exp
+            ),
+        )?;
+    } else {
+        w(
+            out,
+            format!("vocab ({} symbols): {:?}", v.len(), v.as_str()),
+        )?;
+    }
+    if !view.classes().is_empty() {
+        let names: Vec<&str> = view.classes().iter().collect();
+        w(
+            out,
+            format!("names ({}): {}", names.len(), names.join(", ")),
+        )?;
+    }
+    Ok(())
 }
