@@ -15,7 +15,7 @@ pub enum QInput<'x> {
     /// A one-hot vector (a column of the input weights).
     Token(usize),
     /// A dense vector with `frac` fraction bits: the quantized input of layer 0
-    /// ([`super::network::QNetwork::quantize_input`]) or the Q15 state of the layer below.
+    /// ([`super::network::quantize_input`]) or the Q15 state of the layer below.
     Dense(&'x [i16], u32),
 }
 

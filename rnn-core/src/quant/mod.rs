@@ -29,6 +29,38 @@
 //! integer logits.
 //!
 //! Integer arithmetic is exact, so every target computes the same bits by construction.
+//!
+//! ## Example: quantize a model, load it, run it
+//!
+//! ```
+//! use rnn_core::{CellKind, Error, Header, ModelView, Precision, QInput, QNetwork, Quant};
+//!
+//! // A float GRU over the symbols '\n', 'a', 'b' with made-up weights.
+//! let header = Header::new(CellKind::Gru, 1, 3, 8, 3);
+//! let w: Vec<f32> = (0..header.param_count()?).map(|k| (k as f32 * 0.7).sin() * 0.5).collect();
+//! let mut float = [0u8; 2048];
+//! let n = rnn_core::write_model(&mut float, &header, "\nab", &[&w])?;
+//!
+//! // Quantize it as it is written: int8 rows (a GRU has no cell state to calibrate).
+//! let view = ModelView::parse(&float[..n])?;
+//! let quant = Quant { precision: Precision::Int8, ..Quant::FLOAT };
+//! let mut file = [0u8; 1024];
+//! let n = rnn_core::write_quantized(&mut file, &view, quant)?;
+//!
+//! // On the device: every check of the loader, then integer steps.
+//! let view = ModelView::parse(&file[..n])?;
+//! let net = QNetwork::from_view(&view)?;
+//! let mut state = [0i16; 8];
+//! let mut scratch = [0i32; 24];
+//! let mut logits = [0i32; 3];
+//! net.step(&mut state, QInput::Start, &mut scratch, &mut logits)?;
+//! net.step(&mut state, QInput::Token(1), &mut scratch, &mut logits)?;
+//! let next = rnn_core::sample::argmax_i32(&logits);
+//! assert!(next < 3);
+//! // The float loaders refuse the file rather than misread it.
+//! assert!(matches!(rnn_core::Network::from_view(&view), Err(Error::WrongPrecision { .. })));
+//! # Ok::<(), Error>(())
+//! ```
 
 pub mod act;
 pub mod cell;
