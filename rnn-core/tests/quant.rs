@@ -490,3 +490,53 @@ fn a_streamed_quantized_tagger_gives_the_whole_sequence_answers_bit_for_bit() {
     net.outputs_to_f32(&y, &mut f);
     assert!(f.iter().all(|v| v.is_finite()));
 }
+
+/// `bytes` with its checksum made right again, so that the reader's later checks run.
+fn with_crc(mut bytes: Vec<u8>) -> Vec<u8> {
+    let n = bytes.len() - 4;
+    let crc = rnn_core::crc32(&bytes[..n]);
+    bytes[n..].copy_from_slice(&crc.to_le_bytes());
+    bytes
+}
+
+#[test]
+fn each_check_of_a_quantized_file_has_its_error() {
+    // A one-layer int8 GRU: the quant field sits just before the padding and weights.
+    let float = float_model(CellKind::Gru, 1, 4, 1.0, 8);
+    let good = quantized(&float, quant_of(CellKind::Gru, Precision::Int8));
+    let view = ModelView::parse(&good).unwrap();
+    let weights_at = view.weight_bytes().as_ptr() as usize - good.as_ptr() as usize;
+    let weights_len = view.weight_bytes().len();
+    // The quant field, [len = 3][int8][input exp 0][cell exp 0], is the last such run
+    // before the weights (the padding and the weights' length follow it).
+    let quant_at = (0..weights_at - 4)
+        .rev()
+        .find(|&k| good[k..k + 4] == [3, 1, 0, 0])
+        .unwrap();
+    let edit = |at: usize, v: u8| {
+        let mut b = good.clone();
+        b[at] = v;
+        ModelView::parse(&with_crc(b)).map(|_| ())
+    };
+    let invalid = |r: Result<(), Error>| matches!(r, Err(Error::InvalidModel { .. }));
+    assert!(
+        invalid(edit(quant_at + 1, 0)),
+        "precision 0 in a version-3 file"
+    );
+    assert!(invalid(edit(quant_at + 1, 9)), "unknown precision");
+    assert!(invalid(edit(quant_at + 2, 16)), "input exponent above 15");
+    assert!(invalid(edit(quant_at + 3, 4)), "a cell exponent in a GRU");
+    // The first row exponent of W_ih out of range.
+    assert!(invalid(edit(weights_at, 100)), "row exponent 100");
+    assert!(invalid(edit(weights_at, (-4i8) as u8)), "row exponent -4");
+    // As an int16 file the same bytes are too few.
+    assert!(matches!(
+        edit(quant_at + 1, 2),
+        Err(Error::WeightBytesMismatch { found, .. }) if found == weights_len
+    ));
+    // A quant field of another length: the bytes after it no longer parse as the rest.
+    assert!(edit(quant_at, 2).is_err());
+    assert!(edit(quant_at, 4).is_err());
+    // And the good file still loads, with its exponents as written.
+    assert!(QNetwork::from_view(&view).is_ok());
+}
