@@ -27,7 +27,7 @@ fn products(c: &mut Criterion) {
             .collect();
         let mut cm = vec![0.0f32; m * n];
         group.throughput(Throughput::Elements((2 * m * n * k) as u64));
-        for kernel in [Kernel::Exact, Kernel::Matrixmultiply] {
+        for kernel in [Kernel::Fused, Kernel::Exact, Kernel::Matrixmultiply] {
             let id = BenchmarkId::new(format!("{kernel:?}"), what);
             group.bench_function(id, |bench| {
                 set_kernel(kernel);

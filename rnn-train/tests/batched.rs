@@ -9,7 +9,7 @@
 mod common;
 
 use common::{reference_loss, TestExample};
-use rnn_train::nn::batched::{self, BatchWorkspace, Item};
+use rnn_train::nn::batched::{self, BatchWorkspace, Item, Transposed};
 use rnn_train::nn::gemm::{set_kernel, Kernel};
 use rnn_train::nn::{backward, forward, Arch, CellType, InputKind, Task, Workspace};
 use rnn_train::rng::SplitMix64;
@@ -98,10 +98,11 @@ fn compare(a: Arch, b: &Batch, carry: bool, seed: u64) {
         reference.push((loss, correct, fin));
     }
     let mut bws = BatchWorkspace::new(a);
+    let tw = Transposed::of(a, &params);
     // Twice through one workspace: the second minibatch must not see the first's leftovers.
     for round in 0..2 {
         let mut got = vec![0.0f32; a.param_count()];
-        batched::gradient(&params, &items, &mut bws, &mut got);
+        batched::gradient(&params, &tw, &items, &mut bws, &mut got);
         for (i, (loss, correct, fin)) in reference.iter().enumerate() {
             assert!(
                 close(bws.loss(i), *loss, 1e-5),
@@ -209,7 +210,8 @@ fn batched_gradients_match_finite_differences() {
         let params: Vec<f32> = (0..a.param_count()).map(|_| rng.uniform(0.7)).collect();
         let mut grad = vec![0.0f32; a.param_count()];
         let mut ws = BatchWorkspace::new(a);
-        batched::gradient(&params, &b.items(carry), &mut ws, &mut grad);
+        let tw = Transposed::of(a, &params);
+        batched::gradient(&params, &tw, &b.items(carry), &mut ws, &mut grad);
         let p64: Vec<f64> = params.iter().map(|&v| f64::from(v)).collect();
         let states: Vec<Vec<f64>> = b
             .states
@@ -247,7 +249,7 @@ fn batched_gradients_match_finite_differences() {
 }
 
 #[test]
-fn both_kernels_give_the_same_gradient_within_rounding() {
+fn the_three_kernels_give_the_same_gradient_within_rounding() {
     let a = arch(Task::Tag, CellType::Gru, 2, 2, true);
     let b = batch(&a, &[9, 4, 9, 1, 6], true, false, &mut SplitMix64::new(5));
     let mut rng = SplitMix64::new(6);
@@ -255,17 +257,17 @@ fn both_kernels_give_the_same_gradient_within_rounding() {
     let run = |k: Kernel| {
         set_kernel(k);
         let mut grad = vec![0.0f32; a.param_count()];
-        batched::gradient(
-            &params,
-            &b.items(false),
-            &mut BatchWorkspace::new(a),
-            &mut grad,
-        );
-        set_kernel(Kernel::Exact);
+        let (tw, mut ws) = (Transposed::of(a, &params), BatchWorkspace::new(a));
+        batched::gradient(&params, &tw, &b.items(false), &mut ws, &mut grad);
+        set_kernel(Kernel::Fused);
         grad
     };
-    let (exact, mm) = (run(Kernel::Exact), run(Kernel::Matrixmultiply));
-    for (x, y) in exact.iter().zip(&mm) {
-        assert!(close(*x, *y, 1e-5), "{x} vs {y}");
+    let fused = run(Kernel::Fused);
+    for k in [Kernel::Exact, Kernel::Matrixmultiply] {
+        let other = run(k);
+        for (x, y) in fused.iter().zip(&other) {
+            assert!(close(*x, *y, 1e-5), "{k:?}: {x} vs {y}");
+        }
+        assert_ne!(fused, other, "{k:?} rounds like the fused kernel");
     }
 }

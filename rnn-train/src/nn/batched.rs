@@ -21,6 +21,8 @@
 //! still running). Gradient does not flow into the initial states (stream mode's
 //! truncation), as in the per-sequence passes.
 
+use multiversion::multiversion;
+
 use super::arch::{Arch, Layout};
 use super::conv::{self, ConvWorkspace};
 use super::gemm::{gemm, Strided};
@@ -37,6 +39,49 @@ pub struct Item<'a> {
     pub ex: Example<'a>,
     pub state0: Option<&'a [f32]>,
     pub scale: f32,
+}
+
+/// The weights the products read transposed (`W_xᵀ`, `W_hᵀ` per layer-direction, `W_yaᵀ`),
+/// made once per minibatch and shared by its chunks.
+#[derive(Clone, Debug)]
+pub struct Transposed {
+    arch: Arch,
+    layout: Layout,
+    wxt: Vec<Vec<f32>>,
+    wht: Vec<Vec<f32>>,
+    wyt: Vec<f32>,
+}
+
+impl Transposed {
+    /// The transposes of `params`' weights.
+    pub fn of(arch: Arch, params: &[f32]) -> Self {
+        let n = arch.layers * arch.directions;
+        let mut t = Transposed {
+            arch,
+            layout: arch.layout(),
+            wxt: vec![Vec::new(); n],
+            wht: vec![Vec::new(); n],
+            wyt: Vec::new(),
+        };
+        t.update(params);
+        t
+    }
+
+    /// Makes the transposes again for new `params`.
+    pub fn update(&mut self, params: &[f32]) {
+        let a = self.arch;
+        let gh = a.cell.gates() * a.hidden;
+        for l in 0..a.layers {
+            for d in 0..a.directions {
+                let w = layer_w(self.layout.layer(l, d), params);
+                let ld = l * a.directions + d;
+                transpose(w.w_x, gh, a.layer_input(l), &mut self.wxt[ld]);
+                transpose(w.w_h, gh, a.hidden, &mut self.wht[ld]);
+            }
+        }
+        let w_ya = &params[self.layout.head.0.clone()];
+        transpose(w_ya, a.output, a.head_input(), &mut self.wyt);
+    }
 }
 
 /// Buffers of the batched passes, grown to the largest minibatch seen and then reused.
@@ -59,10 +104,6 @@ pub struct BatchWorkspace {
     /// Layer 0's input: symbols (one-hot inputs) or dense rows (`M × I_0`).
     tokens: Vec<u32>,
     x0: Vec<f32>,
-    /// Transposed weights (`I_l × G·H`, `H × G·H`, `D·H × O`).
-    wxt: Vec<f32>,
-    wht: Vec<f32>,
-    wyt: Vec<f32>,
     /// `XP` of the layer-direction being run.
     xp: Vec<f32>,
     /// `HP_k` of the step being run (`n_0 × G·H`).
@@ -115,9 +156,6 @@ impl BatchWorkspace {
             m: 0,
             tokens: Vec::new(),
             x0: Vec::new(),
-            wxt: Vec::new(),
-            wht: Vec::new(),
-            wyt: Vec::new(),
             xp: Vec::new(),
             hp: Vec::new(),
             states: vec![Vec::new(); n],
@@ -276,23 +314,31 @@ impl BatchWorkspace {
 }
 
 /// `dst[r] = v` for each of `rows` rows of `v.len()`.
+#[inline(always)]
 fn broadcast_rows(dst: &mut [f32], rows: usize, v: &[f32]) {
     for r in dst.chunks_exact_mut(v.len()).take(rows) {
         r.copy_from_slice(v);
     }
 }
 
-/// `out[c][r] = w[r][c]` for a `rows × cols` row-major `w`.
+/// `out[c][r] = w[r][c]` for a `rows × cols` row-major `w`, in 16 × 16 tiles (one element
+/// at a time down a column of `out` would miss the cache at every write).
 fn transpose(w: &[f32], rows: usize, cols: usize, out: &mut Vec<f32>) {
+    const T: usize = 16;
     grow(out, rows * cols);
-    for r in 0..rows {
-        for c in 0..cols {
-            out[c * rows + r] = w[r * cols + c];
+    for r0 in (0..rows).step_by(T) {
+        for c0 in (0..cols).step_by(T) {
+            for r in r0..(r0 + T).min(rows) {
+                for c in c0..(c0 + T).min(cols) {
+                    out[c * rows + r] = w[r * cols + c];
+                }
+            }
         }
     }
 }
 
 /// `acc += Σ_r m[r]` over `rows` rows of `acc.len()`, in order of the rows.
+#[inline(always)]
 fn add_column_sums(m: &[f32], rows: usize, acc: &mut [f32]) {
     for r in m.chunks_exact(acc.len()).take(rows) {
         for (a, v) in acc.iter_mut().zip(r) {
@@ -304,17 +350,26 @@ fn add_column_sums(m: &[f32], rows: usize, acc: &mut [f32]) {
 /// Forward and backward over a minibatch: adds `Σ_i scale_i · ∂L_i/∂θ` into `grad` (laid
 /// out like the parameters) and keeps each item's loss, right predictions and final state
 /// in `ws`. Items without steps or predictions count for nothing.
-pub fn gradient(params: &[f32], items: &[Item<'_>], ws: &mut BatchWorkspace, grad: &mut [f32]) {
+/// `tw` holds the transposes of `params`' weights. Compiled for AVX2 and AVX as well, so
+/// that the cells' rows (`tanh`, `σ`) run over whole vectors.
+#[multiversion(targets("x86_64+avx512f+avx512vl+avx2+fma", "x86_64+avx2+fma", "x86_64+avx"))]
+pub fn gradient<'x>(
+    params: &[f32],
+    tw: &Transposed,
+    items: &[Item<'x>],
+    ws: &mut BatchWorkspace,
+    grad: &mut [f32],
+) {
     ws.prepare(params, items);
     if ws.order.is_empty() {
         return;
     }
     for l in 0..ws.arch.layers {
         for d in 0..ws.arch.directions {
-            forward_layer(params, items, ws, l, d);
+            forward_layer(params, tw, items, ws, l, d);
         }
     }
-    head(params, items, ws, grad);
+    head(params, tw, items, ws, grad);
     for l in (0..ws.arch.layers).rev() {
         let arch = ws.arch;
         let width = arch.layer_input(l);
@@ -354,7 +409,15 @@ pub fn gradient(params: &[f32], items: &[Item<'_>], ws: &mut BatchWorkspace, gra
 }
 
 /// Layer `l`, direction `d`, forward over every step of every sequence.
-fn forward_layer(params: &[f32], items: &[Item<'_>], ws: &mut BatchWorkspace, l: usize, d: usize) {
+#[inline(always)]
+fn forward_layer(
+    params: &[f32],
+    tw: &Transposed,
+    items: &[Item<'_>],
+    ws: &mut BatchWorkspace,
+    l: usize,
+    d: usize,
+) {
     let arch = ws.arch;
     let (h, s, nd) = (arch.hidden, arch.layer_state_len(), arch.directions);
     let (gh, dh, i_l) = (arch.cell.gates() * h, nd * h, arch.layer_input(l));
@@ -362,12 +425,13 @@ fn forward_layer(params: &[f32], items: &[Item<'_>], ws: &mut BatchWorkspace, l:
     let (m, n) = (ws.m, ws.order.len());
     let w = layer_w(ws.layout.layer(l, d), params);
     // XP = X · W_xᵀ + b_x for every row at once.
+    let ld = l * nd + d;
+    let (wxt, wht) = (&tw.wxt[ld], &tw.wht[ld]);
     broadcast_rows(&mut ws.xp, m, w.b_x);
-    transpose(w.w_x, gh, i_l, &mut ws.wxt);
     if l == 0 && !ws.tokens.is_empty() {
         for (row, &tok) in ws.xp.chunks_exact_mut(gh).zip(&ws.tokens) {
             if tok != START {
-                let col = &ws.wxt[tok as usize * gh..(tok as usize + 1) * gh];
+                let col = &wxt[tok as usize * gh..(tok as usize + 1) * gh];
                 for (x, wv) in row.iter_mut().zip(col) {
                     *x += wv;
                 }
@@ -375,19 +439,8 @@ fn forward_layer(params: &[f32], items: &[Item<'_>], ws: &mut BatchWorkspace, l:
         }
     } else {
         let x = if l == 0 { &ws.x0 } else { &ws.outs[l - 1] };
-        gemm(
-            m,
-            gh,
-            i_l,
-            Strided::rows(x, i_l),
-            &ws.wxt,
-            gh,
-            &mut ws.xp,
-            gh,
-        );
+        gemm(m, gh, i_l, Strided::rows(x, i_l), wxt, gh, &mut ws.xp, gh);
     }
-    transpose(w.w_h, gh, h, &mut ws.wht);
-    let ld = l * nd + d;
     let (states, caches) = (&mut ws.states[ld], &mut ws.caches[ld]);
     for (p, &i) in ws.order.iter().enumerate() {
         let row = &mut states[p * s..(p + 1) * s];
@@ -406,7 +459,7 @@ fn forward_layer(params: &[f32], items: &[Item<'_>], ws: &mut BatchWorkspace, l:
             broadcast_rows(&mut ws.hp, nk, w.b_h);
         }
         let prev = Strided::rows(&states[b_prev * s..], s);
-        gemm(nk, gh, h, prev, &ws.wht, gh, &mut ws.hp, gh);
+        gemm(nk, gh, h, prev, wht, gh, &mut ws.hp, gh);
         let (past, future) = states.split_at_mut(b_cur * s);
         for p in 0..nk {
             let t = if d == 0 { k } else { ws.lens[p] - 1 - k };
@@ -430,6 +483,7 @@ fn forward_layer(params: &[f32], items: &[Item<'_>], ws: &mut BatchWorkspace, l:
 /// Layer `l`, direction `d`, backward over every step (its output gradient in `douts[l]`):
 /// adds the layer's weight gradients into `grad` and, with `has_dx`, its input gradient
 /// into the layer below's `douts` (or the front-end's `dx0`).
+#[inline(always)]
 fn backward_layer(
     params: &[f32],
     ws: &mut BatchWorkspace,
@@ -530,14 +584,21 @@ fn backward_layer(
 /// every step:  LG = OUT · W_yaᵀ + b_y (M × O)    dOUT = dLG · W_ya    dW_ya += dLGᵀ · OUT
 /// final:       Z_p = [h→ at T_p-1 ; h← at 0]      the same products over N rows
 /// ```
-fn head(params: &[f32], items: &[Item<'_>], ws: &mut BatchWorkspace, grad: &mut [f32]) {
+#[inline(always)]
+fn head(
+    params: &[f32],
+    tw: &Transposed,
+    items: &[Item<'_>],
+    ws: &mut BatchWorkspace,
+    grad: &mut [f32],
+) {
     let arch = ws.arch;
     let (o, h, dh) = (arch.output, arch.hidden, arch.head_input());
     let (m, n) = (ws.m, ws.order.len());
     let top = arch.layers - 1;
     let (r_w, r_b) = ws.layout.head.clone();
     let (w_ya, b_y) = (&params[r_w.clone()], &params[r_b.clone()]);
-    transpose(w_ya, o, dh, &mut ws.wyt);
+    let wyt = &tw.wyt;
     let final_readout = matches!(items[ws.order[0]].ex.y, Targets::Final(_));
     let rows = if final_readout { n } else { m };
     if final_readout {
@@ -565,7 +626,7 @@ fn head(params: &[f32], items: &[Item<'_>], ws: &mut BatchWorkspace, grad: &mut 
         o,
         dh,
         Strided::rows(input, dh),
-        &ws.wyt,
+        wyt,
         o,
         &mut ws.head,
         o,

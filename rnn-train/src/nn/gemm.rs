@@ -1,15 +1,19 @@
 //! The matrix products of the batched passes ([`super::batched`]): `C += A · B` with a
 //! strided `A` (so that `Aᵀ` costs nothing) and a row-major `B`.
 //!
-//! Two kernels behind one function, chosen with [`set_kernel`]:
+//! Three kernels behind one function, chosen with [`set_kernel`] or the environment
+//! variable `RNN_TRAIN_KERNEL` (`fused`, `exact`, `matrixmultiply`):
 //!
-//! - [`Kernel::Exact`] (the default), written here: every element of `C` is summed in the
-//!   order of `k`, one multiply then one add each (no fused multiply-add), so the result is
-//!   the same bits on every x86-64, whatever the vector width the CPU offers (AVX-512,
-//!   AVX2, AVX or SSE2) and however `m` and `n` are blocked;
+//! - [`Kernel::Fused`] (the default), written here: every element of `C` is summed in the
+//!   order of `k` with fused multiply-adds (`f32::mul_add`, correctly rounded by
+//!   definition), so the result is the same bits on every x86-64, whatever the vector width
+//!   (AVX-512, AVX2) and however `m` and `n` are blocked; on a CPU without FMA (before
+//!   2013) `mul_add` is a library call, still the same bits but many times slower;
+//! - [`Kernel::Exact`]: the same loops with a multiply then an add, the same bits on every
+//!   x86-64 and fast on all of them, at about half the fused kernel's speed on one with FMA;
 //! - [`Kernel::Matrixmultiply`]: the `matrixmultiply` crate's `sgemm`, which picks an
-//!   AVX-512, FMA or AVX kernel at run time: fused multiply-adds round once where the exact
-//!   kernel rounds twice, so its results depend on the CPU.
+//!   AVX-512, FMA or AVX kernel at run time, so its results depend on the CPU; it packs
+//!   both operands on every call, which the few rows of one time step do not repay.
 
 use std::cell::RefCell;
 use std::sync::atomic::{AtomicU8, Ordering};
@@ -19,22 +23,38 @@ use multiversion::multiversion;
 /// Which code computes the batched passes' matrix products.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
 pub enum Kernel {
-    /// Ours: the same bits on every x86-64.
+    /// Ours with fused multiply-adds: the same bits on every x86-64.
+    Fused,
+    /// Ours with a multiply and an add: the same bits on every x86-64.
     Exact,
     /// The `matrixmultiply` crate (FMA where the CPU has it: CPU-dependent bits).
     Matrixmultiply,
 }
 
-static KERNEL: AtomicU8 = AtomicU8::new(0);
+/// `UNSET` until the first product or [`set_kernel`].
+static KERNEL: AtomicU8 = AtomicU8::new(UNSET);
+const UNSET: u8 = u8::MAX;
 
-/// Chooses the kernel for the whole process (the default is [`Kernel::Exact`]).
+/// Chooses the kernel for the whole process.
 pub fn set_kernel(k: Kernel) {
     KERNEL.store(k as u8, Ordering::Relaxed);
 }
 
+/// The kernel in use: [`set_kernel`]'s, else `RNN_TRAIN_KERNEL`'s, else [`Kernel::Fused`].
 pub fn kernel() -> Kernel {
-    match KERNEL.load(Ordering::Relaxed) {
-        0 => Kernel::Exact,
+    let mut k = KERNEL.load(Ordering::Relaxed);
+    if k == UNSET {
+        let chosen = match std::env::var("RNN_TRAIN_KERNEL").as_deref() {
+            Ok("exact") => Kernel::Exact,
+            Ok("matrixmultiply") => Kernel::Matrixmultiply,
+            _ => Kernel::Fused,
+        };
+        k = chosen as u8;
+        KERNEL.store(k, Ordering::Relaxed);
+    }
+    match k {
+        0 => Kernel::Fused,
+        1 => Kernel::Exact,
         _ => Kernel::Matrixmultiply,
     }
 }
@@ -88,7 +108,8 @@ pub fn gemm(
     assert!(b.len() >= (k - 1) * ldb + n);
     assert!(c.len() >= (m - 1) * ldc + n);
     match kernel() {
-        Kernel::Exact => exact(m, n, k, a, b, ldb, c, ldc),
+        Kernel::Fused => ours(true, m, n, k, a, b, ldb, c, ldc),
+        Kernel::Exact => ours(false, m, n, k, a, b, ldb, c, ldc),
         Kernel::Matrixmultiply => {
             // SAFETY: the asserts above keep every element matrixmultiply reads or writes
             // inside the slices; `c` is borrowed mutably, so nothing else aliases it.
@@ -125,7 +146,8 @@ thread_local! {
 }
 
 #[allow(clippy::too_many_arguments)]
-fn exact(
+fn ours(
+    fused: bool,
     m: usize,
     n: usize,
     k: usize,
@@ -136,9 +158,9 @@ fn exact(
     ldc: usize,
 ) {
     if std::arch::is_x86_feature_detected!("avx512f") {
-        exact_wide(m, n, k, a, b, ldb, c, ldc)
+        wide(fused, m, n, k, a, b, ldb, c, ldc)
     } else {
-        exact_narrow(m, n, k, a, b, ldb, c, ldc)
+        narrow(fused, m, n, k, a, b, ldb, c, ldc)
     }
 }
 
@@ -148,7 +170,8 @@ fn exact(
 
 #[multiversion(targets("x86_64+avx512f+avx512vl+avx2+fma"))]
 #[allow(clippy::too_many_arguments)]
-fn exact_wide<'a>(
+fn wide<'a>(
+    fused: bool,
     m: usize,
     n: usize,
     k: usize,
@@ -158,12 +181,17 @@ fn exact_wide<'a>(
     c: &mut [f32],
     ldc: usize,
 ) {
-    blocked::<32>(m, n, k, a, b, ldb, c, ldc)
+    if fused {
+        blocked::<32, true>(m, n, k, a, b, ldb, c, ldc)
+    } else {
+        blocked::<32, false>(m, n, k, a, b, ldb, c, ldc)
+    }
 }
 
 #[multiversion(targets("x86_64+avx2+fma", "x86_64+avx"))]
 #[allow(clippy::too_many_arguments)]
-fn exact_narrow<'a>(
+fn narrow<'a>(
+    fused: bool,
     m: usize,
     n: usize,
     k: usize,
@@ -173,12 +201,16 @@ fn exact_narrow<'a>(
     c: &mut [f32],
     ldc: usize,
 ) {
-    blocked::<16>(m, n, k, a, b, ldb, c, ldc)
+    if fused {
+        blocked::<16, true>(m, n, k, a, b, ldb, c, ldc)
+    } else {
+        blocked::<16, false>(m, n, k, a, b, ldb, c, ldc)
+    }
 }
 
 #[inline(always)]
 #[allow(clippy::too_many_arguments)]
-fn blocked<const NR: usize>(
+fn blocked<const NR: usize, const F: bool>(
     m: usize,
     n: usize,
     k: usize,
@@ -195,7 +227,7 @@ fn blocked<const NR: usize>(
     for p0 in (0..k).step_by(KC) {
         let kc = KC.min(k - p0);
         for j0 in (0..full).step_by(NR) {
-            panel_rows::<NR>(m, kc, p0, a, &b[p0 * ldb + j0..], ldb, c, ldc, j0, NR);
+            panel_rows::<NR, F>(m, kc, p0, a, &b[p0 * ldb + j0..], ldb, c, ldc, j0, NR);
         }
         if full < n {
             // The last columns: copied into a zero-padded panel, so that the same block
@@ -207,7 +239,7 @@ fn blocked<const NR: usize>(
                 let src = &b[(p0 + p) * ldb + full..][..w];
                 panel[p * NR..p * NR + w].copy_from_slice(src);
             }
-            panel_rows::<NR>(m, kc, p0, a, &panel, NR, c, ldc, full, w);
+            panel_rows::<NR, F>(m, kc, p0, a, &panel, NR, c, ldc, full, w);
         }
     }
     PANEL.with(|p| *p.borrow_mut() = panel);
@@ -217,7 +249,7 @@ fn blocked<const NR: usize>(
 /// starts at row `p0`, column `j0`.
 #[inline(always)]
 #[allow(clippy::too_many_arguments)]
-fn panel_rows<const NR: usize>(
+fn panel_rows<const NR: usize, const F: bool>(
     m: usize,
     kc: usize,
     p0: usize,
@@ -231,21 +263,31 @@ fn panel_rows<const NR: usize>(
 ) {
     let mut i0 = 0;
     while i0 + MR <= m {
-        block::<MR, NR>(kc, p0, i0, a, b, ldb, c, ldc, j0, w);
+        block::<MR, NR, F>(kc, p0, i0, a, b, ldb, c, ldc, j0, w);
         i0 += MR;
     }
     while i0 < m {
-        block::<1, NR>(kc, p0, i0, a, b, ldb, c, ldc, j0, w);
+        block::<1, NR, F>(kc, p0, i0, a, b, ldb, c, ldc, j0, w);
         i0 += 1;
     }
 }
 
+/// `a · b + c`, rounded once (`F`) or twice.
+#[inline(always)]
+fn madd<const F: bool>(a: f32, b: f32, c: f32) -> f32 {
+    if F {
+        a.mul_add(b, c)
+    } else {
+        c + a * b
+    }
+}
+
 /// `R × NR` elements of `C` in registers (`R` is 1 or 4): each gains `a(i, p) · b(p, j)`
-/// for `p` in order. Four named rows rather than an array of rows: LLVM keeps named rows in
+/// for `p` in order, fused (`F`) or a multiply then an add. Four named rows rather than an array of rows: LLVM keeps named rows in
 /// vector registers but spills a two-dimensional array to the stack.
 #[inline(always)]
 #[allow(clippy::too_many_arguments)]
-fn block<const R: usize, const NR: usize>(
+fn block<const R: usize, const NR: usize, const F: bool>(
     kc: usize,
     p0: usize,
     i0: usize,
@@ -273,18 +315,18 @@ fn block<const R: usize, const NR: usize>(
         let at = i0 * a.rs + (p0 + p) * a.cs;
         let a0 = ad[at];
         for j in 0..NR {
-            c0[j] += a0 * brow[j];
+            c0[j] = madd::<F>(a0, brow[j], c0[j]);
         }
         if R == 4 {
             let (a1, a2, a3) = (ad[at + a.rs], ad[at + 2 * a.rs], ad[at + 3 * a.rs]);
             for j in 0..NR {
-                c1[j] += a1 * brow[j];
+                c1[j] = madd::<F>(a1, brow[j], c1[j]);
             }
             for j in 0..NR {
-                c2[j] += a2 * brow[j];
+                c2[j] = madd::<F>(a2, brow[j], c2[j]);
             }
             for j in 0..NR {
-                c3[j] += a3 * brow[j];
+                c3[j] = madd::<F>(a3, brow[j], c3[j]);
             }
         }
     }
@@ -297,14 +339,25 @@ fn block<const R: usize, const NR: usize>(
 mod tests {
     use super::*;
 
-    /// `C + A·B` summed in the order of `k` in f32: what the exact kernel must give, bit
-    /// for bit.
-    fn naive(m: usize, n: usize, k: usize, a: Strided, b: &[f32], ldb: usize, c: &mut [f32]) {
+    /// `C + A·B` summed in the order of `k` in f32, fused or not: what our kernels must
+    /// give, bit for bit.
+    #[allow(clippy::too_many_arguments)]
+    fn naive(
+        fused: bool,
+        m: usize,
+        n: usize,
+        k: usize,
+        a: Strided,
+        b: &[f32],
+        ldb: usize,
+        c: &mut [f32],
+    ) {
         for i in 0..m {
             for j in 0..n {
                 let mut s = c[i * n + j];
                 for p in 0..k {
-                    s += a.data[i * a.rs + p * a.cs] * b[p * ldb + j];
+                    let (x, y) = (a.data[i * a.rs + p * a.cs], b[p * ldb + j]);
+                    s = if fused { x.mul_add(y, s) } else { s + x * y };
                 }
                 c[i * n + j] = s;
             }
@@ -312,7 +365,7 @@ mod tests {
     }
 
     #[test]
-    fn exact_kernel_sums_in_order_of_k_for_every_shape() {
+    fn our_kernels_sum_in_order_of_k_for_every_shape() {
         let mut x = 1u32;
         let mut r = || {
             x = x.wrapping_mul(1_664_525).wrapping_add(1_013_904_223);
@@ -335,14 +388,16 @@ mod tests {
                 let a = Strided { data: a.data, ..a };
                 let b: Vec<f32> = (0..k * (n + 3)).map(|_| r()).collect();
                 let c0: Vec<f32> = (0..m * n).map(|_| r()).collect();
-                let mut want = c0.clone();
-                naive(m, n, k, a, &b, n + 3, &mut want);
-                let mut got = c0.clone();
-                exact(m, n, k, a, &b, n + 3, &mut got, n);
-                assert_eq!(got, want, "{m}×{n}×{k} transposed={transposed}");
-                let mut narrow = c0.clone();
-                exact_narrow(m, n, k, a, &b, n + 3, &mut narrow, n);
-                assert_eq!(narrow, want, "16 wide: {m}×{n}×{k}");
+                for fused in [false, true] {
+                    let mut want = c0.clone();
+                    naive(fused, m, n, k, a, &b, n + 3, &mut want);
+                    let mut got = c0.clone();
+                    ours(fused, m, n, k, a, &b, n + 3, &mut got, n);
+                    assert_eq!(got, want, "{m}×{n}×{k} transposed={transposed} {fused}");
+                    let mut w16 = c0.clone();
+                    narrow(fused, m, n, k, a, &b, n + 3, &mut w16, n);
+                    assert_eq!(w16, want, "16 wide: {m}×{n}×{k} fused={fused}");
+                }
             }
         }
     }

@@ -14,7 +14,7 @@ use rayon::prelude::*;
 
 use crate::data::Examples;
 use crate::error::{Error, Result};
-use crate::nn::batched::{self, BatchWorkspace, Item};
+use crate::nn::batched::{self, BatchWorkspace, Item, Transposed};
 use crate::nn::{backward, forward, Arch, Workspace};
 
 /// Sequences per chunk of a minibatch: the unit of work of one thread. Part of the
@@ -96,6 +96,8 @@ pub struct Engine {
     /// Stream mode's carried state of each position of the minibatch.
     states: Vec<Vec<f32>>,
     chunks: Vec<Chunk>,
+    /// The transposed weights of the latest minibatch of more than one sequence.
+    transposed: Option<Transposed>,
     pool: Option<rayon::ThreadPool>,
 }
 
@@ -123,6 +125,7 @@ impl Engine {
                     grad: vec![0.0; p],
                 })
                 .collect(),
+            transposed: None,
             pool,
         })
     }
@@ -198,6 +201,13 @@ impl Engine {
                 grad: vec![0.0; arch.param_count()],
             });
         }
+        let tw = match &mut self.transposed {
+            Some(t) => {
+                t.update(params);
+                &*t
+            }
+            None => self.transposed.insert(Transposed::of(arch, params)),
+        };
         let states = &self.states;
         let one = |(ci, chunk): (usize, &mut Chunk)| {
             let first = ci * CHUNK;
@@ -217,7 +227,7 @@ impl Engine {
                 })
                 .collect();
             chunk.grad.fill(0.0);
-            batched::gradient(params, &items, &mut chunk.ws, &mut chunk.grad);
+            batched::gradient(params, tw, &items, &mut chunk.ws, &mut chunk.grad);
         };
         let chunks = &mut self.chunks[..need];
         match &self.pool {
