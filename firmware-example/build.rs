@@ -432,7 +432,7 @@ fn refuse_unservable(bytes: &[u8], path: &Path) {
     if h.quant.is_quantized() && h.task != rnn_core::Task::Next {
         fail(&format!(
             "{}: a quantized {} model: the firmware runs quantized next-symbol models only \
-             so far (rnn-core has no integer classifier or stream yet); embed the float model",
+             so far; embed the float model",
             path.display(),
             h.task.name()
         ));

@@ -360,7 +360,7 @@ fn test() -> Result<()> {
         )?;
     }
     // A one-layer Elman model compiles the firmware's fast path, any other next-symbol
-    // model the `Network` path, classifiers the classify mode (one-hot words or dense
+    // model the `Network` path, a quantized one the `QNetwork` path, classifiers the classify mode (one-hot words or dense
     // vectors, with or without a convolutional front-end), and taggers and regression
     // models the stream mode: lint each of them, with models written for the purpose.
     let fixtures = root().join("target").join("xtask-fixtures");
@@ -368,6 +368,14 @@ fn test() -> Result<()> {
     let mut paths = Vec::new();
     for (name, example, args) in [
         ("gru", "write_model", &["16", "1", "gru", "2"][..]),
+        // Quantized next-symbol models (int8): the integer path, and on the Cortex-M4F its
+        // DSP kernel.
+        (
+            "qelman",
+            "write_model",
+            &["25", "1", "elman", "1", "int8"][..],
+        ),
+        ("qgru2", "write_model", &["16", "1", "gru", "2", "int8"][..]),
         ("words", "write_classifier", &["words"][..]),
         ("dense", "write_classifier", &["dense"][..]),
         ("conv", "write_classifier", &["conv"][..]),
