@@ -1,10 +1,12 @@
 //! One inference step of each cell kind on the host, at H = 25, 64 and 128 (I = O = 27,
-//! the dinosaur vocabulary, a one-hot input): `cargo bench -p rnn-core`.
+//! the dinosaur vocabulary, a one-hot input), float and int8: `cargo bench -p rnn-core`.
 
 use std::hint::black_box;
 
 use criterion::{criterion_group, criterion_main, BenchmarkId, Criterion};
-use rnn_core::{Cell, CellKind, Header, Input, ModelView, Network};
+use rnn_core::{
+    Cell, CellKind, Header, Input, ModelView, Network, Precision, QInput, QNetwork, Quant,
+};
 
 /// A model file of `kind` with small pseudo-random weights, tensors in `Header::tensors`'s
 /// order.
@@ -57,5 +59,45 @@ fn step(c: &mut Criterion) {
     group.finish();
 }
 
-criterion_group!(benches, step);
+/// The same models quantized to int8, one integer step each (`QNetwork`).
+fn quantized_step(c: &mut Criterion) {
+    let mut group = c.benchmark_group("quantized_step");
+    for kind in CellKind::ALL {
+        for hidden in [25u32, 64, 128] {
+            let float = model(kind, hidden);
+            let view = ModelView::parse(&float).unwrap();
+            let quant = Quant {
+                precision: Precision::Int8,
+                cell_exp: [12; rnn_core::quant::MAX_STACKS],
+                ..Quant::FLOAT
+            };
+            let mut bytes = vec![0u8; rnn_core::quantized_len(&view, quant).unwrap()];
+            let n = rnn_core::write_quantized(&mut bytes, &view, quant).unwrap();
+            bytes.truncate(n);
+            let view = ModelView::parse(&bytes).unwrap();
+            let net = QNetwork::from_view(&view).unwrap();
+            let mut state = vec![0i16; net.state_len()];
+            let mut scratch = vec![0i32; net.scratch_len()];
+            let mut logits = vec![0i32; net.output_size()];
+            let id = BenchmarkId::new(kind.name(), hidden);
+            group.bench_with_input(id, &hidden, |b, _| {
+                let mut token = 0;
+                b.iter(|| {
+                    token = (token + 7) % 27;
+                    net.step(
+                        &mut state,
+                        QInput::Token(black_box(token)),
+                        &mut scratch,
+                        &mut logits,
+                    )
+                    .unwrap();
+                    black_box(logits[0])
+                })
+            });
+        }
+    }
+    group.finish();
+}
+
+criterion_group!(benches, step, quantized_step);
 criterion_main!(benches);

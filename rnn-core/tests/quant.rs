@@ -272,10 +272,18 @@ fn float_and_quantized_loaders_refuse_each_other() {
     let again =
         rnn_core::write_quantized(&mut buf, &qview, quant_of(CellKind::Gru, Precision::Int8));
     assert!(matches!(again, Err(Error::WrongPrecision { .. })));
-    // Only LSTMs have cell-state exponents; exponents above 15 are refused.
-    let mut bad = quant_of(CellKind::Gru, Precision::Int8);
-    bad.cell_exp[0] = 3;
-    assert!(rnn_core::quantized_len(&fview, bad).is_err());
+    // Only LSTMs have cell-state exponents: a GRU's are written as 0; exponents above 15
+    // are refused.
+    let mut gru = quant_of(CellKind::Gru, Precision::Int8);
+    gru.cell_exp[0] = 3;
+    let written = quantized(&float, gru);
+    let h = ModelView::parse(&written).unwrap().header();
+    assert_eq!(h.quant.cell_exp, [0; rnn_core::quant::MAX_STACKS]);
+    let lstm = float_model(CellKind::Lstm, 1, 4, 1.0, 1);
+    let lview = ModelView::parse(&lstm).unwrap();
+    let mut bad = quant_of(CellKind::Lstm, Precision::Int8);
+    bad.cell_exp[0] = 16;
+    assert!(rnn_core::quantized_len(&lview, bad).is_err());
     let mut bad = quant_of(CellKind::Gru, Precision::Int8);
     bad.input_exp = 16;
     assert!(rnn_core::quantized_len(&fview, bad).is_err());

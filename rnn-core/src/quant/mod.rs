@@ -167,10 +167,15 @@ impl Quant {
         cell_exp: [0; MAX_STACKS],
     };
 
-    /// The same quantization with the cell exponents of layer-directions `header` does not
-    /// have set to 0, so that one model has one encoding.
+    /// The same quantization with the cell exponents `header` has no use for (those of
+    /// layer-directions it does not have, all of them but for LSTM) set to 0, so that one
+    /// model has one encoding.
     pub fn for_header(mut self, header: &Header) -> Quant {
-        let n = stacks(header).min(MAX_STACKS);
+        let n = if header.cell == CellKind::Lstm {
+            stacks(header).min(MAX_STACKS)
+        } else {
+            0
+        };
         self.cell_exp[n..].fill(0);
         self
     }
