@@ -29,6 +29,11 @@
 //!   `Stream::scratch_len`, and `LINE_MAX` is `max(64, 24·I)`. Such a model that reads the
 //!   sequence in both directions cannot stream, and one with a vocabulary (symbols rather
 //!   than dense vectors) is not served yet: both stop the build with a message.
+//! - A quantized next-symbol model (format version 3) sets `cfg(rnn_quantized)`: it runs
+//!   through `rnn_core::QNetwork` (`STATE_LEN` `i16`s, `SCRATCH_LEN` `i32`s, from
+//!   `QNetwork::state_len` and `scratch_len`), whatever its cell kind and depth; `HEADER`
+//!   carries its quantization and `PRECISION` its weights' type. A quantized model of
+//!   another task stops the build with a message.
 //! - `RNN_SIZE_MODEL`, when set, names another model file whose header sizes the build
 //!   (the embedded file is still `RNN_MODEL`): the way to test the check at boot.
 //! - A model file that exists but does not load (a corrupt file, say) still builds, with a
