@@ -1,0 +1,320 @@
+//! Quantized whole-sequence models: the integer counterpart of [`crate::Classifier`] for
+//! classifiers (one class per sequence) and for bidirectional taggers and regression
+//! models (an answer at every step, from both directions). The recurrent stacks run in
+//! integers; a dense sequence is normalised (per sequence, then by the file's statistics)
+//! and quantized once before them, the only float work besides the outputs.
+
+use core::marker::PhantomData;
+
+use super::cell::{layer_step, row_q12, QInput, QLayer};
+use super::network::{check_quantized, quantize_value, take_stack, QStats};
+use super::{f32_at, i32_at, take_bytes, take_matrix, Kernel, Portable, QMatrix, H_FRAC};
+use crate::classes::Classes;
+use crate::classify::{channel_moments, Steps};
+use crate::error::{check_len, Dim, Error};
+use crate::format::{Header, ModelView, Task, MAX_LAYERS};
+
+const STACK: usize = MAX_LAYERS as usize;
+
+/// A quantized classifier, tagger or regression model of any cell kind, depth and
+/// direction. Working memory: [`QClassifier::work_len`] `i16` and
+/// [`QClassifier::scratch_len`] `i32`.
+#[derive(Debug, Clone, Copy)]
+pub struct QClassifier<'a, K: Kernel = Portable> {
+    header: Header,
+    stats: QStats<'a>,
+    stacks: [[Option<QLayer<'a>>; STACK]; 2],
+    w_ya: QMatrix<'a>,
+    b_y: &'a [u8],
+    classes: Classes<'a>,
+    /// Whether the input is dense vectors (an empty vocabulary), not symbols.
+    dense: bool,
+    kernel: PhantomData<K>,
+}
+
+impl<'a> QClassifier<'a> {
+    /// The model of a parsed quantized file of any task but next-symbol prediction.
+    pub fn from_view(view: &ModelView<'a>) -> Result<Self, Error> {
+        Self::with_kernel(view)
+    }
+}
+
+impl<'a, K: Kernel> QClassifier<'a, K> {
+    /// Like [`QClassifier::from_view`], with a firmware's own [`Kernel`].
+    pub fn with_kernel(view: &ModelView<'a>) -> Result<Self, Error> {
+        let header = view.header();
+        if header.task == Task::Next {
+            return Err(Error::WrongTask {
+                expected: Task::Classify,
+                found: header.task,
+            });
+        }
+        let q = check_quantized(view)?;
+        let mut rest = view.weight_bytes();
+        let stats = QStats::take(&mut rest, &header)?;
+        let mut stacks = [[None; STACK]; 2];
+        for stack in stacks.iter_mut().take(header.directions()) {
+            *stack = take_stack(&mut rest, &header)?;
+        }
+        let o = header.output as usize;
+        let w_ya = take_matrix(&mut rest, q.precision, o, header.head_input())?;
+        let b_y = take_bytes(&mut rest, 4 * o)?;
+        Ok(QClassifier {
+            header,
+            stats,
+            stacks,
+            w_ya,
+            b_y,
+            classes: view.classes(),
+            dense: view.vocab().is_empty(),
+            kernel: PhantomData,
+        })
+    }
+
+    /// The file's header.
+    pub fn header(&self) -> Header {
+        self.header
+    }
+
+    /// The class (or target) names.
+    pub fn classes(&self) -> Classes<'a> {
+        self.classes
+    }
+
+    /// `O`.
+    pub fn output_size(&self) -> usize {
+        self.header.output as usize
+    }
+
+    fn dense(&self) -> bool {
+        self.dense
+    }
+
+    /// `i16` of working memory for a sequence of `steps` steps: the quantized input (dense
+    /// models), one layer's state, the final states, and two sequences of layer outputs
+    /// (when there is a layer above or every step is answered).
+    pub fn work_len(&self, steps: usize) -> usize {
+        let h = &self.header;
+        let dh = h.head_input();
+        let input = if self.dense() {
+            steps.saturating_mul(h.input as usize)
+        } else {
+            0
+        };
+        let sequences = if h.layers > 1 || h.task != Task::Classify {
+            steps.saturating_mul(2 * dh)
+        } else {
+            0
+        };
+        input + h.layer_state_len() + dh + sequences
+    }
+
+    /// `i32` of scratch a step needs (`G·H`).
+    pub fn scratch_len(&self) -> usize {
+        self.header.cell.gates() * self.header.hidden as usize
+    }
+
+    /// Classifies a whole sequence: `logits` (`O`) receives the class scores in Q12
+    /// (greedy: the largest; [`super::network::logits_to_f32`] and
+    /// [`crate::sample::softmax`] for probabilities).
+    pub fn classify(
+        &self,
+        steps: Steps<'_>,
+        work: &mut [i16],
+        scratch: &mut [i32],
+        logits: &mut [i32],
+    ) -> Result<(), Error> {
+        if self.header.task != Task::Classify {
+            return Err(Error::WrongTask {
+                expected: Task::Classify,
+                found: self.header.task,
+            });
+        }
+        check_len(Dim::Output, self.output_size(), logits.len())?;
+        let (finals, _) = self.run(steps, work, scratch)?;
+        self.head(finals, logits);
+        Ok(())
+    }
+
+    /// Runs a tagger or regression model over a whole sequence: `out` (`T · O`, step after
+    /// step) receives each step's outputs in Q12 ([`QClassifier::outputs_to_f32`] for a
+    /// regression's units).
+    pub fn per_step(
+        &self,
+        steps: Steps<'_>,
+        work: &mut [i16],
+        scratch: &mut [i32],
+        out: &mut [i32],
+    ) -> Result<(), Error> {
+        if !matches!(self.header.task, Task::Tag | Task::Regress) {
+            return Err(Error::WrongTask {
+                expected: Task::Tag,
+                found: self.header.task,
+            });
+        }
+        let t_len = self.steps_len(steps)?;
+        check_len(Dim::Output, t_len * self.output_size(), out.len())?;
+        let (_, tops) = self.run(steps, work, scratch)?;
+        let dh = self.header.head_input();
+        for (top, y) in tops
+            .chunks_exact(dh)
+            .zip(out.chunks_exact_mut(self.output_size()))
+        {
+            self.head(top, y);
+        }
+        Ok(())
+    }
+
+    /// Q12 outputs as `f32`, in a regression model's target units.
+    pub fn outputs_to_f32(&self, q: &[i32], out: &mut [f32]) {
+        self.stats.outputs(q, out);
+    }
+
+    fn head(&self, top: &[i16], out: &mut [i32]) {
+        for (k, o) in out.iter_mut().enumerate() {
+            *o = row_q12::<K>(&self.w_ya, k, top, H_FRAC).saturating_add(i32_at(self.b_y, k));
+        }
+    }
+
+    fn steps_len(&self, steps: Steps<'_>) -> Result<usize, Error> {
+        let ni = self.header.input as usize;
+        let t_len = match steps {
+            Steps::Tokens(tokens) => {
+                if self.dense() {
+                    return Err(Error::BufferLength {
+                        dim: Dim::Input,
+                        expected: ni,
+                        found: 1,
+                    });
+                }
+                if let Some(&t) = tokens.iter().find(|&&t| usize::from(t) >= ni) {
+                    return Err(Error::TokenOutOfRange {
+                        token: usize::from(t),
+                        len: ni,
+                    });
+                }
+                tokens.len()
+            }
+            Steps::Dense(values) => {
+                if !self.dense() || values.len() % ni.max(1) != 0 {
+                    return Err(Error::BufferLength {
+                        dim: Dim::Input,
+                        expected: ni * (values.len() / ni.max(1) + 1),
+                        found: values.len(),
+                    });
+                }
+                values.len() / ni.max(1)
+            }
+        };
+        if t_len == 0 {
+            return Err(Error::EmptySequence);
+        }
+        Ok(t_len)
+    }
+
+    /// The stacks over a whole sequence: the final states `[h_{T-1}; g_0]` and the top
+    /// layer's outputs at every step (empty for a one-layer classifier).
+    fn run<'w>(
+        &self,
+        steps: Steps<'_>,
+        work: &'w mut [i16],
+        scratch: &mut [i32],
+    ) -> Result<(&'w [i16], &'w [i16]), Error> {
+        let h = &self.header;
+        let (hid, dh, ni) = (h.hidden as usize, h.head_input(), h.input as usize);
+        let t_len = self.steps_len(steps)?;
+        let needed = self.work_len(t_len);
+        let found = work.len();
+        let work = work.get_mut(..needed).ok_or(Error::BufferLength {
+            dim: Dim::Work,
+            expected: needed,
+            found,
+        })?;
+        check_len(Dim::Work, self.scratch_len(), scratch.len())?;
+        let x_len = if self.dense() { t_len * ni } else { 0 };
+        let (xq, rest) = work.split_at_mut(x_len);
+        let (state, rest) = rest.split_at_mut(h.layer_state_len());
+        let (finals, rest) = rest.split_at_mut(dh);
+        let (mut below, mut above) = rest.split_at_mut(rest.len() / 2);
+        let x_frac = u32::from(h.quant.input_exp);
+        if let Steps::Dense(values) = steps {
+            self.quantize_sequence(values, xq);
+        }
+        let keep_top = h.task != Task::Classify;
+        for l in 0..usize::from(h.layers) {
+            let keep = keep_top || l + 1 < usize::from(h.layers);
+            for (dir, stack) in self.stacks.iter().enumerate().take(h.directions()) {
+                let Some(layer) = stack.get(l).copied().flatten() else {
+                    return Err(Error::Truncated);
+                };
+                let c_frac = u32::from(h.quant.cell_exp[l * h.directions() + dir]);
+                state.fill(0);
+                for k in 0..t_len {
+                    let t = if dir == 0 { k } else { t_len - 1 - k };
+                    let x = if l > 0 {
+                        QInput::Dense(below.get(t * dh..(t + 1) * dh).unwrap_or_default(), H_FRAC)
+                    } else if let Steps::Tokens(tokens) = steps {
+                        QInput::Token(tokens.get(t).map_or(0, |&v| usize::from(v)))
+                    } else {
+                        QInput::Dense(xq.get(t * ni..(t + 1) * ni).unwrap_or_default(), x_frac)
+                    };
+                    layer_step::<K>(h.cell, &layer, state, x, c_frac, scratch);
+                    if keep {
+                        let out = above.get_mut(t * dh + dir * hid..t * dh + (dir + 1) * hid);
+                        for (o, s) in out.unwrap_or_default().iter_mut().zip(state.iter()) {
+                            *o = *s;
+                        }
+                    }
+                }
+                if l + 1 == usize::from(h.layers) {
+                    let out = finals
+                        .get_mut(dir * hid..(dir + 1) * hid)
+                        .unwrap_or_default();
+                    for (o, s) in out.iter_mut().zip(state.iter()) {
+                        *o = *s;
+                    }
+                }
+            }
+            core::mem::swap(&mut below, &mut above);
+        }
+        let tops = if keep_top {
+            &below[..t_len * dh]
+        } else {
+            &below[..0]
+        };
+        Ok((finals, tops))
+    }
+
+    /// A dense sequence normalised (by its own statistics, then the file's) and quantized,
+    /// channel by channel.
+    fn quantize_sequence(&self, values: &[f32], xq: &mut [i16]) {
+        let h = &self.header;
+        let ni = (h.input as usize).max(1);
+        for c in 0..ni {
+            let (m, s) = if h.sequence_normalized {
+                channel_moments(values, ni, c)
+            } else {
+                (0.0, 1.0)
+            };
+            let (mean, scale) = if self.stats.mean.is_empty() {
+                (0.0, 1.0)
+            } else {
+                (f32_at(self.stats.mean, c), f32_at(self.stats.scale, c))
+            };
+            let column = values.iter().skip(c).step_by(ni);
+            for (q, &v) in xq.iter_mut().skip(c).step_by(ni).zip(column) {
+                let v = if h.sequence_normalized {
+                    (v - m) * s
+                } else {
+                    v
+                };
+                let v = if self.stats.mean.is_empty() {
+                    v
+                } else {
+                    (v - mean) * scale
+                };
+                *q = quantize_value(v, h.quant.input_exp);
+            }
+        }
+    }
+}
