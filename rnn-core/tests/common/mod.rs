@@ -248,3 +248,23 @@ pub fn valid_quantized_regression() -> Vec<u8> {
     };
     quantized(&float, q)
 }
+
+/// Every single-bit flip and every proper prefix of a valid file is an error.
+pub fn every_flip_and_prefix_is_rejected(bytes: &[u8]) {
+    assert!(rnn_core::ModelView::parse(bytes).is_ok());
+    let mut b = bytes.to_vec();
+    for byte in 0..bytes.len() {
+        for bit in 0..8 {
+            b[byte] ^= 1 << bit;
+            let parsed = rnn_core::ModelView::parse(&b).is_err();
+            b[byte] ^= 1 << bit;
+            assert!(parsed, "flip of bit {bit} in byte {byte} was accepted");
+        }
+    }
+    for n in 0..bytes.len() {
+        assert!(
+            rnn_core::ModelView::parse(&bytes[..n]).is_err(),
+            "prefix of {n} bytes"
+        );
+    }
+}
