@@ -65,9 +65,10 @@ pub enum Fixture {
     QGru,
     /// [`Fixture::Lstm`] quantized to int8 (cell state with 12 fraction bits).
     QLstm,
-    /// Two stacked GRU layers, H = 25, quantized to int8: the second layer's input (the
-    /// first layer's state, 50 bytes into the state) is only 2-aligned, so the
-    /// Cortex-M4F's kernel takes its unaligned loop there, and its aligned one elsewhere.
+    /// Two stacked GRU layers, H = 25, quantized to int8: the second layer's state (50
+    /// bytes into the state, read by its recurrent rows and the output layer) is only
+    /// 2-aligned, so the Cortex-M4F's kernel takes its unaligned loop there, and its
+    /// aligned one for the first layer's state.
     QGru2,
 }
 
