@@ -6,14 +6,17 @@
 //! The exit status (semihosting, so QEMU ends with it) says whether a symbol came out:
 //! the work cannot be optimised away, and a test can run it.
 //!
-//! Built for a one-layer Elman model (the dinosaur model); with another model it builds
-//! but the loader's check of the architecture fails and it exits with failure.
+//! Built for a one-layer Elman model (the dinosaur model); with another float model it
+//! builds but the loader's check of the architecture fails and it exits with failure. A
+//! quantized next-symbol model of any architecture runs through `QNetwork` instead: the
+//! integer path's own share.
 
 #![no_std]
 #![no_main]
 
 use cortex_m_rt::entry;
 use cortex_m_semihosting::debug;
+#[cfg(not(rnn_quantized))]
 use rnn_core::sample::argmax;
 
 /// Places the embedded model file at a 4-aligned address (`build.rs`'s `MODEL` names it).
@@ -28,6 +31,7 @@ mod model {
 
 /// The greedy next symbol after the start symbol, or `None` when the model does not load
 /// as an Elman layer of the compiled sizes.
+#[cfg(not(rnn_quantized))]
 fn next_symbol() -> Option<char> {
     let cell =
         rnn_core::Elman::<{ model::I }, { model::H }, { model::O }>::from_bytes(&model::MODEL.0)
@@ -36,6 +40,27 @@ fn next_symbol() -> Option<char> {
     let mut logits = [0.0f32; model::O];
     cell.step_start(&mut state, &mut logits);
     cell.vocab().symbol(argmax(&logits))
+}
+
+/// A quantized model (`build.rs`'s `cfg(rnn_quantized)`): the same through `QNetwork`
+/// (any cell kind and depth, the portable kernel) and the integer logits' greedy symbol,
+/// or `None` when the model does not load as a quantized next-symbol model of the
+/// compiled buffer sizes.
+#[cfg(rnn_quantized)]
+fn next_symbol() -> Option<char> {
+    let view = rnn_core::ModelView::parse(&model::MODEL.0).ok()?;
+    let net = rnn_core::QNetwork::from_view(&view).ok()?;
+    let mut state = [0i16; model::STATE_LEN];
+    let mut scratch = [0i32; model::SCRATCH_LEN];
+    let mut logits = [0i32; model::O];
+    net.step(
+        &mut state,
+        rnn_core::QInput::Start,
+        &mut scratch,
+        &mut logits,
+    )
+    .ok()?;
+    view.vocab().symbol(rnn_core::sample::argmax_i32(&logits))
 }
 
 #[entry]

@@ -168,3 +168,28 @@ fn quantized_fixtures_are_sound() {
         (rnn_core::CellKind::Gru, 2, 25)
     );
 }
+
+/// `src/bin/minimal.rs` built with a quantized model loads it through `QNetwork`, steps
+/// and finds a symbol on every board: exit status 0, nothing printed.
+#[test]
+fn quantized_minimal_runs_on_every_board() {
+    for board in qemu::all() {
+        let elf = minimal_path(&firmware(board, Fixture::QElman));
+        let session = qemu::run(board, &elf, Vec::new(), false, SESSION_TIMEOUT);
+        let status = session
+            .status
+            .unwrap_or_else(|| panic!("{}: minimal did not exit", board.name));
+        assert!(
+            status.success(),
+            "{}: {status}, {}",
+            board.name,
+            session.stderr
+        );
+        assert!(
+            session.stdout.is_empty(),
+            "{}: {}",
+            board.name,
+            session.text()
+        );
+    }
+}
