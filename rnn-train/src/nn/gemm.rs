@@ -135,9 +135,8 @@ pub fn gemm(
     }
 }
 
-/// Rows of `C` per block, and the longest stretch of `k` a block sums before it stores
-/// (so that the `k × NR` panel of `B` stays in the L1 cache).
-const MR: usize = 4;
+/// The longest stretch of `k` a block sums before it stores (so that the `k × NR` panel
+/// of `B` stays in the L1 cache).
 const KC: usize = 256;
 
 thread_local! {
@@ -164,8 +163,8 @@ fn ours(
     }
 }
 
-// Two copies of one loop nest: 32 columns per block fill 8 of AVX-512's 32 registers, 16
-// fill 8 of AVX2's 16. The width changes only which elements share a register, never the
+// Two copies of one loop nest: 8 rows of 32 columns per block fill 16 of AVX-512's 32
+// registers, 4 rows of 16 fill 8 of AVX2's 16. The width changes only which elements share a register, never the
 // order in which one element is summed.
 
 #[multiversion(targets("x86_64+avx512f+avx512vl+avx2+fma"))]
@@ -182,9 +181,9 @@ fn wide<'a>(
     ldc: usize,
 ) {
     if fused {
-        blocked::<32, true>(m, n, k, a, b, ldb, c, ldc)
+        blocked::<8, 32, true>(m, n, k, a, b, ldb, c, ldc)
     } else {
-        blocked::<32, false>(m, n, k, a, b, ldb, c, ldc)
+        blocked::<8, 32, false>(m, n, k, a, b, ldb, c, ldc)
     }
 }
 
@@ -202,15 +201,15 @@ fn narrow<'a>(
     ldc: usize,
 ) {
     if fused {
-        blocked::<16, true>(m, n, k, a, b, ldb, c, ldc)
+        blocked::<4, 16, true>(m, n, k, a, b, ldb, c, ldc)
     } else {
-        blocked::<16, false>(m, n, k, a, b, ldb, c, ldc)
+        blocked::<4, 16, false>(m, n, k, a, b, ldb, c, ldc)
     }
 }
 
 #[inline(always)]
 #[allow(clippy::too_many_arguments)]
-fn blocked<const NR: usize, const F: bool>(
+fn blocked<const MR: usize, const NR: usize, const F: bool>(
     m: usize,
     n: usize,
     k: usize,
@@ -227,7 +226,7 @@ fn blocked<const NR: usize, const F: bool>(
     for p0 in (0..k).step_by(KC) {
         let kc = KC.min(k - p0);
         for j0 in (0..full).step_by(NR) {
-            panel_rows::<NR, F>(m, kc, p0, a, &b[p0 * ldb + j0..], ldb, c, ldc, j0, NR);
+            panel_rows::<MR, NR, F>(m, kc, p0, a, &b[p0 * ldb + j0..], ldb, c, ldc, j0, NR);
         }
         if full < n {
             // The last columns: copied into a zero-padded panel, so that the same block
@@ -239,7 +238,7 @@ fn blocked<const NR: usize, const F: bool>(
                 let src = &b[(p0 + p) * ldb + full..][..w];
                 panel[p * NR..p * NR + w].copy_from_slice(src);
             }
-            panel_rows::<NR, F>(m, kc, p0, a, &panel, NR, c, ldc, full, w);
+            panel_rows::<MR, NR, F>(m, kc, p0, a, &panel, NR, c, ldc, full, w);
         }
     }
     PANEL.with(|p| *p.borrow_mut() = panel);
@@ -249,7 +248,7 @@ fn blocked<const NR: usize, const F: bool>(
 /// starts at row `p0`, column `j0`.
 #[inline(always)]
 #[allow(clippy::too_many_arguments)]
-fn panel_rows<const NR: usize, const F: bool>(
+fn panel_rows<const MR: usize, const NR: usize, const F: bool>(
     m: usize,
     kc: usize,
     p0: usize,
@@ -263,12 +262,17 @@ fn panel_rows<const NR: usize, const F: bool>(
 ) {
     let mut i0 = 0;
     while i0 + MR <= m {
-        block::<MR, NR, F>(kc, p0, i0, a, b, ldb, c, ldc, j0, w);
+        block::<MR, NR, F>(kc, p0, i0, MR, a, b, ldb, c, ldc, j0, w);
         i0 += MR;
     }
-    while i0 < m {
-        block::<1, NR, F>(kc, p0, i0, a, b, ldb, c, ldc, j0, w);
-        i0 += 1;
+    // The last rows in a block of 4 or MR that repeats its last row: a block sums its rows
+    // side by side, so it takes as long for one row as for all of them, and a block of one
+    // row would wait on the latency of its few sums.
+    let rest = m - i0;
+    if rest > 4 {
+        block::<MR, NR, F>(kc, p0, i0, rest, a, b, ldb, c, ldc, j0, w);
+    } else if rest > 0 {
+        block::<4, NR, F>(kc, p0, i0, rest, a, b, ldb, c, ldc, j0, w);
     }
 }
 
@@ -282,15 +286,18 @@ fn madd<const F: bool>(a: f32, b: f32, c: f32) -> f32 {
     }
 }
 
-/// `R × NR` elements of `C` in registers (`R` is 1 or 4): each gains `a(i, p) · b(p, j)`
-/// for `p` in order, fused (`F`) or a multiply then an add. Four named rows rather than an array of rows: LLVM keeps named rows in
-/// vector registers but spills a two-dimensional array to the stack.
+/// `rows × NR` elements of `C` (`rows <= R`; `R` is 4 or 8) in registers: each gains
+/// `a(i, p) · b(p, j)` for `p` in order, fused (`F`) or a multiply then an add; rows past
+/// `rows` repeat the last one and are not stored. Named rows rather than an array of rows:
+/// LLVM keeps named rows in vector registers but spills a two-dimensional array to the
+/// stack.
 #[inline(always)]
 #[allow(clippy::too_many_arguments)]
 fn block<const R: usize, const NR: usize, const F: bool>(
     kc: usize,
     p0: usize,
     i0: usize,
+    rows: usize,
     a: Strided<'_>,
     b: &[f32],
     ldb: usize,
@@ -301,36 +308,44 @@ fn block<const R: usize, const NR: usize, const F: bool>(
 ) {
     let load = |c: &[f32], i: usize| {
         let mut r = [0.0f32; NR];
-        if i < R {
+        if i < rows {
             r[..w].copy_from_slice(&c[(i0 + i) * ldc + j0..][..w]);
         }
         r
     };
     let (mut c0, mut c1, mut c2, mut c3) = (load(c, 0), load(c, 1), load(c, 2), load(c, 3));
+    let (mut c4, mut c5, mut c6, mut c7) = (load(c, 4), load(c, 5), load(c, 6), load(c, 7));
     let b = &b[..(kc - 1) * ldb + NR];
-    let last = (i0 + R - 1) * a.rs + (p0 + kc - 1) * a.cs;
+    let last = (i0 + rows - 1) * a.rs + (p0 + kc - 1) * a.cs;
     let ad = &a.data[..=last];
+    let mut off = [0usize; 8];
+    for (i, o) in off.iter_mut().enumerate() {
+        *o = i.min(rows - 1) * a.rs;
+    }
+    let row = |acc: &mut [f32; NR], av: f32, brow: &[f32; NR]| {
+        for j in 0..NR {
+            acc[j] = madd::<F>(av, brow[j], acc[j]);
+        }
+    };
     for p in 0..kc {
         let brow: &[f32; NR] = b[p * ldb..p * ldb + NR].try_into().unwrap();
         let at = i0 * a.rs + (p0 + p) * a.cs;
-        let a0 = ad[at];
-        for j in 0..NR {
-            c0[j] = madd::<F>(a0, brow[j], c0[j]);
-        }
-        if R == 4 {
-            let (a1, a2, a3) = (ad[at + a.rs], ad[at + 2 * a.rs], ad[at + 3 * a.rs]);
-            for j in 0..NR {
-                c1[j] = madd::<F>(a1, brow[j], c1[j]);
-            }
-            for j in 0..NR {
-                c2[j] = madd::<F>(a2, brow[j], c2[j]);
-            }
-            for j in 0..NR {
-                c3[j] = madd::<F>(a3, brow[j], c3[j]);
-            }
+        row(&mut c0, ad[at + off[0]], brow);
+        row(&mut c1, ad[at + off[1]], brow);
+        row(&mut c2, ad[at + off[2]], brow);
+        row(&mut c3, ad[at + off[3]], brow);
+        if R == 8 {
+            row(&mut c4, ad[at + off[4]], brow);
+            row(&mut c5, ad[at + off[5]], brow);
+            row(&mut c6, ad[at + off[6]], brow);
+            row(&mut c7, ad[at + off[7]], brow);
         }
     }
-    for (i, acc) in [c0, c1, c2, c3].iter().enumerate().take(R) {
+    for (i, acc) in [c0, c1, c2, c3, c4, c5, c6, c7]
+        .iter()
+        .enumerate()
+        .take(rows)
+    {
         c[(i0 + i) * ldc + j0..][..w].copy_from_slice(&acc[..w]);
     }
 }
