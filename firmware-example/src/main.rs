@@ -33,6 +33,14 @@ mod stream;
 #[cfg(any(rnn_classify_dense, rnn_stream))]
 mod vector;
 
+/// The number types the loader reads: quantized files only in a quantized build, so that
+/// a float build links none of their checks (and refuses a quantized file with
+/// `WrongPrecision`, as the quantized build refuses a float one).
+#[cfg(rnn_quantized)]
+type Models = rnn_core::AllModels;
+#[cfg(not(rnn_quantized))]
+type Models = rnn_core::FloatModels;
+
 #[allow(dead_code)]
 mod model {
     include!(concat!(env!("OUT_DIR"), "/model.rs"));

@@ -146,7 +146,7 @@ impl Model {
     /// Checks the embedded model with all of `rnn-core`'s checks and against the compiled
     /// architecture, and opens it in place.
     fn load() -> Result<Self, Error> {
-        let view = ModelView::parse(&model::MODEL.0)?;
+        let view = ModelView::parse_for::<crate::Models>(&model::MODEL.0)?;
         crate::check_arch(&view)?;
         #[cfg(rnn_elman_fast_path)]
         let cells = Cells::with_weights(&view, crate::weight_words(&view))?;

@@ -72,7 +72,7 @@ impl Mode for App {
     };
 
     fn boot(syst: SYST) -> Result<Self, BootError> {
-        let view = ModelView::parse(&model::MODEL.0)?;
+        let view = ModelView::parse_for::<crate::Models>(&model::MODEL.0)?;
         crate::check_arch(&view)?;
         let dense = view.vocab().is_empty();
         if dense != model::DENSE {

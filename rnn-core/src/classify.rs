@@ -267,7 +267,7 @@ impl<'a, W: Weight, S: Stages> Classifier<'a, W, S> {
             });
         }
         check_len(Dim::Output, self.output, logits.len())?;
-        let finals = self.run(steps, work, false, &mut |_| {})?;
+        let finals = self.run(steps, work, false, &mut no_probe)?;
         self.head.logits(finals, logits);
         Ok(())
     }
@@ -299,7 +299,7 @@ impl<'a, W: Weight, S: Stages> Classifier<'a, W, S> {
         }
         let t_len = self.steps_len(steps)?;
         check_len(Dim::Output, t_len * self.output, out.len())?;
-        self.run(steps, work, true, &mut |_| {})?;
+        self.run(steps, work, true, &mut no_probe)?;
         let dh = self.directions * self.hidden;
         let tops = self.tops(work, t_len);
         for (top, y) in tops.chunks_exact(dh).zip(out.chunks_exact_mut(self.output)) {
@@ -509,6 +509,10 @@ impl<'a, W: Weight, S: Stages> Classifier<'a, W, S> {
         Ok(finals)
     }
 }
+
+/// The probe of [`Classifier::classify`] and [`Classifier::per_step`]: one function type,
+/// so that both share one copy of the stacks' code.
+fn no_probe(_: Probe<'_>) {}
 
 /// What [`Classifier::probe`] shows.
 #[derive(Debug, Clone, Copy)]

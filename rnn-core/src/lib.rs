@@ -119,7 +119,7 @@ pub use crc32::crc32;
 pub use error::{check_len, Dim, Error};
 pub use format::{
     classifier_len, encoded_len, quantized_len, write_classifier, write_model, write_quantized,
-    CellKind, Header, ModelView, Task,
+    AllModels, CellKind, FloatModels, Header, ModelView, Models, Task,
 };
 pub use layout::{TensorRole, TensorSpec, Tensors};
 pub use quant::cell::QInput;

@@ -261,6 +261,13 @@ fn float_and_quantized_loaders_refuse_each_other() {
         found: Precision::Int8,
     };
     assert_eq!(Network::from_view(&qview).unwrap_err(), want);
+    // A float-only loader refuses it at once, and reads float files as parse does.
+    assert_eq!(
+        ModelView::parse_for::<rnn_core::FloatModels>(&q).unwrap_err(),
+        want
+    );
+    let f = ModelView::parse_for::<rnn_core::FloatModels>(&float).unwrap();
+    assert_eq!(f.header(), ModelView::parse(&float).unwrap().header());
     assert!(want.to_string().contains("int8"), "{want}");
     let fview = ModelView::parse(&float).unwrap();
     assert!(matches!(

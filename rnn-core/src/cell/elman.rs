@@ -215,7 +215,7 @@ impl<'a, const I: usize, const H: usize, const O: usize> Elman<'a, I, H, O> {
     /// Parses and checks a model file (see [`ModelView::parse`]) and checks that it is an
     /// Elman cell of exactly these sizes. The weights stay where `bytes` are.
     pub fn from_bytes(bytes: &'a [u8]) -> Result<Self, Error> {
-        Self::from_view(&ModelView::parse(bytes)?)
+        Self::from_view(&ModelView::parse_for::<crate::format::FloatModels>(bytes)?)
     }
 
     /// Like [`Elman::from_bytes`], from an already parsed model.

@@ -193,7 +193,12 @@ pub fn eval_classifier(model: &Path, data: &Path) -> Result<crate::io::metrics::
 
 /// The symbol indices of `text` (line `line` of `path`) over a model's vocabulary; an
 /// unknown character is an error naming the line.
-pub(super) fn tokens_of(text: &str, vocab: rnn_core::Vocab<'_>, path: &Path, line: usize) -> Result<Vec<u16>> {
+pub(super) fn tokens_of(
+    text: &str,
+    vocab: rnn_core::Vocab<'_>,
+    path: &Path,
+    line: usize,
+) -> Result<Vec<u16>> {
     text.chars()
         .map(|ch| {
             vocab
