@@ -58,12 +58,44 @@ fn input_term<K: Kernel>(layer: &QLayer<'_>, row: usize, x: QInput<'_>) -> i32 {
     wx.saturating_add(i32_at(layer.b_x, row))
 }
 
+/// `out[r] = m[r] · x + bias[r]` in Q12 for every row (`x` with `x_frac` fraction bits;
+/// `bias` `i32`s as bytes, or empty for none): int8 rows four at a time through
+/// [`Kernel::dot4_i8`].
+#[inline(always)]
+pub fn matvec_q12<K: Kernel>(
+    m: &QMatrix<'_>,
+    x: &[i16],
+    x_frac: u32,
+    bias: &[u8],
+    out: &mut [i32],
+) {
+    let shift = x_frac as i32 - Z_FRAC as i32;
+    let n = m.cols;
+    let finish =
+        |r: usize, e: i32, acc: i32| rescale(acc, e + shift).saturating_add(i32_at(bias, r));
+    let mut r = 0;
+    if m.width == 1 && n > 0 {
+        for (o, rows) in out.chunks_exact_mut(4).zip(m.values.chunks_exact(4 * n)) {
+            let (r0, rest) = rows.split_at(n);
+            let (r1, rest) = rest.split_at(n);
+            let (r2, r3) = rest.split_at(n);
+            let sums = K::dot4_i8([r0, r1, r2, r3], x);
+            for (k, (o, acc)) in o.iter_mut().zip(sums).enumerate() {
+                let e = m.exps.get(r + k).map_or(0, |&b| i32::from(b as i8));
+                *o = finish(r + k, e, acc);
+            }
+            r += 4;
+        }
+    }
+    for (k, o) in out.iter_mut().enumerate().skip(r) {
+        *o = row_q12::<K>(m, k, x, x_frac).saturating_add(i32_at(bias, k));
+    }
+}
+
 /// `scratch[g] = W_h[g] · h + b_h[g]` for every row `g`, in Q12, before `h` changes.
 #[inline(always)]
 fn recurrent<K: Kernel>(layer: &QLayer<'_>, h: &[i16], scratch: &mut [i32]) {
-    for (g, s) in scratch.iter_mut().enumerate() {
-        *s = row_q12::<K>(&layer.w_h, g, h, H_FRAC).saturating_add(i32_at(layer.b_h, g));
-    }
+    matvec_q12::<K>(&layer.w_h, h, H_FRAC, layer.b_h, scratch);
 }
 
 /// One step of a layer of `kind`: `state` holds `h` (Q15), then for LSTM `c` (`c_frac`

@@ -6,9 +6,9 @@
 
 use core::marker::PhantomData;
 
-use super::cell::{layer_step, row_q12, QInput, QLayer};
+use super::cell::{layer_step, matvec_q12, QInput, QLayer};
 use super::network::{check_quantized, quantize_value, take_stack, QStats};
-use super::{f32_at, i32_at, take_bytes, take_matrix, Kernel, Portable, QMatrix, H_FRAC};
+use super::{f32_at, take_bytes, take_matrix, Kernel, Portable, QMatrix, H_FRAC};
 use crate::classes::Classes;
 use crate::classify::{channel_moments, Steps};
 use crate::error::{check_len, Dim, Error};
@@ -171,9 +171,7 @@ impl<'a, K: Kernel> QClassifier<'a, K> {
     }
 
     fn head(&self, top: &[i16], out: &mut [i32]) {
-        for (k, o) in out.iter_mut().enumerate() {
-            *o = row_q12::<K>(&self.w_ya, k, top, H_FRAC).saturating_add(i32_at(self.b_y, k));
-        }
+        matvec_q12::<K>(&self.w_ya, top, H_FRAC, self.b_y, out);
     }
 
     fn steps_len(&self, steps: Steps<'_>) -> Result<usize, Error> {

@@ -408,6 +408,23 @@ pub trait Kernel {
         acc
     }
 
+    /// The int8 dot products of four rows with the same `x`, so that each `x[j]` is loaded
+    /// (and, in a DSP kernel, paired) once for four rows. Any order of the sums gives the
+    /// same integers.
+    #[inline(always)]
+    fn dot4_i8(rows: [&[u8]; 4], x: &[i16]) -> [i32; 4] {
+        let mut acc = [0i32; 4];
+        let [r0, r1, r2, r3] = rows;
+        for ((((w0, w1), w2), w3), x) in r0.iter().zip(r1).zip(r2).zip(r3).zip(x) {
+            let x = i32::from(*x);
+            acc[0] += i32::from(*w0 as i8) * x;
+            acc[1] += i32::from(*w1 as i8) * x;
+            acc[2] += i32::from(*w2 as i8) * x;
+            acc[3] += i32::from(*w3 as i8) * x;
+        }
+        acc
+    }
+
     /// `Σ_j row[j] · x[j]` for int16 values (little-endian bytes), exact in `i64`.
     #[inline(always)]
     fn dot_i16(row: &[u8], x: &[i16]) -> i64 {

@@ -5,10 +5,9 @@
 
 use core::marker::PhantomData;
 
-use super::cell::{layer_step, row_q12, QInput, QLayer};
+use super::cell::{layer_step, matvec_q12, QInput, QLayer};
 use super::{
-    f32_at, i32_at, take_bytes, take_matrix, Kernel, Portable, Precision, QMatrix, Quant, H_FRAC,
-    Z_FRAC,
+    f32_at, take_bytes, take_matrix, Kernel, Portable, Precision, QMatrix, Quant, H_FRAC, Z_FRAC,
 };
 use crate::cell::Input;
 use crate::error::{check_len, Dim, Error};
@@ -229,9 +228,7 @@ impl<'a, K: Kernel> QNetwork<'a, K> {
             layer_step::<K>(self.header.cell, layer, s, x_l, c_frac, scratch);
             below = s.get(..h).unwrap_or_default();
         }
-        for (k, out) in logits.iter_mut().enumerate() {
-            *out = row_q12::<K>(&self.w_ya, k, below, H_FRAC).saturating_add(i32_at(self.b_y, k));
-        }
+        matvec_q12::<K>(&self.w_ya, below, H_FRAC, self.b_y, logits);
         Ok(())
     }
 
