@@ -1,7 +1,10 @@
 //! One integer step of one layer of each cell kind, with the float cells' equations
 //! (`cell::elman`, `cell::gru`, `cell::lstm`) in the formats of [`super`]: pre-activations
 //! in Q12 (`i32`), hidden states and gates in Q15 (`i16`), an LSTM's cell state in its
-//! calibrated format. Lengths are the caller's to check; nothing here can panic.
+//! calibrated format. Lengths are the caller's to check; nothing here can panic. The Q12
+//! sums of a row's parts and its bias wrap on overflow (the same on every target, and a
+//! trained model's stay far inside `i32`), which costs the Cortex-M0 fewer instructions
+//! than saturating them; states saturate.
 
 use super::act::{sigmoid_q, tanh_q};
 use super::{i32_at, mul_q15, rescale, rescale64, sat16, Kernel, QMatrix, H_FRAC, Z_FRAC};
@@ -50,12 +53,12 @@ fn input_term<K: Kernel>(layer: &QLayer<'_>, row: usize, x: QInput<'_>) -> i32 {
     let wx = match x {
         QInput::Start => 0,
         QInput::Token(k) => {
-            let (e, bytes) = layer.w_x.row(row);
-            rescale(layer.w_x.value(bytes, k), e - Z_FRAC as i32)
+            let (e, q) = layer.w_x.at(row, k);
+            rescale(q, e - Z_FRAC as i32)
         }
         QInput::Dense(v, frac) => row_q12::<K>(&layer.w_x, row, v, frac),
     };
-    wx.saturating_add(i32_at(layer.b_x, row))
+    wx.wrapping_add(i32_at(layer.b_x, row))
 }
 
 /// `out[r] = m[r] · x + bias[r]` in Q12 for every row (`x` with `x_frac` fraction bits;
@@ -71,8 +74,7 @@ pub fn matvec_q12<K: Kernel>(
 ) {
     let shift = x_frac as i32 - Z_FRAC as i32;
     let n = m.cols;
-    let finish =
-        |r: usize, e: i32, acc: i32| rescale(acc, e + shift).saturating_add(i32_at(bias, r));
+    let finish = |r: usize, e: i32, acc: i32| rescale(acc, e + shift).wrapping_add(i32_at(bias, r));
     let mut r = 0;
     if m.width == 1 && n > 0 {
         for (o, rows) in out.chunks_exact_mut(4).zip(m.values.chunks_exact(4 * n)) {
@@ -88,7 +90,7 @@ pub fn matvec_q12<K: Kernel>(
         }
     }
     for (k, o) in out.iter_mut().enumerate().skip(r) {
-        *o = row_q12::<K>(m, k, x, x_frac).saturating_add(i32_at(bias, k));
+        *o = row_q12::<K>(m, k, x, x_frac).wrapping_add(i32_at(bias, k));
     }
 }
 
@@ -119,7 +121,7 @@ pub fn layer_step<K: Kernel>(
 fn elman<K: Kernel>(layer: &QLayer<'_>, a: &mut [i16], x: QInput<'_>, scratch: &mut [i32]) {
     recurrent::<K>(layer, a, scratch);
     for (i, (a, z)) in a.iter_mut().zip(scratch.iter()).enumerate() {
-        *a = tanh_q(z.saturating_add(input_term::<K>(layer, i, x)), Z_FRAC);
+        *a = tanh_q(z.wrapping_add(input_term::<K>(layer, i, x)), Z_FRAC);
     }
 }
 
@@ -133,12 +135,9 @@ fn gru<K: Kernel>(layer: &QLayer<'_>, h_state: &mut [i16], x: QInput<'_>, scratc
     let units = h_state.iter_mut().zip(g_r).zip(g_z).zip(g_n).enumerate();
     for (j, (((h_j, g_r), g_z), g_n)) in units {
         let gx = |row| input_term::<K>(layer, row, x);
-        let r = i32::from(sigmoid_q(gx(j).saturating_add(*g_r), Z_FRAC));
-        let z = i32::from(sigmoid_q(gx(h + j).saturating_add(*g_z), Z_FRAC));
-        let n = i32::from(tanh_q(
-            gx(2 * h + j).saturating_add(mul_q15(r, *g_n)),
-            Z_FRAC,
-        ));
+        let r = i32::from(sigmoid_q(gx(j).wrapping_add(*g_r), Z_FRAC));
+        let z = i32::from(sigmoid_q(gx(h + j).wrapping_add(*g_z), Z_FRAC));
+        let n = i32::from(tanh_q(gx(2 * h + j).wrapping_add(mul_q15(r, *g_n)), Z_FRAC));
         *h_j = sat16(n + mul_q15(z, i32::from(*h_j) - n));
     }
 }
@@ -163,11 +162,11 @@ fn lstm<K: Kernel>(
     let ig_shift = 2 * H_FRAC as i32 - c_frac as i32;
     for (j, ((h_j, c_j), (((g_i, g_f), g_g), g_o))) in units.zip(gates).enumerate() {
         let gx = |row| input_term::<K>(layer, row, x);
-        let i = i32::from(sigmoid_q(gx(j).saturating_add(*g_i), Z_FRAC));
-        let f = i32::from(sigmoid_q(gx(h + j).saturating_add(*g_f), Z_FRAC));
-        let g = i32::from(tanh_q(gx(2 * h + j).saturating_add(*g_g), Z_FRAC));
-        let o = i32::from(sigmoid_q(gx(3 * h + j).saturating_add(*g_o), Z_FRAC));
-        let c = sat16(mul_q15(f, i32::from(*c_j)).saturating_add(rescale(i * g, ig_shift)));
+        let i = i32::from(sigmoid_q(gx(j).wrapping_add(*g_i), Z_FRAC));
+        let f = i32::from(sigmoid_q(gx(h + j).wrapping_add(*g_f), Z_FRAC));
+        let g = i32::from(tanh_q(gx(2 * h + j).wrapping_add(*g_g), Z_FRAC));
+        let o = i32::from(sigmoid_q(gx(3 * h + j).wrapping_add(*g_o), Z_FRAC));
+        let c = sat16(mul_q15(f, i32::from(*c_j)).wrapping_add(rescale(i * g, ig_shift)));
         *c_j = c;
         *h_j = sat16(mul_q15(o, i32::from(tanh_q(i32::from(c), c_frac))));
     }

@@ -379,6 +379,22 @@ impl<'a> QMatrix<'a> {
         (e, self.values.get(r * n..(r + 1) * n).unwrap_or_default())
     }
 
+    /// Row `r`'s exponent and its value in column `c` (a one-hot input's weight).
+    #[inline(always)]
+    pub fn at(&self, r: usize, c: usize) -> (i32, i32) {
+        let e = self.exps.get(r).map_or(0, |&b| i32::from(b as i8));
+        let k = r * self.cols + c;
+        let q = if self.width == 1 {
+            self.values.get(k).map_or(0, |&b| i32::from(b as i8))
+        } else {
+            match (self.values.get(2 * k), self.values.get(2 * k + 1)) {
+                (Some(&lo), Some(&hi)) => i32::from(i16::from_le_bytes([lo, hi])),
+                _ => 0,
+            }
+        };
+        (e, q)
+    }
+
     /// Value `c` of row `r`'s bytes.
     #[inline(always)]
     pub fn value(&self, row: &[u8], c: usize) -> i32 {
