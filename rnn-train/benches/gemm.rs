@@ -11,12 +11,12 @@ fn products(c: &mut Criterion) {
     // (what, m, n, k, A transposed): the recurrent step (B rows × H times H × G·H), the
     // weight gradient over all steps (G·H × T·B times T·B × H) and the output layer.
     let shapes = [
-        ("step H64", 16, 64, 64, false),
-        ("step H256", 16, 256, 256, false),
-        ("step GRU H256", 16, 768, 256, false),
-        ("dW H256", 256, 256, 192, true),
-        ("dW GRU H256", 768, 256, 192, true),
-        ("head H256", 192, 27, 256, false),
+        ("step H64", 8, 64, 64, false),
+        ("step H256", 8, 256, 256, false),
+        ("step GRU H256", 8, 768, 256, false),
+        ("dW H256", 256, 256, 104, true),
+        ("dW GRU H256", 768, 256, 104, true),
+        ("head H256", 104, 27, 256, false),
     ];
     for (what, m, n, k, t) in shapes {
         let a: Vec<f32> = (0..m * k)

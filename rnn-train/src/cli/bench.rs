@@ -40,10 +40,11 @@ pub struct BenchCmd {
     /// Worker threads (the trained weights do not depend on it).
     #[arg(long, default_value_t = 1)]
     pub threads: usize,
-    /// The batched passes' matrix products: `exact` (the same bits on every x86-64) or
-    /// `matrixmultiply` (fused multiply-adds where the CPU has them).
-    #[arg(long, value_enum, default_value_t = Kernel::Exact)]
-    pub kernel: Kernel,
+    /// The batched passes' matrix products: `fused` (the default unless RNN_TRAIN_KERNEL
+    /// says otherwise) or `exact` (both the same bits on every x86-64), or `matrixmultiply`
+    /// (CPU-dependent bits).
+    #[arg(long, value_enum)]
+    pub kernel: Option<Kernel>,
     /// Timed runs per size, each from the same initial weights; the median is printed.
     #[arg(long, default_value_t = 1)]
     pub repeats: usize,
@@ -65,7 +66,9 @@ pub struct BenchSettings {
 
 impl BenchCmd {
     pub fn run(&self, out: &mut dyn Write) -> Result<()> {
-        set_kernel(self.kernel);
+        if let Some(k) = self.kernel {
+            set_kernel(k);
+        }
         let settings = BenchSettings {
             layers: self.layers,
             epochs: self.epochs.max(1),

@@ -225,9 +225,6 @@ fn blocked<const MR: usize, const NR: usize, const F: bool>(
     let mut panel = PANEL.with(|p| std::mem::take(&mut *p.borrow_mut()));
     for p0 in (0..k).step_by(KC) {
         let kc = KC.min(k - p0);
-        for j0 in (0..full).step_by(NR) {
-            panel_rows::<MR, NR, F>(m, kc, p0, a, &b[p0 * ldb + j0..], ldb, c, ldc, j0, NR);
-        }
         if full < n {
             // The last columns: copied into a zero-padded panel, so that the same block
             // code serves them; the padding columns are computed and dropped.
@@ -238,10 +235,58 @@ fn blocked<const MR: usize, const NR: usize, const F: bool>(
                 let src = &b[(p0 + p) * ldb + full..][..w];
                 panel[p * NR..p * NR + w].copy_from_slice(src);
             }
-            panel_rows::<MR, NR, F>(m, kc, p0, a, &panel, NR, c, ldc, full, w);
+        }
+        let tail = (full < n).then_some(&panel[..]);
+        if m > 4 * MR {
+            // Many rows (a weight gradient, Aᵀ·B over all steps): each block of rows of A
+            // stays in the L1 cache for every panel of B, rather than each panel of B for
+            // every block of rows, since A's rows are the strided operand.
+            let mut i0 = 0;
+            while i0 < m {
+                let rows = MR.min(m - i0);
+                for j0 in (0..full).step_by(NR) {
+                    let bp = &b[p0 * ldb + j0..];
+                    rows_block::<MR, NR, F>(rows, i0, kc, p0, a, bp, ldb, c, ldc, j0, NR);
+                }
+                if let Some(t) = tail {
+                    rows_block::<MR, NR, F>(rows, i0, kc, p0, a, t, NR, c, ldc, full, n - full);
+                }
+                i0 += rows;
+            }
+        } else {
+            for j0 in (0..full).step_by(NR) {
+                panel_rows::<MR, NR, F>(m, kc, p0, a, &b[p0 * ldb + j0..], ldb, c, ldc, j0, NR);
+            }
+            if let Some(t) = tail {
+                panel_rows::<MR, NR, F>(m, kc, p0, a, t, NR, c, ldc, full, n - full);
+            }
         }
     }
     PANEL.with(|p| *p.borrow_mut() = panel);
+}
+
+/// Rows `i0 .. i0 + rows` (`rows <= MR`) of columns `j0 .. j0 + w`: one block of `MR`, or
+/// of 4 for the last few rows.
+#[inline(always)]
+#[allow(clippy::too_many_arguments)]
+fn rows_block<const MR: usize, const NR: usize, const F: bool>(
+    rows: usize,
+    i0: usize,
+    kc: usize,
+    p0: usize,
+    a: Strided<'_>,
+    b: &[f32],
+    ldb: usize,
+    c: &mut [f32],
+    ldc: usize,
+    j0: usize,
+    w: usize,
+) {
+    if rows > 4 {
+        block::<MR, NR, F>(kc, p0, i0, rows, a, b, ldb, c, ldc, j0, w);
+    } else {
+        block::<4, NR, F>(kc, p0, i0, rows, a, b, ldb, c, ldc, j0, w);
+    }
 }
 
 /// Columns `j0 .. j0 + w` (`w <= NR`) of every row of `C`, over `k = p0 .. p0 + kc`; `b`
@@ -327,18 +372,25 @@ fn block<const R: usize, const NR: usize, const F: bool>(
             acc[j] = madd::<F>(av, brow[j], acc[j]);
         }
     };
+    // The loop's indices stay within the slices sliced above: `at + off[i]` is at most
+    // `last`, and `p·ldb + NR` at most `b.len()`. Checking each of them costs as many
+    // instructions as the multiply-adds themselves, so they are checked once, here.
+    debug_assert!(i0 * a.rs + (p0 + kc - 1) * a.cs + off[7] <= last);
     for p in 0..kc {
-        let brow: &[f32; NR] = b[p * ldb..p * ldb + NR].try_into().unwrap();
+        // SAFETY: `p < kc`, so `p·ldb + NR <= (kc - 1)·ldb + NR = b.len()`.
+        let brow: &[f32; NR] = unsafe { &*b.as_ptr().add(p * ldb).cast::<[f32; NR]>() };
         let at = i0 * a.rs + (p0 + p) * a.cs;
-        row(&mut c0, ad[at + off[0]], brow);
-        row(&mut c1, ad[at + off[1]], brow);
-        row(&mut c2, ad[at + off[2]], brow);
-        row(&mut c3, ad[at + off[3]], brow);
+        // SAFETY: `at + off[i] <= i0·rs + (p0 + kc - 1)·cs + (rows - 1)·rs = last`.
+        let av = |i: usize| unsafe { *ad.get_unchecked(at + off[i]) };
+        row(&mut c0, av(0), brow);
+        row(&mut c1, av(1), brow);
+        row(&mut c2, av(2), brow);
+        row(&mut c3, av(3), brow);
         if R == 8 {
-            row(&mut c4, ad[at + off[4]], brow);
-            row(&mut c5, ad[at + off[5]], brow);
-            row(&mut c6, ad[at + off[6]], brow);
-            row(&mut c7, ad[at + off[7]], brow);
+            row(&mut c4, av(4), brow);
+            row(&mut c5, av(5), brow);
+            row(&mut c6, av(6), brow);
+            row(&mut c7, av(7), brow);
         }
     }
     for (i, acc) in [c0, c1, c2, c3, c4, c5, c6, c7]
