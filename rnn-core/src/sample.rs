@@ -123,29 +123,56 @@ pub fn top(logits: &[f32]) -> (usize, f32) {
 /// whose running sum of `w` exceeds `u`; the exponentials are computed twice rather than
 /// stored, so no buffer is needed.
 pub fn sample(logits: &[f32], sampler: Sampler, rng: &mut Rng) -> Result<usize, Error> {
-    let t = match sampler.checked()? {
-        Sampler::Greedy => return Ok(argmax(logits)),
-        Sampler::Temperature(t) => t,
-    };
-    let m = max_of(logits);
+    match sampler.checked()? {
+        Sampler::Greedy => Ok(argmax(logits)),
+        Sampler::Temperature(t) => Ok(draw(logits.iter().copied(), t, rng)),
+    }
+}
+
+/// [`sample`] of a quantized model's Q12 logits, with the same draws as [`sample`] of
+/// their `f32` values (`q / 4096`) and no buffer for them: greedy compares the integers,
+/// temperature sampling converts each logit as it reads it.
+pub fn sample_q12(logits: &[i32], sampler: Sampler, rng: &mut Rng) -> Result<usize, Error> {
+    match sampler.checked()? {
+        Sampler::Greedy => Ok(argmax_i32(logits)),
+        Sampler::Temperature(t) => {
+            let unit = (1u32 << crate::quant::Z_FRAC) as f32;
+            Ok(draw(logits.iter().map(|&q| q as f32 / unit), t, rng))
+        }
+    }
+}
+
+/// One temperature draw from logits read (three times) from `logits`.
+fn draw(logits: impl Iterator<Item = f32> + Clone, t: f32, rng: &mut Rng) -> usize {
+    let m = logits
+        .clone()
+        .fold(f32::NEG_INFINITY, |m, v| if v > m { v } else { m });
     let weight = |z: f32| libm::expf((z - m) / t);
-    let total: f32 = logits.iter().map(|&z| weight(z)).sum();
+    let total: f32 = logits.clone().map(weight).sum();
     let u = rng.next_f32() * total;
     let mut running = 0.0f32;
     let mut last_positive = None;
-    for (k, &z) in logits.iter().enumerate() {
+    for (k, z) in logits.clone().enumerate() {
         let w = weight(z);
         running += w;
         if w > 0.0 {
             last_positive = Some(k);
         }
         if u < running {
-            return Ok(k);
+            return k;
         }
     }
     // Only reached when rounding leaves `u` at the very top of the sum (or the logits are
     // not numbers): fall back to the last symbol that could be drawn, else to greedy.
-    Ok(last_positive.unwrap_or_else(|| argmax(logits)))
+    last_positive.unwrap_or_else(|| {
+        let mut best = (0, f32::NEG_INFINITY);
+        for (k, v) in logits.enumerate() {
+            if v > best.1 {
+                best = (k, v);
+            }
+        }
+        best.0
+    })
 }
 
 /// Completes a name: resets `state` to zero, steps once with the zero input, then once per

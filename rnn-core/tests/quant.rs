@@ -534,3 +534,33 @@ fn each_check_of_a_quantized_file_has_its_error() {
     // And the good file still loads, with its exponents as written.
     assert!(QNetwork::from_view(&view).is_ok());
 }
+
+#[test]
+fn sampling_q12_logits_draws_as_sampling_their_floats() {
+    use rnn_core::quant::network::logits_to_f32;
+    use rnn_core::sample::{sample, sample_q12};
+    use rnn_core::{Rng, Sampler};
+    let mut gen = Rng::new(5);
+    for case in 0..200u64 {
+        let q: Vec<i32> = (0..27)
+            .map(|_| ((gen.next_f32() - 0.5) * 60_000.0) as i32)
+            .collect();
+        let mut f = vec![0f32; q.len()];
+        logits_to_f32(&q, &mut f);
+        for sampler in [
+            Sampler::Greedy,
+            Sampler::Temperature(0.5),
+            Sampler::Temperature(1.3),
+        ] {
+            let (mut a, mut b) = (Rng::new(case), Rng::new(case));
+            for _ in 0..5 {
+                assert_eq!(
+                    sample_q12(&q, sampler, &mut a),
+                    sample(&f, sampler, &mut b),
+                    "case {case} {sampler:?}"
+                );
+            }
+        }
+    }
+    assert!(sample_q12(&[1, 2], Sampler::Temperature(0.0), &mut Rng::new(1)).is_err());
+}
