@@ -29,11 +29,12 @@
 //!   `Stream::scratch_len`, and `LINE_MAX` is `max(64, 24·I)`. Such a model that reads the
 //!   sequence in both directions cannot stream, and one with a vocabulary (symbols rather
 //!   than dense vectors) is not served yet: both stop the build with a message.
-//! - A quantized next-symbol model (format version 3) sets `cfg(rnn_quantized)`: it runs
-//!   through `rnn_core::QNetwork` (`STATE_LEN` `i16`s, `SCRATCH_LEN` `i32`s, from
-//!   `QNetwork::state_len` and `scratch_len`), whatever its cell kind and depth; `HEADER`
-//!   carries its quantization and `PRECISION` its weights' type. A quantized model of
-//!   another task stops the build with a message.
+//! - A quantized model (format version 3) sets `cfg(rnn_quantized)`, whatever its cell
+//!   kind and depth; `HEADER` carries its quantization and `PRECISION` its weights' type.
+//!   A next-symbol model, tagger or regression model runs through `rnn_core::QNetwork`
+//!   (`STATE_LEN` `i16`s, `SCRATCH_LEN` `i32`s, from `QNetwork::state_len` and
+//!   `scratch_len`), a classifier through `rnn_core::QClassifier` (`WORK_LEN` `i16`s from
+//!   `QClassifier::work_len(MAX_STEPS)`, `SCRATCH_LEN` `i32`s from its `scratch_len`).
 //! - `RNN_SIZE_MODEL`, when set, names another model file whose header sizes the build
 //!   (the embedded file is still `RNN_MODEL`): the way to test the check at boot.
 //! - A model file that exists but does not load (a corrupt file, say) still builds, with a
@@ -156,8 +157,8 @@ struct Built {
     /// Classifiers: dense vectors (an empty vocabulary) rather than one-hot symbols.
     dense: bool,
     /// Next-symbol models: `Cell::state_len` and `Cell::scratch_len`; taggers and
-    /// regression models: `Stream::state_len` and `Stream::scratch_len` (0 for
-    /// classifiers).
+    /// regression models: `Stream::state_len` and `Stream::scratch_len` (0 for float
+    /// classifiers); quantized models: `QNetwork`'s, or a `QClassifier`'s scratch.
     state_len: usize,
     scratch_len: usize,
     /// Classifiers: `Classifier::work_len(max_steps)` (0 for next-symbol models).
@@ -178,7 +179,14 @@ impl Built {
             work_len: 0,
         };
         match built.header.task {
-            rnn_core::Task::Next if built.header.quant.is_quantized() => {
+            _ if built.header.quant.is_quantized()
+                && built.header.task == rnn_core::Task::Classify =>
+            {
+                let classifier = rnn_core::QClassifier::from_view(&view)?;
+                built.work_len = classifier.work_len(max_steps);
+                built.scratch_len = classifier.scratch_len();
+            }
+            _ if built.header.quant.is_quantized() => {
                 let net = rnn_core::QNetwork::from_view(&view)?;
                 built.state_len = net.state_len();
                 built.scratch_len = net.scratch_len();
@@ -286,9 +294,9 @@ fn write_model_consts(out: &Path) {
     println!("cargo::rustc-check-cfg=cfg(rnn_stream)");
     println!("cargo::rustc-check-cfg=cfg(rnn_quantized)");
     let h = built.header;
-    // A quantized next-symbol model (format version 3) runs through `rnn_core::QNetwork`
-    // (`cfg(rnn_quantized)`), whatever its cell kind and depth: the integer path has no
-    // compile-time sized Elman.
+    // A quantized model (format version 3, `cfg(rnn_quantized)`) runs through
+    // `rnn_core::QNetwork` or `QClassifier`, whatever its cell kind and depth: the integer
+    // path has no compile-time sized Elman.
     let quantized = h.quant.is_quantized();
     if quantized {
         println!("cargo:rustc-cfg=rnn_quantized");
@@ -410,7 +418,8 @@ fn write_model_consts(out: &Path) {
          pub const DENSE: bool = {dense};\n\
          /// Classifiers: the most steps a sequence may have (`RNN_MAX_STEPS`).\n\
          pub const MAX_STEPS: usize = {max_steps};\n\
-         /// Classifiers: floats of working memory for `MAX_STEPS` steps.\n\
+         /// Classifiers: floats (`i16`s when quantized) of working memory for `MAX_STEPS`\n\
+         /// steps.\n\
          pub const WORK_LEN: usize = {work_len};\n\
          /// Classifiers: multiply-accumulates of a sequence of 1 and of `MAX_STEPS` steps\n\
          /// (`Header::macs_per_sequence`: the front-end, the recurrent steps it leaves, the\n\
@@ -434,14 +443,6 @@ fn refuse_unservable(bytes: &[u8], path: &Path) {
         return;
     };
     let h = view.header();
-    if h.quant.is_quantized() && h.task != rnn_core::Task::Next {
-        fail(&format!(
-            "{}: a quantized {} model: the firmware runs quantized next-symbol models only \
-             so far; embed the float model",
-            path.display(),
-            h.task.name()
-        ));
-    }
     if !matches!(h.task, rnn_core::Task::Tag | rnn_core::Task::Regress) {
         return;
     }

@@ -9,14 +9,22 @@
 //! [`rnn_core::Error::SequenceTooLong`]. The weights are read from flash in place
 //! ([`Classifier::with_stages`]: without the front-end's and the per-sequence
 //! normalisation's code when the build's model has neither, `model::Stages`).
+//!
+//! A quantized classifier (format version 3, `cfg(rnn_quantized)`) runs through
+//! `rnn-core`'s [`rnn_core::QClassifier`] with the board's integer kernel (`crate::QK`):
+//! the same lines, the same answers. The class is the largest integer logit; the only
+//! float work is at the edges, the dense input's normalisation and quantization inside
+//! `QClassifier` and the printed probability (the Q12 logits as `f32`, then softmax).
 
 use cortex_m::peripheral::SYST;
-use rnn_core::sample::{argmax, softmax};
+#[cfg(not(rnn_quantized))]
+use rnn_core::sample::argmax;
+use rnn_core::sample::softmax;
 #[cfg(rnn_classify_dense)]
 use rnn_core::DenseBuffer;
 #[cfg(not(rnn_classify_dense))]
 use rnn_core::TokenBuffer;
-use rnn_core::{check_len, CellKind, Classifier, Dim, ModelView, Rng, Text, Vocab};
+use rnn_core::{check_len, CellKind, Dim, Error, ModelView, Rng, Steps, Text, Vocab};
 
 use crate::decimal::per_ten_thousand;
 #[cfg(rnn_classify_dense)]
@@ -31,6 +39,17 @@ const LAYERS: usize = model::LAYERS;
 const DIRECTIONS: usize = model::DIRECTIONS;
 const MAX_STEPS: usize = model::MAX_STEPS;
 const WORK_LEN: usize = model::WORK_LEN;
+#[cfg(rnn_quantized)]
+const SCRATCH_LEN: usize = model::SCRATCH_LEN;
+
+/// A float classifier: `rnn-core`'s `Classifier` over the weights in flash, with the
+/// optional stages the build's model needs.
+#[cfg(not(rnn_quantized))]
+type Model = rnn_core::Classifier<'static, crate::W, model::Stages>;
+/// A quantized classifier: `rnn-core`'s integer stacks, the weight rows read from flash in
+/// place, the dot products through the board's kernel.
+#[cfg(rnn_quantized)]
+type Model = rnn_core::QClassifier<'static, crate::QK>;
 
 /// The sequence being received: dense vectors of `I` channels.
 #[cfg(rnn_classify_dense)]
@@ -39,9 +58,65 @@ type Sequence = DenseBuffer<MAX_STEPS, I>;
 #[cfg(not(rnn_classify_dense))]
 type Sequence = TokenBuffer<MAX_STEPS>;
 
+/// The working memory of one classification and its answer's probabilities.
+struct Buffers {
+    /// `f32`s of `Classifier::work_len`, or `i16`s of `QClassifier::work_len`.
+    #[cfg(not(rnn_quantized))]
+    work: [f32; WORK_LEN],
+    #[cfg(rnn_quantized)]
+    work: crate::Words<[i16; WORK_LEN]>,
+    #[cfg(rnn_quantized)]
+    scratch: [i32; SCRATCH_LEN],
+    /// The integer logits (Q12).
+    #[cfg(rnn_quantized)]
+    logits_q: [i32; O],
+    /// The logits, then their softmax.
+    probabilities: [f32; O],
+}
+
+impl Buffers {
+    const ZERO: Buffers = Buffers {
+        #[cfg(not(rnn_quantized))]
+        work: [0.0; WORK_LEN],
+        #[cfg(rnn_quantized)]
+        work: crate::Words([0; WORK_LEN]),
+        #[cfg(rnn_quantized)]
+        scratch: [0; SCRATCH_LEN],
+        #[cfg(rnn_quantized)]
+        logits_q: [0; O],
+        probabilities: [0.0; O],
+    };
+
+    /// Classifies `steps`: the most likely class (the first on a tie), with every class's
+    /// probability left in `probabilities`.
+    #[cfg(not(rnn_quantized))]
+    fn classify(&mut self, model: &Model, steps: Steps<'_>) -> Result<usize, Error> {
+        model.classify(steps, &mut self.work, &mut self.probabilities)?;
+        let k = argmax(&self.probabilities);
+        softmax(&mut self.probabilities);
+        Ok(k)
+    }
+
+    /// Classifies `steps` in integers: the largest Q12 logit (the first on a tie), then
+    /// the logits as `f32` (exact) and their softmax for the probabilities.
+    #[cfg(rnn_quantized)]
+    fn classify(&mut self, model: &Model, steps: Steps<'_>) -> Result<usize, Error> {
+        model.classify(
+            steps,
+            &mut self.work.0,
+            &mut self.scratch,
+            &mut self.logits_q,
+        )?;
+        let k = rnn_core::sample::argmax_i32(&self.logits_q);
+        model.outputs_to_f32(&self.logits_q, &mut self.probabilities);
+        softmax(&mut self.probabilities);
+        Ok(k)
+    }
+}
+
 /// Everything the protocol remembers between two lines.
 pub struct App {
-    classifier: Classifier<'static, crate::W, model::Stages>,
+    classifier: Model,
     vocab: Vocab<'static>,
     syst: SYST,
     /// The sequence received so far.
@@ -50,8 +125,7 @@ pub struct App {
     /// lines are dropped up to the empty line that ends it.
     #[cfg(rnn_classify_dense)]
     failed: bool,
-    work: [f32; WORK_LEN],
-    logits: [f32; O],
+    buffers: Buffers,
 }
 
 impl Mode for App {
@@ -65,13 +139,18 @@ impl Mode for App {
         if dense != model::DENSE {
             return Err(BootError::InputKind { dense });
         }
-        let classifier = Classifier::with_stages(&view, crate::weight_words(&view))?;
+        #[cfg(not(rnn_quantized))]
+        let classifier = Model::with_stages(&view, crate::weight_words(&view))?;
+        #[cfg(rnn_quantized)]
+        let classifier = Model::with_kernel(&view)?;
         // Equal whenever the checks above hold and the model's convolutional front-end is
         // the build's. `check_built_for` does not compare front-ends: a build without one
         // (`NoStages`) refuses a model with one in `with_stages`, and another front-end is
         // refused here, as a working memory of another length. Checked so that no
         // sequence can fail for want of working memory.
         check_len(Dim::Work, classifier.work_len(MAX_STEPS), WORK_LEN)?;
+        #[cfg(rnn_quantized)]
+        check_len(Dim::Work, classifier.scratch_len(), SCRATCH_LEN)?;
         Ok(App {
             classifier,
             vocab: view.vocab(),
@@ -79,8 +158,7 @@ impl Mode for App {
             sequence: Sequence::new(),
             #[cfg(rnn_classify_dense)]
             failed: false,
-            work: [0.0; WORK_LEN],
-            logits: [0.0; O],
+            buffers: Buffers::ZERO,
         })
     }
 
@@ -103,6 +181,12 @@ impl Mode for App {
         out.uint(model::NORMALIZED.into());
         out.str(" max_steps=");
         out.uint(MAX_STEPS as u64);
+        // Float banners stay as they were; a quantized model names its weights' type.
+        #[cfg(rnn_quantized)]
+        {
+            out.str(" weights=");
+            out.str(model::PRECISION.name());
+        }
     }
 
     /// A word: classified at once.
@@ -196,12 +280,10 @@ impl Mode for App {
                     break;
                 }
             }
-            let (classifier, work, logits) = (&self.classifier, &mut self.work, &mut self.logits);
+            let (classifier, buffers) = (&self.classifier, &mut self.buffers);
             let ticks = measure::ticks(&mut self.syst, || {
-                let _ = classifier.classify(sequence.steps(), work, logits);
-                let k = argmax(logits);
-                softmax(logits);
-                core::hint::black_box((k, &logits));
+                let k = buffers.classify(classifier, sequence.steps()).ok();
+                core::hint::black_box((k, &buffers.probabilities));
             });
             let Some(ticks) = ticks else {
                 out.line(msg::BENCH_NO_COUNT);
@@ -282,16 +364,17 @@ impl Mode for App {
 impl App {
     /// Classifies the sequence and answers the class's name and probability.
     fn classify(&mut self, out: &mut Out) {
-        let result =
-            self.classifier
-                .classify(self.sequence.steps(), &mut self.work, &mut self.logits);
-        if let Err(e) = result {
-            out.error(&e);
-            return;
-        }
-        let k = argmax(&self.logits);
-        softmax(&mut self.logits);
-        let p = per_ten_thousand(self.logits.get(k).copied().unwrap_or(0.0));
+        let k = match self
+            .buffers
+            .classify(&self.classifier, self.sequence.steps())
+        {
+            Ok(k) => k,
+            Err(e) => {
+                out.error(&e);
+                return;
+            }
+        };
+        let p = per_ten_thousand(self.buffers.probabilities.get(k).copied().unwrap_or(0.0));
         match self.classifier.classes().name(k) {
             Some(name) => {
                 out.str(name);

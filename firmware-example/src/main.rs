@@ -65,6 +65,14 @@ use stream::App;
 #[repr(C, align(4))]
 pub struct Aligned<T: ?Sized>(pub T);
 
+/// 4-aligned `i16`s (a quantized model's state, working memory, quantized input): the
+/// Cortex-M4F's integer kernel loads two of them per `ldm` word when it can (it checks,
+/// and takes a slower loop otherwise).
+#[cfg(rnn_quantized)]
+#[repr(C, align(4))]
+#[derive(Clone, Copy)]
+pub struct Words<T>(pub T);
+
 /// What the three modes (next-symbol in `next.rs`, classify in `classify.rs`, streaming
 /// in `stream.rs`) do differently; the line handling, the shared commands (`/bench`, `/mem`, `/exit`,
 /// `/help`) and their error lines are written once, here.

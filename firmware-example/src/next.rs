@@ -38,7 +38,7 @@ const SCRATCH_LEN: usize = model::SCRATCH_LEN;
 #[cfg(not(rnn_quantized))]
 type State = [f32; STATE_LEN];
 #[cfg(rnn_quantized)]
-type State = Words<[i16; STATE_LEN]>;
+type State = crate::Words<[i16; STATE_LEN]>;
 /// The working space of one step (`i32` pre-activations in Q12 when quantized).
 #[cfg(not(rnn_quantized))]
 type Scratch = [f32; SCRATCH_LEN];
@@ -49,13 +49,6 @@ type Scratch = [i32; SCRATCH_LEN];
 type Logits = [f32; O];
 #[cfg(rnn_quantized)]
 type Logits = [i32; O];
-
-/// 4-aligned: the Cortex-M4F's integer kernel loads two `i16`s of the state per `ldm`
-/// word when it can (it checks, and takes a slower loop otherwise).
-#[cfg(rnn_quantized)]
-#[repr(C, align(4))]
-#[derive(Clone, Copy)]
-struct Words<T>(T);
 
 // Kept, not merged into `Network`: under `qemu -icount shift=0` (`/bench`), `Network` takes
 // 11.2 % more instructions per greedy step than `Elman` on the Cortex-M4F with the dinosaur
@@ -101,7 +94,7 @@ impl Buffers {
     };
     #[cfg(rnn_quantized)]
     const ZERO: Buffers = Buffers {
-        state: Words([0; STATE_LEN]),
+        state: crate::Words([0; STATE_LEN]),
         scratch: [0; SCRATCH_LEN],
         logits: [0; O],
         logits_f32: [0.0; O],

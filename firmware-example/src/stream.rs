@@ -11,10 +11,17 @@
 //! statistics are applied inside it. A line that is not a vector (a malformed number, the
 //! wrong number of values, too long, non-ASCII) is answered with one `error:` line and
 //! leaves the state as it was.
+//!
+//! A quantized tagger or regression model (format version 3, `cfg(rnn_quantized)`) runs
+//! through `rnn-core`'s [`rnn_core::QNetwork`] with the board's integer kernel
+//! (`crate::QK`): the same lines, the same answers. The float work is at the edges only:
+//! the input vector normalised and quantized (`QNetwork::step_input`), the Q12 outputs as
+//! `f32` in the targets' units (`QNetwork::outputs_to_f32`) and a tag's probability; the
+//! tag itself is the largest integer output.
 
 use cortex_m::peripheral::SYST;
 use rnn_core::sample::top;
-use rnn_core::{check_len, CellKind, Classes, Dim, Input, ModelView, Rng, Stream, Task, Text};
+use rnn_core::{check_len, CellKind, Classes, Dim, Error, Input, ModelView, Rng, Task, Text};
 
 use crate::decimal::{per_ten_thousand, write_f32};
 use crate::vector::parse_vector;
@@ -44,17 +51,114 @@ const BENCH_STEPS: u32 = 16;
 /// model's target scaling are not counted.
 const MACS: u64 = model::HEADER.macs_per_step(false);
 
+/// A float model: `rnn-core`'s `Stream` over the weights in flash.
+#[cfg(not(rnn_quantized))]
+type Model = rnn_core::Stream<'static, crate::W>;
+/// A quantized model: `rnn-core`'s integer stack, the weight rows read from flash in
+/// place, the dot products through the board's kernel.
+#[cfg(rnn_quantized)]
+type Model = rnn_core::QNetwork<'static, crate::QK>;
+
+/// The recurrent state and the working memory of a step.
+struct Buffers {
+    /// The recurrent state after the last step (zero at boot and after `/reset`): `f32`,
+    /// or `i16` in Q15 (an LSTM's cell state in its calibrated format) when quantized.
+    #[cfg(not(rnn_quantized))]
+    state: [f32; STATE_LEN],
+    #[cfg(rnn_quantized)]
+    state: crate::Words<[i16; STATE_LEN]>,
+    #[cfg(not(rnn_quantized))]
+    scratch: [f32; SCRATCH_LEN],
+    #[cfg(rnn_quantized)]
+    scratch: [i32; SCRATCH_LEN],
+    /// The input vector quantized.
+    #[cfg(rnn_quantized)]
+    xq: crate::Words<[i16; I]>,
+    /// The step's outputs in Q12.
+    #[cfg(rnn_quantized)]
+    out_q: [i32; O],
+    /// The step's outputs: logits, or values in the targets' units.
+    out: [f32; O],
+}
+
+impl Buffers {
+    const ZERO: Buffers = Buffers {
+        #[cfg(not(rnn_quantized))]
+        state: [0.0; STATE_LEN],
+        #[cfg(rnn_quantized)]
+        state: crate::Words([0; STATE_LEN]),
+        #[cfg(not(rnn_quantized))]
+        scratch: [0.0; SCRATCH_LEN],
+        #[cfg(rnn_quantized)]
+        scratch: [0; SCRATCH_LEN],
+        #[cfg(rnn_quantized)]
+        xq: crate::Words([0; I]),
+        #[cfg(rnn_quantized)]
+        out_q: [0; O],
+        out: [0.0; O],
+    };
+
+    /// Back to the zero state.
+    fn reset(&mut self) {
+        #[cfg(not(rnn_quantized))]
+        {
+            self.state = [0.0; STATE_LEN];
+        }
+        #[cfg(rnn_quantized)]
+        {
+            self.state.0 = [0; STATE_LEN];
+        }
+    }
+
+    /// One step with the input vector `x`; the outputs in `out`.
+    #[cfg(not(rnn_quantized))]
+    fn step(&mut self, model: &Model, x: &[f32; I]) -> Result<(), Error> {
+        model.step(
+            &mut self.state,
+            Input::Dense(x),
+            &mut self.scratch,
+            &mut self.out,
+        )
+    }
+
+    /// One step with the input vector `x` in integers (normalised and quantized first);
+    /// the Q12 outputs in `out_q` and as `f32` in `out`.
+    #[cfg(rnn_quantized)]
+    fn step(&mut self, model: &Model, x: &[f32; I]) -> Result<(), Error> {
+        model.step_input(
+            &mut self.state.0,
+            Input::Dense(x),
+            &mut self.xq.0,
+            &mut self.scratch,
+            &mut self.out_q,
+        )?;
+        model.outputs_to_f32(&self.out_q, &mut self.out);
+        Ok(())
+    }
+
+    /// A tagger's answer: the most likely class (the first on a tie) and its softmax
+    /// probability.
+    #[cfg(not(rnn_quantized))]
+    fn top(&self) -> (usize, f32) {
+        top(&self.out)
+    }
+
+    /// A quantized tagger's answer: the largest integer output (the first on a tie) and
+    /// the softmax probability of the largest (`top` over the exact `f32`s).
+    #[cfg(rnn_quantized)]
+    fn top(&self) -> (usize, f32) {
+        (rnn_core::sample::argmax_i32(&self.out_q), top(&self.out).1)
+    }
+}
+
 /// Everything the protocol remembers between two lines.
 pub struct App {
-    stream: Stream<'static, crate::W>,
+    stream: Model,
     /// The class names (tagging) or target names (regression), in output order.
     names: Classes<'static>,
     vocab_len: usize,
     syst: SYST,
-    /// The recurrent state after the last step (zero at boot and after `/reset`).
-    state: [f32; STATE_LEN],
-    scratch: [f32; SCRATCH_LEN],
-    out: [f32; O],
+    buffers: Buffers,
 }
 
 impl Mode for App {
@@ -78,7 +182,10 @@ impl Mode for App {
         if dense != model::DENSE {
             return Err(BootError::InputKind { dense });
         }
-        let stream = Stream::with_weights(&view, crate::weight_words(&view))?;
+        #[cfg(not(rnn_quantized))]
+        let stream = Model::with_weights(&view, crate::weight_words(&view))?;
+        #[cfg(rnn_quantized)]
+        let stream = Model::with_kernel(&view)?;
         // Equal whenever the checks above hold; checked so that no step can fail.
         check_len(Dim::Hidden, stream.state_len(), STATE_LEN)?;
         check_len(Dim::Work, stream.scratch_len(), SCRATCH_LEN)?;
@@ -87,9 +194,7 @@ impl Mode for App {
             names: view.classes(),
             vocab_len: view.vocab().len(),
             syst,
-            state: [0.0; STATE_LEN],
-            scratch: [0.0; SCRATCH_LEN],
-            out: [0.0; O],
+            buffers: Buffers::ZERO,
         })
     }
 
@@ -110,6 +215,12 @@ impl Mode for App {
         out.uint(self.vocab_len as u64);
         out.str(" normalized=");
         out.uint(model::NORMALIZED.into());
+        // Float banners stay as they were; a quantized model names its weights' type.
+        #[cfg(rnn_quantized)]
+        {
+            out.str(" weights=");
+            out.str(model::PRECISION.name());
+        }
     }
 
     /// One step's input vector: the model steps at once and the step is answered.
@@ -121,13 +232,7 @@ impl Mode for App {
         }
         // The array types fix every length (checked against the model at boot): the step
         // cannot fail.
-        let stepped = self.stream.step(
-            &mut self.state,
-            Input::Dense(&x),
-            &mut self.scratch,
-            &mut self.out,
-        );
-        match stepped {
+        match self.buffers.step(&self.stream, &x) {
             Ok(()) => self.answer(out),
             Err(e) => out.error(&e),
         }
@@ -136,7 +241,7 @@ impl Mode for App {
     fn command(&mut self, name: &str, arg: Option<&str>, _extra: bool, out: &mut Out) -> bool {
         match (name, arg) {
             ("reset", None) => {
-                self.state = [0.0; STATE_LEN];
+                self.buffers.reset();
                 out.line("ok: reset");
             }
             (n, None) if n == NAMES => {
@@ -159,21 +264,19 @@ impl Mode for App {
     /// on the same input drawn from a fixed seed, with the tag's label and probability
     /// (`sample::top`) at each step of a tagger. Leaves the protocol's state alone.
     fn bench(&mut self, out: &mut Out) {
-        let mut state = [0.0f32; STATE_LEN];
-        let mut scratch = [0.0f32; SCRATCH_LEN];
-        let mut values = [0.0f32; O];
+        let mut b = Buffers::ZERO;
         let mut x = [0.0f32; I];
         let mut rng = Rng::new(1);
         x.iter_mut().for_each(|v| *v = rng.next_f32() * 2.0 - 1.0);
         let stream = &self.stream;
         let ticks = measure::ticks(&mut self.syst, || {
             for _ in 0..BENCH_STEPS {
-                let _ = stream.step(&mut state, Input::Dense(&x), &mut scratch, &mut values);
+                let _ = b.step(stream, &x);
                 if TAG {
-                    core::hint::black_box(top(&values));
+                    core::hint::black_box(b.top());
                 }
             }
-            core::hint::black_box(&values);
+            core::hint::black_box(&b.out);
         });
         let Some(ticks) = ticks else {
             out.line(msg::BENCH_NO_COUNT);
@@ -207,7 +310,7 @@ impl App {
     /// [`DECIMALS`] decimals, separated by commas.
     fn answer(&self, out: &mut Out) {
         if TAG {
-            let (k, p) = top(&self.out);
+            let (k, p) = self.buffers.top();
             match self.names.name(k) {
                 Some(name) => {
                     out.str(name);
@@ -223,7 +326,7 @@ impl App {
             }
             return;
         }
-        for (k, &v) in self.out.iter().enumerate() {
+        for (k, &v) in self.buffers.out.iter().enumerate() {
             if k > 0 {
                 out.str(",");
             }

@@ -3,7 +3,7 @@
 //! model:
 //!
 //! ```text
-//! cargo run -p tests --example write_classifier -- OUT.rnn words|utf8-words|dense|conv|tag|regress
+//! cargo run -p tests --example write_classifier -- OUT.rnn words|utf8-words|dense|conv|tag|regress [int8|int16]
 //! ```
 //!
 //! `words`: a bidirectional GRU (H = 16) over `a`–`z`, `'`, `-`, `/`, six classes;
@@ -14,26 +14,42 @@
 //! bidirectional GRU (H = 12), four classes;
 //! `tag`: a tagger, a one-direction GRU (H = 16) over 6 normalised channels, four classes;
 //! `regress`: a regression model, two LSTM layers (H = 12) over 3 channels, two targets.
+//!
+//! `int8` or `int16` writes the model quantized (format version 3, `fixture::quantized_bytes`,
+//! as the QEMU tests quantize their fixtures).
 
 use std::path::PathBuf;
 use std::process::ExitCode;
 
 fn main() -> ExitCode {
-    const USAGE: &str = "usage: write_classifier OUT.rnn words|utf8-words|dense|conv|tag|regress";
+    const USAGE: &str = "usage: write_classifier OUT.rnn \
+                         words|utf8-words|dense|conv|tag|regress [int8|int16]";
     let args: Vec<String> = std::env::args().skip(1).collect();
-    let spec = match args.as_slice() {
-        [_, kind] if kind == "words" => tests::fixture::WORD_CLASSIFIER,
-        [_, kind] if kind == "utf8-words" => tests::fixture::UTF8_WORD_CLASSIFIER,
-        [_, kind] if kind == "dense" => tests::fixture::DENSE_CLASSIFIER,
-        [_, kind] if kind == "conv" => tests::fixture::CONV_CLASSIFIER,
-        [_, kind] if kind == "tag" => tests::fixture::TAGGER,
-        [_, kind] if kind == "regress" => tests::fixture::REGRESSOR,
+    let precision = match args.get(2).map(String::as_str) {
+        None if args.len() == 2 => None,
+        Some("int8") if args.len() == 3 => Some(rnn_core::Precision::Int8),
+        Some("int16") if args.len() == 3 => Some(rnn_core::Precision::Int16),
         _ => {
             eprintln!("{USAGE}");
             return ExitCode::from(2);
         }
     };
-    let bytes = tests::fixture::classifier_bytes(&spec);
+    let spec = match args[1].as_str() {
+        "words" => tests::fixture::WORD_CLASSIFIER,
+        "utf8-words" => tests::fixture::UTF8_WORD_CLASSIFIER,
+        "dense" => tests::fixture::DENSE_CLASSIFIER,
+        "conv" => tests::fixture::CONV_CLASSIFIER,
+        "tag" => tests::fixture::TAGGER,
+        "regress" => tests::fixture::REGRESSOR,
+        _ => {
+            eprintln!("{USAGE}");
+            return ExitCode::from(2);
+        }
+    };
+    let mut bytes = tests::fixture::classifier_bytes(&spec);
+    if let Some(precision) = precision {
+        bytes = tests::fixture::quantized_bytes(&bytes, precision);
+    }
     let path = PathBuf::from(&args[0]);
     tests::fixture::save(&path, &bytes);
     println!(

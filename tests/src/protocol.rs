@@ -19,12 +19,15 @@
 //! [`Network`]) rather than the firmware's compile-time sized `Elman<I, H, O, f32>` or
 //! `Network<f32>` over aligned floats. A quantized next-symbol model (format version 3)
 //! runs through [`QNetwork`] with `rnn-core`'s portable kernel and
-//! [`generate_quantized`], where the Cortex-M4F firmware runs its own DSP kernel.
+//! [`generate_quantized`], where the Cortex-M4F firmware runs its own DSP kernel; a
+//! quantized classifier through [`QClassifier`], a quantized tagger or regression model
+//! through [`QNetwork`]'s `step_input` (the class the largest integer output, the
+//! probabilities and values from `outputs_to_f32`), with the portable kernel too.
 
 use rnn_core::sample::{argmax, argmax_i32, softmax};
 use rnn_core::{
-    generate, generate_quantized, Cell, CellKind, Classifier, ElmanWeights, Error, Input,
-    ModelView, Network, QInput, QNetwork, Rng, Sampler, Steps, Stream, Task, Vocab,
+    generate, generate_quantized, Cell, CellKind, Classes, Classifier, ElmanWeights, Error, Input,
+    ModelView, Network, QClassifier, QInput, QNetwork, Rng, Sampler, Steps, Stream, Task, Vocab,
 };
 
 /// The longest line the firmware reads, in bytes (without its end).
@@ -84,9 +87,61 @@ pub fn utf8_line_error(line: &[u8], line_max: usize) -> Option<String> {
     first_invalid(line).map(|(at, byte, _)| invalid(at, byte))
 }
 
+/// A classifier, float or quantized, and its buffers.
+enum ClassifyModel<'a> {
+    // The models boxed: their tables are hundreds of bytes, of different sizes.
+    Float {
+        classifier: Box<Classifier<'a>>,
+        work: Vec<f32>,
+        logits: Vec<f32>,
+    },
+    Quantized {
+        classifier: Box<QClassifier<'a>>,
+        work: Vec<i16>,
+        scratch: Vec<i32>,
+        logits: Vec<i32>,
+        probabilities: Vec<f32>,
+    },
+}
+
+impl ClassifyModel<'_> {
+    /// The most likely class of `steps` (the first on a tie: of the `f32` logits, or of
+    /// the integer ones) and its softmax probability.
+    fn classify(&mut self, steps: Steps<'_>) -> Result<(usize, f32), Error> {
+        match self {
+            ClassifyModel::Float {
+                classifier,
+                work,
+                logits,
+            } => {
+                classifier.classify(steps, work, logits)?;
+                let k = argmax(logits);
+                softmax(logits);
+                Ok((k, logits[k]))
+            }
+            ClassifyModel::Quantized {
+                classifier,
+                work,
+                scratch,
+                logits,
+                probabilities,
+            } => {
+                classifier.classify(steps, work, scratch, logits)?;
+                let k = argmax_i32(logits);
+                classifier.outputs_to_f32(logits, probabilities);
+                softmax(probabilities);
+                Ok((k, probabilities[k]))
+            }
+        }
+    }
+}
+
 /// The classify mode's state.
 struct Classify<'a> {
-    classifier: Classifier<'a>,
+    model: ClassifyModel<'a>,
+    classes: Classes<'a>,
+    /// `I`: channels of a dense vector.
+    input: usize,
     dense: bool,
     max_steps: usize,
     /// The word's symbols, or the sequence's values (step after step).
@@ -94,17 +149,76 @@ struct Classify<'a> {
     values: Vec<f32>,
     /// Dense input: the sequence being received has had its error.
     failed: bool,
-    work: Vec<f32>,
-    logits: Vec<f32>,
+}
+
+/// A tagger or regression model, float or quantized, its recurrent state (carried from
+/// line to line) and its buffers.
+enum PerStepModel<'a> {
+    // The models boxed: their tables are hundreds of bytes, of different sizes.
+    Float {
+        stream: Box<Stream<'a>>,
+        state: Vec<f32>,
+        scratch: Vec<f32>,
+    },
+    Quantized {
+        net: Box<QNetwork<'a>>,
+        state: Vec<i16>,
+        scratch: Vec<i32>,
+        xq: Vec<i16>,
+        out_q: Vec<i32>,
+    },
 }
 
 /// The streaming mode's state (a tagger or regression model of dense vectors).
 struct PerStep<'a> {
-    stream: Stream<'a>,
-    /// The recurrent state, carried from line to line.
-    state: Vec<f32>,
-    scratch: Vec<f32>,
+    model: PerStepModel<'a>,
+    task: Task,
+    /// The class or target names.
+    names: Classes<'a>,
+    /// `I`.
+    input: usize,
+    /// The step's outputs (logits, or values in the targets' units).
     out: Vec<f32>,
+}
+
+impl PerStep<'_> {
+    /// One step with the vector `x`; the outputs in `out`.
+    fn step(&mut self, x: &[f32]) {
+        match &mut self.model {
+            PerStepModel::Float {
+                stream,
+                state,
+                scratch,
+            } => stream.step(state, Input::Dense(x), scratch, &mut self.out),
+            PerStepModel::Quantized {
+                net,
+                state,
+                scratch,
+                xq,
+                out_q,
+            } => net
+                .step_input(state, Input::Dense(x), xq, scratch, out_q)
+                .map(|()| net.outputs_to_f32(out_q, &mut self.out)),
+        }
+        .expect("buffers sized from the model");
+    }
+
+    /// The most likely class of the last step (the first on a tie: of the `f32` logits,
+    /// or of the integer ones).
+    fn class(&self) -> usize {
+        match &self.model {
+            PerStepModel::Float { .. } => argmax(&self.out),
+            PerStepModel::Quantized { out_q, .. } => argmax_i32(out_q),
+        }
+    }
+
+    /// Back to the zero state.
+    fn reset(&mut self) {
+        match &mut self.model {
+            PerStepModel::Float { state, .. } => state.fill(0.0),
+            PerStepModel::Quantized { state, .. } => state.fill(0),
+        }
+    }
 }
 
 /// A quantized next-symbol model and its integer buffers.
@@ -179,31 +293,65 @@ impl<'a> Reference<'a> {
             }
             Task::Next => (Some(Box::new(Network::from_view(&view)?)), None),
             Task::Tag | Task::Regress => {
-                let stream = Stream::from_view(&view)?;
+                let model = if header.quant.is_quantized() {
+                    let net = QNetwork::from_view(&view)?;
+                    PerStepModel::Quantized {
+                        net: Box::new(net),
+                        state: vec![0; net.state_len()],
+                        scratch: vec![0; net.scratch_len()],
+                        xq: vec![0; header.input as usize],
+                        out_q: vec![0; net.output_size()],
+                    }
+                } else {
+                    let stream = Stream::from_view(&view)?;
+                    PerStepModel::Float {
+                        stream: Box::new(stream),
+                        state: vec![0.0; stream.state_len()],
+                        scratch: vec![0.0; stream.scratch_len()],
+                    }
+                };
                 if !view.vocab().is_empty() {
                     return Err(Error::InvalidModel {
                         reason: "the streaming mode reads dense vectors only",
                     });
                 }
                 per_step = Some(PerStep {
-                    stream,
-                    state: vec![0.0; stream.state_len()],
-                    scratch: vec![0.0; stream.scratch_len()],
-                    out: vec![0.0; stream.output_size()],
+                    model,
+                    task: header.task,
+                    names: view.classes(),
+                    input: header.input as usize,
+                    out: vec![0.0; header.output as usize],
                 });
                 (None, None)
             }
             Task::Classify => {
-                let classifier = Classifier::from_view(&view)?;
+                let o = header.output as usize;
+                let model = if header.quant.is_quantized() {
+                    let classifier = QClassifier::from_view(&view)?;
+                    ClassifyModel::Quantized {
+                        classifier: Box::new(classifier),
+                        work: vec![0; classifier.work_len(max_steps)],
+                        scratch: vec![0; classifier.scratch_len()],
+                        logits: vec![0; o],
+                        probabilities: vec![0.0; o],
+                    }
+                } else {
+                    let classifier = Classifier::from_view(&view)?;
+                    ClassifyModel::Float {
+                        classifier: Box::new(classifier),
+                        work: vec![0.0; classifier.work_len(max_steps)],
+                        logits: vec![0.0; o],
+                    }
+                };
                 let classify = Classify {
-                    classifier,
+                    model,
+                    classes: view.classes(),
+                    input: header.input as usize,
                     dense: view.vocab().is_empty(),
                     max_steps,
                     tokens: Vec::new(),
                     values: Vec::new(),
                     failed: false,
-                    work: vec![0.0; classifier.work_len(max_steps)],
-                    logits: vec![0.0; classifier.output_size()],
                 };
                 (None, Some(classify))
             }
@@ -239,10 +387,17 @@ impl<'a> Reference<'a> {
     /// The two lines the firmware prints at boot on `board` (with core `cpu`).
     pub fn banner(&self, board: &str, cpu: &str, file_len: usize) -> String {
         let h = self.view.header();
+        // A quantized model names its weights' type; float banners stay as they were.
+        let weights = if h.quant.is_quantized() {
+            format!(" weights={}", h.quant.precision.name())
+        } else {
+            String::new()
+        };
         if self.per_step.is_some() {
             return format!(
                 "rnn-firmware board={board} cpu={cpu} task={} cell={} layers={} input={} \
-                 hidden={} output={} vocab={} normalized={} model_bytes={file_len}\nREADY\n",
+                 hidden={} output={} vocab={} normalized={}{weights} \
+                 model_bytes={file_len}\nREADY\n",
                 h.task.name(),
                 h.cell.name(),
                 h.layers,
@@ -257,7 +412,7 @@ impl<'a> Reference<'a> {
             return format!(
                 "rnn-firmware board={board} cpu={cpu} task=classify cell={} layers={} \
                  directions={} input={} hidden={} output={} vocab={} normalized={} \
-                 max_steps={} model_bytes={file_len}\nREADY\n",
+                 max_steps={}{weights} model_bytes={file_len}\nREADY\n",
                 h.cell.name(),
                 h.layers,
                 h.directions(),
@@ -269,12 +424,6 @@ impl<'a> Reference<'a> {
                 c.max_steps
             );
         }
-        // A quantized model names its weights' type; float banners stay as they were.
-        let weights = if h.quant.is_quantized() {
-            format!(" weights={}", h.quant.precision.name())
-        } else {
-            String::new()
-        };
         format!(
             "rnn-firmware board={board} cpu={cpu} cell={} layers={} input={} hidden={} \
              output={} vocab={}{weights} model_bytes={file_len}\nREADY\n",
@@ -537,7 +686,7 @@ impl<'a> Reference<'a> {
         if c.failed {
             return;
         }
-        let i = c.classifier.input_size();
+        let i = c.input;
         let error = match vector(text, i) {
             Err(e) => Some(e),
             Ok(_) if c.values.len() == c.max_steps * i => Some(format!(
@@ -566,16 +715,14 @@ impl<'a> Reference<'a> {
         } else {
             Steps::Tokens(&c.tokens)
         };
-        let result = c.classifier.classify(steps, &mut c.work, &mut c.logits);
+        let result = c.model.classify(steps);
         c.values.clear();
         c.tokens.clear();
         let answer = match result {
             Err(e) => format!("error: {e}"),
-            Ok(()) => {
-                let k = argmax(&c.logits);
-                softmax(&mut c.logits);
-                let name = c.classifier.classes().name(k).expect("O class names");
-                let q = probability_e4(c.logits[k]);
+            Ok((k, p)) => {
+                let name = c.classes.name(k).expect("O class names");
+                let q = probability_e4(p);
                 format!("{name} {}.{:04}", q / 10_000, q % 10_000)
             }
         };
@@ -588,7 +735,7 @@ impl<'a> Reference<'a> {
         let answer = match words.as_slice() {
             ["classes"] => format!(
                 "classes: {}",
-                c.classifier.classes().iter().collect::<Vec<_>>().join(", ")
+                c.classes.iter().collect::<Vec<_>>().join(", ")
             ),
             ["help"] if c.dense => "help: a line is one vector of comma-separated numbers, an \
                                    empty line ends the sequence and classifies it; commands: \
@@ -617,18 +764,16 @@ impl<'a> Reference<'a> {
             .per_step
             .as_mut()
             .expect("a tagger or regression model");
-        let x = match vector(text, p.stream.input_size()) {
+        let x = match vector(text, p.input) {
             Ok(x) => x,
             Err(e) => return self.say(&e),
         };
-        p.stream
-            .step(&mut p.state, Input::Dense(&x), &mut p.scratch, &mut p.out)
-            .expect("buffers sized from the model");
-        let answer = if p.stream.task() == Task::Tag {
-            let k = argmax(&p.out);
+        p.step(&x);
+        let answer = if p.task == Task::Tag {
+            let k = p.class();
             let mut probabilities = p.out.clone();
             softmax(&mut probabilities);
-            let name = p.stream.names().name(k).expect("O class names");
+            let name = p.names.name(k).expect("O class names");
             let q = probability_e4(probabilities[k]);
             format!("{name} p={}.{:04}", q / 10_000, q % 10_000)
         } else {
@@ -647,20 +792,19 @@ impl<'a> Reference<'a> {
             .as_mut()
             .expect("a tagger or regression model");
         let words: Vec<&str> = command.split(' ').filter(|w| !w.is_empty()).collect();
-        let (names, what) = if p.stream.task() == Task::Tag {
+        let (names, what) = if p.task == Task::Tag {
             ("classes", "class")
         } else {
             ("targets", "values")
         };
         let answer = match words.as_slice() {
             ["reset"] => {
-                p.state.fill(0.0);
+                p.reset();
                 "ok: reset".to_string()
             }
-            [name] if *name == names => format!(
-                "{names}: {}",
-                p.stream.names().iter().collect::<Vec<_>>().join(", ")
-            ),
+            [name] if *name == names => {
+                format!("{names}: {}", p.names.iter().collect::<Vec<_>>().join(", "))
+            }
             ["help"] => format!(
                 "help: a line is one step's vector of comma-separated numbers, answered with \
                  the step's {what}; the state carries over to the next line until /reset; \

@@ -53,7 +53,7 @@ fn random_classify_lines(seed: u64, count: usize, alphabet: &[u8]) -> Vec<u8> {
 
 /// The word classifier's session: words of every length up to the capacity, the `//`
 /// escape, every `error:` path, line ends, commands, random lines, then valid words.
-fn words_script() -> Vec<u8> {
+pub(crate) fn words_script() -> Vec<u8> {
     let cap = tests::protocol::DEFAULT_MAX_STEPS;
     // UTF-8 lines of up to 4 bytes per step of the capacity.
     let line_max = 4 * cap;
@@ -405,7 +405,7 @@ pub fn random_vector(rng: &mut Rng, channels: usize) -> String {
 /// of every length up to the capacity, every `error:` path (and the silence after a
 /// sequence's first error), commands inside a sequence, line ends, random lines, then a
 /// valid sequence.
-fn dense_script(fixture: Fixture) -> Vec<u8> {
+pub(crate) fn dense_script(fixture: Fixture) -> Vec<u8> {
     let cap = tests::protocol::DEFAULT_MAX_STEPS;
     let view = ModelView::parse(fixture.bytes()).expect("the fixture loads");
     let i = view.header().input as usize;
@@ -524,7 +524,7 @@ fn dense_script(fixture: Fixture) -> Vec<u8> {
 
 /// Checks that the host's answers to `script` cover what the session is meant to reach:
 /// at least `answers` classifications and every message in `messages`.
-fn check_coverage(fixture: Fixture, script: &[u8], answers: usize, messages: &[&str]) {
+pub(crate) fn check_coverage(fixture: Fixture, script: &[u8], answers: usize, messages: &[&str]) {
     let mut reference = Reference::new(fixture.bytes()).expect("the fixture loads");
     let out = String::from_utf8(reference.feed(script)).expect("ASCII answers");
     let view = ModelView::parse(fixture.bytes()).expect("the fixture loads");

@@ -70,11 +70,21 @@ pub enum Fixture {
     /// 2-aligned, so the Cortex-M4F's kernel takes its unaligned loop there, and its
     /// aligned one for the first layer's state.
     QGru2,
+    /// [`Fixture::Words`] quantized to int8: classify mode through `QClassifier`.
+    QWords,
+    /// [`Fixture::Dense`] quantized to int8 (the input with 11 fraction bits after its
+    /// normalisation).
+    QDense,
+    /// [`Fixture::Tagger`] quantized to int8: stream mode through `QNetwork`.
+    QTagger,
+    /// [`Fixture::Regressor`] quantized to int8 (two LSTM layers, the targets' statistics
+    /// applied to the Q12 outputs).
+    QRegressor,
 }
 
 /// The quantized fixtures: (fixture, the float fixture it quantizes or `None` for
 /// [`Fixture::QGru2`], weights).
-pub const QUANTIZED: [(Fixture, Option<Fixture>, rnn_core::Precision); 5] = [
+pub const QUANTIZED: [(Fixture, Option<Fixture>, rnn_core::Precision); 9] = [
     (
         Fixture::QElman,
         Some(Fixture::Elman),
@@ -92,6 +102,26 @@ pub const QUANTIZED: [(Fixture, Option<Fixture>, rnn_core::Precision); 5] = [
         rnn_core::Precision::Int8,
     ),
     (Fixture::QGru2, None, rnn_core::Precision::Int8),
+    (
+        Fixture::QWords,
+        Some(Fixture::Words),
+        rnn_core::Precision::Int8,
+    ),
+    (
+        Fixture::QDense,
+        Some(Fixture::Dense),
+        rnn_core::Precision::Int8,
+    ),
+    (
+        Fixture::QTagger,
+        Some(Fixture::Tagger),
+        rnn_core::Precision::Int8,
+    ),
+    (
+        Fixture::QRegressor,
+        Some(Fixture::Regressor),
+        rnn_core::Precision::Int8,
+    ),
 ];
 
 /// The gated and stacked fixtures: (fixture, kind, layers, hidden size, seed).
@@ -115,7 +145,8 @@ impl Fixture {
         static CONV_STRIDE_1: OnceLock<Vec<u8>> = OnceLock::new();
         static TAGGER: OnceLock<Vec<u8>> = OnceLock::new();
         static REGRESSOR: OnceLock<Vec<u8>> = OnceLock::new();
-        static QUANT: [OnceLock<Vec<u8>>; QUANTIZED.len()] = [const { OnceLock::new() }; 5];
+        static QUANT: [OnceLock<Vec<u8>>; QUANTIZED.len()] =
+            [const { OnceLock::new() }; QUANTIZED.len()];
         if let Some(k) = QUANTIZED.iter().position(|q| q.0 == self) {
             let (_, float, precision) = QUANTIZED[k];
             return QUANT[k].get_or_init(|| {

@@ -1,11 +1,16 @@
 //! Quantized next-symbol models (format version 3, int8 and int16 weights): the same
 //! protocol, byte for byte against the host's `QNetwork` and `generate_quantized` (the
 //! portable kernel; the Cortex-M4F firmware runs its DSP kernel), the names of
-//! `rnn-train sample`, the precision checks at boot, `/bench` and `/mem`.
+//! `rnn-train sample`, the precision checks at boot, `/bench` and `/mem`. Quantized
+//! classifiers (a word and a dense one, through `QClassifier`) and a quantized tagger and
+//! regression model in stream mode (through `QNetwork`), with the float fixtures'
+//! sessions: every error path and random lines.
 
 use crate::boot::fails_at_boot;
+use crate::classify::{check_coverage, dense_script, words_script};
 use crate::common::*;
 use crate::next::{check_rnn_train_sample, script};
+use crate::stream;
 use rnn_core::ModelView;
 use tests::qemu;
 
@@ -41,6 +46,97 @@ fn quantized_lstm_parity() {
 #[test]
 fn quantized_two_layer_gru_parity() {
     parity_on_every_board(Fixture::QGru2);
+}
+
+/// The word classifier's session (every word, UTF-8 and command error, random lines) with
+/// its int8 twin, on every board.
+#[test]
+fn quantized_classify_words_parity_all_boards() {
+    let script = words_script();
+    check_coverage(
+        Fixture::QWords,
+        &script,
+        80,
+        &[
+            "classes: english, spanish, french, german, italian, portuguese\n",
+            "\nerror: the sequence has no steps\n",
+            "\nerror: character 'H' is not in the model's vocabulary\n",
+            "\nerror: sequence longer than the buffer's 32 steps\n",
+            "\nerror: line longer than 128 bytes\n",
+            "\nerror: invalid UTF-8 at byte offset 3 (0xE9)\n",
+            "\nerror: /classes takes no argument\n",
+        ],
+    );
+    for board in qemu::all() {
+        check_parity(board, Fixture::QWords, &script);
+    }
+}
+
+/// The dense classifier's session (sequences, every vector error, random lines) with its
+/// int8 twin, on every board.
+#[test]
+fn quantized_classify_dense_parity_all_boards() {
+    let script = dense_script(Fixture::QDense);
+    check_coverage(
+        Fixture::QDense,
+        &script,
+        14,
+        &[
+            "\nerror: the sequence has no steps\n",
+            "\nerror: expected 12 values separated by commas, the line has 11\n",
+            "\nerror: value 12 is not a finite number: \"x\"\n",
+            "\nerror: value 1 is not a finite number: \"1e39\"\n",
+            "\nerror: sequence longer than the buffer's 32 steps\n",
+            "\nerror: line longer than 288 bytes\n",
+            "\nerror: non-ASCII byte 0xC3\n",
+        ],
+    );
+    for board in qemu::all() {
+        check_parity(board, Fixture::QDense, &script);
+    }
+}
+
+/// The tagger's stream session (the state carried, `/reset`, every line error, random
+/// lines) with its int8 twin, on every board.
+#[test]
+fn quantized_stream_tag_parity_all_boards() {
+    let script = stream::script(Fixture::QTagger);
+    stream::check_reference(
+        Fixture::QTagger,
+        &script,
+        &[
+            "\nclasses: still, walk, run, cycle\n",
+            "\nok: reset\n",
+            "\nerror: expected 6 values separated by commas, the line has 5\n",
+            "\nerror: value 1 is not a finite number: \"inf\"\n",
+            "\nerror: line longer than 144 bytes\n",
+            "\nerror: /reset takes no argument\n",
+        ],
+    );
+    for board in qemu::all() {
+        check_parity(board, Fixture::QTagger, &script);
+    }
+}
+
+/// The regression model's stream session with its int8 twin (two LSTM layers, values in
+/// the targets' units), on every board.
+#[test]
+fn quantized_stream_regress_parity_all_boards() {
+    let script = stream::script(Fixture::QRegressor);
+    stream::check_reference(
+        Fixture::QRegressor,
+        &script,
+        &[
+            "\ntargets: speed, heading\n",
+            "\nok: reset\n",
+            "\nerror: expected 3 values separated by commas, the line has 2\n",
+            "\nerror: line longer than 72 bytes\n",
+            "\nerror: non-ASCII byte 0xFF\n",
+        ],
+    );
+    for board in qemu::all() {
+        check_parity(board, Fixture::QRegressor, &script);
+    }
 }
 
 /// int16 weights on the Cortex-M4F, whose `SMLALD` loop is the firmware's own (the M0 and
@@ -87,6 +183,33 @@ fn other_precision_fails_at_boot() {
             &in_quantized_build,
         ),
         ("mps2-an386", Fixture::QGru, Fixture::Gru, &in_float_build),
+    ]);
+}
+
+/// The same in classify and stream mode: a float tagger in a firmware built for its
+/// quantized twin (the build's precision check at boot), and a quantized word classifier
+/// in one built for the float classifier (the float loader's refusal).
+#[test]
+fn other_precision_fails_at_boot_classify_and_stream() {
+    use rnn_core::{Error, Precision};
+    let quantized = ModelView::parse(Fixture::QWords.bytes()).expect("loads");
+    let in_float_build = rnn_core::Classifier::from_view(&quantized)
+        .expect_err("a quantized file is refused")
+        .to_string();
+    let in_quantized_build = Error::WrongPrecision {
+        expected: Precision::Int8,
+        found: Precision::F32,
+    }
+    .to_string();
+    assert!(in_float_build.contains("int8"), "{in_float_build}");
+    fails_at_boot(&[
+        (
+            "lm3s6965evb",
+            Fixture::Tagger,
+            Fixture::QTagger,
+            &in_quantized_build,
+        ),
+        ("microbit", Fixture::QWords, Fixture::Words, &in_float_build),
     ]);
 }
 

@@ -93,7 +93,7 @@ fn random_lines(seed: u64, count: usize) -> Vec<u8> {
 /// commands (malformed, unknown, the other modes'), line ends, too long and non-ASCII
 /// lines, the limits of `f32` (a normalised input overflows: the state turns NaN until
 /// `/reset`), random lines, then `/reset` and the recording once more.
-fn script(fixture: Fixture) -> Vec<u8> {
+pub(crate) fn script(fixture: Fixture) -> Vec<u8> {
     let (i, names) = shape(fixture);
     let view = ModelView::parse(fixture.bytes()).expect("the fixture loads");
     let limit = line_max(&view, DEFAULT_MAX_STEPS);
@@ -201,7 +201,7 @@ fn script(fixture: Fixture) -> Vec<u8> {
 /// `/reset` is answered as it was the first time, bad lines are answered with one error
 /// each and do not change the state (the recording with bad lines between its steps gets
 /// the recording's answers between the errors), and the expected messages are there.
-fn check_reference(fixture: Fixture, script: &[u8], messages: &[&str]) {
+pub(crate) fn check_reference(fixture: Fixture, script: &[u8], messages: &[&str]) {
     let (i, _) = shape(fixture);
     let steps = recording(i, 40, 51);
     let answers = |input: &str| -> Vec<String> {
