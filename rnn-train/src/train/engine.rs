@@ -2,7 +2,7 @@
 //! loss and accuracy of a set, over [`Examples`] of any task.
 //!
 //! A minibatch of one sequence runs through the per-sequence passes ([`crate::nn::forward`],
-//! [`crate::nn::backward`]); a larger one is cut into chunks of [`CHUNK`] consecutive
+//! [`crate::nn::backward`]); a larger one is cut into chunks of at most [`CHUNK`]
 //! sequences, each run through the batched passes ([`crate::nn::batched`]) into its own
 //! gradient buffer.
 //!
@@ -208,21 +208,32 @@ impl Engine {
             }
             None => self.transposed.insert(Transposed::of(arch, params)),
         };
-        let states = &self.states;
+        // Which positions of the minibatch each chunk runs: sorted by length (stably) and
+        // dealt out back and forth, so that every chunk gets about one of the longest and
+        // as many steps as the others. A chunk costs about as much as its longest sequence
+        // (its rows run each step together), so the chunks of one minibatch take about the
+        // same time on their threads. A function of the minibatch alone, like everything
+        // the sums depend on.
+        let mut by_len: Vec<usize> = (0..ids.len()).collect();
+        by_len.sort_by_key(|&j| std::cmp::Reverse(data.example(ids[j]).x.len()));
+        let mut dealt: Vec<Vec<usize>> = vec![Vec::with_capacity(CHUNK); need];
+        for (q, &j) in by_len.iter().enumerate() {
+            let (round, at) = (q / need, q % need);
+            let c = if round % 2 == 0 { at } else { need - 1 - at };
+            dealt[c].push(j);
+        }
+        let (states, dealt) = (&self.states, &dealt);
         let one = |(ci, chunk): (usize, &mut Chunk)| {
-            let first = ci * CHUNK;
-            let ids = &ids[first..(first + CHUNK).min(ids.len())];
-            let items: Vec<Item<'_>> = ids
+            let items: Vec<Item<'_>> = dealt[ci]
                 .iter()
-                .enumerate()
-                .map(|(j, &k)| {
+                .map(|&j| {
+                    let k = ids[j];
                     let ex = data.example(k);
                     let scale = match reduction {
                         Reduction::Mean => 1.0 / (ex.predictions().max(1) as f32 * nb),
                         Reduction::Sum => 1.0 / nb,
                     };
-                    let state0 =
-                        (carry && !data.starts_recording(k)).then_some(&states[first + j][..]);
+                    let state0 = (carry && !data.starts_recording(k)).then_some(&states[j][..]);
                     Item { ex, state0, scale }
                 })
                 .collect();
@@ -242,13 +253,19 @@ impl Engine {
                 *t += g;
             }
         }
+        let mut at = vec![(0, 0); ids.len()];
+        for (c, js) in dealt.iter().enumerate() {
+            for (i, &j) in js.iter().enumerate() {
+                at[j] = (c, i);
+            }
+        }
         let mut score = BatchScore::default();
-        for (j, _) in ids.iter().enumerate() {
-            let chunk = &self.chunks[j / CHUNK];
-            score.loss += f64::from(chunk.ws.loss(j % CHUNK));
-            score.correct += chunk.ws.correct(j % CHUNK);
+        for (j, &(c, i)) in at.iter().enumerate() {
+            let chunk = &self.chunks[c];
+            score.loss += f64::from(chunk.ws.loss(i));
+            score.correct += chunk.ws.correct(i);
             if carry {
-                chunk.ws.final_state_into(j % CHUNK, &mut self.states[j]);
+                chunk.ws.final_state_into(i, &mut self.states[j]);
             }
         }
         score
