@@ -101,7 +101,8 @@ fn recurrent<K: Kernel>(layer: &QLayer<'_>, h: &[i16], scratch: &mut [i32]) {
 }
 
 /// One step of a layer of `kind`: `state` holds `h` (Q15), then for LSTM `c` (`c_frac`
-/// fraction bits); `scratch` has `G·H` values.
+/// fraction bits); `scratch` has `G·H` values. Each kind's function below finds
+/// `W_h · h_prev + b_h` of every gate in `scratch`.
 pub fn layer_step<K: Kernel>(
     kind: CellKind,
     layer: &QLayer<'_>,
@@ -110,6 +111,14 @@ pub fn layer_step<K: Kernel>(
     c_frac: u32,
     scratch: &mut [i32],
 ) {
+    // Every kind starts with `W_h · h + b_h` for all its gates, before `h` changes: one
+    // call here, so that the product's loop is compiled once for all three kinds.
+    let h = if kind == CellKind::Lstm {
+        state.len() / 2
+    } else {
+        state.len()
+    };
+    recurrent::<K>(layer, state.get(..h).unwrap_or_default(), scratch);
     match kind {
         CellKind::Elman => elman::<K>(layer, state, x, scratch),
         CellKind::Gru => gru::<K>(layer, state, x, scratch),
@@ -119,7 +128,6 @@ pub fn layer_step<K: Kernel>(
 
 /// `a = tanh(W_aa a_prev + W_ax x + b_a)`.
 fn elman<K: Kernel>(layer: &QLayer<'_>, a: &mut [i16], x: QInput<'_>, scratch: &mut [i32]) {
-    recurrent::<K>(layer, a, scratch);
     for (i, (a, z)) in a.iter_mut().zip(scratch.iter()).enumerate() {
         *a = tanh_q(z.wrapping_add(input_term::<K>(layer, i, x)), Z_FRAC);
     }
@@ -129,7 +137,6 @@ fn elman<K: Kernel>(layer: &QLayer<'_>, a: &mut [i16], x: QInput<'_>, scratch: &
 /// `h = n + z ⊙ (h_prev − n)` (the same as `(1 − z) ⊙ n + z ⊙ h_prev`).
 fn gru<K: Kernel>(layer: &QLayer<'_>, h_state: &mut [i16], x: QInput<'_>, scratch: &mut [i32]) {
     let h = h_state.len();
-    recurrent::<K>(layer, h_state, scratch);
     let (g_r, rest) = scratch.split_at(h.min(scratch.len()));
     let (g_z, g_n) = rest.split_at(h.min(rest.len()));
     let units = h_state.iter_mut().zip(g_r).zip(g_z).zip(g_n).enumerate();
@@ -152,7 +159,6 @@ fn lstm<K: Kernel>(
 ) {
     let h = state.len() / 2;
     let (h_state, c_state) = state.split_at_mut(h);
-    recurrent::<K>(layer, h_state, scratch);
     let (g_i, rest) = scratch.split_at(h.min(scratch.len()));
     let (g_f, rest) = rest.split_at(h.min(rest.len()));
     let (g_g, g_o) = rest.split_at(h.min(rest.len()));
