@@ -381,6 +381,12 @@ fn test() -> Result<()> {
         ("conv", "write_classifier", &["conv"][..]),
         ("tag", "write_classifier", &["tag"][..]),
         ("regress", "write_classifier", &["regress"][..]),
+        // Their int8 twins: classify mode through QClassifier, stream mode through
+        // QNetwork, with the DSP kernel on the Cortex-M4F.
+        ("qwords", "write_classifier", &["words", "int8"][..]),
+        ("qdense", "write_classifier", &["dense", "int8"][..]),
+        ("qtag", "write_classifier", &["tag", "int8"][..]),
+        ("qregress", "write_classifier", &["regress", "int8"][..]),
     ] {
         let path = fixtures.join(format!("{name}.rnn"));
         run(
