@@ -247,11 +247,24 @@ impl Engine {
             }
             _ => chunks.iter_mut().enumerate().for_each(one),
         }
-        self.grad.copy_from_slice(&self.chunks[0].grad);
-        for c in &self.chunks[1..need] {
-            for (t, g) in self.grad.iter_mut().zip(&c.grad) {
-                *t += g;
+        // The chunks' gradients added in their order, element by element; the elements are
+        // shared out between the threads in stretches, which changes no sum.
+        const STRETCH: usize = 4096;
+        let done = &self.chunks[..need];
+        let add = |(s, t): (usize, &mut [f32])| {
+            let at = s * STRETCH;
+            t.copy_from_slice(&done[0].grad[at..at + t.len()]);
+            for c in &done[1..] {
+                for (t, g) in t.iter_mut().zip(&c.grad[at..]) {
+                    *t += g;
+                }
             }
+        };
+        match &self.pool {
+            Some(pool) => {
+                pool.install(|| self.grad.par_chunks_mut(STRETCH).enumerate().for_each(add))
+            }
+            None => self.grad.chunks_mut(STRETCH).enumerate().for_each(add),
         }
         let mut at = vec![(0, 0); ids.len()];
         for (c, js) in dealt.iter().enumerate() {
