@@ -240,18 +240,12 @@ impl Engine {
             chunk.grad.fill(0.0);
             batched::gradient(params, tw, &items, &mut chunk.ws, &mut chunk.grad);
         };
-        let chunks = &mut self.chunks[..need];
-        match &self.pool {
-            Some(pool) if need > 1 => {
-                pool.install(|| chunks.par_iter_mut().enumerate().for_each(one))
-            }
-            _ => chunks.iter_mut().enumerate().for_each(one),
-        }
-        // The chunks' gradients added in their order, element by element; the elements are
-        // shared out between the threads in stretches, which changes no sum.
+        // Then the chunks' gradients added in their order, element by element; the elements
+        // are shared out between the threads in stretches, which changes no sum. Both in
+        // one visit to the pool: its threads fall asleep between visits, and waking them
+        // costs more than the sum at small sizes.
         const STRETCH: usize = 4096;
-        let done = &self.chunks[..need];
-        let add = |(s, t): (usize, &mut [f32])| {
+        let add = |done: &[Chunk], (s, t): (usize, &mut [f32])| {
             let at = s * STRETCH;
             t.copy_from_slice(&done[0].grad[at..at + t.len()]);
             for c in &done[1..] {
@@ -260,11 +254,22 @@ impl Engine {
                 }
             }
         };
+        let (grad, chunks) = (&mut self.grad, &mut self.chunks[..need]);
         match &self.pool {
-            Some(pool) => {
-                pool.install(|| self.grad.par_chunks_mut(STRETCH).enumerate().for_each(add))
+            Some(pool) if need > 1 => pool.install(|| {
+                chunks.par_iter_mut().enumerate().for_each(one);
+                let done = &*chunks;
+                grad.par_chunks_mut(STRETCH)
+                    .enumerate()
+                    .for_each(|st| add(done, st));
+            }),
+            _ => {
+                chunks.iter_mut().enumerate().for_each(one);
+                let done = &*chunks;
+                grad.chunks_mut(STRETCH)
+                    .enumerate()
+                    .for_each(|st| add(done, st));
             }
-            None => self.grad.chunks_mut(STRETCH).enumerate().for_each(add),
         }
         let mut at = vec![(0, 0); ids.len()];
         for (c, js) in dealt.iter().enumerate() {
