@@ -5,6 +5,7 @@
 use cortex_m::peripheral::SYST;
 #[cfg(not(rnn_quantized))]
 use rnn_core::sample::argmax;
+#[cfg(not(rnn_quantized))]
 use rnn_core::sample::sample;
 #[cfg(not(any(rnn_elman_fast_path, rnn_quantized)))]
 use rnn_core::Cell;
@@ -74,15 +75,12 @@ struct Model {
     vocab: Vocab<'static>,
 }
 
-/// The buffers of a step: state, scratch, logits, and for a quantized model the logits as
-/// `f32` for temperature sampling.
+/// The buffers of a step: state, scratch, logits.
 #[derive(Clone, Copy)]
 struct Buffers {
     state: State,
     scratch: Scratch,
     logits: Logits,
-    #[cfg(rnn_quantized)]
-    logits_f32: [f32; O],
 }
 
 impl Buffers {
@@ -97,7 +95,6 @@ impl Buffers {
         state: crate::Words([0; STATE_LEN]),
         scratch: [0; SCRATCH_LEN],
         logits: [0; O],
-        logits_f32: [0.0; O],
     };
 
     /// The most likely symbol (the first on a tie), from the logits of the last step.
@@ -118,12 +115,12 @@ impl Buffers {
         sample(&self.logits, sampler, rng)
     }
 
-    /// A symbol drawn by `sampler`: the Q12 logits as `f32` (exact), then the float
-    /// sampler, as `generate_quantized` draws.
+    /// A symbol drawn by `sampler` from the Q12 logits, each read as `f32` (exactly) where
+    /// the float sampler reads it: the draws of `generate_quantized`, without a buffer of
+    /// `O` floats.
     #[cfg(rnn_quantized)]
     fn draw(&mut self, sampler: Sampler, rng: &mut Rng) -> Result<usize, Error> {
-        rnn_core::quant::network::logits_to_f32(&self.logits, &mut self.logits_f32);
-        sample(&self.logits_f32, sampler, rng)
+        rnn_core::sample::sample_q12(&self.logits, sampler, rng)
     }
 }
 
@@ -214,7 +211,6 @@ impl Model {
             &mut b.state.0,
             &mut b.scratch,
             &mut b.logits,
-            &mut b.logits_f32,
             emit,
         )
     }

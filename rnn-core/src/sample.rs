@@ -3,9 +3,9 @@
 //! firmware share so that both print the same text from the same seed.
 
 use crate::cell::{Cell, Input};
-use crate::error::{check_len, Dim, Error};
+use crate::error::Error;
 use crate::quant::cell::QInput;
-use crate::quant::network::{logits_to_f32, QNetwork};
+use crate::quant::network::QNetwork;
 use crate::quant::Kernel;
 use crate::vocab::Vocab;
 
@@ -210,8 +210,8 @@ pub fn generate<C: Cell + ?Sized>(
 
 /// [`generate`] for a quantized model ([`QNetwork`]): the same loop and the same draws, the
 /// state in `i16` and the logits in Q12 `i32` (`logits_q`). Greedy decoding compares the
-/// integer logits; temperature sampling turns them into `f32` first (`logits`, `O` floats),
-/// the only float work.
+/// integer logits; temperature sampling reads each as `f32` ([`sample_q12`]), the only
+/// float work.
 #[allow(clippy::too_many_arguments)]
 pub fn generate_quantized<K: Kernel>(
     net: &QNetwork<'_, K>,
@@ -223,17 +223,14 @@ pub fn generate_quantized<K: Kernel>(
     state: &mut [i16],
     scratch: &mut [i32],
     logits_q: &mut [i32],
-    logits: &mut [f32],
     emit: impl FnMut(char),
 ) -> Result<usize, Error> {
-    check_len(Dim::Output, logits_q.len(), logits.len())?;
     state.fill(0);
     let mut d = QuantDecoder {
         net,
         state,
         scratch,
         logits_q,
-        logits,
         sampler: sampler.checked()?,
     };
     complete(&mut d, vocab, prefix, rng, max_len, emit)
@@ -267,7 +264,6 @@ struct QuantDecoder<'n, 'a, 'b, K: Kernel> {
     state: &'b mut [i16],
     scratch: &'b mut [i32],
     logits_q: &'b mut [i32],
-    logits: &'b mut [f32],
     sampler: Sampler,
 }
 
@@ -280,11 +276,7 @@ impl<K: Kernel> Decoder for QuantDecoder<'_, '_, '_, K> {
         self.net.step(self.state, x, self.scratch, self.logits_q)
     }
     fn pick(&mut self, rng: &mut Rng) -> Result<usize, Error> {
-        if self.sampler == Sampler::Greedy {
-            return Ok(argmax_i32(self.logits_q));
-        }
-        logits_to_f32(self.logits_q, self.logits);
-        sample(self.logits, self.sampler, rng)
+        sample_q12(self.logits_q, self.sampler, rng)
     }
 }
 

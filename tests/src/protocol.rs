@@ -227,8 +227,6 @@ struct Quantized<'a> {
     state: Vec<i16>,
     scratch: Vec<i32>,
     logits: Vec<i32>,
-    /// The logits as `f32`, for temperature sampling.
-    logits_f32: Vec<f32>,
 }
 
 /// The protocol's state, fed byte by byte, answering what the firmware must answer.
@@ -284,7 +282,6 @@ impl<'a> Reference<'a> {
                     state: vec![0; net.state_len()],
                     scratch: vec![0; net.scratch_len()],
                     logits: vec![0; o],
-                    logits_f32: vec![0.0; o],
                 });
                 (None, None)
             }
@@ -557,7 +554,6 @@ impl<'a> Reference<'a> {
                 &mut q.state,
                 &mut q.scratch,
                 &mut q.logits,
-                &mut q.logits_f32,
                 |c| name.push(c),
             ),
             None => generate(

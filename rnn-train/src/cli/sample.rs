@@ -93,17 +93,7 @@ pub fn sample(
                 scratch,
                 logits: q,
             } => rnn_core::generate_quantized(
-                net,
-                &vocab,
-                prefix,
-                sampler,
-                &mut rng,
-                max_len,
-                state,
-                scratch,
-                q,
-                &mut logits,
-                push,
+                net, &vocab, prefix, sampler, &mut rng, max_len, state, scratch, q, push,
             ),
         }
         .map_err(|e| match e {
