@@ -365,7 +365,7 @@ mod tests {
     fn cell_exponent_leaves_a_bit_of_headroom() {
         assert_eq!(cell_exp(0.0), 15);
         assert_eq!(cell_exp(0.49), 15);
-        assert_eq!(cell_exp(1.0), 14);
+        assert_eq!(cell_exp(1.0), 13);
         assert_eq!(cell_exp(3.9), 12);
         assert_eq!(cell_exp(4.1), 11);
         assert_eq!(cell_exp(1e9), 0);
