@@ -159,111 +159,76 @@ fn change(out: &str, metric: &str) -> (f64, f64) {
     (v[0], v[2])
 }
 
+/// Trains a model of `task` on `data` (`args` the task's own flags) and quantizes it with
+/// `quantize` (`qargs` more flags); returns the quantized file and `quantize`'s table.
+fn train_and_quantize(
+    name: &str,
+    task: &str,
+    data: &Path,
+    args: &[&str],
+    qargs: &[&str],
+) -> (PathBuf, String) {
+    let (float, q) = (tmp(&format!("{name}.rnn")), tmp(&format!("{name}-q.rnn")));
+    let train = [
+        "train",
+        "--task",
+        task,
+        "--data",
+        s(data),
+        "--out",
+        s(&float),
+        "--quiet",
+    ];
+    ok(&[&train[..], args].concat());
+    let quantize = [
+        "quantize",
+        "--model",
+        s(&float),
+        "--calibrate",
+        s(data),
+        "--out",
+        s(&q),
+    ];
+    let out = ok(&[&quantize[..], args_for_quantize(args), qargs].concat());
+    (q, out)
+}
+
+/// The flags of `args` that say which columns are what, which `quantize` needs too.
+fn args_for_quantize<'a>(args: &'a [&'a str]) -> &'a [&'a str] {
+    let at = args
+        .iter()
+        .position(|a| a.starts_with("--group") || a.starts_with("--targets"));
+    at.map_or(&[], |k| &args[k..])
+}
+
 #[test]
 fn classifiers_taggers_and_regression_models_quantize_too() {
     // A classifier of dense sequences (calibrates the input range).
     let train = common::series_file("q-up-down.ts", 40, 3);
     let test = common::series_file("q-up-down-test.ts", 40, 4);
-    let float = tmp("q-updown.rnn");
-    ok(&[
-        "train",
-        "--task",
-        "classify",
-        "--data",
-        s(&train),
-        "--out",
-        s(&float),
-        "--quiet",
-        "--epochs",
-        "20",
-        "--cell",
-        "lstm",
-    ]);
-    let q = tmp("q-updown-int8.rnn");
-    let out = ok(&[
-        "quantize",
-        "--model",
-        s(&float),
-        "--calibrate",
-        s(&train),
-        "--out",
-        s(&q),
-        "--test",
-        s(&test),
-    ]);
+    let lstm = ["--epochs", "20", "--cell", "lstm"];
+    let (q, out) = train_and_quantize("q-updown", "classify", &train, &lstm, &["--test", s(&test)]);
     let (f, d) = change(&out, "accuracy");
     assert!(d >= -0.05, "classifier accuracy {f} changed by {d}: {out}");
     let report = ok(&["eval", "--model", s(&q), "--data", s(&test)]);
     assert!(report.contains("accuracy"), "{report}");
     // A tagger that needs memory, and a smoothing regression model.
     let latch = common::latch_csv("q-latch.csv", 6, 150, 1);
-    let tagger = tmp("q-latch.rnn");
-    ok(&[
-        "train",
-        "--task",
-        "tag",
-        "--data",
-        s(&latch),
-        "--group",
-        "run",
-        "--label",
-        "state",
-        "--out",
-        s(&tagger),
-        "--hidden",
-        "16",
-        "--epochs",
-        "10",
-        "--quiet",
-    ]);
-    let qt = tmp("q-latch-int8.rnn");
-    let out = ok(&[
-        "quantize",
-        "--model",
-        s(&tagger),
-        "--calibrate",
-        s(&latch),
-        "--out",
-        s(&qt),
-        "--group",
-        "run",
-        "--label",
-        "state",
-    ]);
+    let tag = [
+        "--hidden", "16", "--epochs", "10", "--group", "run", "--label", "state",
+    ];
+    let (_, out) = train_and_quantize("q-latch", "tag", &latch, &tag, &[]);
     let (f, d) = change(&out, "per-step accuracy");
     assert!(d >= -0.02, "tagger accuracy {f} changed by {d}: {out}");
     let (smooth, _) = common::smoothing_csv("q-smooth.csv", 800, 3);
-    let reg = tmp("q-smooth.rnn");
-    ok(&[
-        "train",
-        "--task",
+    let reg = ["--hidden", "8", "--epochs", "10", "--targets", "y"];
+    let (qr, out) = train_and_quantize(
+        "q-smooth",
         "regress",
-        "--data",
-        s(&smooth),
-        "--targets",
-        "y",
-        "--out",
-        s(&reg),
-        "--hidden",
-        "8",
-        "--epochs",
-        "10",
-        "--quiet",
-    ]);
-    let qr = tmp("q-smooth-int16.rnn");
-    let out = ok(&[
-        "quantize",
-        "--model",
-        s(&reg),
-        "--calibrate",
-        s(&smooth),
-        "--out",
-        s(&qr),
-        "--targets",
-        "y",
-        "--weights",
-        "int16",
-    ]);
+        &smooth,
+        &reg,
+        &["--weights", "int16"],
+    );
     let (f, d) = change(&out, "RMSE y");
     assert!(d.abs() <= 0.02 * f, "RMSE {f} changed by {d}: {out}");
     let info = ok(&["inspect", "--model", s(&qr)]);
