@@ -29,29 +29,20 @@ fn model(kind: CellKind, hidden: u32) -> Vec<u8> {
     buf
 }
 
-fn step(c: &mut Criterion) {
-    let mut group = c.benchmark_group("step");
+/// One group of benchmarks: for each cell kind and hidden size, `make` turns the float
+/// model's bytes into a step function of a token, which is timed.
+fn bench_steps<F: FnMut(usize)>(c: &mut Criterion, name: &str, make: impl Fn(&[u8]) -> F) {
+    let mut group = c.benchmark_group(name);
     for kind in CellKind::ALL {
         for hidden in [25u32, 64, 128] {
             let bytes = model(kind, hidden);
-            let view = ModelView::parse(&bytes).unwrap();
-            let net = Network::from_view(&view).unwrap();
-            let mut state = vec![0.0f32; net.state_len()];
-            let mut scratch = vec![0.0f32; net.scratch_len()];
-            let mut logits = vec![0.0f32; net.output_size()];
+            let mut step = make(&bytes);
             let id = BenchmarkId::new(kind.name(), hidden);
             group.bench_with_input(id, &hidden, |b, _| {
                 let mut token = 0;
                 b.iter(|| {
                     token = (token + 7) % 27;
-                    net.step(
-                        &mut state,
-                        Input::Token(black_box(token)),
-                        &mut scratch,
-                        &mut logits,
-                    )
-                    .unwrap();
-                    black_box(logits[0])
+                    step(black_box(token))
                 })
             });
         }
@@ -59,44 +50,45 @@ fn step(c: &mut Criterion) {
     group.finish();
 }
 
+fn step(c: &mut Criterion) {
+    bench_steps(c, "step", |bytes| {
+        let bytes = bytes.to_vec().leak();
+        let view = ModelView::parse(bytes).unwrap();
+        let net = Network::from_view(&view).unwrap();
+        let mut state = vec![0.0f32; net.state_len()];
+        let mut scratch = vec![0.0f32; net.scratch_len()];
+        let mut logits = vec![0.0f32; net.output_size()];
+        move |token| {
+            net.step(&mut state, Input::Token(token), &mut scratch, &mut logits)
+                .unwrap();
+            black_box(logits[0]);
+        }
+    });
+}
+
 /// The same models quantized to int8, one integer step each (`QNetwork`).
 fn quantized_step(c: &mut Criterion) {
-    let mut group = c.benchmark_group("quantized_step");
-    for kind in CellKind::ALL {
-        for hidden in [25u32, 64, 128] {
-            let float = model(kind, hidden);
-            let view = ModelView::parse(&float).unwrap();
-            let quant = Quant {
-                precision: Precision::Int8,
-                cell_exp: [12; rnn_core::quant::MAX_STACKS],
-                ..Quant::FLOAT
-            };
-            let mut bytes = vec![0u8; rnn_core::quantized_len(&view, quant).unwrap()];
-            let n = rnn_core::write_quantized(&mut bytes, &view, quant).unwrap();
-            bytes.truncate(n);
-            let view = ModelView::parse(&bytes).unwrap();
-            let net = QNetwork::from_view(&view).unwrap();
-            let mut state = vec![0i16; net.state_len()];
-            let mut scratch = vec![0i32; net.scratch_len()];
-            let mut logits = vec![0i32; net.output_size()];
-            let id = BenchmarkId::new(kind.name(), hidden);
-            group.bench_with_input(id, &hidden, |b, _| {
-                let mut token = 0;
-                b.iter(|| {
-                    token = (token + 7) % 27;
-                    net.step(
-                        &mut state,
-                        QInput::Token(black_box(token)),
-                        &mut scratch,
-                        &mut logits,
-                    )
-                    .unwrap();
-                    black_box(logits[0])
-                })
-            });
+    bench_steps(c, "quantized_step", |float| {
+        let view = ModelView::parse(float).unwrap();
+        let quant = Quant {
+            precision: Precision::Int8,
+            cell_exp: [12; rnn_core::quant::MAX_STACKS],
+            ..Quant::FLOAT
+        };
+        let mut bytes = vec![0u8; rnn_core::quantized_len(&view, quant).unwrap()];
+        let n = rnn_core::write_quantized(&mut bytes, &view, quant).unwrap();
+        bytes.truncate(n);
+        let view = ModelView::parse(bytes.leak()).unwrap();
+        let net = QNetwork::from_view(&view).unwrap();
+        let mut state = vec![0i16; net.state_len()];
+        let mut scratch = vec![0i32; net.scratch_len()];
+        let mut logits = vec![0i32; net.output_size()];
+        move |token| {
+            net.step(&mut state, QInput::Token(token), &mut scratch, &mut logits)
+                .unwrap();
+            black_box(logits[0]);
         }
-    }
-    group.finish();
+    });
 }
 
 criterion_group!(benches, step, quantized_step);
