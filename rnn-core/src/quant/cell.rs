@@ -74,7 +74,6 @@ pub fn matvec_q12<K: Kernel>(
 ) {
     let shift = x_frac as i32 - Z_FRAC as i32;
     let n = m.cols;
-    let finish = |r: usize, e: i32, acc: i32| rescale(acc, e + shift).wrapping_add(i32_at(bias, r));
     let mut r = 0;
     if m.width == 1 && n > 0 {
         for (o, rows) in out.chunks_exact_mut(4).zip(m.values.chunks_exact(4 * n)) {
@@ -82,9 +81,19 @@ pub fn matvec_q12<K: Kernel>(
             let (r1, rest) = rest.split_at(n);
             let (r2, r3) = rest.split_at(n);
             let sums = K::dot4_i8([r0, r1, r2, r3], x);
+            // The group's four exponents and biases with one bounds check each.
+            let exps: [u8; 4] = m
+                .exps
+                .get(r..r + 4)
+                .and_then(|e| e.try_into().ok())
+                .unwrap_or_default();
+            let biases: Option<&[u8; 16]> =
+                bias.get(4 * r..4 * r + 16).and_then(|b| b.try_into().ok());
             for (k, (o, acc)) in o.iter_mut().zip(sums).enumerate() {
-                let e = m.exps.get(r + k).map_or(0, |&b| i32::from(b as i8));
-                *o = finish(r + k, e, acc);
+                let b = biases.map_or(0, |b| {
+                    i32::from_le_bytes([b[4 * k], b[4 * k + 1], b[4 * k + 2], b[4 * k + 3]])
+                });
+                *o = rescale(acc, i32::from(exps[k] as i8) + shift).wrapping_add(b);
             }
             r += 4;
         }
