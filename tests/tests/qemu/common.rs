@@ -340,3 +340,13 @@ pub fn check_parity(board: &Board, fixture: Fixture, input: &[u8]) {
         board.name
     );
 }
+
+/// The number right before `key` in `line` (a leading `(` dropped): how the tests read
+/// the firmware's `/bench` and `/mem` lines.
+pub fn number_before(line: &str, key: &str) -> u64 {
+    let head = &line[..line.find(key).unwrap_or_else(|| panic!("{key} in {line}"))];
+    let word = head.split_whitespace().last().unwrap_or("");
+    word.trim_start_matches('(')
+        .parse()
+        .unwrap_or_else(|_| panic!("number before {key} in {line}"))
+}

@@ -215,61 +215,17 @@ fn other_precision_fails_at_boot_classify_and_stream() {
 
 /// `/bench` of the quantized models: the same count twice, the MAC count, a plausible cost
 /// (`SMLAD` does two MACs per instruction: at least half an instruction per MAC); `/mem`:
-/// the static RAM is the state (`i16`), scratch (`i32`), logits (`i32` and `f32`) plus at
-/// most 512 bytes.
+/// the static RAM is the state (`i16`), scratch and logits (`i32`) plus at most 512 bytes.
 #[test]
 fn quantized_bench_and_mem() {
     for fixture in [Fixture::QElman, Fixture::QLstm, Fixture::QGru2] {
         let view = ModelView::parse(fixture.bytes()).expect("fixture loads");
         let net = rnn_core::QNetwork::from_view(&view).expect("quantized");
-        let budget = 2 * net.state_len() + 4 * net.scratch_len() + 8 * net.output_size() + 512;
-        let macs = view.header().macs_per_step(true);
-        for board in qemu::all() {
-            let elf = firmware(board, fixture);
-            let session = qemu::run(
-                board,
-                &elf,
-                b"/bench\n/bench\n/mem\n/exit\n".to_vec(),
-                true,
-                SESSION_TIMEOUT,
-            );
-            let text = session.text();
-            let lines: Vec<&str> = text.lines().collect();
-            assert_eq!(lines.len(), 6, "{}: {text}", board.name);
-            let (bench, again, mem) = (lines[2], lines[3], lines[4]);
-            assert_eq!(
-                bench, again,
-                "{}: the count must be deterministic",
-                board.name
-            );
-            let greedy = number_before(bench, " instructions/step (");
-            let sampled = number_before(bench, " instructions/step, ");
-            assert_eq!(number_before(bench, " MACs/step"), macs, "{bench}");
-            assert!(
-                2 * greedy >= macs && greedy <= 100 * macs,
-                "{}: {bench}",
-                board.name
-            );
-            assert!(sampled > greedy, "{}: {bench}", board.name);
-            let static_ram = number_before(mem, " bytes (.data+.bss)");
-            let peak = number_before(mem, " bytes of ");
-            assert!(static_ram <= budget as u64, "{}: {mem}", board.name);
-            assert!(peak > 0 && peak < 16 * 1024, "{}: {mem}", board.name);
-            println!(
-                "{} ({fixture:?}): {bench}\n{}: {mem}",
-                board.name, board.name
-            );
-        }
+        let budget = 2 * net.state_len() + 4 * net.scratch_len() + 4 * net.output_size() + 512;
+        crate::bench::check_bench_and_mem(fixture, budget as u64, |greedy, macs| {
+            2 * greedy >= macs && greedy <= 100 * macs
+        });
     }
-}
-
-/// The number right before `key` in `line` (a leading `(` dropped).
-fn number_before(line: &str, key: &str) -> u64 {
-    let head = &line[..line.find(key).unwrap_or_else(|| panic!("{key} in {line}"))];
-    let word = head.split_whitespace().last().unwrap_or("");
-    word.trim_start_matches('(')
-        .parse()
-        .unwrap_or_else(|_| panic!("number before {key} in {line}"))
 }
 
 /// Each quantized fixture is its float twin's architecture with integer weights.
