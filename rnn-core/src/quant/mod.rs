@@ -383,19 +383,11 @@ impl<'a> QMatrix<'a> {
     #[inline(always)]
     pub fn at(&self, r: usize, c: usize) -> (i32, i32) {
         let e = self.exps.get(r).map_or(0, |&b| i32::from(b as i8));
-        let k = r * self.cols + c;
-        let q = if self.width == 1 {
-            self.values.get(k).map_or(0, |&b| i32::from(b as i8))
-        } else {
-            match (self.values.get(2 * k), self.values.get(2 * k + 1)) {
-                (Some(&lo), Some(&hi)) => i32::from(i16::from_le_bytes([lo, hi])),
-                _ => 0,
-            }
-        };
-        (e, q)
+        // The whole matrix read as one long row: no slice of row `r` to make.
+        (e, self.value(self.values, r * self.cols + c))
     }
 
-    /// Value `c` of row `r`'s bytes.
+    /// Value `c` of a row's bytes (or of the whole matrix's, counted row after row).
     #[inline(always)]
     pub fn value(&self, row: &[u8], c: usize) -> i32 {
         if self.width == 1 {
