@@ -58,7 +58,7 @@ fn epoch(c: &mut Criterion) {
             let mut e = 0;
             b.iter(|| {
                 e += 1;
-                train::train_epoch(&mut engine, &mut state, &data, &hyper, e, &bar).unwrap()
+                train::train_epoch(&mut engine, &mut state, &data, &hyper, e, e, &bar).unwrap()
             })
         });
     }

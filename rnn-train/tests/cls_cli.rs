@@ -11,7 +11,7 @@ use rnn_train::data::classes::encode;
 use rnn_train::data::{Examples, RawSet};
 use rnn_train::io::metrics::Confusion;
 use rnn_train::nn::{Arch, CellType, Model, Task};
-use rnn_train::train::optim::OptimizerKind;
+use rnn_train::train::optim::{LrSchedule, OptimizerKind};
 use rnn_train::train::{self, Engine, Hyper, RunOptions, State, TaskData, TaskHyper};
 
 #[test]
@@ -44,6 +44,7 @@ fn seeded_run_on_vendored_words_beats_the_stated_accuracy() {
         clip: 5.0,
         clip_norm: None,
         optimizer: OptimizerKind::Adam,
+        lr_schedule: LrSchedule::Constant,
         val_split: 0.0,
         seed: 1,
         shuffle: true,
@@ -281,9 +282,9 @@ fn bad_classification_input_is_one_line_and_exit_2() {
 
 #[test]
 fn classifier_defaults_adapt_to_the_data_and_are_printed() {
-    // 40 cases, 4 held out (stratified 10 %): 36 to train on, so a minibatch of
-    // ceil(36/32) = 2, raised to the smallest, 4; 9 updates per epoch, ceil(40/9) = 5
-    // epochs for a budget of 40 updates, and the shortest patience, 10 epochs.
+    // 40 cases, too few for a validation set: all 40 train, so a minibatch of
+    // ceil(40/32) = 2, raised to the smallest, 4; 10 updates per epoch, 4 epochs for a
+    // budget of 40 updates, with the cosine decay and without early stopping.
     let data = series_file("defaults.ts", 40, 3);
     let out = tmp("defaults.rnn");
     let base = [
@@ -306,14 +307,20 @@ fn classifier_defaults_adapt_to_the_data_and_are_printed() {
         "--optimizer adam",
         "--lr 0.01",
         "--batch 4",
-        "--epochs 5 (--max-updates 40)",
-        "--early-stop 10",
+        "--epochs 4 (--max-updates 40)",
+        "--lr-schedule cosine",
+        "--val-split 0 (fewer than 1000 sequences",
         "--clip-norm 1",
     ] {
         assert!(line.contains(chosen), "{chosen:?} not in {line:?}");
     }
+    assert!(!line.contains("--early-stop"), "{line}");
     assert!(
-        report.contains("epoch 5/5") && !report.contains("epoch 6/"),
+        report.contains("epoch 4/4") && !report.contains("epoch 5/"),
+        "{report}"
+    );
+    assert!(
+        report.contains("40 training sequences, no validation set"),
         "{report}"
     );
     assert!(
@@ -346,6 +353,23 @@ fn classifier_defaults_adapt_to_the_data_and_are_printed() {
     assert!(
         report.contains("epoch 2/2") && report.contains("H 5,"),
         "{report}"
+    );
+    // 1000 cases or more: a stratified tenth held out, and early stopping on it with the
+    // shortest patience.
+    let big = series_file("defaults-big.ts", 1000, 4);
+    let flags = ["--max-updates", "20", "--hidden", "4"];
+    let report = common::ok(&[&base[..3], &["--data", s(&big), "--out", s(&out)], &flags].concat());
+    assert!(
+        report.contains("900 training and 100 validation sequences (stratified)"),
+        "{report}"
+    );
+    let line = report
+        .lines()
+        .find(|l| l.starts_with("defaults for --task classify"))
+        .unwrap_or_else(|| panic!("{report}"));
+    assert!(
+        line.contains("--early-stop 10") && line.contains("--val-split 0.1"),
+        "{line}"
     );
 }
 

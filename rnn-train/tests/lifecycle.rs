@@ -50,6 +50,10 @@ fn task_args(task: &str) -> Vec<String> {
             "0.05",
             "--val-split",
             "0.25",
+            // A constant rate, so that each epoch depends on the one before alone (the
+            // cosine decay also on how many epochs the run has).
+            "--lr-schedule",
+            "constant",
             "--quiet",
         ]),
     }

@@ -9,7 +9,7 @@ use common::DINOSAURS;
 use rnn_train::data::text::{prepare, Cut, NextData};
 use rnn_train::data::{read_text, Examples, Mode, Text};
 use rnn_train::nn::{CellType, Model};
-use rnn_train::train::optim::OptimizerKind;
+use rnn_train::train::optim::{LrSchedule, OptimizerKind};
 use rnn_train::train::{self, Hyper, Reduction, RunOptions, State, Stop, TaskData, TaskHyper};
 
 fn hyper(cell: CellType, layers: usize, hidden: usize) -> Hyper {
@@ -27,6 +27,7 @@ fn hyper(cell: CellType, layers: usize, hidden: usize) -> Hyper {
         clip: 5.0,
         clip_norm: None,
         optimizer: OptimizerKind::Adam,
+        lr_schedule: LrSchedule::Constant,
         val_split: 0.1,
         seed: 1,
         shuffle: true,

@@ -14,7 +14,7 @@ use crate::data::{read_text, Examples, Mode};
 use crate::error::{Error, Result};
 use crate::nn::gemm::{set_kernel, Kernel};
 use crate::nn::{CellType, Model};
-use crate::train::optim::OptimizerKind;
+use crate::train::optim::{LrSchedule, OptimizerKind};
 use crate::train::{self, Engine, Hyper, Reduction, State, TaskData, TaskHyper};
 
 /// Training throughput (predicted chars/s, one thread) at several hidden sizes.
@@ -98,6 +98,7 @@ pub fn next_hyper(cell: CellType, layers: usize, hidden: usize, batch: usize) ->
         clip: 5.0,
         clip_norm: None,
         optimizer: OptimizerKind::Sgd,
+        lr_schedule: LrSchedule::Constant,
         val_split: 0.0,
         seed: 1,
         shuffle: true,
@@ -174,13 +175,14 @@ pub fn bench(
             let mut engine = Engine::new(state.model.arch, b.batch, max_len, b.threads)?;
             let bar = ProgressBar::hidden();
             // One epoch first to warm caches and the branch predictor.
-            let _ = train::train_epoch(&mut engine, &mut state, &task, &hyper, 0, &bar);
+            let _ = train::train_epoch(&mut engine, &mut state, &task, &hyper, 0, 1, &bar);
             let started = Instant::now();
             for e in 1..=b.epochs {
                 let (score, _) =
-                    train::train_epoch(&mut engine, &mut state, &task, &hyper, e, &bar).map_err(
-                        |v| Error::Internal(format!("benchmark training stopped early ({v:?})")),
-                    )?;
+                    train::train_epoch(&mut engine, &mut state, &task, &hyper, e, b.epochs, &bar)
+                        .map_err(|v| {
+                        Error::Internal(format!("benchmark training stopped early ({v:?})"))
+                    })?;
                 last_loss = score.loss;
             }
             let secs = started.elapsed().as_secs_f64();

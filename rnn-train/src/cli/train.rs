@@ -13,7 +13,7 @@ use crate::data::{read_text, ClsData, Examples, Mode, RawSet};
 use crate::error::{Error, Result};
 use crate::nn::{Arch, CellType, Model, Task};
 use crate::train::checkpoint;
-use crate::train::optim::OptimizerKind;
+use crate::train::optim::{LrSchedule, OptimizerKind};
 use crate::train::{self, Hyper, Reduction, RunOptions, State, Stop, TaskData, TaskHyper};
 
 /// A switch given on the command line.
@@ -103,15 +103,21 @@ pub struct TrainCmd {
     /// The update rule; plain SGD is the paper's [default: sgd; classify: adam].
     #[arg(long, value_enum)]
     pub optimizer: Option<OptimizerKind>,
+    /// How the learning rate changes over the run: constant, or cosine decay to zero by
+    /// the last update [default: constant; classify: cosine].
+    #[arg(long, value_enum, value_name = "SCHEDULE")]
+    pub lr_schedule: Option<LrSchedule>,
     /// Fraction held out for validation: of the lines (next, lines mode), of the end of
-    /// the text (stream mode), or of each class (classify).
-    #[arg(long, default_value_t = 0.1)]
-    pub val_split: f64,
+    /// the text (stream mode), or of each class (classify) [default: 0.1; classify: 0
+    /// below 1000 sequences].
+    #[arg(long)]
+    pub val_split: Option<f64>,
     /// Seed of every random choice: initial weights, validation split, shuffles.
     #[arg(long, default_value_t = 1)]
     pub seed: u64,
     /// Stop after N epochs without a better validation loss, and write the model of the
-    /// best epoch; 0 turns it off [default: off; classify: half the epochs, 10 to 100].
+    /// best epoch; 0 turns it off [default: off; classify with a validation set: half the
+    /// epochs, 10 to 100].
     #[arg(long, value_name = "N")]
     pub early_stop: Option<usize>,
     /// Start from the weights in this JSON file (written by export; its task, cell,
@@ -291,6 +297,14 @@ const CLASSIFY_MAX_UPDATES: usize = 2000;
 // ACSF1 (1,460) 0.6140 against 0.6480 (its spread is large), at a tenth or less of the
 // training time. JapaneseVowels (7-29 steps) has neither.
 const LONG_SEQUENCE: usize = 128;
+const DEFAULT_VAL_SPLIT: f64 = 0.1;
+// A classifier holds out a validation set (and stops early on it) only when the set has at
+// least this many sequences, so that the held-out tenth has 100 or more: on smaller sets
+// the best epoch by a validation loss of 4 to 50 sequences is noise, and the cases it
+// withholds are missed. Measured on ten UEA/UCR sets of 28 to 537 training cases (the
+// README's table, 5 seeds each): the whole set with the whole budget and a cosine decay
+// gave a mean accuracy 0.056 above the held-out tenth with early stopping.
+const CLASSIFY_MIN_VAL_SEQUENCES: usize = 1000;
 const LONG_SEQUENCE_CONV: &str = "8:16:4,4:16:4";
 
 /// The median length in steps of a classification file's sequences.
@@ -484,7 +498,14 @@ impl TrainCmd {
             clip: self.clip,
             clip_norm,
             optimizer,
-            val_split: self.val_split,
+            lr_schedule: self
+                .lr_schedule
+                .unwrap_or(if self.task == TaskArg::Classify {
+                    LrSchedule::Cosine
+                } else {
+                    LrSchedule::Constant
+                }),
+            val_split: self.val_split.unwrap_or(DEFAULT_VAL_SPLIT),
             seed: self.seed,
             shuffle: !self.no_shuffle,
             early_stop: self.early_stop.filter(|&n| n > 0),
@@ -494,10 +515,12 @@ impl TrainCmd {
     /// The defaults that depend on the training set's size (`n` examples), for what the
     /// flags left open; returns the number of epochs. A classifier's minibatch is a 32nd
     /// of the set (4 to 32: single sequences make too noisy a gradient for Adam on small
-    /// sets of long series, measured on UCR Coffee), its epochs follow from a budget of updates, and it stops
-    /// early after half of them without a better validation loss (10 to 100 epochs),
-    /// so a set of 40 cases trains as long as it needs and one of 40,000 does not run for
-    /// hours. A next-symbol model keeps the paper's: one name per update, 20 epochs.
+    /// sets of long series, measured on UCR Coffee), its epochs follow from a budget of
+    /// updates (with the learning rate's cosine decay over them), and when it has a
+    /// validation set (1000 sequences or more) it stops early after half of them without
+    /// a better validation loss (10 to 100 epochs), so a set of 40 cases trains as long as
+    /// it needs and one of 40,000 does not run for hours. A next-symbol model keeps the
+    /// paper's: one name per update, 20 epochs.
     fn adapt(&self, hyper: &mut Hyper, n: usize) -> usize {
         let classify = self.task != TaskArg::Next;
         // A per-step model's batch was chosen when its lanes were dealt.
@@ -774,6 +797,10 @@ impl TrainCmd {
             .as_ref()
             .map(|t| encode(t, &model.input, &model.classes))
             .transpose()?;
+        let early_stop_asked = self.early_stop.is_some_and(|n| n > 0);
+        if self.val_split.is_none() && !early_stop_asked && all.len() < CLASSIFY_MIN_VAL_SEQUENCES {
+            hyper.val_split = 0.0;
+        }
         let (train, val) = split_classes(&all, hyper.val_split, hyper.seed);
         if train.is_empty() {
             return Err(Error::NoSequences {
@@ -896,21 +923,28 @@ impl TrainCmd {
                 state.model.input.describe()
             ),
             Task::Classify => format!(
-                "{} training and {} validation sequences (stratified){}; {}",
+                "{} training {}{}; {}",
                 data.train.len(),
-                data.val.map_or(0, |v| v.len()),
+                match data.val.map_or(0, |v| v.len()) {
+                    0 => "sequences, no validation set".to_string(),
+                    n => format!("and {n} validation sequences (stratified)"),
+                },
                 data.test
                     .map_or_else(String::new, |t| format!(", {} test sequences", t.len())),
                 state.model.input.describe()
             ),
         };
         println!(
-            "{}: {sets}; {}, {} parameters, {:?} lr {} batch {}, seed {}{}",
+            "{}: {sets}; {}, {} parameters, {:?} lr {}{} batch {}, seed {}{}",
             self.data.display(),
             a.describe(),
             a.param_count(),
             hyper.optimizer,
             hyper.lr,
+            match hyper.lr_schedule {
+                LrSchedule::Constant => "",
+                LrSchedule::Cosine => " (cosine decay)",
+            },
             hyper.batch,
             hyper.seed,
             hyper.early_stop.map_or_else(String::new, |n| format!(
@@ -1050,6 +1084,23 @@ impl TrainCmd {
                 self.max_updates.unwrap_or(CLASSIFY_MAX_UPDATES)
             ),
         );
+        if self.task == TaskArg::Classify {
+            add(
+                self.lr_schedule.is_some(),
+                "--lr-schedule",
+                format!("{:?}", hyper.lr_schedule).to_lowercase(),
+            );
+            let why = if hyper.val_split == 0.0 {
+                format!(" (fewer than {CLASSIFY_MIN_VAL_SEQUENCES} sequences: all train, no early stop)")
+            } else {
+                String::new()
+            };
+            add(
+                self.val_split.is_some(),
+                "--val-split",
+                format!("{}{why}", hyper.val_split),
+            );
+        }
         if let Some(n) = hyper.early_stop {
             add(self.early_stop.is_some(), "--early-stop", n.to_string());
         }

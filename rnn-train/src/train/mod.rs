@@ -29,7 +29,7 @@ use crate::data::{Examples, Mode};
 use crate::error::{Error, Result};
 use crate::nn::{CellType, Model, Task, MAX_LAYERS};
 use crate::rng::SplitMix64;
-use optim::{clip_elementwise, clip_global_norm, Optimizer, OptimizerKind};
+use optim::{clip_elementwise, clip_global_norm, LrSchedule, Optimizer, OptimizerKind};
 
 /// The hyper-parameters only one task has.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
@@ -154,6 +154,9 @@ pub struct Hyper {
     #[serde(with = "crate::io::exact::option")]
     pub clip_norm: Option<f32>,
     pub optimizer: OptimizerKind,
+    /// How the learning rate changes over the run (files of older checkpoints: constant).
+    #[serde(default)]
+    pub lr_schedule: LrSchedule,
     pub val_split: f64,
     pub seed: u64,
     pub shuffle: bool,
@@ -459,9 +462,13 @@ pub fn train_epoch(
     data: &TaskData<'_>,
     hyper: &Hyper,
     epoch: usize,
+    epochs: usize,
     bar: &ProgressBar,
 ) -> std::result::Result<(Score, f64), EpochEnd> {
     let batches = epoch_batches(data, hyper, epoch);
+    // Every epoch has as many minibatches, so update `u` of the run is known here.
+    let total_updates = batches.len() * epochs;
+    let first_update = batches.len() * epoch.saturating_sub(1);
     let (carry, reduction) = (data.carry(), hyper.reduction());
     engine.reset_states();
     let started = Instant::now();
@@ -496,7 +503,10 @@ pub fn train_epoch(
         if hyper.clip > 0.0 {
             clip_elementwise(&mut engine.grad, hyper.clip);
         }
-        state.optimizer.step(&mut state.model.params, &engine.grad);
+        let scale = hyper.lr_schedule.factor(first_update + b, total_updates);
+        state
+            .optimizer
+            .step(&mut state.model.params, &engine.grad, scale);
         loss_sum += loss;
         correct += batch.correct;
         done += ids
@@ -566,17 +576,18 @@ pub fn run(
                 .unwrap_or_else(|| PathBuf::from("(no output file)")),
         };
         let before = (state.model.params.clone(), state.optimizer.clone());
-        let (during, rate) = match train_epoch(&mut engine, state, data, hyper, epoch, &bar) {
-            Ok(r) => r,
-            Err(end) => {
-                bar.abandon();
-                (state.model.params, state.optimizer) = before;
-                return match end {
-                    EpochEnd::Diverged(value) => Err(diverged(value)),
-                    EpochEnd::Interrupted => Ok(Stop::Interrupted),
-                };
-            }
-        };
+        let (during, rate) =
+            match train_epoch(&mut engine, state, data, hyper, epoch, opts.epochs, &bar) {
+                Ok(r) => r,
+                Err(end) => {
+                    bar.abandon();
+                    (state.model.params, state.optimizer) = before;
+                    return match end {
+                        EpochEnd::Diverged(value) => Err(diverged(value)),
+                        EpochEnd::Interrupted => Ok(Stop::Interrupted),
+                    };
+                }
+            };
         bar.finish_and_clear();
         if let Some(bad) = state.model.params.iter().find(|p| !p.is_finite()) {
             return Err(diverged(f64::from(*bad)));

@@ -18,6 +18,33 @@ pub enum OptimizerKind {
     Adam,
 }
 
+/// How the learning rate changes over a run's updates.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize, clap::ValueEnum)]
+#[serde(rename_all = "lowercase")]
+pub enum LrSchedule {
+    /// The same rate for every update (the paper's).
+    #[default]
+    Constant,
+    /// Cosine decay from the rate to zero over the run: `lr · (1 + cos(π·u/U)) / 2` at
+    /// update `u` of `U`, so that the last updates of a run without early stopping settle
+    /// instead of hopping around a minimum.
+    Cosine,
+}
+
+impl LrSchedule {
+    /// The factor of the learning rate at update `u` (from 0) of `total`: exactly 1 for
+    /// [`LrSchedule::Constant`], so that a constant run rounds as it always did.
+    pub fn factor(self, u: usize, total: usize) -> f32 {
+        match self {
+            LrSchedule::Constant => 1.0,
+            LrSchedule::Cosine => {
+                let x = u as f64 / total.max(1) as f64;
+                (0.5 * (1.0 + (std::f64::consts::PI * x.min(1.0)).cos())) as f32
+            }
+        }
+    }
+}
+
 pub const MOMENTUM: f32 = 0.9;
 pub const ADAM_BETA1: f32 = 0.9;
 pub const ADAM_BETA2: f32 = 0.999;
@@ -67,9 +94,10 @@ impl Optimizer {
         }
     }
 
-    /// One update of `params` with the (already clipped) gradient `grad`.
-    pub fn step(&mut self, params: &mut [f32], grad: &[f32]) {
-        let lr = self.lr;
+    /// One update of `params` with the (already clipped) gradient `grad`, at `scale`
+    /// times the learning rate (the schedule's factor).
+    pub fn step(&mut self, params: &mut [f32], grad: &[f32], scale: f32) {
+        let lr = self.lr * scale;
         match self.kind {
             OptimizerKind::Sgd => {
                 for (p, g) in params.iter_mut().zip(grad) {
@@ -137,13 +165,13 @@ mod tests {
     #[test]
     fn sgd_and_momentum_follow_their_formulas() {
         let mut p = vec![1.0f32, -2.0];
-        Optimizer::new(OptimizerKind::Sgd, 0.5, 2).step(&mut p, &[1.0, -4.0]);
+        Optimizer::new(OptimizerKind::Sgd, 0.5, 2).step(&mut p, &[1.0, -4.0], 1.0);
         assert_eq!(p, vec![0.5, 0.0]);
 
         let mut opt = Optimizer::new(OptimizerKind::Momentum, 0.1, 1);
         let mut p = vec![0.0f32];
-        opt.step(&mut p, &[1.0]); // v = 1
-        opt.step(&mut p, &[1.0]); // v = 1.9
+        opt.step(&mut p, &[1.0], 1.0); // v = 1
+        opt.step(&mut p, &[1.0], 1.0); // v = 1.9
         assert!((p[0] - -(0.1 + 0.19)).abs() < 1e-7, "{p:?}");
     }
 
@@ -152,7 +180,7 @@ mod tests {
         // With bias correction the first Adam step is lr · g/|g| (up to ε).
         let mut opt = Optimizer::new(OptimizerKind::Adam, 0.01, 3);
         let mut p = vec![0.0f32; 3];
-        opt.step(&mut p, &[3.0, -0.001, 0.0]);
+        opt.step(&mut p, &[3.0, -0.001, 0.0], 1.0);
         assert!((p[0] + 0.01).abs() < 1e-6, "{p:?}");
         assert!((p[1] - 0.01).abs() < 1e-4, "{p:?}");
         assert_eq!(p[2], 0.0);
@@ -170,5 +198,16 @@ mod tests {
         let mut g = vec![0.3f32, 0.4];
         clip_global_norm(&mut g, 1.0);
         assert_eq!(g, vec![0.3, 0.4]);
+    }
+
+    #[test]
+    fn cosine_decays_from_one_to_zero_and_constant_is_exactly_one() {
+        let c = LrSchedule::Cosine;
+        assert_eq!(c.factor(0, 100), 1.0);
+        assert!((c.factor(50, 100) - 0.5).abs() < 1e-6);
+        assert!(c.factor(100, 100).abs() < 1e-6);
+        let f: Vec<f32> = (0..=100).map(|u| c.factor(u, 100)).collect();
+        assert!(f.windows(2).all(|w| w[1] <= w[0]));
+        assert!((0..1000).all(|u| LrSchedule::Constant.factor(u, 10) == 1.0));
     }
 }
