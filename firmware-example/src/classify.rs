@@ -52,7 +52,8 @@ type Model = rnn_core::Classifier<'static, crate::W, model::Stages>;
 /// A quantized classifier: `rnn-core`'s integer stacks, the weight rows read from flash in
 /// place, the dot products through the board's kernel.
 #[cfg(rnn_quantized)]
-type Model = rnn_core::QClassifier<'static, crate::QK>;
+/// Built for the model's depth: no empty slots in the layer table it keeps in RAM.
+type Model = rnn_core::QClassifier<'static, crate::QK, LAYERS>;
 
 /// Working memory: `f32`s of `Classifier::work_len`, or `i16`s of
 /// `QClassifier::work_len` (4-aligned for the M4F kernel).
@@ -114,6 +115,8 @@ impl Mode for App {
     const HELP: &'static str = HELP;
     const COMMANDS: &'static str = "/classes, ";
 
+    // Inlined when quantized: the integer layer tables are then built where they stay.
+    #[cfg_attr(rnn_quantized, inline(always))]
     fn boot(syst: SYST) -> Result<Self, BootError> {
         let view = ModelView::parse_for::<crate::Models>(&model::MODEL.0)?;
         crate::check_arch(&view)?;

@@ -57,7 +57,8 @@ type Model = rnn_core::Stream<'static, crate::W>;
 /// A quantized model: `rnn-core`'s integer stack, the weight rows read from flash in
 /// place, the dot products through the board's kernel.
 #[cfg(rnn_quantized)]
-type Model = rnn_core::QNetwork<'static, crate::QK>;
+/// Built for the model's depth: no empty slots in the layer table it keeps in RAM.
+type Model = rnn_core::QNetwork<'static, crate::QK, LAYERS>;
 
 /// The recurrent state and the working memory of a step.
 struct Buffers {
@@ -181,6 +182,8 @@ impl Mode for App {
         "/targets, /reset, "
     };
 
+    // Inlined when quantized: the integer layer tables are then built where they stay.
+    #[cfg_attr(rnn_quantized, inline(always))]
     fn boot(syst: SYST) -> Result<Self, BootError> {
         let view = ModelView::parse_for::<crate::Models>(&model::MODEL.0)?;
         crate::check_arch(&view)?;

@@ -213,8 +213,8 @@ pub fn generate<C: Cell + ?Sized>(
 /// integer logits; temperature sampling reads each as `f32` ([`sample_q12`]), the only
 /// float work.
 #[allow(clippy::too_many_arguments)]
-pub fn generate_quantized<K: Kernel>(
-    net: &QNetwork<'_, K>,
+pub fn generate_quantized<K: Kernel, const L: usize>(
+    net: &QNetwork<'_, K, L>,
     vocab: &Vocab<'_>,
     prefix: &str,
     sampler: Sampler,
@@ -259,15 +259,15 @@ impl<C: Cell + ?Sized> Decoder for FloatDecoder<'_, '_, C> {
     }
 }
 
-struct QuantDecoder<'n, 'a, 'b, K: Kernel> {
-    net: &'n QNetwork<'a, K>,
+struct QuantDecoder<'n, 'a, 'b, K: Kernel, const L: usize> {
+    net: &'n QNetwork<'a, K, L>,
     state: &'b mut [i16],
     scratch: &'b mut [i32],
     logits_q: &'b mut [i32],
     sampler: Sampler,
 }
 
-impl<K: Kernel> Decoder for QuantDecoder<'_, '_, '_, K> {
+impl<K: Kernel, const L: usize> Decoder for QuantDecoder<'_, '_, '_, K, L> {
     fn step(&mut self, x: Input<'_>) -> Result<(), Error> {
         let x = match x {
             Input::Token(k) => QInput::Token(k),

@@ -210,6 +210,61 @@ fn integer_step_matches_the_plain_reference_bit_for_bit() {
 }
 
 #[test]
+fn a_layer_table_sized_for_the_model_gives_the_same_bits_and_refuses_deeper_models() {
+    use rnn_core::quant::Portable;
+    let float = float_model(CellKind::Gru, 2, 9, 1.5, 42);
+    let bytes = quantized(&float, quant_of(CellKind::Gru, Precision::Int8));
+    let view = ModelView::parse(&bytes).unwrap();
+    let full = QNetwork::from_view(&view).unwrap();
+    let sized = QNetwork::<Portable, 2>::with_kernel(&view).unwrap();
+    let (mut a, mut b) = (vec![0i16; full.state_len()], vec![0i16; sized.state_len()]);
+    let mut scratch = vec![0i32; full.scratch_len()];
+    let (mut la, mut lb) = (
+        vec![0i32; full.output_size()],
+        vec![0i32; sized.output_size()],
+    );
+    for token in tokens() {
+        let x = token.map_or(QInput::Start, QInput::Token);
+        full.step(&mut a, x, &mut scratch, &mut la).unwrap();
+        sized.step(&mut b, x, &mut scratch, &mut lb).unwrap();
+        assert_eq!((&a, &la), (&b, &lb));
+    }
+    let too_small = QNetwork::<Portable, 1>::with_kernel(&view).unwrap_err();
+    assert!(
+        matches!(too_small, Error::SizeMismatch { .. }),
+        "{too_small:?}"
+    );
+    // The same for a bidirectional 2-layer tagger's two tables.
+    use rnn_core::{QClassifier, Steps, Task};
+    let header = Header::new(CellKind::Gru, 2, I as u32, 8, 3)
+        .with_task(Task::Tag)
+        .with_bidirectional(true);
+    let float = float_file(header, VOCAB, "a\nb\nc\n", 0.6, 9);
+    let q = quantized(&float, dense_quant(CellKind::Gru, Precision::Int8));
+    let view = ModelView::parse(&q).unwrap();
+    let (full, sized) = (
+        QClassifier::from_view(&view).unwrap(),
+        QClassifier::<Portable, 2>::with_kernel(&view).unwrap(),
+    );
+    let tokens: Vec<u16> = (0..12).map(|k| (k * 5 % I) as u16).collect();
+    let mut work = vec![0i16; full.work_len(12)];
+    let mut scratch = vec![0i32; full.scratch_len()];
+    let (mut a, mut b) = (vec![0i32; 12 * 3], vec![0i32; 12 * 3]);
+    let steps = Steps::Tokens(&tokens);
+    full.per_step(steps, &mut work, &mut scratch, &mut a)
+        .unwrap();
+    sized
+        .per_step(steps, &mut work, &mut scratch, &mut b)
+        .unwrap();
+    assert_eq!(a, b);
+    let too_small = QClassifier::<Portable, 1>::with_kernel(&view).unwrap_err();
+    assert!(
+        matches!(too_small, Error::SizeMismatch { .. }),
+        "{too_small:?}"
+    );
+}
+
+#[test]
 fn quantized_logits_stay_near_the_float_network() {
     // |logit_q - logit_f| over 40 steps at H = 16, weights in [-0.6, 0.6), relative to the
     // largest float logit: int8 weights carry about 2^-8 relative error each.
@@ -465,6 +520,10 @@ fn a_streamed_quantized_tagger_gives_the_whole_sequence_answers_bit_for_bit() {
     let dense: Vec<f32> = (0..3 * 20)
         .map(|k| ((k as f32) * 0.71).cos() * 3.0)
         .collect();
+    // One-directional and not normalised per sequence: each step's input is quantized
+    // as the first layer reads it, so a further step costs only the top layer's outputs
+    // (two directions' worth of room, `2·D·H`), no input values.
+    assert_eq!(whole.work_len(20) - whole.work_len(19), 2 * 8);
     let mut out = vec![0i32; 20 * 2];
     let (mut work, mut scratch) = (
         vec![0i16; whole.work_len(20)],

@@ -7,7 +7,7 @@
 use core::marker::PhantomData;
 
 use super::cell::{layer_step, matvec_q12, QInput, QLayer};
-use super::network::{check_quantized, quantize_value, take_stack, QStats};
+use super::network::{check_quantized, quantize_input, quantize_value, take_stack, QStats};
 use super::{f32_at, take_bytes, take_matrix, Kernel, Portable, QMatrix, H_FRAC};
 use crate::classes::Classes;
 use crate::classify::{channel_moments, Steps};
@@ -19,11 +19,14 @@ const STACK: usize = MAX_LAYERS as usize;
 /// A quantized classifier, tagger or regression model of any cell kind, depth and
 /// direction. Working memory: [`QClassifier::work_len`] `i16` and
 /// [`QClassifier::scratch_len`] `i32`.
+///
+/// `L` is the most layers per direction it holds (4, the format's limit, by default), as
+/// in [`super::network::QNetwork`]: a firmware sets it to its model's depth.
 #[derive(Debug, Clone, Copy)]
-pub struct QClassifier<'a, K: Kernel = Portable> {
+pub struct QClassifier<'a, K: Kernel = Portable, const L: usize = STACK> {
     header: Header,
     stats: QStats<'a>,
-    stacks: [[Option<QLayer<'a>>; STACK]; 2],
+    stacks: [[Option<QLayer<'a>>; L]; 2],
     w_ya: QMatrix<'a>,
     b_y: &'a [u8],
     classes: Classes<'a>,
@@ -39,8 +42,10 @@ impl<'a> QClassifier<'a> {
     }
 }
 
-impl<'a, K: Kernel> QClassifier<'a, K> {
-    /// Like [`QClassifier::from_view`], with a firmware's own [`Kernel`].
+impl<'a, K: Kernel, const L: usize> QClassifier<'a, K, L> {
+    /// Like [`QClassifier::from_view`], with a firmware's own [`Kernel`]. Inlined, so that a
+    /// firmware builds the layer tables where they stay rather than copying them there.
+    #[inline(always)]
     pub fn with_kernel(view: &ModelView<'a>) -> Result<Self, Error> {
         let header = view.header();
         if header.task == Task::Next {
@@ -52,7 +57,7 @@ impl<'a, K: Kernel> QClassifier<'a, K> {
         let q = check_quantized(view)?;
         let mut rest = view.weight_bytes();
         let stats = QStats::take(&mut rest, &header)?;
-        let mut stacks = [[None; STACK]; 2];
+        let mut stacks = [[None; L]; 2];
         for stack in stacks.iter_mut().take(header.directions()) {
             *stack = take_stack(&mut rest, &header)?;
         }
@@ -96,10 +101,10 @@ impl<'a, K: Kernel> QClassifier<'a, K> {
     pub fn work_len(&self, steps: usize) -> usize {
         let h = &self.header;
         let dh = h.head_input();
-        let input = if self.dense() {
-            steps.saturating_mul(h.input as usize)
-        } else {
-            0
+        let input = match (self.dense(), self.quantize_whole()) {
+            (false, _) => 0,
+            (true, false) => h.input as usize,
+            (true, true) => steps.saturating_mul(h.input as usize),
         };
         let sequences = if h.layers > 1 || h.task != Task::Classify {
             steps.saturating_mul(2 * dh)
@@ -229,13 +234,18 @@ impl<'a, K: Kernel> QClassifier<'a, K> {
             found,
         })?;
         check_len(Dim::Work, self.scratch_len(), scratch.len())?;
-        let x_len = if self.dense() { t_len * ni } else { 0 };
+        let whole = self.quantize_whole();
+        let x_len = match (self.dense(), whole) {
+            (false, _) => 0,
+            (true, false) => ni,
+            (true, true) => t_len * ni,
+        };
         let (xq, rest) = work.split_at_mut(x_len);
         let (state, rest) = rest.split_at_mut(h.layer_state_len());
         let (finals, rest) = rest.split_at_mut(dh);
         let (mut below, mut above) = rest.split_at_mut(rest.len() / 2);
         let x_frac = u32::from(h.quant.input_exp);
-        if let Steps::Dense(values) = steps {
+        if let (Steps::Dense(values), true) = (steps, whole) {
             self.quantize_sequence(values, xq);
         }
         let keep_top = h.task != Task::Classify;
@@ -251,10 +261,22 @@ impl<'a, K: Kernel> QClassifier<'a, K> {
                     let t = if dir == 0 { k } else { t_len - 1 - k };
                     let x = if l > 0 {
                         QInput::Dense(below.get(t * dh..(t + 1) * dh).unwrap_or_default(), H_FRAC)
-                    } else if let Steps::Tokens(tokens) = steps {
-                        QInput::Token(tokens.get(t).map_or(0, |&v| usize::from(v)))
                     } else {
-                        QInput::Dense(xq.get(t * ni..(t + 1) * ni).unwrap_or_default(), x_frac)
+                        match steps {
+                            Steps::Tokens(tokens) => {
+                                QInput::Token(tokens.get(t).map_or(0, |&v| usize::from(v)))
+                            }
+                            Steps::Dense(_) if whole => QInput::Dense(
+                                xq.get(t * ni..(t + 1) * ni).unwrap_or_default(),
+                                x_frac,
+                            ),
+                            Steps::Dense(values) => {
+                                let v = values.get(t * ni..(t + 1) * ni).unwrap_or_default();
+                                let (mean, scale) = (self.stats.mean, self.stats.scale);
+                                quantize_input(v, mean, scale, h.quant.input_exp, xq)?;
+                                QInput::Dense(xq, x_frac)
+                            }
+                        }
                     };
                     layer_step::<K>(h.cell, &layer, state, x, c_frac, scratch);
                     if keep {
@@ -281,6 +303,16 @@ impl<'a, K: Kernel> QClassifier<'a, K> {
             &below[..0]
         };
         Ok((finals, tops))
+    }
+
+    /// Whether a dense sequence is quantized whole before the stacks run, rather than one
+    /// step at a time as the first layer reads it. Whole when the sequence is normalised
+    /// by its own statistics (they need all of it first) and when two directions read
+    /// each step (once, not twice: on a chip without an FPU the float work of quantizing
+    /// costs about as much as the step); one step at a time otherwise, which keeps `I`
+    /// values of working memory instead of `T · I`.
+    fn quantize_whole(&self) -> bool {
+        self.header.sequence_normalized || self.header.bidirectional
     }
 
     /// A dense sequence normalised (by its own statistics, then the file's) and quantized,

@@ -19,11 +19,16 @@ const STACK: usize = MAX_LAYERS as usize;
 /// symbol, tagging, regression; unidirectional), borrowed from the file. State:
 /// [`QNetwork::state_len`] `i16`; scratch: [`QNetwork::scratch_len`] `i32`; outputs: `O`
 /// `i32` in Q12 ([`QNetwork::outputs_to_f32`] for probabilities or a regression's units).
+///
+/// `L` is the most layers it holds (4, the format's limit, by default): a firmware built
+/// for one model sets it to that model's depth, so that the layer table it keeps in RAM
+/// has no empty slots (64 bytes each on a 32-bit target). A deeper model is refused with
+/// [`Error::SizeMismatch`].
 #[derive(Debug, Clone, Copy)]
-pub struct QNetwork<'a, K: Kernel = Portable> {
+pub struct QNetwork<'a, K: Kernel = Portable, const L: usize = STACK> {
     header: Header,
     stats: QStats<'a>,
-    layers: [Option<QLayer<'a>>; STACK],
+    layers: [Option<QLayer<'a>>; L],
     w_ya: QMatrix<'a>,
     b_y: &'a [u8],
     kernel: PhantomData<K>,
@@ -83,14 +88,23 @@ impl<'a> QStats<'a> {
     }
 }
 
-/// One direction's layers off the front of `rest`.
-pub(crate) fn take_stack<'a>(
+/// One direction's layers off the front of `rest`. Inlined, so that a firmware builds the
+/// layer table in its caller's frame rather than in a frame of its own and a copy.
+#[inline(always)]
+pub(crate) fn take_stack<'a, const L: usize>(
     rest: &mut &'a [u8],
     header: &Header,
-) -> Result<[Option<QLayer<'a>>; STACK], Error> {
+) -> Result<[Option<QLayer<'a>>; L], Error> {
     let (p, h) = (header.quant.precision, header.hidden as usize);
     let rows = header.cell.gates() * h;
-    let mut layers = [None; STACK];
+    if usize::from(header.layers) > L {
+        return Err(Error::SizeMismatch {
+            dim: Dim::Layers,
+            expected: L as u32,
+            found: u32::from(header.layers),
+        });
+    }
+    let mut layers = [None; L];
     for (l, slot) in layers
         .iter_mut()
         .enumerate()
@@ -122,8 +136,9 @@ impl<'a> QNetwork<'a> {
     }
 }
 
-impl<'a, K: Kernel> QNetwork<'a, K> {
+impl<'a, K: Kernel, const L: usize> QNetwork<'a, K, L> {
     /// Like [`QNetwork::from_view`], with a firmware's own [`Kernel`].
+    #[inline(always)]
     pub fn with_kernel(view: &ModelView<'a>) -> Result<Self, Error> {
         let header = view.header();
         if !header.task.per_step() {
