@@ -35,6 +35,9 @@
 //!   (`STATE_LEN` `i16`s, `SCRATCH_LEN` `i32`s, from `QNetwork::state_len` and
 //!   `scratch_len`), a classifier through `rnn_core::QClassifier` (`WORK_LEN` `i16`s from
 //!   `QClassifier::work_len(MAX_STEPS)`, `SCRATCH_LEN` `i32`s from its `scratch_len`).
+//!   A quantized dense classifier without per-sequence normalisation also sets
+//!   `cfg(rnn_prequantized)`: its sequence is kept as `i16`, each vector quantized as it
+//!   arrives, and `WORK_LEN` is `QClassifier::quantized_input_work_len(MAX_STEPS)`.
 //! - `RNN_SIZE_MODEL`, when set, names another model file whose header sizes the build
 //!   (the embedded file is still `RNN_MODEL`): the way to test the check at boot.
 //! - A model file that exists but does not load (a corrupt file, say) still builds, with a
@@ -161,11 +164,24 @@ struct Built {
     /// classifiers); quantized models: `QNetwork`'s, or a `QClassifier`'s scratch.
     state_len: usize,
     scratch_len: usize,
-    /// Classifiers: `Classifier::work_len(max_steps)` (0 for next-symbol models).
+    /// Classifiers: `Classifier::work_len(max_steps)` (0 for next-symbol models), or a
+    /// prequantized one's `QClassifier::quantized_input_work_len(max_steps)`.
     work_len: usize,
 }
 
 impl Built {
+    /// A quantized dense classifier without per-sequence normalisation: its firmware keeps
+    /// the sequence as `i16`, each vector quantized as it arrives
+    /// (`QClassifier::quantize_step`), so neither the `f32` sequence nor its quantized copy
+    /// in the working memory is needed.
+    fn prequantized(&self) -> bool {
+        let h = &self.header;
+        h.quant.is_quantized()
+            && h.task == rnn_core::Task::Classify
+            && self.dense
+            && !h.sequence_normalized
+    }
+
     /// The architecture of the model file `bytes` for sequences of at most `max_steps`
     /// steps, or the loader's error.
     fn of(bytes: &[u8], max_steps: usize) -> Result<Self, rnn_core::Error> {
@@ -183,7 +199,11 @@ impl Built {
                 && built.header.task == rnn_core::Task::Classify =>
             {
                 let classifier = rnn_core::QClassifier::from_view(&view)?;
-                built.work_len = classifier.work_len(max_steps);
+                built.work_len = if built.prequantized() {
+                    classifier.quantized_input_work_len(max_steps)
+                } else {
+                    classifier.work_len(max_steps)
+                };
                 built.scratch_len = classifier.scratch_len();
             }
             _ if built.header.quant.is_quantized() => {
@@ -293,6 +313,7 @@ fn write_model_consts(out: &Path) {
     println!("cargo::rustc-check-cfg=cfg(rnn_classify_dense)");
     println!("cargo::rustc-check-cfg=cfg(rnn_stream)");
     println!("cargo::rustc-check-cfg=cfg(rnn_quantized)");
+    println!("cargo::rustc-check-cfg=cfg(rnn_prequantized)");
     let h = built.header;
     // A quantized model (format version 3, `cfg(rnn_quantized)`) runs through
     // `rnn_core::QNetwork` or `QClassifier`, whatever its cell kind and depth: the integer
@@ -309,6 +330,9 @@ fn write_model_consts(out: &Path) {
         println!("cargo:rustc-cfg=rnn_classify");
         if built.dense {
             println!("cargo:rustc-cfg=rnn_classify_dense");
+        }
+        if built.prequantized() {
+            println!("cargo:rustc-cfg=rnn_prequantized");
         }
     } else if h.cell == rnn_core::CellKind::Elman && h.layers == 1 && !quantized {
         println!("cargo:rustc-cfg=rnn_elman_fast_path");

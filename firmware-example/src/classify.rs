@@ -23,7 +23,7 @@ use cortex_m::peripheral::SYST;
 #[cfg(not(rnn_quantized))]
 use rnn_core::sample::argmax;
 use rnn_core::sample::softmax;
-#[cfg(rnn_classify_dense)]
+#[cfg(all(rnn_classify_dense, not(rnn_prequantized)))]
 use rnn_core::DenseBuffer;
 #[cfg(not(rnn_classify_dense))]
 use rnn_core::TokenBuffer;
@@ -69,17 +69,21 @@ struct IntBuffers {
     logits: [i32; O],
 }
 
-/// Classifies `steps` in integers: the largest Q12 logit (the first on a tie), then the
+/// Classifies `sequence` in integers: the largest Q12 logit (the first on a tie), then the
 /// logits as `f32` (exact) into `probabilities` and their softmax.
 #[cfg(rnn_quantized)]
 fn classify_quantized(
     classifier: &Model,
-    steps: rnn_core::Steps<'_>,
+    sequence: &Sequence,
     work: &mut Work,
     int: &mut IntBuffers,
     probabilities: &mut [f32; O],
 ) -> Result<usize, rnn_core::Error> {
-    classifier.classify(steps, &mut work.0, &mut int.scratch, &mut int.logits)?;
+    let (work, scratch, logits) = (&mut work.0, &mut int.scratch, &mut int.logits);
+    #[cfg(rnn_prequantized)]
+    classifier.classify_quantized_input(sequence.values(), work, scratch, logits)?;
+    #[cfg(not(rnn_prequantized))]
+    classifier.classify(sequence.steps(), work, scratch, logits)?;
     let k = rnn_core::sample::argmax_i32(&int.logits);
     classifier.outputs_to_f32(&int.logits, probabilities);
     softmax(probabilities);
@@ -87,8 +91,49 @@ fn classify_quantized(
 }
 
 /// The sequence being received: dense vectors of `I` channels.
-#[cfg(rnn_classify_dense)]
+#[cfg(all(rnn_classify_dense, not(rnn_prequantized)))]
 type Sequence = DenseBuffer<MAX_STEPS, I>;
+
+/// The sequence being received by a quantized dense classifier without per-sequence
+/// normalisation (`cfg(rnn_prequantized)`): each vector normalised and quantized as it
+/// arrives (`QClassifier::quantize_step`, the rounding `classify` does), so the sequence
+/// takes `i16`s, half the room of `f32`s, and the working memory needs no quantized copy
+/// of it.
+#[cfg(rnn_prequantized)]
+struct Sequence {
+    steps: crate::Words<[[i16; I]; MAX_STEPS]>,
+    len: usize,
+}
+
+#[cfg(rnn_prequantized)]
+impl Sequence {
+    #[inline(always)]
+    fn new() -> Self {
+        Sequence {
+            steps: crate::Words([[0; I]; MAX_STEPS]),
+            len: 0,
+        }
+    }
+
+    fn clear(&mut self) {
+        self.len = 0;
+    }
+
+    /// Quantizes `x` into the next step, or `SequenceTooLong` as `DenseBuffer` says it.
+    fn push(&mut self, classifier: &Model, x: [f32; I]) -> Result<(), rnn_core::Error> {
+        let step = self.steps.0.get_mut(self.len).ok_or(rnn_core::Error::SequenceTooLong {
+            capacity: MAX_STEPS,
+        })?;
+        classifier.quantize_step(&x, step)?;
+        self.len += 1;
+        Ok(())
+    }
+
+    /// The steps so far, one after the other.
+    fn values(&self) -> &[i16] {
+        self.steps.0.get(..self.len).unwrap_or_default().as_flattened()
+    }
+}
 /// The sequence being received: the symbols of one word.
 #[cfg(not(rnn_classify_dense))]
 type Sequence = TokenBuffer<MAX_STEPS>;
@@ -133,7 +178,10 @@ impl Mode for App {
         // (`NoStages`) refuses a model with one in `with_stages`, and another front-end is
         // refused here, as a working memory of another length. Checked so that no
         // sequence can fail for want of working memory.
+        #[cfg(not(rnn_prequantized))]
         check_len(Dim::Work, classifier.work_len(MAX_STEPS), WORK_LEN)?;
+        #[cfg(rnn_prequantized)]
+        check_len(Dim::Work, classifier.quantized_input_work_len(MAX_STEPS), WORK_LEN)?;
         #[cfg(rnn_quantized)]
         check_len(Dim::Work, classifier.scratch_len(), SCRATCH_LEN)?;
         Ok(App {
@@ -219,8 +267,12 @@ impl Mode for App {
             return;
         }
         let mut x = [0.0f32; I];
+        #[cfg(rnn_prequantized)]
+        let push = |sequence: &mut Sequence, x| sequence.push(&self.classifier, x);
+        #[cfg(not(rnn_prequantized))]
+        let push = |sequence: &mut Sequence, x| sequence.push(x);
         let pushed = match parse_vector(line, &mut x) {
-            Ok(()) => self.sequence.push(x).map_err(|e| out.error(&e)),
+            Ok(()) => push(&mut self.sequence, x).map_err(|e| out.error(&e)),
             Err(e) => {
                 e.write_to(out);
                 Err(())
@@ -271,7 +323,11 @@ impl Mode for App {
                 let pushed = {
                     let mut x = [0.0f32; I];
                     x.iter_mut().for_each(|v| *v = rng.next_f32() * 2.0 - 1.0);
-                    sequence.push(x)
+                    #[cfg(rnn_prequantized)]
+                    let pushed = sequence.push(&self.classifier, x);
+                    #[cfg(not(rnn_prequantized))]
+                    let pushed = sequence.push(x);
+                    pushed
                 };
                 #[cfg(not(rnn_classify_dense))]
                 let pushed = sequence.push((rng.next_u64() % I as u64) as usize);
@@ -290,7 +346,7 @@ impl Mode for App {
                 #[cfg(not(rnn_quantized))]
                 softmax(logits);
                 #[cfg(rnn_quantized)]
-                let k = classify_quantized(classifier, sequence.steps(), work, int, logits).ok();
+                let k = classify_quantized(classifier, &sequence, work, int, logits).ok();
                 core::hint::black_box((k, &logits));
             });
             let Some(ticks) = ticks else {
@@ -388,7 +444,7 @@ impl App {
         #[cfg(rnn_quantized)]
         let k = match classify_quantized(
             &self.classifier,
-            self.sequence.steps(),
+            &self.sequence,
             &mut self.work,
             &mut self.int,
             &mut self.logits,

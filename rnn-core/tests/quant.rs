@@ -544,6 +544,56 @@ fn a_streamed_quantized_tagger_gives_the_whole_sequence_answers_bit_for_bit() {
     assert!(f.iter().all(|v| v.is_finite()));
 }
 
+#[test]
+fn a_sequence_quantized_as_it_arrives_classifies_as_the_float_one() {
+    use rnn_core::{QClassifier, Steps};
+    let header = Header::new(CellKind::Lstm, 1, 3, 8, 2)
+        .classifier()
+        .with_normalized(true)
+        .with_bidirectional(true);
+    let float = float_file(header, "", "up\ndown\n", 0.6, 5);
+    let q = quantized(&float, dense_quant(CellKind::Lstm, Precision::Int8));
+    let c = QClassifier::from_view(&ModelView::parse(&q).unwrap()).unwrap();
+    let dense: Vec<f32> = (0..3 * 17)
+        .map(|k| ((k as f32) * 0.53).sin() * 4.0)
+        .collect();
+    let mut xq = vec![0i16; dense.len()];
+    for (x, q) in dense.chunks(3).zip(xq.chunks_mut(3)) {
+        c.quantize_step(x, q).unwrap();
+    }
+    let mut scratch = vec![0i32; c.scratch_len()];
+    let (mut a, mut b) = ([0i32; 2], [0i32; 2]);
+    let mut work = vec![0i16; c.work_len(17)];
+    c.classify(Steps::Dense(&dense), &mut work, &mut scratch, &mut a)
+        .unwrap();
+    // Without the room for the quantized sequence: 17 steps of 3 values less.
+    assert_eq!(c.quantized_input_work_len(17) + 17 * 3, c.work_len(17));
+    let mut work = vec![0i16; c.quantized_input_work_len(17)];
+    c.classify_quantized_input(&xq, &mut work, &mut scratch, &mut b)
+        .unwrap();
+    assert_eq!(a, b);
+    // A ragged sequence, and a model that normalises each sequence by its own statistics.
+    let ragged = c.classify_quantized_input(&xq[..4], &mut work, &mut scratch, &mut b);
+    assert!(
+        matches!(ragged, Err(Error::BufferLength { .. })),
+        "{ragged:?}"
+    );
+    let per_sequence = float_file(
+        header.with_sequence_normalized(true),
+        "",
+        "up\ndown\n",
+        0.6,
+        5,
+    );
+    let q = quantized(&per_sequence, dense_quant(CellKind::Lstm, Precision::Int8));
+    let c = QClassifier::from_view(&ModelView::parse(&q).unwrap()).unwrap();
+    let refused = c.quantize_step(&dense[..3], &mut xq[..3]);
+    assert!(
+        matches!(refused, Err(Error::InvalidModel { .. })),
+        "{refused:?}"
+    );
+}
+
 /// `bytes` with its checksum made right again, so that the reader's later checks run.
 fn with_crc(mut bytes: Vec<u8>) -> Vec<u8> {
     let n = bytes.len() - 4;

@@ -16,6 +16,14 @@ use crate::format::{Header, ModelView, Task, MAX_LAYERS};
 
 const STACK: usize = MAX_LAYERS as usize;
 
+/// What the stacks read: a sequence as a float classifier takes it, or dense steps
+/// quantized already ([`QClassifier::quantize_step`]).
+#[derive(Clone, Copy)]
+enum Src<'x> {
+    Steps(Steps<'x>),
+    Quantized(&'x [i16]),
+}
+
 /// A quantized classifier, tagger or regression model of any cell kind, depth and
 /// direction. Working memory: [`QClassifier::work_len`] `i16` and
 /// [`QClassifier::scratch_len`] `i32`.
@@ -99,19 +107,78 @@ impl<'a, K: Kernel, const L: usize> QClassifier<'a, K, L> {
     /// models), one layer's state, the final states, and two sequences of layer outputs
     /// (when there is a layer above or every step is answered).
     pub fn work_len(&self, steps: usize) -> usize {
+        self.x_len(Src::Steps(Steps::Dense(&[])), steps) + self.stack_work_len(steps)
+    }
+
+    /// `i16` of working memory for [`QClassifier::classify_quantized_input`]: as
+    /// [`QClassifier::work_len`], without the room for quantizing the input.
+    pub fn quantized_input_work_len(&self, steps: usize) -> usize {
+        self.stack_work_len(steps)
+    }
+
+    /// The working memory of the stacks: one layer's state, the final states, and two
+    /// sequences of layer outputs (when there is a layer above or every step is answered).
+    fn stack_work_len(&self, steps: usize) -> usize {
         let h = &self.header;
         let dh = h.head_input();
-        let input = match (self.dense(), self.quantize_whole()) {
-            (false, _) => 0,
-            (true, false) => h.input as usize,
-            (true, true) => steps.saturating_mul(h.input as usize),
-        };
         let sequences = if h.layers > 1 || h.task != Task::Classify {
             steps.saturating_mul(2 * dh)
         } else {
             0
         };
-        input + h.layer_state_len() + dh + sequences
+        h.layer_state_len()
+            .saturating_add(dh)
+            .saturating_add(sequences)
+    }
+
+    /// The room for the quantized input of `src` over `steps` steps: none for symbols or
+    /// an input quantized already, one step or the whole sequence of a dense one.
+    fn x_len(&self, src: Src<'_>, steps: usize) -> usize {
+        let ni = self.header.input as usize;
+        match src {
+            Src::Quantized(_) => 0,
+            Src::Steps(_) if !self.dense() => 0,
+            Src::Steps(_) if self.quantize_whole() => steps.saturating_mul(ni),
+            Src::Steps(_) => ni,
+        }
+    }
+
+    /// One step of a dense input normalised with the file's statistics and quantized into
+    /// `xq` (`I` values), exactly as [`QClassifier::classify`] quantizes it: so that a
+    /// device can keep a sequence as `i16` as it arrives, half the room of `f32`, for
+    /// [`QClassifier::classify_quantized_input`]. A model that normalises each sequence
+    /// by its own statistics needs the whole sequence first: [`Error::InvalidModel`].
+    pub fn quantize_step(&self, x: &[f32], xq: &mut [i16]) -> Result<(), Error> {
+        let ni = self.header.input as usize;
+        if !self.dense() || self.header.sequence_normalized {
+            return Err(Error::InvalidModel {
+                reason: "only a dense model without per-sequence normalisation quantizes steps",
+            });
+        }
+        check_len(Dim::Input, ni, x.len())?;
+        let (mean, scale) = (self.stats.mean, self.stats.scale);
+        quantize_input(x, mean, scale, self.header.quant.input_exp, xq)
+    }
+
+    /// [`QClassifier::classify`] of a dense sequence quantized already, step after step by
+    /// [`QClassifier::quantize_step`] (`T · I` values): the same logits, bit for bit.
+    pub fn classify_quantized_input(
+        &self,
+        xq: &[i16],
+        work: &mut [i16],
+        scratch: &mut [i32],
+        logits: &mut [i32],
+    ) -> Result<(), Error> {
+        if self.header.task != Task::Classify {
+            return Err(Error::WrongTask {
+                expected: Task::Classify,
+                found: self.header.task,
+            });
+        }
+        check_len(Dim::Output, self.output_size(), logits.len())?;
+        let (finals, _) = self.run(Src::Quantized(xq), work, scratch)?;
+        self.head(finals, logits);
+        Ok(())
     }
 
     /// `i32` of scratch a step needs (`G·H`).
@@ -136,7 +203,7 @@ impl<'a, K: Kernel, const L: usize> QClassifier<'a, K, L> {
             });
         }
         check_len(Dim::Output, self.output_size(), logits.len())?;
-        let (finals, _) = self.run(steps, work, scratch)?;
+        let (finals, _) = self.run(Src::Steps(steps), work, scratch)?;
         self.head(finals, logits);
         Ok(())
     }
@@ -157,9 +224,9 @@ impl<'a, K: Kernel, const L: usize> QClassifier<'a, K, L> {
                 found: self.header.task,
             });
         }
-        let t_len = self.steps_len(steps)?;
+        let t_len = self.steps_len(Src::Steps(steps))?;
         check_len(Dim::Output, t_len * self.output_size(), out.len())?;
-        let (_, tops) = self.run(steps, work, scratch)?;
+        let (_, tops) = self.run(Src::Steps(steps), work, scratch)?;
         let dh = self.header.head_input();
         for (top, y) in tops
             .chunks_exact(dh)
@@ -179,10 +246,21 @@ impl<'a, K: Kernel, const L: usize> QClassifier<'a, K, L> {
         matvec_q12::<K>(&self.w_ya, top, H_FRAC, self.b_y, out);
     }
 
-    fn steps_len(&self, steps: Steps<'_>) -> Result<usize, Error> {
+    fn steps_len(&self, src: Src<'_>) -> Result<usize, Error> {
         let ni = self.header.input as usize;
-        let t_len = match steps {
-            Steps::Tokens(tokens) => {
+        let t_len = match src {
+            Src::Quantized(values) => {
+                if !self.dense() || self.header.sequence_normalized || values.len() % ni.max(1) != 0
+                {
+                    return Err(Error::BufferLength {
+                        dim: Dim::Input,
+                        expected: ni * (values.len() / ni.max(1) + 1),
+                        found: values.len(),
+                    });
+                }
+                values.len() / ni.max(1)
+            }
+            Src::Steps(Steps::Tokens(tokens)) => {
                 if self.dense() {
                     return Err(Error::BufferLength {
                         dim: Dim::Input,
@@ -198,7 +276,7 @@ impl<'a, K: Kernel, const L: usize> QClassifier<'a, K, L> {
                 }
                 tokens.len()
             }
-            Steps::Dense(values) => {
+            Src::Steps(Steps::Dense(values)) => {
                 if !self.dense() || values.len() % ni.max(1) != 0 {
                     return Err(Error::BufferLength {
                         dim: Dim::Input,
@@ -219,14 +297,15 @@ impl<'a, K: Kernel, const L: usize> QClassifier<'a, K, L> {
     /// layer's outputs at every step (empty for a one-layer classifier).
     fn run<'w>(
         &self,
-        steps: Steps<'_>,
+        src: Src<'_>,
         work: &'w mut [i16],
         scratch: &mut [i32],
     ) -> Result<(&'w [i16], &'w [i16]), Error> {
         let h = &self.header;
         let (hid, dh, ni) = (h.hidden as usize, h.head_input(), h.input as usize);
-        let t_len = self.steps_len(steps)?;
-        let needed = self.work_len(t_len);
+        let t_len = self.steps_len(src)?;
+        let x_len = self.x_len(src, t_len);
+        let needed = x_len + self.stack_work_len(t_len);
         let found = work.len();
         let work = work.get_mut(..needed).ok_or(Error::BufferLength {
             dim: Dim::Work,
@@ -235,17 +314,12 @@ impl<'a, K: Kernel, const L: usize> QClassifier<'a, K, L> {
         })?;
         check_len(Dim::Work, self.scratch_len(), scratch.len())?;
         let whole = self.quantize_whole();
-        let x_len = match (self.dense(), whole) {
-            (false, _) => 0,
-            (true, false) => ni,
-            (true, true) => t_len * ni,
-        };
         let (xq, rest) = work.split_at_mut(x_len);
         let (state, rest) = rest.split_at_mut(h.layer_state_len());
         let (finals, rest) = rest.split_at_mut(dh);
         let (mut below, mut above) = rest.split_at_mut(rest.len() / 2);
         let x_frac = u32::from(h.quant.input_exp);
-        if let (Steps::Dense(values), true) = (steps, whole) {
+        if let (Src::Steps(Steps::Dense(values)), true) = (src, whole) {
             self.quantize_sequence(values, xq);
         }
         let keep_top = h.task != Task::Classify;
@@ -262,15 +336,19 @@ impl<'a, K: Kernel, const L: usize> QClassifier<'a, K, L> {
                     let x = if l > 0 {
                         QInput::Dense(below.get(t * dh..(t + 1) * dh).unwrap_or_default(), H_FRAC)
                     } else {
-                        match steps {
-                            Steps::Tokens(tokens) => {
+                        match src {
+                            Src::Quantized(values) => QInput::Dense(
+                                values.get(t * ni..(t + 1) * ni).unwrap_or_default(),
+                                x_frac,
+                            ),
+                            Src::Steps(Steps::Tokens(tokens)) => {
                                 QInput::Token(tokens.get(t).map_or(0, |&v| usize::from(v)))
                             }
-                            Steps::Dense(_) if whole => QInput::Dense(
+                            Src::Steps(Steps::Dense(_)) if whole => QInput::Dense(
                                 xq.get(t * ni..(t + 1) * ni).unwrap_or_default(),
                                 x_frac,
                             ),
-                            Steps::Dense(values) => {
+                            Src::Steps(Steps::Dense(values)) => {
                                 let v = values.get(t * ni..(t + 1) * ni).unwrap_or_default();
                                 let (mean, scale) = (self.stats.mean, self.stats.scale);
                                 quantize_input(v, mean, scale, h.quant.input_exp, xq)?;
