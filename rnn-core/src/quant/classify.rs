@@ -103,9 +103,11 @@ impl<'a, K: Kernel, const L: usize> QClassifier<'a, K, L> {
         self.dense
     }
 
-    /// `i16` of working memory for a sequence of `steps` steps: the quantized input (dense
-    /// models), one layer's state, the final states, and two sequences of layer outputs
-    /// (when there is a layer above or every step is answered).
+    /// `i16` of working memory for a sequence of `steps` steps: the quantized input of a
+    /// dense model (the whole sequence when it is normalised per sequence or read in two
+    /// directions, one step otherwise), one layer's state, the final states, and two
+    /// sequences of layer outputs (when there is a layer above or every step is
+    /// answered).
     pub fn work_len(&self, steps: usize) -> usize {
         self.x_len(Src::Steps(Steps::Dense(&[])), steps) + self.stack_work_len(steps)
     }
