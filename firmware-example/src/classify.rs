@@ -121,9 +121,13 @@ impl Sequence {
 
     /// Quantizes `x` into the next step, or `SequenceTooLong` as `DenseBuffer` says it.
     fn push(&mut self, classifier: &Model, x: [f32; I]) -> Result<(), rnn_core::Error> {
-        let step = self.steps.0.get_mut(self.len).ok_or(rnn_core::Error::SequenceTooLong {
-            capacity: MAX_STEPS,
-        })?;
+        let step = self
+            .steps
+            .0
+            .get_mut(self.len)
+            .ok_or(rnn_core::Error::SequenceTooLong {
+                capacity: MAX_STEPS,
+            })?;
         classifier.quantize_step(&x, step)?;
         self.len += 1;
         Ok(())
@@ -131,7 +135,11 @@ impl Sequence {
 
     /// The steps so far, one after the other.
     fn values(&self) -> &[i16] {
-        self.steps.0.get(..self.len).unwrap_or_default().as_flattened()
+        self.steps
+            .0
+            .get(..self.len)
+            .unwrap_or_default()
+            .as_flattened()
     }
 }
 /// The sequence being received: the symbols of one word.
@@ -181,7 +189,11 @@ impl Mode for App {
         #[cfg(not(rnn_prequantized))]
         check_len(Dim::Work, classifier.work_len(MAX_STEPS), WORK_LEN)?;
         #[cfg(rnn_prequantized)]
-        check_len(Dim::Work, classifier.quantized_input_work_len(MAX_STEPS), WORK_LEN)?;
+        check_len(
+            Dim::Work,
+            classifier.quantized_input_work_len(MAX_STEPS),
+            WORK_LEN,
+        )?;
         #[cfg(rnn_quantized)]
         check_len(Dim::Work, classifier.scratch_len(), SCRATCH_LEN)?;
         Ok(App {
