@@ -49,7 +49,10 @@ fn next_symbol() -> Option<char> {
 #[cfg(rnn_quantized)]
 fn next_symbol() -> Option<char> {
     let view = rnn_core::ModelView::parse(&model::MODEL.0).ok()?;
-    let net = rnn_core::QNetwork::from_view(&view).ok()?;
+    // Sized for the model's depth, as the firmware does: no empty layer slots.
+    let net =
+        rnn_core::QNetwork::<rnn_core::quant::Portable, { model::LAYERS }>::with_kernel(&view)
+            .ok()?;
     let mut state = [0i16; model::STATE_LEN];
     let mut scratch = [0i32; model::SCRATCH_LEN];
     let mut logits = [0i32; model::O];
