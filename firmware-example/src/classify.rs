@@ -13,8 +13,10 @@
 //! A quantized classifier (format version 3, `cfg(rnn_quantized)`) runs through
 //! `rnn-core`'s [`rnn_core::QClassifier`] with the board's integer kernel (`crate::QK`):
 //! the same lines, the same answers. The class is the largest integer logit; the only
-//! float work is at the edges, the dense input's normalisation and quantization inside
-//! `QClassifier` and the printed probability (the Q12 logits as `f32`, then softmax).
+//! float work is at the edges, the dense input's normalisation and quantization (inside
+//! `QClassifier`, or as each vector arrives for a model without per-sequence
+//! normalisation, `cfg(rnn_prequantized)`) and the printed probability (the Q12 logits as
+//! `f32`, then softmax).
 //! The float path's code is kept as it was (the quantized one beside it under `cfg`):
 //! sharing a function between them moved `rnn-core`'s inlining and cost the float dense
 //! classifier 400-740 bytes.
@@ -142,6 +144,7 @@ impl Sequence {
             .as_flattened()
     }
 }
+
 /// The sequence being received: the symbols of one word.
 #[cfg(not(rnn_classify_dense))]
 type Sequence = TokenBuffer<MAX_STEPS>;

@@ -109,7 +109,8 @@ impl<'a, K: Kernel, const L: usize> QClassifier<'a, K, L> {
     /// sequences of layer outputs (when there is a layer above or every step is
     /// answered).
     pub fn work_len(&self, steps: usize) -> usize {
-        self.x_len(Src::Steps(Steps::Dense(&[])), steps) + self.stack_work_len(steps)
+        self.x_len(Src::Steps(Steps::Dense(&[])), steps)
+            .saturating_add(self.stack_work_len(steps))
     }
 
     /// `i16` of working memory for [`QClassifier::classify_quantized_input`]: as
@@ -307,7 +308,7 @@ impl<'a, K: Kernel, const L: usize> QClassifier<'a, K, L> {
         let (hid, dh, ni) = (h.hidden as usize, h.head_input(), h.input as usize);
         let t_len = self.steps_len(src)?;
         let x_len = self.x_len(src, t_len);
-        let needed = x_len + self.stack_work_len(t_len);
+        let needed = x_len.saturating_add(self.stack_work_len(t_len));
         let found = work.len();
         let work = work.get_mut(..needed).ok_or(Error::BufferLength {
             dim: Dim::Work,
