@@ -172,17 +172,6 @@ impl<'a, K: Kernel, const L: usize> QClassifier<'a, K, L> {
         scratch: &mut [i32],
         logits: &mut [i32],
     ) -> Result<(), Error> {
-        self.classify_src(Src::Quantized(xq), work, scratch, logits)
-    }
-
-    /// The class scores of either kind of input.
-    fn classify_src(
-        &self,
-        src: Src<'_>,
-        work: &mut [i16],
-        scratch: &mut [i32],
-        logits: &mut [i32],
-    ) -> Result<(), Error> {
         if self.header.task != Task::Classify {
             return Err(Error::WrongTask {
                 expected: Task::Classify,
@@ -190,7 +179,7 @@ impl<'a, K: Kernel, const L: usize> QClassifier<'a, K, L> {
             });
         }
         check_len(Dim::Output, self.output_size(), logits.len())?;
-        let (finals, _) = self.run(src, work, scratch)?;
+        let (finals, _) = self.run(Src::Quantized(xq), work, scratch)?;
         self.head(finals, logits);
         Ok(())
     }
@@ -210,7 +199,16 @@ impl<'a, K: Kernel, const L: usize> QClassifier<'a, K, L> {
         scratch: &mut [i32],
         logits: &mut [i32],
     ) -> Result<(), Error> {
-        self.classify_src(Src::Steps(steps), work, scratch, logits)
+        if self.header.task != Task::Classify {
+            return Err(Error::WrongTask {
+                expected: Task::Classify,
+                found: self.header.task,
+            });
+        }
+        check_len(Dim::Output, self.output_size(), logits.len())?;
+        let (finals, _) = self.run(Src::Steps(steps), work, scratch)?;
+        self.head(finals, logits);
+        Ok(())
     }
 
     /// Runs a tagger or regression model over a whole sequence: `out` (`T · O`, step after
