@@ -76,7 +76,7 @@ for seed in 1 2 3 4 5; do
         --data "$data/JapaneseVowels_TRAIN.ts" --test "$data/JapaneseVowels_TEST.ts" \
         --out "$out/japanese-vowels-seed$seed.rnn" \
         --cell gru --hidden 32 --optimizer adam --lr 0.005 --clip-norm 0 --batch 8 --epochs 30 \
-        --val-split 0 --lr-schedule constant --seed "$seed" "${extra[@]}"
+        --val-split 0 --lr-schedule constant --crop 1 --seed "$seed" "${extra[@]}"
     acc="$(rnn_train eval --model "$out/japanese-vowels-seed$seed.rnn" \
         --data "$data/JapaneseVowels_TEST.ts" | awk '/^accuracy/ {print $2}')"
     echo "seed $seed: test accuracy $acc"

@@ -113,18 +113,18 @@ en-es)
     fetch wamerican wspanish
     make_words "$cache/words-en-es" 50000 2000 en="$dict/american-english" es="$dict/spanish"
     run words-en-es "$cache/words-en-es" --cell gru --hidden 64 --bidirectional \
-        --optimizer adam --lr 0.005 --clip-norm 0 --batch 32 --epochs 3 --val-split 0 --lr-schedule constant
+        --optimizer adam --lr 0.005 --clip-norm 0 --batch 32 --epochs 3 --val-split 0 --lr-schedule constant --crop 1
     ;;
 six)
     fetch wamerican wspanish wfrench wngerman witalian wportuguese
     make_words "$cache/words-six" 50000 2000 en="$dict/american-english" es="$dict/spanish" \
         fr="$dict/french" de="$dict/ngerman" it="$dict/italian" pt="$dict/portuguese"
     run words-six "$cache/words-six" --cell gru --hidden 64 --bidirectional \
-        --optimizer adam --lr 0.005 --clip-norm 0 --batch 32 --epochs 4 --val-split 0 --lr-schedule constant
+        --optimizer adam --lr 0.005 --clip-norm 0 --batch 32 --epochs 4 --val-split 0 --lr-schedule constant --crop 1
     ;;
 vendored)
     run words-vendored "$here/words" --cell gru --hidden 64 --bidirectional \
-        --optimizer adam --lr 0.005 --clip-norm 0 --batch 16 --epochs 5 --val-split 0 --lr-schedule constant
+        --optimizer adam --lr 0.005 --clip-norm 0 --batch 16 --epochs 5 --val-split 0 --lr-schedule constant --crop 1
     ;;
 vendor)
     fetch wamerican wspanish

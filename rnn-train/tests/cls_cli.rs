@@ -35,6 +35,7 @@ fn seeded_run_on_vendored_words_beats_the_stated_accuracy() {
             bidirectional: false,
             conv: String::new(),
             sequence_norm: false,
+            crop: 1.0,
         },
         cell: CellType::Gru,
         layers: 1,
@@ -277,6 +278,22 @@ fn bad_classification_input_is_one_line_and_exit_2() {
         args.extend(flag);
         assert_bad_input(&run(&args), &format!("{} is for --task next", flag[0]));
     }
+    for (crop, task, says) in [
+        ("0", "classify", "--crop 0 must be in (0, 1]"),
+        ("1.5", "classify", "--crop 1.5 must be in (0, 1]"),
+        ("0.9", "next", "--crop is for --task classify"),
+    ] {
+        let args = [
+            "train",
+            "--task",
+            task,
+            "--data",
+            s(&good),
+            "--out",
+            s(&out),
+        ];
+        assert_bad_input(&run(&[&args[..], &["--crop", crop]].concat()), says);
+    }
     assert!(!out.exists(), "no model may be written from bad input");
 }
 
@@ -310,6 +327,7 @@ fn classifier_defaults_adapt_to_the_data_and_are_printed() {
         "--epochs 4 (--max-updates 40)",
         "--lr-schedule cosine",
         "--val-split 0 (fewer than 1000 sequences",
+        "--crop 0.9 (half the sequences",
         "--clip-norm 1",
     ] {
         assert!(line.contains(chosen), "{chosen:?} not in {line:?}");
@@ -339,6 +357,8 @@ fn classifier_defaults_adapt_to_the_data_and_are_printed() {
         "0",
         "--clip-norm",
         "0",
+        "--crop",
+        "1",
     ];
     let report = common::ok(&[&base[..], &flags].concat());
     let line = report
@@ -347,7 +367,7 @@ fn classifier_defaults_adapt_to_the_data_and_are_printed() {
         .unwrap_or_else(|| panic!("{report}"));
     assert!(!line.contains("--hidden") && !line.contains("--batch") && !line.contains("--epochs"));
     assert!(
-        !line.contains("--early-stop") && !line.contains("--clip-norm"),
+        !line.contains("--early-stop") && !line.contains("--clip-norm") && !line.contains("--crop"),
         "{line}"
     );
     assert!(

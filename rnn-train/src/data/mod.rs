@@ -3,6 +3,7 @@
 //! `.ts` files, [`ts`], or the UCR archive's `.tsv` and `.txt` series, [`ucr`]), the split into training and validation parts, and the one
 //! interface the training engine reads every task's examples through ([`Examples`]).
 
+pub mod augment;
 pub mod classes;
 pub mod csv;
 pub mod labeled;

@@ -51,6 +51,10 @@ pub enum TaskHyper {
         /// Each sequence normalised by its own mean and standard deviation first.
         #[serde(default)]
         sequence_norm: bool,
+        /// Each epoch, half the training sequences cut to this fraction of their steps
+        /// ([`crate::data::augment`]); 1 for none, as in files written before it.
+        #[serde(default = "no_crop")]
+        crop: f64,
     },
     /// Tagging, a class at every step: whether a second stack reads each recording
     /// backwards (then it reads whole recordings), else the window length of truncated
@@ -60,7 +64,20 @@ pub enum TaskHyper {
     Regress { bidirectional: bool, seq_len: usize },
 }
 
+fn no_crop() -> f64 {
+    1.0
+}
+
 impl TaskHyper {
+    /// The fraction of their steps that half the training sequences are cut to each epoch
+    /// (1: none).
+    pub fn crop(&self) -> f64 {
+        match *self {
+            TaskHyper::Classify { crop, .. } => crop,
+            _ => 1.0,
+        }
+    }
+
     /// The convolutional front-end these settings ask for (none but for a classifier).
     pub fn conv(&self) -> Result<rnn_core::ConvStack> {
         match self {
@@ -195,6 +212,10 @@ impl Hyper {
             if !(n.is_finite() && n > 0.0) {
                 return bad(format!("--clip-norm {n} must be positive"));
             }
+        }
+        let crop = self.task.crop();
+        if !(crop > 0.0 && crop <= 1.0) {
+            return bad(format!("--crop {crop} must be in (0, 1]; 1 is off"));
         }
         if !(0.0..1.0).contains(&self.val_split) {
             return bad(format!("--val-split {} must be in [0, 1)", self.val_split));
@@ -470,6 +491,14 @@ pub fn train_epoch(
     let total_updates = batches.len() * epochs;
     let first_update = batches.len() * epoch.saturating_sub(1);
     let (carry, reduction) = (data.carry(), hyper.reduction());
+    let crop = hyper.task.crop();
+    let cropped;
+    let train: &dyn crate::data::Examples = if crop < 1.0 && !carry {
+        cropped = crate::data::augment::Cropped::new(data.train, crop, hyper.seed, epoch);
+        &cropped
+    } else {
+        data.train
+    };
     engine.reset_states();
     let started = Instant::now();
     let mut last_draw = started;
@@ -480,7 +509,7 @@ pub fn train_epoch(
             return Err(EpochEnd::Interrupted);
         }
         let params = &state.model.params;
-        let batch = engine.batch_gradient(params, data.train, ids, reduction, carry);
+        let batch = engine.batch_gradient(params, train, ids, reduction, carry);
         let loss = batch.loss;
         if !loss.is_finite() {
             return Err(EpochEnd::Diverged(loss));
@@ -509,10 +538,7 @@ pub fn train_epoch(
             .step(&mut state.model.params, &engine.grad, scale);
         loss_sum += loss;
         correct += batch.correct;
-        done += ids
-            .iter()
-            .map(|&k| data.train.predictions(k))
-            .sum::<usize>();
+        done += ids.iter().map(|&k| train.predictions(k)).sum::<usize>();
         // Redrawing costs a formatted string: only every 50 ms, never per example.
         if b % 16 == 15 && last_draw.elapsed() > Duration::from_millis(50) {
             last_draw = Instant::now();
