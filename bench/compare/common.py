@@ -39,14 +39,21 @@ def n_target_chars(seqs):
     return int(sum(len(s) for s in seqs))
 
 
-def init_params(n_a, n_x=27, seed=0, scale=0.01, dtype=np.float64):
-    """Coursera-style init: N(0,1)*0.01 weights, zero biases. Shapes are the
+def init_params(n_a, n_x=27, seed=0, scale=0.01, dtype=np.float64, scheme="normal"):
+    """Coursera-style init: N(0,1)*0.01 weights, zero biases; or, with
+    scheme="uniform", rnn-train's scheme: weights uniform in +-1/sqrt(n_a), zero
+    biases (the same distribution, not the same draws). Shapes are the
     column-vector ones (W_ax: n_a x n_x, W_aa: n_a x n_a, W_ya: n_y x n_a)."""
     rng = np.random.default_rng(seed)
+    if scheme == "uniform":
+        limit = 1.0 / np.sqrt(n_a)
+        draw = lambda shape: rng.uniform(-limit, limit, shape)
+    else:
+        draw = lambda shape: rng.standard_normal(shape) * scale
     p = {
-        "Wax": rng.standard_normal((n_a, n_x)) * scale,
-        "Waa": rng.standard_normal((n_a, n_a)) * scale,
-        "Wya": rng.standard_normal((n_x, n_a)) * scale,
+        "Wax": draw((n_a, n_x)),
+        "Waa": draw((n_a, n_a)),
+        "Wya": draw((n_x, n_a)),
         "b": np.zeros(n_a),
         "by": np.zeros(n_x),
     }
