@@ -19,6 +19,7 @@ pub use super::{Cell, Input, Weight};
 use super::{Head, Layer};
 use crate::error::{check_len, Dim, Error};
 use crate::format::{CellKind, Header, ModelView};
+use crate::math::tanh;
 use crate::vocab::Vocab;
 
 /// The Elman weights of a model, borrowed from the file (never copied), with sizes known
@@ -62,10 +63,11 @@ pub(crate) fn layer_step<W: Weight>(
 ) {
     matvec(layer.w_h, a.len(), a, scratch, |i, acc| {
         let acc = acc + input_term(layer.w_x, layer.n_in, i, x);
-        libm::tanhf(acc + layer.b_x.get(i).map_or(0.0, f))
+        acc + layer.b_x.get(i).map_or(0.0, f)
     });
+    // A loop of its own, so that the host vectorises the activations.
     for (a, z) in a.iter_mut().zip(scratch.iter()) {
-        *a = *z;
+        *a = tanh(*z);
     }
 }
 

@@ -14,8 +14,9 @@
 //! `bias_hh_l{k}`; the output layer follows the last layer. Each gate's pre-activation is summed as
 //! `(W_i· x_t + b_i·) + (W_h· h_{t-1} + b_h·)`, each dot product from index 0 up.
 
-use super::linalg::{f, input_term, matvec, sigmoid};
+use super::linalg::{f, input_term, matvec};
 use super::{Input, Layer, Weight};
+use crate::math::{sigmoid, tanh};
 
 /// One GRU layer step: `h` (length `H`) holds `h_{t-1}` on entry and `h_t` on return;
 /// `scratch` has `3·H` floats. Lengths are the caller's to check.
@@ -30,15 +31,22 @@ pub(crate) fn layer_step<W: Weight>(
     matvec(layer.w_h, h, h_state, scratch, |g, acc| {
         acc + layer.b_h.get(g).map_or(0.0, f)
     });
-    let (g_r, rest) = scratch.split_at(h.min(scratch.len()));
-    let (g_z, g_n) = rest.split_at(h.min(rest.len()));
     let gate_x =
         |row: usize| input_term(layer.w_x, layer.n_in, row, x) + layer.b_x.get(row).map_or(0.0, f);
-    let units = h_state.iter_mut().zip(g_r).zip(g_z).zip(g_n).enumerate();
-    for (j, (((h_j, g_r), g_z), g_n)) in units {
-        let r = sigmoid(gate_x(j) + g_r);
-        let z = sigmoid(gate_x(h + j) + g_z);
-        let n = libm::tanhf(gate_x(2 * h + j) + r * g_n);
+    let (g_rz, g_n) = scratch.split_at_mut((2 * h).min(scratch.len()));
+    // The activations run in loops of their own over plain slices, so that the host
+    // vectorises them; the sums are the same, in the same order, as one loop per unit.
+    for (row, g) in g_rz.iter_mut().enumerate() {
+        *g = sigmoid(gate_x(row) + *g);
+    }
+    let (r, z) = g_rz.split_at(h.min(g_rz.len()));
+    for (j, (n, r)) in g_n.iter_mut().zip(r).enumerate() {
+        *n = gate_x(2 * h + j) + r * *n;
+    }
+    for n in g_n.iter_mut() {
+        *n = tanh(*n);
+    }
+    for ((h_j, z), n) in h_state.iter_mut().zip(z).zip(g_n.iter()) {
         *h_j = (1.0 - z) * n + z * *h_j;
     }
 }

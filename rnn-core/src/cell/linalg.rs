@@ -67,12 +67,6 @@ pub(crate) fn matvec<W: Weight>(
     }
 }
 
-/// `σ(x) = 1 / (1 + e^{-x})` through `libm`.
-#[inline(always)]
-pub(crate) fn sigmoid(x: f32) -> f32 {
-    1.0 / (1.0 + libm::expf(-x))
-}
-
 /// `W_x · x_t` for row `row` of an input weight matrix with rows of length `n`: a column
 /// lookup for a one-hot input, nothing for the start input.
 #[inline(always)]

@@ -11,9 +11,9 @@
 //! slices of f32 written so that LLVM vectorises them; no fused multiply-adds and no
 //! reordered sums, so every build gives the same bits.
 
-use super::fastmath::tanh;
 use super::linalg::{axpy, dot};
 use super::{Step, StepGrad};
+use rnn_core::math::tanh;
 
 /// Floats [`forward`] caches per unit and step (none: `a_t` is the state).
 pub const CACHE: usize = 0;

@@ -2,7 +2,6 @@
 //! vectorises them; no fused multiply-adds and one fixed order per sum, so every build and
 //! every vector width gives the same bits.
 
-use super::fastmath::exp;
 use crate::data::START;
 
 /// `Σ_j x_j · y_j` with eight running sums, a fixed order that LLVM turns into one vector
@@ -34,11 +33,7 @@ pub fn axpy(alpha: f32, x: &[f32], y: &mut [f32]) {
     }
 }
 
-/// `σ(x) = 1 / (1 + e^{-x})` with the vectorisable [`exp`].
-#[inline(always)]
-pub fn sigmoid(x: f32) -> f32 {
-    1.0 / (1.0 + exp(-x))
-}
+pub use rnn_core::math::sigmoid;
 
 /// The input `x_t` of one layer at one step: the zero vector, a one-hot token (a column of
 /// the input weights), or the hidden state of the layer below.

@@ -9,8 +9,8 @@
 //! `z` is what the output layer reads (the top layer's output at a step, or the final
 //! states of both directions) and `s` the loss's weight in the minibatch.
 
-use super::fastmath::exp;
 use super::linalg::{axpy, dot};
+use rnn_core::math::exp;
 
 /// `p = softmax(W_ya z + b_y)`; returns `-ln p[target]`, computed from the logits
 /// (`ln Σ exp(l - max) - (l[y] - max)`), so a confident wrong answer costs no `ln 0`.

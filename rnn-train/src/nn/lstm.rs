@@ -31,9 +31,9 @@
 //! dh_{t-1} = W_hhᵀ d    dc_{t-1} = dc' ⊙ f    dx_t = W_ihᵀ d
 //! ```
 
-use super::fastmath::tanh;
 use super::linalg::{axpy, dot, sigmoid};
 use super::{Step, StepGrad};
+use rnn_core::math::tanh;
 
 /// Gate blocks (`rnn-core`'s fact).
 const GATES: usize = rnn_core::CellKind::Lstm.gates();

@@ -13,7 +13,6 @@ pub mod arch;
 pub mod batched;
 pub mod conv;
 pub mod elman;
-pub mod fastmath;
 pub mod gemm;
 pub mod gru;
 pub mod linalg;
