@@ -672,3 +672,23 @@ fn early_stop_due(hyper: &Hyper, state: &State) -> bool {
         _ => false,
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn classify_settings_written_before_the_crop_load_without_it() {
+        let old = r#"{"task":"classify","bidirectional":false,"conv":"","sequence_norm":true}"#;
+        let task: TaskHyper = serde_json::from_str(old).unwrap();
+        assert_eq!(task.crop(), 1.0);
+        let new = TaskHyper::Classify {
+            bidirectional: false,
+            conv: String::new(),
+            sequence_norm: true,
+            crop: 0.9,
+        };
+        let back: TaskHyper = serde_json::from_str(&serde_json::to_string(&new).unwrap()).unwrap();
+        assert_eq!(back, new);
+    }
+}
