@@ -2,9 +2,9 @@
 //! [`elman`], [`gru`], [`lstm`]. The trainer in `rnn-train` holds the backward passes.
 //!
 //! Bit-for-bit reproducibility across x86-64 and every Cortex-M rests on three rules kept
-//! in every cell: transcendental functions come from `libm` (never the target's own),
-//! every sum runs in one fixed order, and there are no fused multiply-adds (Rust never
-//! contracts `a * b + c`).
+//! in every cell: the activations are [`crate::math`]'s, plain arithmetic (never the
+//! target's own library), every sum runs in one fixed order, and there are no fused
+//! multiply-adds (Rust never contracts `a * b + c`).
 
 pub mod elman;
 pub mod gru;
