@@ -60,14 +60,20 @@ pub fn forward(s: &Step<'_>, h: &mut [f32], cache: &mut [f32]) {
     let (r, rest) = rzn.split_at_mut(hs);
     let (z, n) = rest.split_at_mut(hs);
     for j in 0..hs {
-        let r_j = sigmoid(x_part(j) + r[j]);
-        let z_j = sigmoid(x_part(hs + j) + z[j]);
-        let n_j = tanh(x_part(2 * hs + j) + r_j * hn[j]);
-        r[j] = r_j;
-        z[j] = z_j;
-        n[j] = n_j;
-        h[j] = (1.0 - z_j) * n_j + z_j * h_prev[j];
+        let a = [x_part(j) + r[j], x_part(hs + j) + z[j], x_part(2 * hs + j)];
+        (r[j], z[j], n[j], h[j]) = unit_forward(a, hn[j], h_prev[j]);
     }
+}
+
+/// One unit's step from its pre-activations `a = [a_r, a_z, W_in x_t + b_in]` and `hn =
+/// W_hn h_{t-1} + b_hn`: `(r, z, n, h_t)`. Shared by the per-sequence and the batched
+/// passes, so both compute the same bits.
+#[inline(always)]
+fn unit_forward(a: [f32; 3], hn: f32, h_prev: f32) -> (f32, f32, f32, f32) {
+    let r = sigmoid(a[0]);
+    let z = sigmoid(a[1]);
+    let n = tanh(a[2] + r * hn);
+    (r, z, n, (1.0 - z) * n + z * h_prev)
 }
 
 /// Backward through one [`forward`] (its `cache`): `out.dstate` holds `∂L/∂h_t` on entry
@@ -75,30 +81,13 @@ pub fn forward(s: &Step<'_>, h: &mut [f32], cache: &mut [f32]) {
 /// state) receives `+= W_ihᵀ d_i`; gradients are added into `out.g`; `out.tmp` has `6H`
 /// floats.
 #[inline(always)]
-pub fn backward(s: &Step<'_>, _h: &[f32], cache: &[f32], out: &mut StepGrad<'_, '_>) {
+pub fn backward(s: &Step<'_>, h: &[f32], cache: &[f32], out: &mut StepGrad<'_, '_>) {
     let Step { w, x, prev: h_prev } = *s;
     let (dh, tmp, g) = (&mut *out.dstate, &mut *out.tmp, &mut *out.g);
     let hs = dh.len();
     let n_in = w.w_x.len() / (GATES * hs);
-    let (r, rest) = cache.split_at(hs);
-    let (z, rest) = rest.split_at(hs);
-    let (n, hn) = rest.split_at(hs);
     let (d_i, d_h) = tmp.split_at_mut(GATES * hs);
-    for j in 0..hs {
-        let (r, z, n) = (r[j], z[j], n[j]);
-        let dn = dh[j] * (1.0 - z);
-        let dz = dh[j] * (h_prev[j] - n);
-        let dan = dn * (1.0 - n * n);
-        let dar = dan * hn[j] * (r * (1.0 - r));
-        let daz = dz * (z * (1.0 - z));
-        d_i[j] = dar;
-        d_i[hs + j] = daz;
-        d_i[2 * hs + j] = dan;
-        d_h[j] = dar;
-        d_h[hs + j] = daz;
-        d_h[2 * hs + j] = dan * r;
-        dh[j] *= z;
-    }
+    backward_row(h_prev, h, cache, dh, d_i, d_h);
     for row in 0..GATES * hs {
         let (di, dhr) = (d_i[row], d_h[row]);
         let w_h = &w.w_h[row * hs..(row + 1) * hs];
@@ -131,19 +120,14 @@ pub fn forward_row(xp: &[f32], hp: &[f32], h_prev: &[f32], h: &mut [f32], cache:
     let (z, rest) = rest.split_at_mut(hs);
     let (n, hn) = rest.split_at_mut(hs);
     for j in 0..hs {
-        let r_j = sigmoid(xp[j] + hp[j]);
-        let z_j = sigmoid(xp[hs + j] + hp[hs + j]);
-        let hn_j = hp[2 * hs + j];
-        let n_j = tanh(xp[2 * hs + j] + r_j * hn_j);
-        r[j] = r_j;
-        z[j] = z_j;
-        n[j] = n_j;
-        hn[j] = hn_j;
-        h[j] = (1.0 - z_j) * n_j + z_j * h_prev[j];
+        let a = [xp[j] + hp[j], xp[hs + j] + hp[hs + j], xp[2 * hs + j]];
+        hn[j] = hp[2 * hs + j];
+        (r[j], z[j], n[j], h[j]) = unit_forward(a, hn[j], h_prev[j]);
     }
 }
 
-/// One row backward: `dh` holds `∂L/∂h_t` on entry and `dh ⊙ z` on return.
+/// One row backward: `dh` holds `∂L/∂h_t` on entry and `dh ⊙ z` on return (also the
+/// per-unit part of [`backward`]).
 #[inline(always)]
 pub fn backward_row(
     h_prev: &[f32],

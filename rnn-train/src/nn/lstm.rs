@@ -55,13 +55,31 @@ pub fn forward(s: &Step<'_>, state: &mut [f32], cache: &mut [f32]) {
         *c = dot(&w.w_h[row * hs..(row + 1) * hs], h_prev) + w.b_h[row];
     }
     let x_part = |row: usize| x.dot_row(&w.w_x[row * n_in..(row + 1) * n_in]) + w.b_x[row];
+    for (row, g) in gates_of(cache, hs).iter_mut().enumerate() {
+        *g += x_part(row);
+    }
+    unit_forward(c_prev, state, cache);
+}
+
+/// The gate slots `[i | f | g | o]` of a step's cache.
+fn gates_of(cache: &mut [f32], hs: usize) -> &mut [f32] {
+    &mut cache[..GATES * hs]
+}
+
+/// The units' step from the gates' pre-activations in `cache`'s gate slots (blocks i, f,
+/// g, o) and `c_{t-1}`: `cache` receives `[i | f | g | o | tanh(c_t)]`, `state` `[h_t |
+/// c_t]`. Shared by the per-sequence and the batched passes, so both compute the same
+/// bits.
+#[inline(always)]
+fn unit_forward(c_prev: &[f32], state: &mut [f32], cache: &mut [f32]) {
+    let hs = state.len() / 2;
     let (h, c) = state.split_at_mut(hs);
     let (gates, tc) = cache.split_at_mut(GATES * hs);
     for j in 0..hs {
-        let i = sigmoid(x_part(j) + gates[j]);
-        let f = sigmoid(x_part(hs + j) + gates[hs + j]);
-        let g = tanh(x_part(2 * hs + j) + gates[2 * hs + j]);
-        let o = sigmoid(x_part(3 * hs + j) + gates[3 * hs + j]);
+        let i = sigmoid(gates[j]);
+        let f = sigmoid(gates[hs + j]);
+        let g = tanh(gates[2 * hs + j]);
+        let o = sigmoid(gates[3 * hs + j]);
         let c_j = f * c_prev[j] + i * g;
         let tc_j = tanh(c_j);
         gates[j] = i;
@@ -85,26 +103,9 @@ pub fn backward(s: &Step<'_>, _state: &[f32], cache: &[f32], out: &mut StepGrad<
     let hs = dstate.len() / 2;
     let n_in = w.w_x.len() / (GATES * hs);
     let (h_prev, c_prev) = prev.split_at(hs);
-    let (gates, tc) = cache.split_at(GATES * hs);
-    let (dh, dc) = dstate.split_at_mut(hs);
     let d = &mut tmp[..GATES * hs];
-    for j in 0..hs {
-        let (i, f, gg, o) = (
-            gates[j],
-            gates[hs + j],
-            gates[2 * hs + j],
-            gates[3 * hs + j],
-        );
-        let tc = tc[j];
-        let d_o = dh[j] * tc;
-        let dcell = dc[j] + dh[j] * o * (1.0 - tc * tc);
-        d[j] = dcell * gg * (i * (1.0 - i));
-        d[hs + j] = dcell * c_prev[j] * (f * (1.0 - f));
-        d[2 * hs + j] = dcell * i * (1.0 - gg * gg);
-        d[3 * hs + j] = d_o * (o * (1.0 - o));
-        dc[j] = dcell * f;
-    }
-    dh.fill(0.0);
+    unit_backward(c_prev, cache, dstate, d);
+    let dh = &mut dstate[..hs];
     for (row, &dr) in d.iter().enumerate() {
         axpy(dr, h_prev, &mut g.w_h[row * hs..(row + 1) * hs]);
         g.b_h[row] += dr;
@@ -130,24 +131,10 @@ pub fn backward(s: &Step<'_>, _state: &[f32], cache: &[f32], out: &mut StepGrad<
 #[inline(always)]
 pub fn forward_row(xp: &[f32], hp: &[f32], prev: &[f32], state: &mut [f32], cache: &mut [f32]) {
     let hs = state.len() / 2;
-    let c_prev = &prev[hs..];
-    let (h, c) = state.split_at_mut(hs);
-    let (gates, tc) = cache.split_at_mut(GATES * hs);
-    for j in 0..hs {
-        let i = sigmoid(xp[j] + hp[j]);
-        let f = sigmoid(xp[hs + j] + hp[hs + j]);
-        let g = tanh(xp[2 * hs + j] + hp[2 * hs + j]);
-        let o = sigmoid(xp[3 * hs + j] + hp[3 * hs + j]);
-        let c_j = f * c_prev[j] + i * g;
-        let tc_j = tanh(c_j);
-        gates[j] = i;
-        gates[hs + j] = f;
-        gates[2 * hs + j] = g;
-        gates[3 * hs + j] = o;
-        tc[j] = tc_j;
-        c[j] = c_j;
-        h[j] = o * tc_j;
+    for (g, (x, h)) in gates_of(cache, hs).iter_mut().zip(xp.iter().zip(hp)) {
+        *g = x + h;
     }
+    unit_forward(&prev[hs..], state, cache);
 }
 
 /// One row backward: `dstate` holds `(∂L/∂h_t, ∂L/∂c_t)` on entry and `(0, ∂L/∂c_{t-1})` on
@@ -161,8 +148,16 @@ pub fn backward_row(
     d_i: &mut [f32],
     d_h: &mut [f32],
 ) {
+    unit_backward(&prev[dstate.len() / 2..], cache, dstate, d_i);
+    d_h.copy_from_slice(d_i);
+}
+
+/// The units' part of the backward step: from `(∂L/∂h_t, ∂L/∂c_t)` in `dstate` to the
+/// gates' pre-activation gradients `d` (blocks i, f, g, o), leaving `(0, ∂L/∂c_{t-1})` in
+/// `dstate`.
+#[inline(always)]
+fn unit_backward(c_prev: &[f32], cache: &[f32], dstate: &mut [f32], d: &mut [f32]) {
     let hs = dstate.len() / 2;
-    let c_prev = &prev[hs..];
     let (gates, tc) = cache.split_at(GATES * hs);
     let (dh, dc) = dstate.split_at_mut(hs);
     for j in 0..hs {
@@ -175,12 +170,11 @@ pub fn backward_row(
         let tc = tc[j];
         let d_o = dh[j] * tc;
         let dcell = dc[j] + dh[j] * o * (1.0 - tc * tc);
-        d_i[j] = dcell * gg * (i * (1.0 - i));
-        d_i[hs + j] = dcell * c_prev[j] * (f * (1.0 - f));
-        d_i[2 * hs + j] = dcell * i * (1.0 - gg * gg);
-        d_i[3 * hs + j] = d_o * (o * (1.0 - o));
+        d[j] = dcell * gg * (i * (1.0 - i));
+        d[hs + j] = dcell * c_prev[j] * (f * (1.0 - f));
+        d[2 * hs + j] = dcell * i * (1.0 - gg * gg);
+        d[3 * hs + j] = d_o * (o * (1.0 - o));
         dc[j] = dcell * f;
         dh[j] = 0.0;
     }
-    d_h.copy_from_slice(d_i);
 }
