@@ -2,7 +2,7 @@
 //! `aeon` and `sktime` load), for dense sensor sequences.
 //!
 //! ```text
-//! # comment lines start with '#', anywhere before the data
+//! # comment lines start with '#' (or '%', as in ARFF and some archive files)
 //! @problemName JapaneseVowels
 //! @timeStamps false
 //! @missing false
@@ -90,14 +90,15 @@ pub fn parse(text: &str, path: &Path) -> Result<TsFile> {
     for (i, raw) in text.split('\n').enumerate() {
         let line_no = i + 1;
         let line = raw.trim();
-        if line.is_empty() || line.starts_with('#') {
+        if line.is_empty() || line.starts_with(['#', '%']) {
             continue;
         }
         if !in_data {
             let Some(header) = line.strip_prefix('@') else {
                 return Err(err(
                     line_no,
-                    "data before the @data line (header lines start with '@', comments with '#')"
+                    "data before the @data line (header lines start with '@', comments with '#' \
+                     or '%')"
                         .into(),
                 ));
             };
@@ -375,6 +376,9 @@ mod tests {
             msg(&bad),
             "x.ts:10: 3 steps, but @equalLength true and @seriesLength 4"
         );
+        // '%' comments, as aeon's UnitTest files have them, are comments too.
+        let f = p("%# a cut-down Chinatown\n%\n@classLabel true 1 2\n@data\n5,6:2\n").unwrap();
+        assert_eq!((f.channels, f.cases[0].values.clone()), (1, vec![5.0, 6.0]));
         // '@dimension' (singular) is accepted as well.
         let f = p("@dimension 2\n@classLabel true a b\n@data\n1,2:3,4:b\n").unwrap();
         assert_eq!(
