@@ -28,9 +28,9 @@
 //! dh_{t-1} = dh ⊙ z + W_hhᵀ d_h         dx_t = W_ihᵀ d_i
 //! ```
 
-use super::linalg::{axpy, dot, sigmoid};
+use super::linalg::{axpy, dot};
 use super::{Step, StepGrad};
-use rnn_core::math::tanh;
+use rnn_core::math::{sigmoid, tanh};
 
 /// Gate blocks (`rnn-core`'s fact).
 const GATES: usize = rnn_core::CellKind::Gru.gates();

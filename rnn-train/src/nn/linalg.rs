@@ -33,8 +33,6 @@ pub fn axpy(alpha: f32, x: &[f32], y: &mut [f32]) {
     }
 }
 
-pub use rnn_core::math::sigmoid;
-
 /// The input `x_t` of one layer at one step: the zero vector, a one-hot token (a column of
 /// the input weights), or the hidden state of the layer below.
 #[derive(Clone, Copy, Debug)]

@@ -31,9 +31,9 @@
 //! dh_{t-1} = W_hhᵀ d    dc_{t-1} = dc' ⊙ f    dx_t = W_ihᵀ d
 //! ```
 
-use super::linalg::{axpy, dot, sigmoid};
+use super::linalg::{axpy, dot};
 use super::{Step, StepGrad};
-use rnn_core::math::tanh;
+use rnn_core::math::{sigmoid, tanh};
 
 /// Gate blocks (`rnn-core`'s fact).
 const GATES: usize = rnn_core::CellKind::Lstm.gates();
@@ -50,20 +50,14 @@ pub fn forward(s: &Step<'_>, state: &mut [f32], cache: &mut [f32]) {
     let hs = state.len() / 2;
     let n_in = w.w_x.len() / (GATES * hs);
     let (h_prev, c_prev) = prev.split_at(hs);
-    // Recurrent parts W_hh h_{t-1} + b_hh of the four gates, into the gate slots.
-    for (row, c) in cache[..GATES * hs].iter_mut().enumerate() {
-        *c = dot(&w.w_h[row * hs..(row + 1) * hs], h_prev) + w.b_h[row];
-    }
+    // Pre-activations (W_hh h_{t-1} + b_hh) + (W_ih x_t + b_ih) of the four gates, into
+    // the gate slots.
     let x_part = |row: usize| x.dot_row(&w.w_x[row * n_in..(row + 1) * n_in]) + w.b_x[row];
-    for (row, g) in gates_of(cache, hs).iter_mut().enumerate() {
+    for (row, g) in cache[..GATES * hs].iter_mut().enumerate() {
+        *g = dot(&w.w_h[row * hs..(row + 1) * hs], h_prev) + w.b_h[row];
         *g += x_part(row);
     }
     unit_forward(c_prev, state, cache);
-}
-
-/// The gate slots `[i | f | g | o]` of a step's cache.
-fn gates_of(cache: &mut [f32], hs: usize) -> &mut [f32] {
-    &mut cache[..GATES * hs]
 }
 
 /// The units' step from the gates' pre-activations in `cache`'s gate slots (blocks i, f,
@@ -131,7 +125,7 @@ pub fn backward(s: &Step<'_>, _state: &[f32], cache: &[f32], out: &mut StepGrad<
 #[inline(always)]
 pub fn forward_row(xp: &[f32], hp: &[f32], prev: &[f32], state: &mut [f32], cache: &mut [f32]) {
     let hs = state.len() / 2;
-    for (g, (x, h)) in gates_of(cache, hs).iter_mut().zip(xp.iter().zip(hp)) {
+    for (g, (x, h)) in cache[..GATES * hs].iter_mut().zip(xp.iter().zip(hp)) {
         *g = x + h;
     }
     unit_forward(&prev[hs..], state, cache);
