@@ -50,7 +50,26 @@ fn run(cli: Cli) -> rnn_train::Result<()> {
     }
 }
 
+/// The exit status of a process killed by SIGPIPE, as shells report it (128 + 13).
+const BROKEN_PIPE_EXIT: i32 = 141;
+
+/// `rnn-train train … | head` closes the pipe while training still prints: Rust ignores
+/// SIGPIPE, so `println!` panics. That is the reader having seen enough, not a bug: exit
+/// quietly as a program killed by SIGPIPE would (the model file is rewritten atomically,
+/// so what was written stays whole).
+fn exit_quietly_on_a_closed_stdout() {
+    let default = std::panic::take_hook();
+    std::panic::set_hook(Box::new(move |info| {
+        let msg = info.payload_as_str().unwrap_or("");
+        if msg.starts_with("failed printing to stdout") && msg.contains("Broken pipe") {
+            std::process::exit(BROKEN_PIPE_EXIT);
+        }
+        default(info)
+    }));
+}
+
 fn main() -> ExitCode {
+    exit_quietly_on_a_closed_stdout();
     let cli = Cli::parse();
     match run(cli) {
         Ok(()) => ExitCode::SUCCESS,

@@ -636,3 +636,36 @@ fn rescore_train_scores_the_training_set_again_after_each_epoch() {
         .collect();
     assert_eq!(train_losses(&plain), during);
 }
+
+#[test]
+fn a_closed_stdout_ends_training_quietly_with_a_whole_model() {
+    use std::io::{BufRead, BufReader};
+    let data = small_data(40);
+    let out = tmp("closed-pipe.rnn");
+    let mut child = common::bin()
+        .args([
+            "train",
+            "--data",
+            s(&data),
+            "--out",
+            s(&out),
+            "--epochs",
+            "4000",
+        ])
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    // Read the banner, then close the pipe while epochs are still being printed (as
+    // `| head -1`): 4,000 epoch lines are more than a pipe holds, so training cannot end first.
+    let mut first = String::new();
+    BufReader::new(child.stdout.take().unwrap())
+        .read_line(&mut first)
+        .unwrap();
+    let o = child.wait_with_output().unwrap();
+    assert!(first.contains("training"), "{first}");
+    assert_eq!(o.status.code(), Some(141), "{}", common::stderr(&o));
+    assert_eq!(common::stderr(&o), "");
+    let info = common::ok(&["inspect", "--model", s(&out)]);
+    assert!(info.contains("elman"), "{info}");
+}

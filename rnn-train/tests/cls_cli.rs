@@ -447,3 +447,61 @@ fn ucr_tsv_and_txt_series_train_and_bad_lines_are_one_line_errors() {
     assert_bad_input(&train(&b), "u.txt:1:");
     assert!(!out.exists());
 }
+
+#[test]
+fn missing_values_train_as_their_interpolation_and_are_counted() {
+    // Rising (a) and falling (b) series; the holed file misses every third value, which
+    // the filled file gives as the mean of its neighbours (the series are straight lines).
+    let (mut holed, mut filled) = (String::new(), String::new());
+    for f in [&mut holed, &mut filled] {
+        f.push_str("@univariate true\n@classLabel true a b\n@data\n");
+    }
+    let mut holes = 0;
+    for k in 0..16 {
+        let slope = if k % 2 == 0 { 2.0 } else { -2.0 };
+        let v: Vec<f32> = (0..7).map(|t| slope * t as f32 + k as f32).collect();
+        let label = if k % 2 == 0 { "a" } else { "b" };
+        let with_holes: Vec<String> = v
+            .iter()
+            .enumerate()
+            .map(|(t, x)| match t % 3 {
+                1 => {
+                    holes += 1;
+                    if k % 4 < 2 { "?" } else { "NaN" }.to_string()
+                }
+                _ => format!("{x}"),
+            })
+            .collect();
+        let all: Vec<String> = v.iter().map(|x| format!("{x}")).collect();
+        holed.push_str(&format!("{}:{label}\n", with_holes.join(",")));
+        filled.push_str(&format!("{}:{label}\n", all.join(",")));
+    }
+    let (a, b) = (tmp("holed.ts"), tmp("filled.ts"));
+    std::fs::write(&a, holed).unwrap();
+    std::fs::write(&b, filled).unwrap();
+    let mut models = Vec::new();
+    for data in [&a, &b] {
+        let out = tmp(&format!(
+            "{}.rnn",
+            data.file_stem().unwrap().to_str().unwrap()
+        ));
+        let args = [
+            "train",
+            "--task",
+            "classify",
+            "--data",
+            s(data),
+            "--out",
+            s(&out),
+            "--epochs",
+            "2",
+        ];
+        let printed = common::ok(&args);
+        let note = format!("{holes} missing values filled by linear interpolation");
+        assert_eq!(printed.contains(&note), data == &a, "{printed}");
+        let eval = common::ok(&["eval", "--model", s(&out), "--data", s(data)]);
+        assert_eq!(eval.contains(&note), data == &a, "{eval}");
+        models.push(std::fs::read(&out).unwrap());
+    }
+    assert_eq!(models[0], models[1], "a hole trains as its interpolation");
+}

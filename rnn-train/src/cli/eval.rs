@@ -62,8 +62,16 @@ impl EvalCmd {
             ));
         }
         if is_classifier(model)? {
-            let c = eval_classifier(model, data)?;
-            line(out, format!("{}: {} sequences", data.display(), c.total()))?;
+            let (c, filled) = eval_classifier(model, data)?;
+            line(
+                out,
+                format!(
+                    "{}: {} sequences{}",
+                    data.display(),
+                    c.total(),
+                    crate::data::missing::note(filled)
+                ),
+            )?;
             write!(out, "{}", c.report()).map_err(|e| Error::io("<stdout>", e))?;
             if let Some(plot) = &self.plot {
                 c.write_svg(plot, &file_name(data))?;
@@ -117,7 +125,11 @@ pub fn eval(model: &Path, data: &Path, mode: Mode) -> Result<EvalResult> {
 /// `rnn-train eval` of a classifier: every sequence of `data` is classified by `rnn-core`'s
 /// own `Classifier` (the code the firmware runs), and the predictions are compared with
 /// the labels.
-pub fn eval_classifier(model: &Path, data: &Path) -> Result<crate::io::metrics::Confusion> {
+/// Returns the confusion matrix and how many missing values of `data` were filled.
+pub fn eval_classifier(
+    model: &Path,
+    data: &Path,
+) -> Result<(crate::io::metrics::Confusion, usize)> {
     use crate::data::RawSet;
     let bytes = read_model_bytes(model)?;
     let err = core_err(model);
@@ -188,7 +200,7 @@ pub fn eval_classifier(model: &Path, data: &Path) -> Result<crate::io::metrics::
             }
         }
     }
-    Ok(confusion)
+    Ok((confusion, raw.filled()))
 }
 
 /// The symbol indices of `text` (line `line` of `path`) over a model's vocabulary; an

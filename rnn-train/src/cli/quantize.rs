@@ -284,8 +284,8 @@ impl QuantizeCmd {
                 ]
             }
             rnn_core::Task::Classify => {
-                let a = super::eval::eval_classifier(f, data)?.accuracy();
-                let b = super::eval::eval_classifier(q, data)?.accuracy();
+                let a = super::eval::eval_classifier(f, data)?.0.accuracy();
+                let b = super::eval::eval_classifier(q, data)?.0.accuracy();
                 vec![score("accuracy", a, b)]
             }
             _ => {

@@ -748,6 +748,16 @@ impl TrainCmd {
     fn load_classify(&self, hyper: &mut Hyper) -> Result<(Model, Loaded)> {
         let mut raw = RawSet::read(&self.data)?;
         let mut test_raw = self.test.as_deref().map(RawSet::read).transpose()?;
+        for set in std::iter::once(&raw).chain(&test_raw) {
+            if set.filled() > 0 && !self.quiet {
+                let note = crate::data::missing::note(set.filled());
+                println!(
+                    "{}:{}",
+                    set.path().display(),
+                    note.trim_end_matches(')').replacen(" (", " ", 1)
+                );
+            }
+        }
         let model = match &self.init {
             Some(path) => {
                 let m = crate::io::json::import(path)?;

@@ -122,6 +122,14 @@ impl RawSet {
         }
     }
 
+    /// How many missing values of a series file were filled ([`super::missing`]).
+    pub fn filled(&self) -> usize {
+        match self {
+            RawSet::Text(_) => 0,
+            RawSet::Series(s) => s.filled,
+        }
+    }
+
     /// Whether the file holds series (dense vectors) rather than text.
     pub fn is_series(&self) -> bool {
         matches!(self, RawSet::Series(_))

@@ -7,6 +7,7 @@ pub mod augment;
 pub mod classes;
 pub mod csv;
 pub mod labeled;
+pub mod missing;
 pub mod steps;
 pub mod tagged;
 pub mod text;

@@ -23,16 +23,22 @@
 //! but the channels of one case must have the same length, since the network reads one
 //! vector of all channels per time step.
 //!
-//! Refused, with the file and line: missing values (`?` or `NaN`; the network has no way to
-//! read a hole), a case with a different number of channels than `@dimensions`
+//! Missing values (`?` or `NaN`) are filled by linear interpolation in time, and steps
+//! missing in every channel at the end of a case dropped as padding ([`super::missing`]);
+//! [`TsFile::filled`] counts the values filled. With `@timeStamps true` each value is
+//! written `(stamp,value)`: the stamps are read past and the values taken in the file's
+//! order, one step each (the archive's time-stamped files are sampled regularly).
+//!
+//! Refused, with the file and line: a channel of a case with no value at all, infinite
+//! values, a case with a different number of channels than `@dimensions`
 //! (or `@univariate true`, or the first case), channels of unequal length in one case,
 //! lengths other than `@seriesLength` when `@equalLength true`, a label not in
-//! `@classLabel`, time stamps (`@timeStamps true`, the `(t,v)` form), regression files
-//! (`@targetLabel`, `@classLabel false`), unknown header keys, and a file with no cases.
+//! `@classLabel`, regression files (`@targetLabel`, `@classLabel false`), unknown header
+//! keys, and a file with no cases.
 
 use std::path::{Path, PathBuf};
 
-use super::read_text;
+use super::{missing, read_text};
 use crate::error::{Error, Result};
 
 /// One case: a label and `len` time steps of `channels` values, time-major
@@ -55,6 +61,8 @@ pub struct TsFile {
     /// The labels of `@classLabel true …`, in the file's order (empty if not declared).
     pub class_labels: Vec<String>,
     pub cases: Vec<Case>,
+    /// Missing values filled by interpolation ([`super::missing`]), over all cases.
+    pub filled: usize,
 }
 
 fn parse_bool(value: &str) -> Option<bool> {
@@ -86,7 +94,9 @@ pub fn parse(text: &str, path: &Path) -> Result<TsFile> {
     let mut class_labels: Option<Vec<String>> = None;
     let mut in_data = false;
     let mut channels: Option<usize> = None;
+    let mut time_stamps = false;
     let mut cases = Vec::new();
+    let mut filled = 0;
     for (i, raw) in text.split('\n').enumerate() {
         let line_no = i + 1;
         let line = raw.trim();
@@ -120,14 +130,7 @@ pub fn parse(text: &str, path: &Path) -> Result<TsFile> {
             };
             match key.as_str() {
                 "problemname" => problem = Some(rest.to_string()),
-                "timestamps" => {
-                    if need_bool(rest)? {
-                        return Err(err(
-                            line_no,
-                            "@timeStamps true (the (t,v) form) is not supported".into(),
-                        ));
-                    }
-                }
+                "timestamps" => time_stamps = need_bool(rest)?,
                 "missing" => {
                     need_bool(rest)?;
                 }
@@ -195,7 +198,14 @@ pub fn parse(text: &str, path: &Path) -> Result<TsFile> {
             continue;
         }
         // A case: channels separated by ':', the label last.
-        let fields: Vec<&str> = line.split(':').collect();
+        // Time stamps hold ':' of their own, inside the parentheses.
+        let mut depth = 0i32;
+        let fields: Vec<&str> = line
+            .split(|ch| {
+                depth += i32::from(ch == '(') - i32::from(ch == ')');
+                ch == ':' && (depth <= 0 || !time_stamps)
+            })
+            .collect();
         if fields.len() < 2 {
             return Err(err(
                 line_no,
@@ -232,28 +242,36 @@ pub fn parse(text: &str, path: &Path) -> Result<TsFile> {
         }
         let mut per_channel: Vec<Vec<f32>> = Vec::with_capacity(chans.len());
         for (c, chan) in chans.iter().enumerate() {
-            let mut vals = Vec::new();
-            for (k, v) in chan.split(',').enumerate() {
-                let v = v.trim();
-                let x: f32 = match v {
-                    "?" => {
-                        return Err(err(
-                            line_no,
-                            format!("missing value '?' in channel {} at step {}", c + 1, k + 1),
-                        ))
-                    }
-                    _ => v.parse().map_err(|_| {
+            let fields = if time_stamps {
+                stamped_values(chan).map_err(|k| {
+                    err(
+                        line_no,
+                        format!(
+                            "channel {} step {k}: not a (stamp,value) pair, as @timeStamps true \
+                             needs",
+                            c + 1
+                        ),
+                    )
+                })?
+            } else {
+                chan.split(',').map(str::trim).collect()
+            };
+            let mut vals = Vec::with_capacity(fields.len());
+            for (k, v) in fields.into_iter().enumerate() {
+                let x = match v {
+                    "?" => f32::NAN,
+                    _ => v.parse::<f32>().map_err(|_| {
                         err(
                             line_no,
                             format!("channel {} step {}: {v:?} is not a number", c + 1, k + 1),
                         )
                     })?,
                 };
-                if !x.is_finite() {
+                if x.is_infinite() {
                     return Err(err(
                         line_no,
                         format!(
-                            "channel {} step {}: {v} (missing or infinite values are not supported)",
+                            "channel {} step {}: {v} (infinite values are not supported)",
                             c + 1,
                             k + 1
                         ),
@@ -288,10 +306,16 @@ pub fn parse(text: &str, path: &Path) -> Result<TsFile> {
                 values[t * expected + c] = x;
             }
         }
+        filled += missing::fill_gaps(&mut values, expected).map_err(|c| {
+            err(
+                line_no,
+                format!("channel {}: every value is missing", c + 1),
+            )
+        })?;
         cases.push(Case {
             line: line_no,
             label: label.to_string(),
-            len,
+            len: values.len() / expected.max(1),
             values,
         });
     }
@@ -310,7 +334,35 @@ pub fn parse(text: &str, path: &Path) -> Result<TsFile> {
         channels: channels.unwrap_or(1),
         class_labels: class_labels.unwrap_or_default(),
         cases,
+        filled,
     })
+}
+
+/// The values of one channel written as `(stamp,value),(stamp,value)…`, in order; `Err(k)`
+/// names the first step (1-based) that is not such a pair.
+fn stamped_values(chan: &str) -> std::result::Result<Vec<&str>, usize> {
+    let mut out = Vec::new();
+    let mut rest = chan.trim();
+    while !rest.is_empty() {
+        let k = out.len() + 1;
+        let inner = rest.strip_prefix('(').ok_or(k)?;
+        let (pair, after) = inner.split_once(')').ok_or(k)?;
+        let (_, value) = pair.rsplit_once(',').ok_or(k)?;
+        out.push(value.trim());
+        rest = after.trim_start();
+        if let Some(next) = rest.strip_prefix(',') {
+            rest = next.trim_start();
+            if rest.is_empty() {
+                return Err(k + 1);
+            }
+        } else if !rest.is_empty() {
+            return Err(k + 1);
+        }
+    }
+    if out.is_empty() {
+        return Err(1);
+    }
+    Ok(out)
 }
 
 #[cfg(test)]
@@ -388,22 +440,44 @@ mod tests {
     }
 
     #[test]
-    fn missing_values_are_rejected_with_their_line() {
-        let text = format!("{JV_HEADER}{}:1\n{}:2\n", ["1,2"; 12].join(":"), {
-            let mut c = ["1,2"; 12];
-            c[3] = "1,?";
+    fn missing_values_are_interpolated_and_end_padding_dropped() {
+        let text = format!("{JV_HEADER}{}:1\n{}:2\n", ["1,2,3"; 12].join(":"), {
+            let mut c = ["1,2,?"; 12];
+            c[3] = "1,?,5";
             c.join(":")
         });
+        let f = p(&text).unwrap();
+        // Case 2: step 3 is missing in 11 channels only, so it stays and holds step 2's
+        // value there; channel 4's hole is the mean of its neighbours.
+        assert_eq!(f.cases[1].len, 3);
+        assert_eq!(f.cases[1].values[12 + 3], 3.0);
+        assert_eq!(f.cases[1].values[2 * 12], 2.0);
+        assert_eq!(f.filled, 12);
+        let f = p("@classLabel true a\n@data\n1,NaN,3,?,nan:a\n").unwrap();
         assert_eq!(
-            msg(&text),
-            "x.ts:13: missing value '?' in channel 4 at step 2"
+            (f.cases[0].values.clone(), f.filled),
+            (vec![1.0, 2.0, 3.0], 1)
         );
-        let nan = "@classLabel true a\n@data\n1,NaN,3:a\n";
-        assert!(
-            msg(nan).starts_with("x.ts:3: channel 1 step 2: NaN"),
-            "{}",
-            msg(nan)
+        assert_eq!(
+            msg("@data\n1,2:?,NaN:a\n"),
+            "x.ts:2: channel 2: every value is missing"
         );
+        assert!(msg("@data\n1,inf:a\n").contains("infinite values are not supported"));
+    }
+
+    #[test]
+    fn time_stamped_values_are_read_in_order() {
+        // As aeon's UnitTestTimeStamps_TRAIN.ts writes them.
+        let text = "@timeStamps True\n@univariate true\n@classLabel true 1 2\n@data\n\
+            (2007-01-01 00:00:00,241.97),(2007-01-01 00:01:00,241.75), (2007-01-01 00:02:00,?):1\n";
+        let f = p(text).unwrap();
+        assert_eq!(f.cases[0].values, vec![241.97, 241.75]);
+        assert_eq!(
+            msg("@timeStamps true\n@data\n(1,2),3:a\n"),
+            "x.ts:3: channel 1 step 2: not a (stamp,value) pair, as @timeStamps true needs"
+        );
+        assert!(msg("@timeStamps true\n@data\n(1,2),:a\n").contains("step 2: not a"));
+        assert!(msg("@timeStamps true\n@data\n(1 2):a\n").contains("step 1: not a"));
     }
 
     #[test]
@@ -422,7 +496,6 @@ mod tests {
     #[test]
     fn other_header_problems() {
         assert!(msg("@classLabel true a\n@data\n1,2:c\n").contains("label \"c\" is not one of"));
-        assert!(msg("@timeStamps true\n@data\n").contains("not supported"));
         assert!(msg("@targetLabel true\n@data\n").contains("regression"));
         assert!(msg("@classLabel false\n@data\n").contains("no class labels"));
         assert!(msg("@dimensions twelve\n@data\n").contains("positive whole number"));

@@ -7,9 +7,10 @@
 //!   any whitespace, often in scientific notation (`1.0000000e+00  -5.18e-01 …`).
 //!
 //! A label that is a whole number written as a float (`1.0000000e+00`) is read as that
-//! number (`1`), so both forms of one data set name their classes alike. Refused, with the
-//! file and line: a line with a label but no values, a value that is not a number, a
-//! missing value (`NaN`) before the last real value, and a file with no cases. The result
+//! number (`1`), so both forms of one data set name their classes alike. A missing value
+//! (`NaN`) before the last real value is filled by linear interpolation
+//! ([`super::missing`]). Refused, with the file and line: a line with a label but no
+//! values, a value that is not a number or infinite, and a file with no cases. The result
 //! is a one-channel [`TsFile`], so everything downstream treats these files as `.ts` ones.
 
 use std::path::Path;
@@ -59,6 +60,7 @@ pub fn parse(text: &str, path: &Path, form: Form) -> Result<TsFile> {
         reason,
     };
     let mut cases = Vec::new();
+    let mut filled = 0;
     for (i, raw) in text.split('\n').enumerate() {
         let line = i + 1;
         if raw.trim().is_empty() {
@@ -93,17 +95,17 @@ pub fn parse(text: &str, path: &Path, form: Form) -> Result<TsFile> {
             let x: f32 = f
                 .parse()
                 .map_err(|_| err(line, format!("step {}: {f:?} is not a number", k + 1)))?;
-            if !x.is_finite() {
+            if x.is_infinite() {
                 return Err(err(
                     line,
-                    format!(
-                        "step {}: {f} (missing or infinite values are not supported)",
-                        k + 1
-                    ),
+                    format!("step {}: {f} (infinite values are not supported)", k + 1),
                 ));
             }
             v.push(x);
         }
+        // Only the trailing padding was dropped above, so a value is known.
+        filled += super::missing::fill_gaps(&mut v, 1)
+            .map_err(|_| err(line, "every value is missing".into()))?;
         cases.push(Case {
             line,
             label: label_of(label),
@@ -120,6 +122,7 @@ pub fn parse(text: &str, path: &Path, form: Form) -> Result<TsFile> {
         channels: 1,
         class_labels: Vec::new(),
         cases,
+        filled,
     })
 }
 
@@ -158,6 +161,17 @@ mod tests {
     }
 
     #[test]
+    fn inner_missing_values_are_interpolated() {
+        let f = parse("1\tNaN\t2\tnan\t4\tNaN\n", Path::new("m.tsv"), Form::Tsv).unwrap();
+        assert_eq!(
+            (cases(&f), f.filled),
+            (vec![("1", &[2.0, 2.0, 3.0, 4.0][..])], 2)
+        );
+        let f = parse("1 0 NaN 1\n", Path::new("m.txt"), Form::Txt).unwrap();
+        assert_eq!(cases(&f), vec![("1", &[0.0, 0.5, 1.0][..])]);
+    }
+
+    #[test]
     fn bad_lines_name_the_line() {
         let e = |text: &str, form| {
             parse(text, Path::new("b.tsv"), form)
@@ -172,7 +186,14 @@ mod tests {
             e("1\t2\tx\n", Form::Tsv),
             "b.tsv:1: step 2: \"x\" is not a number"
         );
-        assert!(e("1\tNaN\t2\n", Form::Tsv).starts_with("b.tsv:1: step 1: NaN (missing"));
+        assert_eq!(
+            e("1\tinf\t2\n", Form::Tsv),
+            "b.tsv:1: step 1: inf (infinite values are not supported)"
+        );
+        assert_eq!(
+            e("1\tNaN\tNaN\n", Form::Tsv),
+            "b.tsv:1: a class label but no values"
+        );
         assert!(e("\n\n", Form::Txt).contains("no training text"));
         assert_eq!(
             e("2 1 x\n", Form::Txt),
