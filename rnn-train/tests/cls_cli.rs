@@ -216,11 +216,14 @@ fn bad_classification_input_is_one_line_and_exit_2() {
     let bad_ts = tmp("bad.ts");
     std::fs::write(
         &bad_ts,
-        "@dimensions 2\n@classLabel true a b\n@data\n1,2:3,4:a\n1,?:3,4:b\n",
+        "@dimensions 2\n@classLabel true a b\n@data\n1,2:3,4:a\n?,NaN:3,4:b\n",
     )
     .unwrap();
     let train = |data: &Path| train_classifier(data, &out);
-    assert_bad_input(&train(&bad_ts), "bad.ts:5: missing value '?'");
+    assert_bad_input(
+        &train(&bad_ts),
+        "bad.ts:5: channel 1: every value is missing",
+    );
     std::fs::write(&bad_ts, "@dimensions 2\n@data\n1,2:3,4:a\n1,2:b\n").unwrap();
     assert_bad_input(&train(&bad_ts), "bad.ts:4: 1 channels, expected 2");
     let bad_txt = tmp("bad.txt");
@@ -329,6 +332,7 @@ fn classifier_defaults_adapt_to_the_data_and_are_printed() {
         "--val-split 0 (fewer than 1000 sequences",
         "--crop 0.9 (half the sequences",
         "--clip-norm 1",
+        "--bidirectional on (off: one direction",
     ] {
         assert!(line.contains(chosen), "{chosen:?} not in {line:?}");
     }
@@ -342,7 +346,7 @@ fn classifier_defaults_adapt_to_the_data_and_are_printed() {
         "{report}"
     );
     assert!(
-        report.contains("1-layer gru, I 2, H 32, 2 classes"),
+        report.contains("bidirectional 1-layer gru, I 2, H 32, 2 classes"),
         "{report}"
     );
     // What is given is not a default; --early-stop 0 and --clip-norm 0 turn them off.
@@ -359,8 +363,11 @@ fn classifier_defaults_adapt_to_the_data_and_are_printed() {
         "0",
         "--crop",
         "1",
+        "--bidirectional",
+        "off",
     ];
     let report = common::ok(&[&base[..], &flags].concat());
+    assert!(!report.contains("bidirectional"), "{report}");
     let line = report
         .lines()
         .find(|l| l.starts_with("defaults for --task classify"))

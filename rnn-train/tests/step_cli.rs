@@ -75,7 +75,8 @@ fn a_tagger_learns_a_latch_the_input_alone_cannot_tell() {
         .collect::<Vec<_>>());
     assert_eq!(std::fs::read(&one).unwrap(), std::fs::read(&model).unwrap());
     let info = ok(&["inspect", "--model", s(&model)]);
-    assert!(info.contains("tag"), "{info}");
+    // Unlike a classifier's, a tagger's default is one direction, so that it streams.
+    assert!(info.contains("task: tag, unidirectional"), "{info}");
 }
 
 #[test]

@@ -170,9 +170,17 @@ pub struct TrainCmd {
     pub test: Option<PathBuf>,
     /// --task classify, tag, regress: a second recurrent stack reads each sequence
     /// backwards; the output layer reads both directions (a bidirectional tagger or
-    /// regression model needs whole recordings: it cannot stream).
-    #[arg(long, help_heading = "Classifiers and per-step models")]
-    pub bidirectional: bool,
+    /// regression model needs whole recordings: it cannot stream); `--bidirectional` alone
+    /// is `on` [default: on for classify, off for tag and regress].
+    #[arg(
+        long,
+        value_enum,
+        value_name = "on|off",
+        num_args = 0..=1,
+        default_missing_value = "on",
+        help_heading = "Classifiers and per-step models"
+    )]
+    pub bidirectional: Option<Toggle>,
     /// --task classify: a convolutional front-end before the recurrent stack, one
     /// KERNEL:CHANNELS:STRIDE per layer (ReLU; causal, so it also streams), e.g. 8:16:4
     /// cuts the recurrent steps by 4; `none` for none [default: 8:16:4,4:16:4 when the
@@ -436,7 +444,7 @@ impl TrainCmd {
         }
         let task = match self.task {
             TaskArg::Next => {
-                if self.test.is_some() || self.bidirectional {
+                if self.test.is_some() || self.bidirectional.is_some() {
                     return Err(Error::Config(
                         "--test and --bidirectional need --task classify, tag or regress".into(),
                     ));
@@ -465,8 +473,12 @@ impl TrainCmd {
                          predictions"
                     )));
                 }
-                let (bidirectional, seq_len) =
-                    (self.bidirectional, self.seq_len.unwrap_or(PER_STEP_SEQ_LEN));
+                // A classifier reads its whole sequence anyway, and the backward stack
+                // gained on every seed set of the README's UCR table; taggers and
+                // regression models stay causal, so that they stream.
+                let default = self.task == TaskArg::Classify;
+                let bidirectional = self.bidirectional.map_or(default, |t| t == Toggle::On);
+                let seq_len = self.seq_len.unwrap_or(PER_STEP_SEQ_LEN);
                 match self.task {
                     TaskArg::Tag => TaskHyper::Tag {
                         bidirectional,
@@ -682,11 +694,14 @@ impl TrainCmd {
         if let Some(l) = self.layers.filter(|&l| l != a.layers) {
             return differs("layers", l.to_string(), a.layers.to_string());
         }
-        if hyper.task.bidirectional() && a.directions != 2 {
-            return Err(Error::Config(format!(
-                "--bidirectional, but the model of --init {} reads one direction",
-                path.display()
-            )));
+        if let Some(t) = self.bidirectional {
+            if (t == Toggle::On) != (a.directions == 2) {
+                return differs(
+                    "bidirectional",
+                    if t == Toggle::On { "on" } else { "off" }.into(),
+                    if a.directions == 2 { "on" } else { "off" }.into(),
+                );
+            }
         }
         hyper.task.set_bidirectional(a.directions == 2);
         if let TaskHyper::Classify {
@@ -1132,6 +1147,18 @@ impl TrainCmd {
                 self.val_split.is_some(),
                 "--val-split",
                 format!("{}{why}", hyper.val_split),
+            );
+            add(
+                self.bidirectional.is_some() || self.init.is_some(),
+                "--bidirectional",
+                format!(
+                    "{} (off: one direction, half the weights and steps)",
+                    if hyper.task.bidirectional() {
+                        "on"
+                    } else {
+                        "off"
+                    }
+                ),
             );
             add(
                 self.crop.is_some(),
