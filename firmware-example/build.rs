@@ -92,8 +92,20 @@ fn main() {
 
     let memory_x = manifest_dir().join(board.memory_x());
     println!("cargo:rerun-if-changed={}", memory_x.display());
-    if let Err(e) = fs::copy(&memory_x, out.join("memory.x")) {
-        fail(&format!("cannot copy {}: {e}", memory_x.display()));
+    let map = fs::read_to_string(&memory_x)
+        .unwrap_or_else(|e| fail(&format!("cannot read {}: {e}", memory_x.display())));
+    // cortex-m-rt puts the stack above the static sections, growing down towards them
+    // with nothing in between: refuse to link when the buffers leave less than the
+    // smallest stack any model was measured to need (the firmware also stops with an
+    // error line when the stack reaches them at run time, see `measure::stack_exhausted`).
+    let floor = format!(
+        "{map}\nASSERT(_stack_start - _stack_end >= {MIN_STACK}, \"rnn firmware: less than \
+         {MIN_STACK} bytes of RAM are left for the stack on {}: the model's buffers are too \
+         big for this board (a classifier's grow with RNN_MAX_STEPS)\");\n",
+        board.name
+    );
+    if let Err(e) = fs::write(out.join("memory.x"), floor) {
+        fail(&format!("cannot write memory.x: {e}"));
     }
     let board_consts = format!(
         "/// The board's name, as QEMU's `-machine` knows it (boards.txt).\n\
@@ -489,6 +501,10 @@ fn refuse_unservable(bytes: &[u8], path: &Path) {
         ));
     }
 }
+
+/// The least stack, in bytes, the linker must leave above the static sections: a little
+/// more than the smallest peak measured (the dinosaur firmware's, 872 bytes on the M3).
+const MIN_STACK: usize = 1024;
 
 fn fail(message: &str) -> ! {
     eprintln!("error: {message}");

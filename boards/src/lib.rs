@@ -148,6 +148,19 @@ pub fn build(
     target_dir: &Path,
     elf: &Path,
 ) -> Result<String, String> {
+    build_with(board, model, size_model, &[], target_dir, elf)
+}
+
+/// [`build`] with more environment variables for the firmware's build script (such as
+/// `RNN_MAX_STEPS`), without changing this process's environment.
+pub fn build_with(
+    board: &Board,
+    model: &Path,
+    size_model: Option<&Path>,
+    env: &[(&str, &str)],
+    target_dir: &Path,
+    elf: &Path,
+) -> Result<String, String> {
     check_tools(board)?;
     let cargo = std::env::var_os("CARGO").unwrap_or_else(|| "cargo".into());
     let mut cmd = Command::new(cargo);
@@ -157,7 +170,8 @@ pub fn build(
         .args(["--target", board.target])
         .env("RNN_MODEL", model)
         .env("RNN_SIZE_MODEL", size_model.unwrap_or(Path::new("")))
-        .env("CARGO_TARGET_DIR", target_dir);
+        .env("CARGO_TARGET_DIR", target_dir)
+        .envs(env.iter().copied());
     // What the outer `cargo test` exports must not steer the firmware's build.
     for var in [
         "CARGO_MAKEFLAGS",

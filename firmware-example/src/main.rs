@@ -160,6 +160,8 @@ pub mod msg {
     pub const NON_ASCII: &str = "error: non-ASCII byte 0x";
     pub const INVALID_UTF8: &str = "error: invalid UTF-8 at byte offset ";
     pub const PANIC: &str = "\nerror: panic\n";
+    pub const OUT_OF_STACK: &str =
+        "error: out of RAM: the stack reached the buffers; build with a smaller RNN_MAX_STEPS";
     pub const HARD_FAULT: &str = "\nerror: hard fault at pc 0x";
     /// The note every `/bench` line ends with.
     pub const EXACT: &str = " Hz (instructions are exact under qemu -icount shift=0)";
@@ -284,7 +286,11 @@ fn main() -> ! {
             exit_failure();
         }
     };
-    let app = match App::boot(syst) {
+    let app = App::boot(syst);
+    // Boot builds the mode's state, buffers and all, on the stack before it moves to
+    // static RAM: the first place where the stack can run into the buffers.
+    stop_if_out_of_stack(&mut out);
+    let app = match app {
         Ok(app) => app,
         Err(e) => {
             out.str(msg::CANNOT_LOAD);
@@ -336,6 +342,7 @@ fn main() -> ! {
                     }
                 }
             }
+            stop_if_out_of_stack(&mut out);
         }
     }
 }
@@ -423,6 +430,17 @@ fn mem(out: &mut Out) {
     out.str(" bytes of ");
     out.uint(available as u64);
     out.byte(b'\n');
+}
+
+/// When the stack has grown into the static buffers, what follows may be wrong: say so
+/// once, loudly, and stop (the answers before may be wrong too, as the message says).
+/// Not inlined: at `opt-level = 3` two inlined copies reshaped the main loop (+1.1 KB).
+#[inline(never)]
+fn stop_if_out_of_stack(out: &mut Out) {
+    if measure::stack_exhausted() {
+        out.line(msg::OUT_OF_STACK);
+        exit_failure();
+    }
 }
 
 /// Ends the QEMU session with a failure status (semihosting), or stops here on a board

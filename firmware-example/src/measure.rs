@@ -90,6 +90,18 @@ pub fn paint_stack() {
     }
 }
 
+/// Whether the stack has grown down to the static sections since boot: the lowest word
+/// above them, painted at boot, was written, so the buffers below may have been
+/// overwritten too. Only where the whole free stack was painted (see [`PAINT_MAX`]).
+pub fn stack_exhausted() -> bool {
+    let end = addr(&raw const _stack_end);
+    // SAFETY: a word-aligned address of the stack region (`_stack_end` is 4-aligned,
+    // cortex-m-rt asserts it), below its live part whenever this is called.
+    paint_bottom() == end
+        && end < addr(&raw const _stack_start)
+        && unsafe { read_volatile(end as *const u32) } != PAINT
+}
+
 /// The stack's high-water mark since boot, and the stack space the linker left, in bytes.
 /// The mark is `None` when the stack grew past the painted area (see [`PAINT_MAX`]).
 pub fn stack_peak() -> (Option<usize>, usize) {

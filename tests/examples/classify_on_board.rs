@@ -9,13 +9,14 @@
 //! ```
 //!
 //! `BOARD` is `lm3s6965evb` (the default), `mps2-an386` or `microbit`; `N` limits the run
-//! to the first `N` cases.
+//! to the first `N` cases. The firmware is built to hold the longest case (`RNN_MAX_STEPS`,
+//! unless it is set).
 
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 use std::time::Duration;
 
-use tests::protocol::Reference;
+use tests::protocol::{Reference, DEFAULT_MAX_STEPS};
 use tests::qemu;
 
 fn main() -> ExitCode {
@@ -28,13 +29,15 @@ fn main() -> ExitCode {
     }
 }
 
-/// The protocol's input for every case, and the case labels.
-fn cases(data: &Path, limit: usize) -> Result<(Vec<u8>, Vec<String>), String> {
+/// The protocol's input for every case, the case labels, and the most steps of a case.
+fn cases(data: &Path, limit: usize) -> Result<(Vec<u8>, Vec<String>, usize), String> {
     let mut input = Vec::new();
     let mut labels = Vec::new();
+    let mut longest = 0;
     let raw = rnn_train::data::RawSet::read(data).map_err(|e| e.to_string())?;
     if let rnn_train::data::RawSet::Series(file) = &raw {
         for case in file.cases.iter().take(limit) {
+            longest = longest.max(case.len);
             for step in case.values.chunks(file.channels.max(1)) {
                 // `{}` prints the shortest text that reads back as the same f32.
                 let line: Vec<String> = step.iter().map(|v| format!("{v}")).collect();
@@ -46,12 +49,13 @@ fn cases(data: &Path, limit: usize) -> Result<(Vec<u8>, Vec<String>), String> {
         }
     } else if let rnn_train::data::RawSet::Text(file) = &raw {
         for ex in file.examples.iter().take(limit) {
+            longest = longest.max(ex.text.chars().count());
             input.extend_from_slice(ex.text.as_bytes());
             input.push(b'\n');
             labels.push(ex.label.clone());
         }
     }
-    Ok((input, labels))
+    Ok((input, labels, longest))
 }
 
 fn run() -> Result<(), String> {
@@ -71,8 +75,19 @@ fn run() -> Result<(), String> {
     // The firmware is built from its own directory: hand it an absolute path.
     let model = std::fs::canonicalize(PathBuf::from(model)).map_err(|e| format!("{model}: {e}"))?;
     let bytes = std::fs::read(&model).map_err(|e| format!("{}: {e}", model.display()))?;
-    let mut reference = Reference::new(&bytes).map_err(|e| format!("{}: {e}", model.display()))?;
-    let (mut input, labels) = cases(Path::new(data), limit.unwrap_or(usize::MAX))?;
+    let (mut input, labels, longest) = cases(Path::new(data), limit.unwrap_or(usize::MAX))?;
+    // The firmware holds a sequence of `RNN_MAX_STEPS` steps: unless told otherwise, as
+    // many as the longest case has (the firmware's default of 32 would refuse longer
+    // series, here and on the host alike).
+    let max_steps = match std::env::var("RNN_MAX_STEPS") {
+        Ok(n) => n
+            .parse()
+            .map_err(|_| format!("RNN_MAX_STEPS {n:?} is not a number"))?,
+        Err(_) => longest.max(DEFAULT_MAX_STEPS),
+    };
+    std::env::set_var("RNN_MAX_STEPS", max_steps.to_string());
+    let mut reference = Reference::with_max_steps(&bytes, max_steps)
+        .map_err(|e| format!("{}: {e}", model.display()))?;
     let expected = reference.feed(&input);
     // The reference does not model `/exit`; the board answers it with `ok: exit`.
     input.extend_from_slice(b"/exit\n");
@@ -121,12 +136,19 @@ fn run() -> Result<(), String> {
         .zip(&labels)
         .filter(|(a, l)| a.split(' ').next() == Some(l.as_str()))
         .count();
+    // An error line is an answer too (the host gives the same one), but no class.
+    let errors = answers.iter().filter(|a| a.starts_with("error")).count();
     println!(
-        "{}: {} of {} cases right (accuracy {:.4}); all {} answers byte-identical to the host's",
+        "{}: {} of {} cases right (accuracy {:.4}{}); all {} answers byte-identical to the host's",
         board.name,
         correct,
         labels.len(),
         correct as f64 / labels.len().max(1) as f64,
+        if errors > 0 {
+            format!("; {errors} answered with an error line")
+        } else {
+            String::new()
+        },
         answers.len() - 1
     );
     if session.status.is_none_or(|s| !s.success()) {

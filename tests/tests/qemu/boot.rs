@@ -147,3 +147,53 @@ fn minimal_runs_on_every_board() {
         }
     }
 }
+
+/// The stack grows down towards the static buffers with nothing in between: on the
+/// micro:bit (16 KiB of RAM) a classifier built for long sequences either does not link
+/// (less than the least stack any model needs is left) or, when boot's stack reaches the
+/// buffers, stops with one error line and exit status 1 instead of answering from
+/// overwritten memory; a capacity that fits answers as usual.
+#[test]
+fn buffers_too_big_for_the_ram_are_refused_not_overwritten() {
+    let board = qemu::board("microbit");
+    let model = Fixture::Conv.path();
+    // One session per capacity, the build under the builds' lock (shared target dir).
+    let build = |steps: &str| {
+        let _built = built_lock();
+        let target_dir = qemu::firmware_dir().join("target").join("qemu-tests");
+        let elf = work_dir().join(format!("microbit-conv-{steps}-steps.elf"));
+        let env = [("RNN_MAX_STEPS", steps)];
+        qemu::build_with(&board, &model, None, &env, &target_dir, &elf).map(|_| elf)
+    };
+    let error = build("370").expect_err("370 steps of buffers leave less than 1 KiB of 16");
+    assert!(
+        error.contains("less than 1024 bytes of RAM are left for the stack on microbit"),
+        "{error}"
+    );
+    let sequence = "0.1,0.2,0.3,0.4,0.5,0.6\n-0.1,0.2,-0.3,0.4,-0.5,0.6\n\n/exit\n";
+    for (steps, fits) in [("300", false), ("100", true)] {
+        let elf = build(steps).unwrap_or_else(|e| panic!("{steps} steps: {e}"));
+        let session = qemu::run(
+            &board,
+            &elf,
+            sequence.as_bytes().to_vec(),
+            false,
+            SESSION_TIMEOUT,
+        );
+        let text = session.text();
+        let status = session.status.and_then(|s| s.code());
+        if fits {
+            assert!(
+                text.ends_with("ok: exit\n") && status == Some(0),
+                "{steps}: {text}"
+            );
+        } else {
+            let last = text.lines().last().unwrap_or("");
+            assert!(
+                last.starts_with("error: out of RAM: the stack grew"),
+                "{text}"
+            );
+            assert_eq!(status, Some(1), "{steps}: {text}");
+        }
+    }
+}

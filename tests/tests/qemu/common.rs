@@ -271,6 +271,11 @@ fn built() -> MutexGuard<'static, HashMap<(&'static str, Fixture, Fixture), Path
         .unwrap_or_else(|e| e.into_inner())
 }
 
+/// The lock [`firmware_sized`] and [`build_error`] build under, for a test's own builds.
+pub fn built_lock() -> impl Drop {
+    built()
+}
+
 /// Builds the firmware for `board` with the model file `model` (under the builds' lock,
 /// in their target directory) and returns the build's error, or `None` when it built.
 pub fn build_error(board: &Board, model: &Path) -> Option<String> {
