@@ -190,7 +190,7 @@ fn buffers_too_big_for_the_ram_are_refused_not_overwritten() {
         } else {
             let last = text.lines().last().unwrap_or("");
             assert!(
-                last.starts_with("error: out of RAM: the stack grew"),
+                last.starts_with("error: out of RAM: the stack reached the buffers"),
                 "{text}"
             );
             assert_eq!(status, Some(1), "{steps}: {text}");
