@@ -264,3 +264,51 @@ fn text_tags_train_and_bad_per_step_input_is_one_line_and_exit_2() {
         "unknown.csv:3: label \"maybe\" is not one of the model's classes (off, on)",
     );
 }
+
+#[test]
+fn missing_csv_inputs_train_as_their_interpolation_and_are_counted() {
+    // A tagger's CSV with empty and NaN input cells, and its twin with each hole given as
+    // the mean of its neighbours (the inputs are straight lines in time).
+    let (mut holed, mut filled) = (String::from("x,y,label\n"), String::from("x,y,label\n"));
+    let mut holes = 0;
+    // 61 rows: the last one (60 % 7 = 4) has both values, so every hole has two neighbours.
+    for t in 0..61 {
+        let (x, y) = (t as f32 * 0.5, 10.0 - t as f32);
+        let label = if (t / 5) % 2 == 0 { "lo" } else { "hi" };
+        filled.push_str(&format!("{x},{y},{label}\n"));
+        let cells = match t % 7 {
+            3 => format!(",{y}"),
+            5 => format!("{x},NaN"),
+            _ => format!("{x},{y}"),
+        };
+        holes += usize::from(t % 7 == 3 || t % 7 == 5);
+        holed.push_str(&format!("{cells},{label}\n"));
+    }
+    let (a, b) = (tmp("holed.csv"), tmp("filled.csv"));
+    std::fs::write(&a, holed).unwrap();
+    std::fs::write(&b, filled).unwrap();
+    let note = format!("{holes} missing values filled by linear interpolation");
+    let mut models = Vec::new();
+    for data in [&a, &b] {
+        let out = tmp(&format!(
+            "{}-tagger.rnn",
+            data.file_stem().unwrap().to_str().unwrap()
+        ));
+        let printed = ok(&[
+            "train",
+            "--task",
+            "tag",
+            "--data",
+            s(data),
+            "--out",
+            s(&out),
+            "--epochs",
+            "2",
+        ]);
+        assert_eq!(printed.contains(&note), data == &a, "{printed}");
+        let eval = ok(&["eval", "--model", s(&out), "--data", s(data)]);
+        assert_eq!(eval.contains(&note), data == &a, "{eval}");
+        models.push(std::fs::read(&out).unwrap());
+    }
+    assert_eq!(models[0], models[1], "a hole trains as its interpolation");
+}

@@ -48,7 +48,8 @@ impl EvalCmd {
             let columns = self.columns.for_model(&trained)?;
             let file = crate::data::steps::PerStepFile::read(data, task, &columns)?;
             let r = eval_per_step(&bytes, model, &file)?;
-            line(out, format!("{}:", data.display()))?;
+            let note = crate::data::missing::note(file.filled());
+            line(out, format!("{}:{note}", data.display()))?;
             write!(out, "{}", r.text()).map_err(|e| Error::io("<stdout>", e))?;
             if let Some(plot) = &self.plot {
                 r.write_svg(plot, &file_name(data))?;

@@ -764,14 +764,7 @@ impl TrainCmd {
         let mut raw = RawSet::read(&self.data)?;
         let mut test_raw = self.test.as_deref().map(RawSet::read).transpose()?;
         for set in std::iter::once(&raw).chain(&test_raw) {
-            if set.filled() > 0 && !self.quiet {
-                let note = crate::data::missing::note(set.filled());
-                println!(
-                    "{}:{}",
-                    set.path().display(),
-                    note.trim_end_matches(')').replacen(" (", " ", 1)
-                );
-            }
+            self.say_filled(set.path(), set.filled());
         }
         let model = match &self.init {
             Some(path) => {
@@ -881,6 +874,9 @@ impl TrainCmd {
             .as_deref()
             .map(|p| PerStepFile::read(p, task, &columns))
             .transpose()?;
+        for set in std::iter::once(&raw).chain(&test_raw) {
+            self.say_filled(set.path(), set.filled());
+        }
         let model = match &self.init {
             Some(path) => {
                 let m = crate::io::json::import(path)?;
@@ -943,6 +939,15 @@ impl TrainCmd {
             test_file: test_raw,
         };
         Ok((model, Loaded::Steps(Box::new(data))))
+    }
+
+    /// `FILE: N missing values filled by linear interpolation`, when there were any.
+    fn say_filled(&self, path: &Path, filled: usize) {
+        if filled > 0 && !self.quiet {
+            let note = crate::data::missing::note(filled);
+            let note = note.trim_start_matches(" (").trim_end_matches(')');
+            println!("{}: {note}", path.display());
+        }
     }
 
     fn banner(&self, hyper: &Hyper, state: &State, data: &TaskData<'_>, epochs: usize) {

@@ -25,7 +25,10 @@
 //! spreadsheets in many locales write) or a tab makes that the separator for the whole
 //! file. Fields may be quoted (`"a, b"`, with `""` for a quote inside); spaces around a
 //! field are removed. Input and target cells must be finite numbers (`1`, `-0.5`, `2e-3`;
-//! a decimal comma is not understood), label cells must not be empty. Blank lines are
+//! a decimal comma is not understood), label cells must not be empty. An empty or `NaN`
+//! input cell is a missing value, filled by linear interpolation in time within its
+//! recording ([`super::missing`]; [`CsvData::filled`] counts them); targets and labels
+//! cannot be missing. Blank lines are
 //! skipped. The file must be UTF-8; CRLF line ends and a byte-order mark are fine
 //! ([`crate::data::read_text`]). Errors name the file and the line: a row with more or
 //! fewer fields than the header, a cell that is not a number, an empty label, a column name
@@ -94,6 +97,9 @@ pub struct CsvData {
     /// The label column's name, or the target columns' names; empty for [`Outputs::None`].
     pub outputs: Vec<String>,
     pub recordings: Vec<Recording>,
+    /// Missing input cells filled by interpolation ([`super::missing`]), over all
+    /// recordings.
+    pub filled: usize,
 }
 
 impl CsvData {
@@ -325,7 +331,14 @@ pub fn parse(text: &str, path: &Path, columns: &Columns) -> Result<CsvData> {
         };
         current.lines.push(line);
         for &c in &inputs {
-            current.x.push(number(line, &rec, c)?);
+            // A missing input (an empty cell, NaN) is filled in once the recording is read.
+            let cell = rec.get(c).unwrap_or("");
+            let missing = cell.is_empty() || cell.eq_ignore_ascii_case("nan");
+            current.x.push(if missing {
+                f32::NAN
+            } else {
+                number(line, &rec, c)?
+            });
         }
         match &mut current.y {
             StepTargets::None => {}
@@ -349,11 +362,27 @@ pub fn parse(text: &str, path: &Path, columns: &Columns) -> Result<CsvData> {
             "only a header (line {header_line}), no rows of data"
         )));
     }
+    let mut filled = 0;
+    for r in &mut recordings {
+        filled += super::missing::interpolate(&mut r.x, inputs.len()).map_err(|k| {
+            let name = inputs
+                .get(k)
+                .and_then(|&c| names.get(c))
+                .map_or("", String::as_str);
+            perr(
+                r.line,
+                format!(
+                    "column {name:?}: every value of the recording that starts here is missing"
+                ),
+            )
+        })?;
+    }
     Ok(CsvData {
         path: path.into(),
         inputs: input_names,
         outputs: output_names,
         recordings,
+        filled,
     })
 }
 
@@ -461,16 +490,32 @@ mod tests {
             err("a,b,c\n\n1,inf,x\n", &c),
             "d.csv:3: column \"b\": \"inf\" is not a finite number"
         );
-        assert_eq!(err("a,b,c\n1,,x\n", &c), "d.csv:2: column \"b\" is empty");
+        // An input with no value in its whole recording; a target cannot be missing.
+        assert_eq!(
+            err("a,b,c\n1,,x\n2,NaN,y\n", &c),
+            "d.csv:2: column \"b\": every value of the recording that starts here is missing"
+        );
+        let t = cols(None, Outputs::Targets(vec!["c".into()]), None);
+        assert_eq!(err("a,b,c\n1,2,\n", &t), "d.csv:2: column \"c\" is empty");
         assert_eq!(
             err("a,b,c\n1,2,\" \"\n", &c),
             "d.csv:2: the label (column \"c\") is empty"
         );
-        let t = cols(None, Outputs::Targets(vec!["c".into()]), None);
         assert_eq!(
             err("a,b,c\n1,2,1e40\n", &t),
             "d.csv:2: column \"c\": \"1e40\" is not a finite number"
         );
+    }
+
+    #[test]
+    fn missing_inputs_are_interpolated_within_their_recording() {
+        let g = cols(None, label("c"), Some("g"));
+        let text = "g,a,b,c\n1,0,,x\n1,,4,y\n1,2,6,x\n2,,1,y\n2,5,NaN,x\n";
+        let d = parse(text, Path::new("d.csv"), &g).unwrap();
+        // Recording 1: a = 0, (1), 2; b = (4), 4, 6. Recording 2: a = (5), 5; b = 1, (1).
+        assert_eq!(d.recordings[0].x, [0.0, 4.0, 1.0, 4.0, 2.0, 6.0]);
+        assert_eq!(d.recordings[1].x, [5.0, 1.0, 5.0, 1.0]);
+        assert_eq!(d.filled, 4);
     }
 
     #[test]

@@ -15,6 +15,14 @@ pub fn fill_gaps(values: &mut Vec<f32>, channels: usize) -> Result<usize, usize>
     while values.len() > c && values[values.len() - c..].iter().all(|v| v.is_nan()) {
         values.truncate(values.len() - c);
     }
+    interpolate(values, channels)
+}
+
+/// Fills every NaN of a time-major case as the module says, keeping every step (a CSV
+/// recording's steps have labels or targets of their own). Returns how many values were
+/// filled, or `Err(c)` when channel `c` has no known value at all.
+pub fn interpolate(values: &mut [f32], channels: usize) -> Result<usize, usize> {
+    let c = channels.max(1);
     let steps = values.len() / c;
     let mut filled = 0;
     for ch in 0..c {
@@ -80,6 +88,13 @@ mod tests {
             let line = 0.5 + (t as f64 / 6.0) * (-3.0);
             assert!((f64::from(*x) - line).abs() < 1e-6, "step {t}: {x}");
         }
+    }
+
+    #[test]
+    fn interpolation_alone_keeps_a_missing_last_step() {
+        let mut v = vec![1.0, N, 3.0, N];
+        assert_eq!(interpolate(&mut v, 1), Ok(2));
+        assert_eq!(v, [1.0, 2.0, 3.0, 3.0]);
     }
 
     #[test]

@@ -492,6 +492,14 @@ impl PerStepFile {
         }
     }
 
+    /// How many missing input cells were filled ([`super::missing`]).
+    pub fn filled(&self) -> usize {
+        match self {
+            PerStepFile::Csv(c) => c.filled,
+            PerStepFile::Text(_) => 0,
+        }
+    }
+
     /// What a new model learns from its training file: the input encoding, the classes
     /// or target names, and the target statistics.
     pub fn learn(&self, task: Task) -> Result<(InputSpec, Vec<String>, Option<TargetStats>)> {
