@@ -483,32 +483,5 @@ fn missing_values_train_as_their_interpolation_and_are_counted() {
         holed.push_str(&format!("{}:{label}\n", with_holes.join(",")));
         filled.push_str(&format!("{}:{label}\n", all.join(",")));
     }
-    let (a, b) = (tmp("holed.ts"), tmp("filled.ts"));
-    std::fs::write(&a, holed).unwrap();
-    std::fs::write(&b, filled).unwrap();
-    let mut models = Vec::new();
-    for data in [&a, &b] {
-        let out = tmp(&format!(
-            "{}.rnn",
-            data.file_stem().unwrap().to_str().unwrap()
-        ));
-        let args = [
-            "train",
-            "--task",
-            "classify",
-            "--data",
-            s(data),
-            "--out",
-            s(&out),
-            "--epochs",
-            "2",
-        ];
-        let printed = common::ok(&args);
-        let note = format!("{holes} missing values filled by linear interpolation");
-        assert_eq!(printed.contains(&note), data == &a, "{printed}");
-        let eval = common::ok(&["eval", "--model", s(&out), "--data", s(data)]);
-        assert_eq!(eval.contains(&note), data == &a, "{eval}");
-        models.push(std::fs::read(&out).unwrap());
-    }
-    assert_eq!(models[0], models[1], "a hole trains as its interpolation");
+    common::assert_holes_train_as_filled("classify", "ts", &holed, &filled, holes);
 }

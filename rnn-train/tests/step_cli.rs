@@ -284,31 +284,5 @@ fn missing_csv_inputs_train_as_their_interpolation_and_are_counted() {
         holes += usize::from(t % 7 == 3 || t % 7 == 5);
         holed.push_str(&format!("{cells},{label}\n"));
     }
-    let (a, b) = (tmp("holed.csv"), tmp("filled.csv"));
-    std::fs::write(&a, holed).unwrap();
-    std::fs::write(&b, filled).unwrap();
-    let note = format!("{holes} missing values filled by linear interpolation");
-    let mut models = Vec::new();
-    for data in [&a, &b] {
-        let out = tmp(&format!(
-            "{}-tagger.rnn",
-            data.file_stem().unwrap().to_str().unwrap()
-        ));
-        let printed = ok(&[
-            "train",
-            "--task",
-            "tag",
-            "--data",
-            s(data),
-            "--out",
-            s(&out),
-            "--epochs",
-            "2",
-        ]);
-        assert_eq!(printed.contains(&note), data == &a, "{printed}");
-        let eval = ok(&["eval", "--model", s(&out), "--data", s(data)]);
-        assert_eq!(eval.contains(&note), data == &a, "{eval}");
-        models.push(std::fs::read(&out).unwrap());
-    }
-    assert_eq!(models[0], models[1], "a hole trains as its interpolation");
+    common::assert_holes_train_as_filled("tag", "csv", &holed, &filled, holes);
 }

@@ -57,6 +57,44 @@ pub fn assert_bad_input(o: &Output, needle: &str) {
     assert!(!err.contains("panicked"), "{err}");
 }
 
+/// Writes `holed` (a data file with `holes` missing values) and `filled` (the same with
+/// each hole given its interpolated value) as `NAME.EXT`, trains `--task TASK` on each
+/// for two epochs, and checks that `train` and `eval` count the holes for the holed
+/// file only and that both models are the same bytes (a hole trains as its
+/// interpolation).
+pub fn assert_holes_train_as_filled(
+    task: &str,
+    ext: &str,
+    holed: &str,
+    filled: &str,
+    holes: usize,
+) {
+    let note = format!("{holes} missing values filled by linear interpolation");
+    let mut models = Vec::new();
+    for (name, text) in [("holed", holed), ("filled", filled)] {
+        let data = tmp(&format!("{name}-{task}.{ext}"));
+        std::fs::write(&data, text).unwrap();
+        let out = tmp(&format!("{name}-{task}.rnn"));
+        let args = [
+            "train",
+            "--task",
+            task,
+            "--data",
+            s(&data),
+            "--out",
+            s(&out),
+            "--epochs",
+            "2",
+        ];
+        let printed = ok(&args);
+        assert_eq!(printed.contains(&note), name == "holed", "{printed}");
+        let eval = ok(&["eval", "--model", s(&out), "--data", s(&data)]);
+        assert_eq!(eval.contains(&note), name == "holed", "{eval}");
+        models.push(std::fs::read(&out).unwrap());
+    }
+    assert_eq!(models[0], models[1], "a hole trains as its interpolation");
+}
+
 /// The first `n` dinosaur names: enough to train on in a debug build within a second.
 pub fn small_data(n: usize) -> PathBuf {
     let all = std::fs::read_to_string(DINOSAURS).unwrap();
