@@ -23,6 +23,15 @@ pub enum Toggle {
     Off,
 }
 
+/// A switch as the flags write it.
+fn on_off(on: bool) -> &'static str {
+    if on {
+        "on"
+    } else {
+        "off"
+    }
+}
+
 /// What the network learns to predict.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
 pub enum TaskArg {
@@ -698,8 +707,8 @@ impl TrainCmd {
             if (t == Toggle::On) != (a.directions == 2) {
                 return differs(
                     "bidirectional",
-                    if t == Toggle::On { "on" } else { "off" }.into(),
-                    if a.directions == 2 { "on" } else { "off" }.into(),
+                    on_off(t == Toggle::On).into(),
+                    on_off(a.directions == 2).into(),
                 );
             }
         }
@@ -716,8 +725,11 @@ impl TrainCmd {
             }
             *conv = theirs;
             if self.sequence_norm.is_some() && *sequence_norm != a.sequence_norm {
-                let name = |on: bool| if on { "on" } else { "off" }.to_string();
-                return differs("sequence-norm", name(*sequence_norm), name(a.sequence_norm));
+                return differs(
+                    "sequence-norm",
+                    on_off(*sequence_norm).into(),
+                    on_off(a.sequence_norm).into(),
+                );
             }
             *sequence_norm = a.sequence_norm;
         }
@@ -944,9 +956,8 @@ impl TrainCmd {
     /// `FILE: N missing values filled by linear interpolation`, when there were any.
     fn say_filled(&self, path: &Path, filled: usize) {
         if filled > 0 && !self.quiet {
-            let note = crate::data::missing::note(filled);
-            let note = note.trim_start_matches(" (").trim_end_matches(')');
-            println!("{}: {note}", path.display());
+            let text = crate::data::missing::filled_text(filled);
+            println!("{}: {text}", path.display());
         }
     }
 
@@ -1158,11 +1169,7 @@ impl TrainCmd {
                 "--bidirectional",
                 format!(
                     "{} (off: one direction, half the weights and steps)",
-                    if hyper.task.bidirectional() {
-                        "on"
-                    } else {
-                        "off"
-                    }
+                    on_off(hyper.task.bidirectional())
                 ),
             );
             add(

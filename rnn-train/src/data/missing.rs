@@ -50,13 +50,20 @@ pub fn interpolate(values: &mut [f32], channels: usize) -> Result<usize, usize> 
     Ok(filled)
 }
 
-/// What `train` and `eval` say after a file's name when `filled` values were filled
-/// (nothing when none were).
+/// `N missing values filled by linear interpolation`, what `train` says after a file's
+/// name when it filled `filled > 0` values.
+pub fn filled_text(filled: usize) -> String {
+    match filled {
+        1 => "1 missing value filled by linear interpolation".into(),
+        n => format!("{n} missing values filled by linear interpolation"),
+    }
+}
+
+/// The same in brackets after the counts `eval` prints, or nothing when none were filled.
 pub fn note(filled: usize) -> String {
     match filled {
         0 => String::new(),
-        1 => " (1 missing value filled by linear interpolation)".into(),
-        n => format!(" ({n} missing values filled by linear interpolation)"),
+        n => format!(" ({})", filled_text(n)),
     }
 }
 

@@ -103,8 +103,8 @@ pub fn parse(text: &str, path: &Path, form: Form) -> Result<TsFile> {
             }
             v.push(x);
         }
-        // Only the trailing padding was dropped above, so a value is known.
-        filled += super::missing::fill_gaps(&mut v, 1)
+        // The trailing padding was dropped above, so the last value is known.
+        filled += super::missing::interpolate(&mut v, 1)
             .map_err(|_| err(line, "every value is missing".into()))?;
         cases.push(Case {
             line,
