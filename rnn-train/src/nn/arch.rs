@@ -52,15 +52,6 @@ impl CellType {
         }
     }
 
-    /// Floats of working space one backward step needs per hidden unit.
-    pub const fn tmp_per_unit(self) -> usize {
-        match self {
-            CellType::Elman => super::elman::TMP,
-            CellType::Gru => super::gru::TMP,
-            CellType::Lstm => super::lstm::TMP,
-        }
-    }
-
     pub const fn name(self) -> &'static str {
         self.core().name()
     }

@@ -11,14 +11,12 @@
 //! slices of f32 written so that LLVM vectorises them; no fused multiply-adds and no
 //! reordered sums, so every build gives the same bits.
 
-use super::linalg::{axpy, dot};
-use super::{Step, StepGrad};
+use super::linalg::matvec;
+use super::Step;
 use rnn_core::math::tanh;
 
 /// Floats [`forward`] caches per unit and step (none: `a_t` is the state).
 pub const CACHE: usize = 0;
-/// Floats of working space per unit [`backward`] needs (`dz`).
-pub const TMP: usize = 1;
 
 /// One step of one Elman layer in a stack: `a = tanh(W_aa a_prev + W_ax x + b_a)`, summed
 /// in rnn-core's order `((W_aa[i] · a_prev) + W_ax[i] · x) + b_a[i]`. `w.w_x` is `W_ax`,
@@ -28,10 +26,9 @@ pub fn forward(s: &Step<'_>, a: &mut [f32], _cache: &mut [f32]) {
     let Step { w, x, prev: a_prev } = *s;
     let h = a.len();
     let n_in = w.w_x.len() / h;
+    matvec(w.w_h, a_prev, a);
     for (i, z) in a.iter_mut().enumerate() {
-        let acc =
-            dot(&w.w_h[i * h..(i + 1) * h], a_prev) + x.dot_row(&w.w_x[i * n_in..(i + 1) * n_in]);
-        *z = acc + w.b_x[i];
+        *z = (*z + x.dot_row(&w.w_x[i * n_in..(i + 1) * n_in])) + w.b_x[i];
     }
     // A loop of its own, so that tanh runs over whole vectors.
     for z in a.iter_mut() {
@@ -39,43 +36,16 @@ pub fn forward(s: &Step<'_>, a: &mut [f32], _cache: &mut [f32]) {
     }
 }
 
-/// Backward through one [`forward`] (given its output `a`): `out.dstate` holds `∂L/∂a_t` on
-/// entry and this step's `∂L/∂a_{t-1}` on return; `out.dx` (when the input is a lower
-/// layer's state) receives `+= W_axᵀ dz`; `out.tmp` (`dz`) is `H` floats of working space.
-///
-/// ```text
-/// dz = da ⊙ (1 - a²)
-/// dW_aa += dz ⊗ a_prev    dW_ax += dz ⊗ x    db_a += dz
-/// da_prev = W_aaᵀ dz      dx += W_axᵀ dz
-/// ```
-#[inline(always)]
-pub fn backward(s: &Step<'_>, a: &[f32], _cache: &[f32], out: &mut StepGrad<'_, '_>) {
-    let Step { w, x, prev: a_prev } = *s;
-    let (da, dz, g) = (&mut *out.dstate, &mut out.tmp[..a.len()], &mut *out.g);
-    let h = a.len();
-    let n_in = w.w_x.len() / h;
-    for ((dz, da), &a) in dz.iter_mut().zip(da.iter()).zip(a) {
-        *dz = da * (1.0 - a * a);
-    }
-    da.fill(0.0);
-    for (i, &d) in dz.iter().enumerate() {
-        axpy(d, a_prev, &mut g.w_h[i * h..(i + 1) * h]);
-        x.add_outer(d, &mut g.w_x[i * n_in..(i + 1) * n_in]);
-        g.b_x[i] += d;
-        axpy(d, &w.w_h[i * h..(i + 1) * h], da);
-        if let Some(dx) = out.dx.as_deref_mut() {
-            axpy(d, &w.w_x[i * n_in..(i + 1) * n_in], dx);
-        }
-    }
-}
-
-// The same step for one row of a minibatch, when the matrix products are done for the
-// whole minibatch at once ([`super::batched`]): `xp = W_ax x_t + b_a` and
-// `hp = W_aa a_{t-1}` come in computed, and the backward pass leaves `W_aaᵀ dz` (into
-// `da_prev`) and the weight gradients to the products over all rows and steps.
+// The step once the matrix products are done outside it, for one row of a minibatch
+// ([`super::batched`], which multiplies the whole minibatch at once): `xp = W_ax x_t + b_a`
+// and `hp = W_aa a_{t-1}` come in computed. Backward, both for a minibatch's row and for
+// one sequence ([`super::recurrent::backward`]), is this part alone: the products
+// (`W_aaᵀ dz` into `da_prev`, `W_axᵀ dz` into a lower layer, and the weight gradients
+// summed over the steps) are the driver's.
 //
 //     forward:   a = tanh(xp + hp)
-//     backward:  dz = da ⊙ (1 - a²)    d_i = d_h = dz    da_prev = 0 (+ W_aaᵀ dz later)
+//     backward:  dz = da ⊙ (1 - a²)    d_i = d_h = dz    da_prev = 0 (+ W_aaᵀ dz)
+//     products:  dW_aa += Σ_t dz ⊗ a_{t-1}    dW_ax += Σ_t dz ⊗ x_t    db_a += Σ_t dz
 
 /// One row forward: `a = tanh(xp + hp)`.
 #[inline(always)]

@@ -28,16 +28,14 @@
 //! dh_{t-1} = dh ⊙ z + W_hhᵀ d_h         dx_t = W_ihᵀ d_i
 //! ```
 
-use super::linalg::{axpy, dot};
-use super::{Step, StepGrad};
+use super::linalg::matvec;
+use super::Step;
 use rnn_core::math::{sigmoid, tanh};
 
 /// Gate blocks (`rnn-core`'s fact).
 const GATES: usize = rnn_core::CellKind::Gru.gates();
 /// Floats cached per unit and step: `r`, `z`, `n`, `hn`.
 pub const CACHE: usize = 4;
-/// Floats of working space per unit for [`backward`]: `d_i` and `d_h`, `3H` each.
-pub const TMP: usize = 6;
 
 /// One step: `h` receives `h_t` from `s.prev` (`h_{t-1}`) and `s.x`; `cache` (`4H`) receives
 /// `[r | z | n | hn]`.
@@ -48,13 +46,11 @@ pub fn forward(s: &Step<'_>, h: &mut [f32], cache: &mut [f32]) {
     let n_in = w.w_x.len() / (GATES * hs);
     // Recurrent parts W_hh h_{t-1} + b_hh of the three gates, into the r, z and hn slots.
     let (rzn, hn) = cache.split_at_mut(3 * hs);
-    for row in 0..GATES * hs {
-        let v = dot(&w.w_h[row * hs..(row + 1) * hs], h_prev) + w.b_h[row];
-        if row < 2 * hs {
-            rzn[row] = v;
-        } else {
-            hn[row - 2 * hs] = v;
-        }
+    let (w_rz, w_n) = w.w_h.split_at(2 * hs * hs);
+    matvec(w_rz, h_prev, &mut rzn[..2 * hs]);
+    matvec(w_n, h_prev, hn);
+    for (v, &b) in rzn[..2 * hs].iter_mut().chain(hn.iter_mut()).zip(w.b_h) {
+        *v += b;
     }
     let x_part = |row: usize| x.dot_row(&w.w_x[row * n_in..(row + 1) * n_in]) + w.b_x[row];
     let (r, rest) = rzn.split_at_mut(hs);
@@ -76,36 +72,12 @@ fn unit_forward(a: [f32; 3], hn: f32, h_prev: f32) -> (f32, f32, f32, f32) {
     (r, z, n, (1.0 - z) * n + z * h_prev)
 }
 
-/// Backward through one [`forward`] (its `cache`): `out.dstate` holds `∂L/∂h_t` on entry
-/// and this step's `∂L/∂h_{t-1}` on return; `out.dx` (when the input is a lower layer's
-/// state) receives `+= W_ihᵀ d_i`; gradients are added into `out.g`; `out.tmp` has `6H`
-/// floats.
-#[inline(always)]
-pub fn backward(s: &Step<'_>, h: &[f32], cache: &[f32], out: &mut StepGrad<'_, '_>) {
-    let Step { w, x, prev: h_prev } = *s;
-    let (dh, tmp, g) = (&mut *out.dstate, &mut *out.tmp, &mut *out.g);
-    let hs = dh.len();
-    let n_in = w.w_x.len() / (GATES * hs);
-    let (d_i, d_h) = tmp.split_at_mut(GATES * hs);
-    backward_row(h_prev, h, cache, dh, d_i, d_h);
-    for row in 0..GATES * hs {
-        let (di, dhr) = (d_i[row], d_h[row]);
-        let w_h = &w.w_h[row * hs..(row + 1) * hs];
-        axpy(dhr, h_prev, &mut g.w_h[row * hs..(row + 1) * hs]);
-        g.b_h[row] += dhr;
-        axpy(dhr, w_h, dh);
-        x.add_outer(di, &mut g.w_x[row * n_in..(row + 1) * n_in]);
-        g.b_x[row] += di;
-        if let Some(dx) = out.dx.as_deref_mut() {
-            axpy(di, &w.w_x[row * n_in..(row + 1) * n_in], dx);
-        }
-    }
-}
-
-// The same step for one row of a minibatch, when the matrix products are done for the
-// whole minibatch at once ([`super::batched`]): `xp = W_ih x_t + b_ih` and
-// `hp = W_hh h_{t-1} + b_hh` (gate blocks r, z, n) come in computed; the backward pass
-// leaves `W_hhᵀ d_h` and the weight gradients to the products over all rows and steps.
+// The step once the matrix products are done outside it, for one row of a minibatch
+// ([`super::batched`], which multiplies the whole minibatch at once):
+// `xp = W_ih x_t + b_ih` and `hp = W_hh h_{t-1} + b_hh` (gate blocks r, z, n) come in
+// computed. Backward, for a minibatch's row and for one sequence
+// ([`super::recurrent::backward`]) alike, is this part alone: `W_hhᵀ d_h`, `W_ihᵀ d_i`
+// and the weight gradients summed over the steps are the driver's products.
 //
 //     forward:   r = σ(xp_r + hp_r)   z = σ(xp_z + hp_z)   n = tanh(xp_n + r ⊙ hp_n)
 //                h = (1 − z) ⊙ n + z ⊙ h_{t-1}             cache [r | z | n | hp_n]

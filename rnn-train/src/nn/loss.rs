@@ -9,7 +9,7 @@
 //! `z` is what the output layer reads (the top layer's output at a step, or the final
 //! states of both directions) and `s` the loss's weight in the minibatch.
 
-use super::linalg::{axpy, dot};
+use super::linalg::{axpy, dot, matvec};
 use rnn_core::math::exp;
 
 /// `p = softmax(W_ya z + b_y)`; returns `-ln p[target]`, computed from the logits
@@ -22,17 +22,21 @@ pub fn softmax_ce_forward(
     p: &mut [f32],
     target: usize,
 ) -> f32 {
-    let n = z.len();
+    matvec(w_ya, z, p);
     let mut max = f32::NEG_INFINITY;
-    for (k, l) in p.iter_mut().enumerate() {
-        *l = dot(&w_ya[k * n..(k + 1) * n], z) + b_y[k];
+    for (l, &b) in p.iter_mut().zip(b_y) {
+        *l += b;
         max = if *l > max { *l } else { max };
     }
     let target_logit = p[target] - max;
-    let mut total = 0.0f32;
+    // The exponentials in a loop of their own, which vectorises; the sum after it, in
+    // the same order.
     for l in p.iter_mut() {
         *l = exp(*l - max);
-        total += *l;
+    }
+    let mut total = 0.0f32;
+    for &l in p.iter() {
+        total += l;
     }
     let inv = 1.0 / total;
     for l in p.iter_mut() {
@@ -83,30 +87,6 @@ pub fn mse_forward(w_ya: &[f32], b_y: &[f32], z: &[f32], v: &mut [f32], y: &[f32
     total / y.len().max(1) as f32
 }
 
-/// Backward through [`mse_forward`]: `v` (the values) becomes `dv`; the gradients of
-/// `W_ya` and `b_y` are added into `g_w`, `g_b`, and `W_yaᵀ dv` into `dz`.
-#[allow(clippy::too_many_arguments)]
-#[inline(always)]
-pub fn mse_backward(
-    w_ya: &[f32],
-    z: &[f32],
-    v: &mut [f32],
-    y: &[f32],
-    scale: f32,
-    g_w: &mut [f32],
-    g_b: &mut [f32],
-    dz: &mut [f32],
-) {
-    let n = z.len();
-    let factor = scale * 2.0 / y.len().max(1) as f32;
-    for (k, (d, y)) in v.iter_mut().zip(y).enumerate() {
-        *d = factor * (*d - y);
-        axpy(*d, z, &mut g_w[k * n..(k + 1) * n]);
-        g_b[k] += *d;
-        axpy(*d, &w_ya[k * n..(k + 1) * n], dz);
-    }
-}
-
 // The same two losses for a row of logits (or values) that a matrix product already
 // computed, as the batched passes ([`super::batched`]) use them:
 //
@@ -122,10 +102,14 @@ pub fn softmax_ce_row(l: &mut [f32], target: usize) -> f32 {
         max = if v > max { v } else { max };
     }
     let target_logit = l[target] - max;
-    let mut total = 0.0f32;
+    // The exponentials in a loop of their own, which vectorises; the sum after it, in
+    // the same order.
     for v in l.iter_mut() {
         *v = exp(*v - max);
-        total += *v;
+    }
+    let mut total = 0.0f32;
+    for &v in l.iter() {
+        total += v;
     }
     let inv = 1.0 / total;
     for v in l.iter_mut() {

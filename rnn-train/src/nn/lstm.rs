@@ -31,16 +31,14 @@
 //! dh_{t-1} = W_hhᵀ d    dc_{t-1} = dc' ⊙ f    dx_t = W_ihᵀ d
 //! ```
 
-use super::linalg::{axpy, dot};
-use super::{Step, StepGrad};
+use super::linalg::matvec;
+use super::Step;
 use rnn_core::math::{sigmoid, tanh};
 
 /// Gate blocks (`rnn-core`'s fact).
 const GATES: usize = rnn_core::CellKind::Lstm.gates();
 /// Floats cached per unit and step: `i`, `f`, `g`, `o`, `tanh(c_t)`.
 pub const CACHE: usize = 5;
-/// Floats of working space per unit for [`backward`]: `d`, `4H`.
-pub const TMP: usize = 4;
 
 /// One step: `state` (`[h | c]`) receives `(h_t, c_t)` from `s.prev` (`[h_{t-1} |
 /// c_{t-1}]`) and `s.x`; `cache` (`5H`) receives `[i | f | g | o | tanh(c_t)]`.
@@ -53,8 +51,10 @@ pub fn forward(s: &Step<'_>, state: &mut [f32], cache: &mut [f32]) {
     // Pre-activations (W_hh h_{t-1} + b_hh) + (W_ih x_t + b_ih) of the four gates, into
     // the gate slots.
     let x_part = |row: usize| x.dot_row(&w.w_x[row * n_in..(row + 1) * n_in]) + w.b_x[row];
-    for (row, g) in cache[..GATES * hs].iter_mut().enumerate() {
-        *g = dot(&w.w_h[row * hs..(row + 1) * hs], h_prev) + w.b_h[row];
+    let gates = &mut cache[..GATES * hs];
+    matvec(w.w_h, h_prev, gates);
+    for (row, g) in gates.iter_mut().enumerate() {
+        *g += w.b_h[row];
         *g += x_part(row);
     }
     unit_forward(c_prev, state, cache);
@@ -86,36 +86,12 @@ fn unit_forward(c_prev: &[f32], state: &mut [f32], cache: &mut [f32]) {
     }
 }
 
-/// Backward through one [`forward`] (its `cache`): `out.dstate` holds `(∂L/∂h_t, ∂L/∂c_t)`
-/// on entry and this step's `(∂L/∂h_{t-1}, ∂L/∂c_{t-1})` on return; `out.dx` (when the
-/// input is a lower layer's state) receives `+= W_ihᵀ d`; gradients are added into
-/// `out.g`; `out.tmp` has `4H` floats.
-#[inline(always)]
-pub fn backward(s: &Step<'_>, _state: &[f32], cache: &[f32], out: &mut StepGrad<'_, '_>) {
-    let Step { w, x, prev } = *s;
-    let (dstate, tmp, g) = (&mut *out.dstate, &mut *out.tmp, &mut *out.g);
-    let hs = dstate.len() / 2;
-    let n_in = w.w_x.len() / (GATES * hs);
-    let (h_prev, c_prev) = prev.split_at(hs);
-    let d = &mut tmp[..GATES * hs];
-    unit_backward(c_prev, cache, dstate, d);
-    let dh = &mut dstate[..hs];
-    for (row, &dr) in d.iter().enumerate() {
-        axpy(dr, h_prev, &mut g.w_h[row * hs..(row + 1) * hs]);
-        g.b_h[row] += dr;
-        axpy(dr, &w.w_h[row * hs..(row + 1) * hs], dh);
-        x.add_outer(dr, &mut g.w_x[row * n_in..(row + 1) * n_in]);
-        g.b_x[row] += dr;
-        if let Some(dx) = out.dx.as_deref_mut() {
-            axpy(dr, &w.w_x[row * n_in..(row + 1) * n_in], dx);
-        }
-    }
-}
-
-// The same step for one row of a minibatch, when the matrix products are done for the
-// whole minibatch at once ([`super::batched`]): `xp = W_ih x_t + b_ih` and
-// `hp = W_hh h_{t-1} + b_hh` (gate blocks i, f, g, o) come in computed; the backward pass
-// leaves `W_hhᵀ d` and the weight gradients to the products over all rows and steps.
+// The step once the matrix products are done outside it, for one row of a minibatch
+// ([`super::batched`], which multiplies the whole minibatch at once):
+// `xp = W_ih x_t + b_ih` and `hp = W_hh h_{t-1} + b_hh` (gate blocks i, f, g, o) come in
+// computed. Backward, for a minibatch's row and for one sequence
+// ([`super::recurrent::backward`]) alike, is this part alone: `W_hhᵀ d_h`, `W_ihᵀ d_i`
+// and the weight gradients summed over the steps are the driver's products.
 //
 //     forward:   i, f, g, o = σ, σ, tanh, σ of (xp + hp) per block
 //                c_t = f ⊙ c_{t-1} + i ⊙ g    h_t = o ⊙ tanh(c_t)    cache [i | f | g | o | tanh c_t]

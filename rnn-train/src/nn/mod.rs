@@ -55,14 +55,3 @@ pub struct Step<'a> {
     pub x: linalg::LayerInput<'a>,
     pub prev: &'a [f32],
 }
-
-/// What one backward step writes: `dstate`, `∂L/∂state_t` on entry and `∂L/∂state_{t-1}`
-/// on return; `dx`, the gradient of the step's input (added to, when the input is a lower
-/// layer's output); `g`, the layer's weight gradients (added to); `tmp`, working space.
-#[derive(Debug)]
-pub struct StepGrad<'a, 'g> {
-    pub dstate: &'a mut [f32],
-    pub dx: Option<&'a mut [f32]>,
-    pub g: &'a mut LayerWMut<'g>,
-    pub tmp: &'a mut [f32],
-}

@@ -17,7 +17,10 @@ use multiversion::multiversion;
 
 use super::arch::Arch;
 use super::conv::{self, ConvWorkspace};
-use super::loss::{mse_backward, mse_forward, softmax_ce_backward, softmax_ce_forward};
+use super::linalg::{add_outer_sum, add_row_sum, add_transposed};
+use super::loss::{
+    mse_forward, mse_row_backward, softmax_ce_backward, softmax_ce_forward, softmax_ce_row_backward,
+};
 use super::recurrent::{self, SeqInput};
 
 /// What the output layer is scored against.
@@ -184,23 +187,27 @@ pub fn backward<'x>(
         let Workspace { rec, z, p, dz, .. } = ws;
         let t_len = rec.steps();
         let (tops, dtops) = rec.top_and_grad();
-        match ex.y {
+        // Every step: each step's `dl` (in place of its probabilities) and `dz += W_yaᵀ dl`
+        // from the last step back, then the weight gradients summed over the steps in that
+        // order ([`add_outer_sum`]: the bits of adding them step by step).
+        let steps = match ex.y {
             Targets::EveryStep(y) => {
-                for t in (0..t_len.min(y.len())).rev() {
-                    let rows = t * dh..(t + 1) * dh;
+                let steps = t_len.min(y.len());
+                for t in (0..steps).rev() {
                     let p = &mut p[t * o..(t + 1) * o];
-                    let (z, dz) = (&tops[rows.clone()], &mut dtops[rows]);
-                    softmax_ce_backward(w_ya, z, p, y[t] as usize, scale, g_w, g_b, dz);
+                    softmax_ce_row_backward(p, y[t] as usize, scale);
+                    add_transposed(p, w_ya, dh, &mut dtops[t * dh..(t + 1) * dh]);
                 }
+                steps
             }
             Targets::Values(y) => {
-                for t in (0..t_len.min(y.len() / o)).rev() {
-                    let rows = t * dh..(t + 1) * dh;
+                let steps = t_len.min(y.len() / o);
+                for t in (0..steps).rev() {
                     let v = &mut p[t * o..(t + 1) * o];
-                    let (z, dz) = (&tops[rows.clone()], &mut dtops[rows]);
-                    let y = &y[t * o..(t + 1) * o];
-                    mse_backward(w_ya, z, v, y, scale, g_w, g_b, dz);
+                    mse_row_backward(v, &y[t * o..(t + 1) * o], scale);
+                    add_transposed(v, w_ya, dh, &mut dtops[t * dh..(t + 1) * dh]);
                 }
+                steps
             }
             Targets::Final(y) => {
                 dz.fill(0.0);
@@ -211,8 +218,12 @@ pub fn backward<'x>(
                         dtops[t * dh + d * h..t * dh + (d + 1) * h].copy_from_slice(dzd);
                     }
                 }
+                0
             }
-        }
+        };
+        let dl = &p[..steps * o];
+        add_outer_sum(g_w, dh, dl, steps, |t| &tops[t * dh..(t + 1) * dh]);
+        add_row_sum(g_b, dl, steps);
     }
     if arch.conv.is_empty() {
         recurrent::backward(params, ex.x, &mut ws.rec, grad);

@@ -21,8 +21,8 @@
 use multiversion::multiversion;
 
 use super::arch::{Arch, LayerRanges, Layout};
-use super::linalg::LayerInput;
-use super::{elman, gru, lstm, CellType, LayerW, LayerWMut, Step, StepGrad};
+use super::linalg::{add_outer_sum, add_row_sum, add_transposed, LayerInput};
+use super::{elman, gru, lstm, CellType, LayerW, LayerWMut, Step};
 
 /// A sequence as the first layer reads it.
 #[derive(Clone, Copy, Debug)]
@@ -95,7 +95,11 @@ pub struct Workspace {
     /// Per layer: `∂L/∂out^l_t`.
     douts: Vec<Vec<f32>>,
     dstate: Vec<f32>,
-    tmp: Vec<f32>,
+    /// `d_i` and `d_h` of every step of the layer-direction being undone (`capacity` rows
+    /// of `G·H` each): the cells' pre-activation gradients, which the weight gradients
+    /// sum over the steps.
+    d_in: Vec<f32>,
+    d_rec: Vec<f32>,
     /// `∂L/∂x^0_t` (`capacity` rows of `I_0`) when the input is a convolutional front-end's
     /// output, which needs it; empty otherwise.
     dinput: Vec<f32>,
@@ -117,7 +121,8 @@ impl Workspace {
             outs: (0..arch.layers).map(|_| vec![0.0; capacity * dh]).collect(),
             douts: (0..arch.layers).map(|_| vec![0.0; capacity * dh]).collect(),
             dstate: vec![0.0; s],
-            tmp: vec![0.0; arch.cell.tmp_per_unit() * arch.hidden],
+            d_in: vec![0.0; capacity * arch.cell.gates() * arch.hidden],
+            d_rec: vec![0.0; capacity * arch.cell.gates() * arch.hidden],
             dinput: if arch.conv.is_empty() {
                 Vec::new()
             } else {
@@ -235,12 +240,20 @@ pub fn forward<'x>(params: &[f32], x: SeqInput<'x>, state0: Option<&[f32]>, ws: 
 /// Backpropagation through time of the latest [`forward`] (same `params` and `x`), from
 /// the gradient the output layer left in [`Workspace::top_and_grad`]; adds `∂L/∂θ` of every
 /// recurrent layer into `grad` (laid out like the parameters).
+///
+/// Going back through the steps of a layer-direction, each cell's `backward_row` turns
+/// `∂L/∂state_t` into the gradients `d_i`, `d_h` of its input and recurrent
+/// pre-activations (kept for every step), and the recurrence `∂L/∂h_{t-1} += W_hᵀ d_h`
+/// and the input gradient `dx_t += W_xᵀ d_i` follow at once; the weight gradients,
+/// `dW_h += Σ_t d_h ⊗ h_{t-1}` and `dW_x += Σ_t d_i ⊗ x_t`, wait until the last step back,
+/// each element summed over the steps in that same order (so the bits are those of adding
+/// them step by step).
 #[multiversion(targets("x86_64+avx2+fma", "x86_64+avx"))]
 pub fn backward<'x>(params: &[f32], x: SeqInput<'x>, ws: &mut Workspace, grad: &mut [f32]) {
     let arch = ws.arch;
     let t_len = ws.t_len;
     let (h, s, nd) = (arch.hidden, arch.layer_state_len(), arch.directions);
-    let dh = nd * h;
+    let (dh, gh) = (nd * h, arch.cell.gates() * h);
     let c = arch.cell.cache_per_unit() * h;
     let Workspace {
         layout,
@@ -249,15 +262,16 @@ pub fn backward<'x>(params: &[f32], x: SeqInput<'x>, ws: &mut Workspace, grad: &
         outs,
         douts,
         dstate,
-        tmp,
+        d_in,
+        d_rec,
         dinput,
         ..
     } = ws;
     for l in (0..arch.layers).rev() {
         let (dbelow, dhere) = douts.split_at_mut(l);
         let dout = &dhere[0];
-        // Row width of this layer's input gradient: D·H, or I_0 for the first layer.
-        let width = if l == 0 { arch.layer_input(0) } else { dh };
+        // Row width of this layer's input: D·H, or I_0 for the first layer.
+        let width = arch.layer_input(l);
         let mut dx_buf: Option<&mut [f32]> = match dbelow.last_mut() {
             Some(b) => Some(b.as_mut_slice()),
             None if !dinput.is_empty() => Some(dinput.as_mut_slice()),
@@ -266,40 +280,58 @@ pub fn backward<'x>(params: &[f32], x: SeqInput<'x>, ws: &mut Workspace, grad: &
         if let Some(b) = dx_buf.as_deref_mut() {
             b[..t_len * width].fill(0.0);
         }
+        let below = l.checked_sub(1).map(|b| outs[b].as_slice());
         for d in 0..nd {
             let w = layer_w(layout.layer(l, d), params);
-            let mut g = layer_w_mut(layout.layer(l, d), grad);
+            let g = layer_w_mut(layout.layer(l, d), grad);
             let (st, ca) = (&states[l * nd + d], &caches[l * nd + d]);
+            let time = |k: usize| if d == 0 { k } else { t_len - 1 - k };
             dstate.fill(0.0);
             for k in (0..t_len).rev() {
-                let t = if d == 0 { k } else { t_len - 1 - k };
+                let t = time(k);
                 let from_above = &dout[t * dh + d * h..t * dh + (d + 1) * h];
                 for (ds, &g_out) in dstate[..h].iter_mut().zip(from_above) {
                     *ds += g_out;
                 }
-                let xin = if l == 0 {
-                    x.at(t)
-                } else {
-                    LayerInput::Dense(&outs[l - 1][t * dh..(t + 1) * dh])
-                };
                 let prev = &st[k * s..(k + 1) * s];
                 let cur = &st[(k + 1) * s..(k + 2) * s];
                 let cache = &ca[k * c..(k + 1) * c];
-                let step = Step { w, x: xin, prev };
-                let mut d = StepGrad {
-                    dstate,
-                    dx: dx_buf
-                        .as_deref_mut()
-                        .map(|b| &mut b[t * width..(t + 1) * width]),
-                    g: &mut g,
-                    tmp,
-                };
+                let di = &mut d_in[k * gh..(k + 1) * gh];
+                let dr = &mut d_rec[k * gh..(k + 1) * gh];
                 match arch.cell {
-                    CellType::Elman => elman::backward(&step, cur, cache, &mut d),
-                    CellType::Gru => gru::backward(&step, cur, cache, &mut d),
-                    CellType::Lstm => lstm::backward(&step, cur, cache, &mut d),
+                    CellType::Elman => elman::backward_row(prev, cur, cache, dstate, di, dr),
+                    CellType::Gru => gru::backward_row(prev, cur, cache, dstate, di, dr),
+                    CellType::Lstm => lstm::backward_row(prev, cur, cache, dstate, di, dr),
+                }
+                add_transposed(dr, w.w_h, h, &mut dstate[..h]);
+                if let Some(b) = dx_buf.as_deref_mut() {
+                    add_transposed(di, w.w_x, width, &mut b[t * width..(t + 1) * width]);
                 }
             }
+            let (d_in, d_rec) = (&d_in[..t_len * gh], &d_rec[..t_len * gh]);
+            add_outer_sum(g.w_h, h, d_rec, t_len, |k| &st[k * s..k * s + h]);
+            add_row_sum(g.b_h, d_rec, t_len);
+            match (below, x) {
+                (Some(b), _) => add_outer_sum(g.w_x, width, d_in, t_len, |k| {
+                    &b[time(k) * dh..(time(k) + 1) * dh]
+                }),
+                (None, SeqInput::Dense { values, channels }) => {
+                    add_outer_sum(g.w_x, width, d_in, t_len, |k| {
+                        &values[time(k) * channels..(time(k) + 1) * channels]
+                    })
+                }
+                (None, SeqInput::Tokens(tokens)) => {
+                    for k in (0..t_len).rev() {
+                        if let LayerInput::Token(tok) = LayerInput::token(tokens[time(k)]) {
+                            let dk = &d_in[k * gh..(k + 1) * gh];
+                            for (row, &dv) in dk.iter().enumerate() {
+                                g.w_x[row * width + tok] += dv;
+                            }
+                        }
+                    }
+                }
+            }
+            add_row_sum(g.b_x, d_in, t_len);
         }
     }
 }
