@@ -109,38 +109,57 @@ pub fn add_outer_sum<'x>(
         return;
     }
     let rows = g.len() / n;
-    let full = n / 8 * 8;
     let mut r = 0;
+    while r + 4 <= rows {
+        outer_sum_rows::<4>(g, n, rows, r, d, steps, &x);
+        r += 4;
+    }
     while r < rows {
-        let q = (rows - r).min(4);
-        for c in (0..full).step_by(8) {
-            let mut acc = [[0.0f32; 8]; 4];
-            for (i, acc) in acc.iter_mut().enumerate().take(q) {
-                acc.copy_from_slice(&g[(r + i) * n + c..(r + i) * n + c + 8]);
+        outer_sum_rows::<1>(g, n, rows, r, d, steps, &x);
+        r += 1;
+    }
+}
+
+/// [`add_outer_sum`] for the `Q` rows from `r` (a number known at compile time, so that
+/// the sums stay in registers).
+#[inline(always)]
+fn outer_sum_rows<'x, const Q: usize>(
+    g: &mut [f32],
+    n: usize,
+    rows: usize,
+    r: usize,
+    d: &[f32],
+    steps: usize,
+    x: &impl Fn(usize) -> &'x [f32],
+) {
+    let full = n / 8 * 8;
+    let d = &d[..steps * rows];
+    for c in (0..full).step_by(8) {
+        let mut acc = [[0.0f32; 8]; Q];
+        for (i, acc) in acc.iter_mut().enumerate() {
+            acc.copy_from_slice(&g[(r + i) * n + c..(r + i) * n + c + 8]);
+        }
+        for k in (0..steps).rev() {
+            let xk = &x(k)[c..c + 8];
+            let dk = &d[k * rows + r..k * rows + r + Q];
+            for i in 0..Q {
+                for j in 0..8 {
+                    acc[i][j] += dk[i] * xk[j];
+                }
             }
+        }
+        for (i, acc) in acc.iter().enumerate() {
+            g[(r + i) * n + c..(r + i) * n + c + 8].copy_from_slice(acc);
+        }
+    }
+    for i in 0..Q {
+        for j in full..n {
+            let mut acc = g[(r + i) * n + j];
             for k in (0..steps).rev() {
-                let xk = &x(k)[c..c + 8];
-                let dk = &d[k * rows + r..k * rows + r + q];
-                for (acc, &dr) in acc.iter_mut().zip(dk) {
-                    for j in 0..8 {
-                        acc[j] += dr * xk[j];
-                    }
-                }
+                acc += d[k * rows + r + i] * x(k)[j];
             }
-            for (i, acc) in acc.iter().enumerate().take(q) {
-                g[(r + i) * n + c..(r + i) * n + c + 8].copy_from_slice(acc);
-            }
+            g[(r + i) * n + j] = acc;
         }
-        for i in 0..q {
-            for j in full..n {
-                let mut acc = g[(r + i) * n + j];
-                for k in (0..steps).rev() {
-                    acc += d[k * rows + r + i] * x(k)[j];
-                }
-                g[(r + i) * n + j] = acc;
-            }
-        }
-        r += q;
     }
 }
 
