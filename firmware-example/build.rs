@@ -171,6 +171,8 @@ struct Built {
     header: rnn_core::Header,
     /// Classifiers: dense vectors (an empty vocabulary) rather than one-hot symbols.
     dense: bool,
+    /// Every symbol of the vocabulary is ASCII (or there is none).
+    ascii_vocab: bool,
     /// Next-symbol models: `Cell::state_len` and `Cell::scratch_len`; taggers and
     /// regression models: `Stream::state_len` and `Stream::scratch_len` (0 for float
     /// classifiers); quantized models: `QNetwork`'s, or a `QClassifier`'s scratch.
@@ -202,6 +204,7 @@ impl Built {
         let mut built = Built {
             header: view.header(),
             dense: view.vocab().is_empty(),
+            ascii_vocab: view.vocab().as_str().is_ascii(),
             state_len: 0,
             scratch_len: 0,
             work_len: 0,
@@ -247,6 +250,8 @@ impl Built {
         Built {
             header: rnn_core::Header::elman(1, 1, 1),
             dense: false,
+            // The loader's error may quote any symbol of the file.
+            ascii_vocab: false,
             state_len: 1,
             scratch_len: 1,
             work_len: 0,
@@ -326,7 +331,15 @@ fn write_model_consts(out: &Path) {
     println!("cargo::rustc-check-cfg=cfg(rnn_stream)");
     println!("cargo::rustc-check-cfg=cfg(rnn_quantized)");
     println!("cargo::rustc-check-cfg=cfg(rnn_prequantized)");
+    println!("cargo::rustc-check-cfg=cfg(rnn_ascii_symbols)");
     let h = built.header;
+    // Every character an error line can quote is ASCII when the lines are (every mode but
+    // a word classifier's, which reads UTF-8) and so is the vocabulary: `Out::char_debug`
+    // then needs none of core's Unicode tables (`cfg(rnn_ascii_symbols)`).
+    let utf8_lines = h.task == rnn_core::Task::Classify && !built.dense;
+    if built.ascii_vocab && !utf8_lines {
+        println!("cargo:rustc-cfg=rnn_ascii_symbols");
+    }
     // A quantized model (format version 3, `cfg(rnn_quantized)`) runs through
     // `rnn_core::QNetwork` or `QClassifier`, whatever its cell kind and depth: the integer
     // path has no compile-time sized Elman.

@@ -372,15 +372,18 @@ impl Mode for App {
         }
         let [one, full] = counts;
         let macs = MACS_PER_STEP;
-        let per_step = full.saturating_sub(one) / (MAX_STEPS as u64 - 1).max(1);
+        let per_step = measure::div(full.saturating_sub(one), (MAX_STEPS as u64 - 1).max(1));
         // With a front-end a further input step is not a recurrent step (the strides
         // leave fewer) and adds the convolutions' MACs: the cost per MAC is the further
         // steps' instructions over their MACs, from `rnn-core`'s count per sequence.
         let [seq_one, seq_full] = model::MACS_PER_SEQUENCE;
         let per_mac = if CONV {
-            full.saturating_sub(one) * 100 / seq_full.saturating_sub(seq_one).max(1)
+            measure::div(
+                full.saturating_sub(one) * 100,
+                seq_full.saturating_sub(seq_one).max(1),
+            )
         } else {
-            per_step * 100 / macs
+            measure::div(per_step * 100, macs)
         };
         out.str("bench: classify 1 step ");
         out.uint(one);

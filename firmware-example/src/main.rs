@@ -270,6 +270,13 @@ impl Text for Out {
             self.byte(b);
         }
     }
+
+    /// The same bytes as `Text::char_debug` for every character this build can quote (all
+    /// ASCII: `cfg(rnn_ascii_symbols)`, from `build.rs`), without core's Unicode tables.
+    #[cfg(rnn_ascii_symbols)]
+    fn char_debug(&mut self, c: char) {
+        self.char_debug_ascii(c);
+    }
 }
 
 #[entry]

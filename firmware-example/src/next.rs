@@ -416,13 +416,17 @@ impl Mode for App {
             out.line(msg::BENCH_NO_COUNT);
             return;
         };
-        let per_step =
-            |ticks| measure::instructions(ticks, board::CLOCK_HZ) / u64::from(BENCH_STEPS);
+        let per_step = |ticks| {
+            measure::div(
+                measure::instructions(ticks, board::CLOCK_HZ),
+                BENCH_STEPS.into(),
+            )
+        };
         let (greedy, sampled) = (per_step(greedy), per_step(sampled));
         out.str("bench: greedy ");
         out.uint(greedy);
         out.str(" instructions/step (");
-        out.fixed(greedy * 100 / MACS, 2);
+        out.fixed(measure::div(greedy * 100, MACS), 2);
         out.str(" per MAC), sampling ");
         out.uint(sampled);
         out.str(" instructions/step, ");

@@ -291,13 +291,16 @@ impl Mode for App {
             out.line(msg::BENCH_NO_COUNT);
             return;
         };
-        let per_step = measure::instructions(ticks, board::CLOCK_HZ) / u64::from(BENCH_STEPS);
+        let per_step = measure::div(
+            measure::instructions(ticks, board::CLOCK_HZ),
+            BENCH_STEPS.into(),
+        );
         out.str("bench: ");
         out.str(model::TASK.name());
         out.str(" ");
         out.uint(per_step);
         out.str(" instructions/step (");
-        out.fixed(per_step * 100 / MACS.max(1), 2);
+        out.fixed(measure::div(per_step * 100, MACS.max(1)), 2);
         out.str(" per MAC), ");
         out.uint(MACS);
         out.str(" MACs/step (");

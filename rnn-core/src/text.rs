@@ -35,10 +35,14 @@ pub trait Text {
     /// Appends `n / 10^places`, a point and `n % 10^places` zero-padded to `places`
     /// digits: a fixed-point decimal, e.g. `fixed(9275, 4)` is `0.9275`.
     fn fixed(&mut self, n: u64, places: u32) {
-        let scale = 10u64.saturating_pow(places);
-        self.uint(n / scale);
+        let mut buf = [b'0'; 20];
+        let places = (places as usize).min(buf.len() - 1);
+        let all = render(n, 10, places + 1, false, &mut buf);
+        let (whole, frac) = all.split_at(all.len() - places);
+        self.str(whole);
         self.str(".");
-        digits(self, n % scale, 10, places as usize, false);
+        // No places still prints one zero after the point, as it always has.
+        self.str(if frac.is_empty() { "0" } else { frac });
     }
 
     /// Appends `c` as `{c:?}` prints a `char`: in single quotes, escaped as
@@ -53,6 +57,29 @@ pub trait Text {
         self.str("'");
     }
 
+    /// Appends `c` as [`Text::char_debug`] does when `c` is ASCII, and any other `char` as
+    /// its `'\u{…}'` escape. Unlike `char_debug` it needs none of `core`'s Unicode tables
+    /// (about 3 KB on a Cortex-M0): a firmware whose characters are all ASCII by
+    /// construction can answer `char_debug` with it and print the same bytes.
+    fn char_debug_ascii(&mut self, c: char) {
+        self.str("'");
+        match c {
+            '\0' => self.str("\\0"),
+            '\t' => self.str("\\t"),
+            '\r' => self.str("\\r"),
+            '\n' => self.str("\\n"),
+            '\\' => self.str("\\\\"),
+            '\'' => self.str("\\'"),
+            ' '..='~' => self.char(c),
+            _ => {
+                self.str("\\u{");
+                self.hex(u64::from(u32::from(c)), 1, false);
+                self.str("}");
+            }
+        }
+        self.str("'");
+    }
+
     /// Appends `s` as `s.escape_default()` prints it.
     fn escape_default(&mut self, s: &str) {
         s.chars()
@@ -62,19 +89,25 @@ pub trait Text {
 }
 
 /// Appends `n` in `radix` (10 or 16) with at least `width` digits.
-fn digits<T: Text + ?Sized>(t: &mut T, mut n: u64, radix: u64, width: usize, upper: bool) {
-    let radix = radix.max(2);
-    // 20 decimal digits hold any u64 (16 hexadecimal ones); wider padding is capped.
+fn digits<T: Text + ?Sized>(t: &mut T, n: u64, radix: u32, width: usize, upper: bool) {
     let mut buf = [b'0'; 20];
+    t.str(render(n, radix, width, upper, &mut buf));
+}
+
+/// `n` in `radix` with at least `width` digits (at most 20), at the end of `buf`.
+fn render(mut n: u64, radix: u32, width: usize, upper: bool, buf: &mut [u8; 20]) -> &str {
+    let radix = radix.clamp(2, 16);
+    // 20 decimal digits hold any u64 (16 hexadecimal ones); wider padding is capped.
     let mut len = 0;
     for slot in buf.iter_mut().rev() {
-        let d = (n % radix) as u8;
+        let (q, d) = div_small(n, radix);
+        let d = d as u8;
         *slot = match d {
             0..=9 => b'0' + d,
             _ if upper => b'A' + d - 10,
             _ => b'a' + d - 10,
         };
-        n /= radix;
+        n = q;
         len += 1;
         if n == 0 && len >= width {
             break;
@@ -82,9 +115,21 @@ fn digits<T: Text + ?Sized>(t: &mut T, mut n: u64, radix: u64, width: usize, upp
     }
     let start = buf.len().saturating_sub(len);
     // Only ASCII digits were written.
-    if let Ok(s) = core::str::from_utf8(buf.get(start..).unwrap_or(&[])) {
-        t.str(s);
+    core::str::from_utf8(buf.get(start..).unwrap_or(&[])).unwrap_or("")
+}
+
+/// `(n / d, n % d)` for `1 ≤ d < 2^16`, with 32-bit divisions only, 16 bits of `n` at a
+/// time: on a Cortex-M0 a 64-bit division is a library routine of about 900 bytes.
+fn div_small(n: u64, d: u32) -> (u64, u32) {
+    let d = d.clamp(1, 0xFFFF);
+    let (mut q, mut r) = (0u64, 0u32);
+    for shift in [48u32, 32, 16, 0] {
+        // `r < d < 2^16`, so this fits 32 bits.
+        let cur = (r << 16) | ((n >> shift) as u32 & 0xFFFF);
+        q |= u64::from(cur / d) << shift;
+        r = cur % d;
     }
+    (q, r)
 }
 
 /// [`Text`] into a [`core::fmt::Formatter`]: the host's `Display` of the crate's

@@ -43,6 +43,36 @@ fn numbers_print_as_core_fmt_prints_them() {
     assert_eq!(text(|t| t.fixed(10_000, 4)), "1.0000");
     assert_eq!(text(|t| t.fixed(7, 4)), "0.0007");
     assert_eq!(text(|t| t.fixed(18593, 2)), "185.93");
+    // Numbers of every size (the digits come from 32-bit divisions 16 bits at a time).
+    let mut x = 0x9E37_79B9_7F4A_7C15u64;
+    for _ in 0..2000 {
+        x ^= x << 13;
+        x ^= x >> 7;
+        x ^= x << 17;
+        let n = x >> (x % 64);
+        assert_eq!(text(|t| t.uint(n)), format!("{n}"));
+        assert_eq!(text(|t| t.hex(n, 4, false)), format!("{n:04x}"));
+        let places = (x % 7) as u32;
+        let scale = 10u64.pow(places);
+        let fixed = format!(
+            "{}.{:0w$}",
+            n / scale,
+            n % scale,
+            w = places.max(1) as usize
+        );
+        assert_eq!(text(|t| t.fixed(n, places)), fixed);
+    }
+}
+
+#[test]
+fn ascii_characters_print_as_debug_prints_them_without_the_unicode_tables() {
+    for c in (0..=0x7Fu8).map(char::from) {
+        assert_eq!(text(|t| t.char_debug_ascii(c)), format!("{c:?}"), "{c:?}");
+    }
+    for c in ['é', '€', '\u{80}', '\u{10FFFF}'] {
+        let escaped = format!("'{}'", c.escape_unicode());
+        assert_eq!(text(|t| t.char_debug_ascii(c)), escaped);
+    }
 }
 
 #[test]
