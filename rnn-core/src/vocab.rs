@@ -16,17 +16,22 @@ impl<'a> Vocab<'a> {
     /// that reads dense vectors has no symbols).
     pub fn new(symbols: &'a str) -> Result<Self, Error> {
         // ASCII through a 128-bit set, anything else by a scan of what came before: a model
-        // file that lists many non-ASCII symbols costs time, never a panic.
-        let mut ascii: u128 = 0;
+        // file that lists many non-ASCII symbols costs time, never a panic. (Plain loops
+        // over 32-bit words and chars: `str::contains` and 128-bit shifts cost a Cortex-M0
+        // build over a kilobyte.)
+        let mut ascii = [0u32; 4];
         let mut len = 0;
         for (pos, c) in symbols.char_indices() {
-            if c.is_ascii() {
-                let bit = 1u128 << (c as u32);
-                if ascii & bit != 0 {
-                    return Err(Error::VocabNotASet { symbol: c });
+            let repeated = match ascii.get_mut(c as usize / 32) {
+                Some(word) => {
+                    let bit = 1u32 << (c as u32 % 32);
+                    let seen = *word & bit != 0;
+                    *word |= bit;
+                    seen
                 }
-                ascii |= bit;
-            } else if symbols[..pos].contains(c) {
+                None => symbols.get(..pos).unwrap_or("").chars().any(|d| d == c),
+            };
+            if repeated {
                 return Err(Error::VocabNotASet { symbol: c });
             }
             len += 1;
@@ -64,7 +69,7 @@ impl<'a> Vocab<'a> {
 
     /// True when `symbol` is in the vocabulary.
     pub fn contains(&self, symbol: char) -> bool {
-        self.symbols.contains(symbol)
+        self.symbols.chars().any(|c| c == symbol)
     }
 }
 
@@ -88,5 +93,26 @@ mod tests {
     fn rejects_repeats() {
         assert_eq!(Vocab::new("aba"), Err(Error::VocabNotASet { symbol: 'a' }));
         assert_eq!(Vocab::new("éaé"), Err(Error::VocabNotASet { symbol: 'é' }));
+        // Both ends of each 32-bit word of the ASCII set, and the first symbol past it.
+        for c in ['\0', '\x1f', ' ', '?', '@', '_', '`', '\x7f', '\u{80}'] {
+            let mut twice = [0u8; 8];
+            let n = c.encode_utf8(&mut twice[..4]).len();
+            twice.copy_within(..n, n);
+            let s = core::str::from_utf8(&twice[..2 * n]).unwrap();
+            assert_eq!(
+                Vocab::new(s),
+                Err(Error::VocabNotASet { symbol: c }),
+                "{c:?}"
+            );
+        }
+        // Every ASCII character once, then non-ASCII ones: a set.
+        let mut all = [0u8; 128 + 7];
+        for (k, b) in all.iter_mut().take(128).enumerate() {
+            *b = k as u8;
+        }
+        all[128..].copy_from_slice("éü€".as_bytes());
+        let v = Vocab::new(core::str::from_utf8(&all).unwrap()).unwrap();
+        assert_eq!(v.len(), 131);
+        assert!(v.contains('€') && v.contains('\0') && !v.contains('ß'));
     }
 }
