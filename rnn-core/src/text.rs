@@ -89,6 +89,9 @@ pub trait Text {
 }
 
 /// Appends `n` in `radix` (10 or 16) with at least `width` digits.
+// Out of line on a microcontroller: a message quotes many numbers, and the call is smaller
+// than the rendering inlined at each.
+#[cfg_attr(target_os = "none", inline(never))]
 fn digits<T: Text + ?Sized>(t: &mut T, n: u64, radix: u32, width: usize, upper: bool) {
     let mut buf = [b'0'; 20];
     t.str(render(n, radix, width, upper, &mut buf));

@@ -24,13 +24,16 @@ const USAGE: &str = "usage: cargo xtask <demo|test>
   demo   train the dinosaur model if models/dinosaurs.rnn is missing, then run it on the
          emulated Cortex-M3 (QEMU lm3s6965evb) and print the names it generates
   test   run every check: fmt, clippy, workspace tests (with the QEMU tests), no_std builds
-         of rnn-core for three targets, firmware builds for three boards";
+         of rnn-core for three targets, firmware builds for three boards
+  sizes  only the firmware builds' code sizes against firmware-example/size-budget.txt
+         (the figures to lower a budget with; `test` checks them too)";
 
 fn main() -> ExitCode {
     let args: Vec<String> = std::env::args().skip(1).collect();
     let result = match args.first().map(String::as_str) {
         Some("demo") => demo(),
         Some("test") => test(),
+        Some("sizes") => sizes(),
         Some("-h" | "--help" | "help") => {
             println!("{USAGE}");
             Ok(())
@@ -310,6 +313,14 @@ fn demo() -> Result<()> {
     }
 }
 
+fn sizes() -> Result<()> {
+    ensure_targets()?;
+    ensure_model()?;
+    let mut paths = fixture_models()?;
+    paths.push(("dinosaurs", model_path()));
+    check_size_budget(&paths)
+}
+
 fn test() -> Result<()> {
     ensure_targets()?;
     ensure_qemu()?;
@@ -359,6 +370,40 @@ fn test() -> Result<()> {
             ]),
         )?;
     }
+    let mut paths = fixture_models()?;
+    for (name, path) in &paths {
+        for board in boards::all() {
+            let (board, target) = (board.name, board.target);
+            run(
+                &format!("firmware clippy for {board} ({target}), {name} model"),
+                cargo()
+                    .current_dir(firmware_dir())
+                    .args([
+                        "clippy",
+                        "--release",
+                        "--no-default-features",
+                        "--features",
+                        board,
+                    ])
+                    .args(["--target", target, "--", "-D", "warnings"])
+                    .env("RNN_MODEL", path),
+            )?;
+        }
+    }
+    paths.push(("dinosaurs", model_path()));
+    check_size_budget(&paths)?;
+    let (passed, failed) = cargo_test()?;
+    // One closing line for the whole run, in the form CI reads.
+    println!("\nxtask test: {passed} passed, {failed} failed");
+    if failed > 0 {
+        bail!("{failed} tests failed");
+    }
+    Ok(())
+}
+
+/// Writes the fixture models the firmware is linted and measured with (into
+/// `target/xtask-fixtures`): their names and files.
+fn fixture_models() -> Result<Vec<(&'static str, PathBuf)>> {
     // A one-layer Elman model compiles the firmware's fast path, any other next-symbol
     // model the `Network` path, a quantized one the `QNetwork` path, classifiers the classify mode (one-hot words or dense
     // vectors, with or without a convolutional front-end), and taggers and regression
@@ -398,34 +443,7 @@ fn test() -> Result<()> {
         )?;
         paths.push((name, path));
     }
-    for (name, path) in &paths {
-        for board in boards::all() {
-            let (board, target) = (board.name, board.target);
-            run(
-                &format!("firmware clippy for {board} ({target}), {name} model"),
-                cargo()
-                    .current_dir(firmware_dir())
-                    .args([
-                        "clippy",
-                        "--release",
-                        "--no-default-features",
-                        "--features",
-                        board,
-                    ])
-                    .args(["--target", target, "--", "-D", "warnings"])
-                    .env("RNN_MODEL", path),
-            )?;
-        }
-    }
-    paths.push(("dinosaurs", model_path()));
-    check_size_budget(&paths)?;
-    let (passed, failed) = cargo_test()?;
-    // One closing line for the whole run, in the form CI reads.
-    println!("\nxtask test: {passed} passed, {failed} failed");
-    if failed > 0 {
-        bail!("{failed} tests failed");
-    }
-    Ok(())
+    Ok(paths)
 }
 
 /// The code-size budget of the firmware builds, one definition: `board binary model bytes`
