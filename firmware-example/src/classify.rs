@@ -121,6 +121,10 @@ impl Sequence {
         self.len = 0;
     }
 
+    fn is_empty(&self) -> bool {
+        self.len == 0
+    }
+
     /// Quantizes `x` into the next step, or `SequenceTooLong` as `DenseBuffer` says it.
     fn push(&mut self, classifier: &Model, x: [f32; I]) -> Result<(), rnn_core::Error> {
         let step = self
@@ -326,12 +330,20 @@ impl Mode for App {
     }
 
     /// Measures the instructions to classify a sequence of 1 and of [`MAX_STEPS`] steps
-    /// (classifier, softmax and argmax), on inputs drawn from a fixed seed. Leaves the
-    /// protocol's state alone.
+    /// (classifier, softmax and argmax), on inputs drawn from a fixed seed. The inputs go
+    /// through the protocol's own sequence buffer (a second one, on the stack, would double
+    /// the RAM that grows with `MAX_STEPS`), so a dense classifier measures only between
+    /// sequences and refuses while one is being received.
     fn bench(&mut self, out: &mut Out) {
+        #[cfg(rnn_classify_dense)]
+        if !self.sequence.is_empty() {
+            out.line(msg::BENCH_IN_SEQUENCE);
+            return;
+        }
         let mut counts = [0u64; 2];
         for (count, steps) in counts.iter_mut().zip([1, MAX_STEPS]) {
-            let mut sequence = Sequence::new();
+            let sequence = &mut self.sequence;
+            sequence.clear();
             let mut rng = Rng::new(1);
             for _ in 0..steps {
                 #[cfg(rnn_classify_dense)]
@@ -363,9 +375,10 @@ impl Mode for App {
                 #[cfg(not(rnn_quantized))]
                 softmax(logits);
                 #[cfg(rnn_quantized)]
-                let k = classify_quantized(classifier, &sequence, work, int, logits).ok();
+                let k = classify_quantized(classifier, sequence, work, int, logits).ok();
                 core::hint::black_box((k, &logits));
             });
+            sequence.clear();
             let Some(ticks) = ticks else {
                 out.line(msg::BENCH_NO_COUNT);
                 return;

@@ -153,6 +153,9 @@ pub mod msg {
     pub const STATE_TAKEN: &str = "error: the state was already taken";
     pub const CANNOT_LOAD: &str = "error: cannot load the model: ";
     pub const BENCH_NO_COUNT: &str = "error: bench: SysTick did not count, or wrapped";
+    #[cfg(rnn_classify_dense)]
+    pub const BENCH_IN_SEQUENCE: &str =
+        "error: /bench measures between sequences: end this one with an empty line first";
     pub const TAKES_NO_ARGUMENT: &str = " takes no argument";
     pub const UNKNOWN_COMMAND: &str = "error: unknown command /";
     pub const TRY_HELP: &str = " (try /help)";

@@ -2,6 +2,7 @@
 
 use crate::common::*;
 use rnn_core::ModelView;
+use tests::protocol::Reference;
 use tests::qemu;
 
 /// `/bench` under `-icount shift=0` is deterministic and plausible; `/mem` stays in budget.
@@ -190,4 +191,39 @@ fn classify_bench_and_mem() {
             );
         }
     }
+}
+
+/// A dense classifier's `/bench` runs through the protocol's own sequence buffer, so it
+/// waits for the end of a sequence: inside one it answers one error line and the vectors
+/// already received stay (the sequence classifies as the host's reference classifies it
+/// without the command); after the empty line it measures.
+#[test]
+fn dense_bench_waits_for_the_end_of_a_sequence() {
+    let (board, fixture) = (qemu::board("lm3s6965evb"), Fixture::Dense);
+    let mut rng = rnn_core::Rng::new(7);
+    let channels = ModelView::parse(fixture.bytes()).unwrap().header().input as usize;
+    let v1 = crate::classify::random_vector(&mut rng, channels);
+    let v2 = crate::classify::random_vector(&mut rng, channels);
+    let mut reference = Reference::new(fixture.bytes()).expect("the fixture loads");
+    let answer = reference.feed(format!("{v1}\n{v2}\n\n").as_bytes());
+    let answer = String::from_utf8(answer).expect("ASCII answers");
+    let input = format!("{v1}\n/bench\n{v2}\n\n/bench\n/exit\n");
+    let session = qemu::run(
+        &board,
+        &firmware(&board, fixture),
+        input.into(),
+        false,
+        SESSION_TIMEOUT,
+    );
+    let text = session.text();
+    let after_ready = text.split_once("READY\n").map_or("", |(_, rest)| rest);
+    let lines: Vec<&str> = after_ready.lines().collect();
+    assert_eq!(lines.len(), 4, "{text}");
+    assert_eq!(
+        lines[0],
+        "error: /bench measures between sequences: end this one with an empty line first"
+    );
+    assert_eq!(format!("{}\n", lines[1]), answer, "{text}");
+    assert!(lines[2].starts_with("bench: classify 1 step "), "{text}");
+    assert_eq!(lines[3], "ok: exit");
 }
