@@ -100,7 +100,11 @@ pub fn small_data(n: usize) -> PathBuf {
     let all = std::fs::read_to_string(DINOSAURS).unwrap();
     let text: String = all.lines().take(n).flat_map(|l| [l, "\n"]).collect();
     let p = tmp(&format!("small{n}.txt"));
-    std::fs::write(&p, text).unwrap();
+    // Tests run in parallel and ask for the same file: each writes a twin of its own and
+    // renames it over, so that a test reading the file never sees it half written.
+    let twin = tmp(&format!("small{n}.txt.{:?}", std::thread::current().id()));
+    std::fs::write(&twin, text).unwrap();
+    std::fs::rename(&twin, &p).unwrap();
     p
 }
 
