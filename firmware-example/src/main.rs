@@ -297,8 +297,8 @@ fn main() -> ! {
         }
     };
     let app = App::boot(syst);
-    // Boot builds the mode's state, buffers and all, on the stack before it moves to
-    // static RAM: the first place where the stack can run into the buffers.
+    // Boot (the loader's checks, the mode's state before it moves to static RAM) is the
+    // first place where the stack can run into the buffers.
     stop_if_out_of_stack(&mut out);
     let app = match app {
         Ok(app) => app,
