@@ -25,7 +25,8 @@ const ROUND: f32 = 12_582_912.0;
 #[cfg_attr(not(target_os = "none"), inline)]
 pub fn exp(x: f32) -> f32 {
     let x = x.clamp(-87.0, 88.0);
-    let n = (x * LOG2E + ROUND) - ROUND;
+    let shifted = x * LOG2E + ROUND;
+    let n = shifted - ROUND;
     let r = (x - n * LN2_HI) - n * LN2_LO;
     // Taylor series of e^r to degree 7 on |r| <= ln2/2: truncation error < 3e-9.
     let p = 1.0
@@ -33,8 +34,12 @@ pub fn exp(x: f32) -> f32 {
             + r * (0.5
                 + r * (1.0 / 6.0
                     + r * (1.0 / 24.0 + r * (1.0 / 120.0 + r * (1.0 / 720.0 + r / 5040.0))))));
-    // `n` is an integer in [-126, 127] here (NaN converts to 0 and stays NaN in `p`).
-    let scale = f32::from_bits(((n as i32 + 127) as u32) << 23);
+    // `n` is an integer in [-126, 127] here, and `shifted`'s low mantissa bits hold it
+    // offset by ROUND's: read off the bits rather than with `n as i32`, a saturating
+    // conversion that keeps the host's loops scalar and is a library call in soft float.
+    // (A NaN `x` gives some `scale`, and `p` is NaN anyway.)
+    let k = (shifted.to_bits() as i32).wrapping_sub(ROUND.to_bits() as i32);
+    let scale = f32::from_bits((k.wrapping_add(127) as u32) << 23);
     p * scale
 }
 

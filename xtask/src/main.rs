@@ -315,6 +315,8 @@ fn demo() -> Result<()> {
 
 fn sizes() -> Result<()> {
     ensure_targets()?;
+    // `boards::build` checks the whole toolchain a board needs, QEMU included.
+    ensure_qemu()?;
     ensure_model()?;
     let mut paths = fixture_models()?;
     paths.push(("dinosaurs", model_path()));

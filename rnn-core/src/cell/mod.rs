@@ -41,6 +41,13 @@ pub enum Input<'x> {
 /// multiply-accumulate that rounds twice, such as the Cortex-M4's `vmla.f32`, not a fused
 /// one). The QEMU parity tests check a firmware's kernel against the host.
 pub trait Weight: Copy {
+    /// Whether a host build may sum rows of this type many at a time in plain vectorised
+    /// code instead of through [`Weight::dot4`] (the same bits either way: each row still
+    /// has one running sum from index 0 up). True for `rnn-core`'s own `[u8; 4]` and
+    /// `f32`; false by default, so that a type with a kernel of its own is always summed
+    /// by that kernel. Devices (`target_os = "none"`) ignore it and always use `dot4`.
+    const PLAIN: bool = false;
+
     /// The weight's value.
     fn value(&self) -> f32;
 
@@ -60,6 +67,8 @@ pub trait Weight: Copy {
 }
 
 impl Weight for [u8; 4] {
+    const PLAIN: bool = true;
+
     #[inline(always)]
     fn value(&self) -> f32 {
         f32::from_le_bytes(*self)
@@ -67,6 +76,8 @@ impl Weight for [u8; 4] {
 }
 
 impl Weight for f32 {
+    const PLAIN: bool = true;
+
     #[inline(always)]
     fn value(&self) -> f32 {
         *self
