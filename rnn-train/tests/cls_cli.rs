@@ -401,9 +401,14 @@ fn classifier_defaults_adapt_to_the_data_and_are_printed() {
 }
 
 #[test]
-fn ucr_tsv_and_txt_series_train_and_bad_lines_are_one_line_errors() {
-    // The same 24 cases in both UCR text forms: rising (1) and falling (2) series.
+fn ucr_tsv_txt_and_arff_series_train_alike_and_bad_lines_are_one_line_errors() {
+    // The same 24 cases in the UCR text forms and ARFF: rising (1) and falling (2) series.
     let (mut tsv, mut txt) = (String::new(), String::new());
+    let mut arff = String::from("% three forms of one set\n@relation 'Slopes'\n");
+    for t in 0..9 {
+        arff.push_str(&format!("@attribute att{t} numeric\n"));
+    }
+    arff.push_str("@attribute target {1,2}\n@data\n");
     for k in 0..24 {
         let slope = if k % 2 == 0 { 1.0 } else { -1.0 };
         let v: Vec<String> = (0..6 + k % 3)
@@ -411,12 +416,14 @@ fn ucr_tsv_and_txt_series_train_and_bad_lines_are_one_line_errors() {
             .collect();
         tsv.push_str(&format!("{}\t{}\tNaN\n", 1 + k % 2, v.join("\t")));
         txt.push_str(&format!("  {}.0000000e+00  {}\n", 1 + k % 2, v.join("  ")));
+        arff.push_str(&format!("{},?,{}\n", v.join(","), 1 + k % 2));
     }
-    let (a, b) = (tmp("u.tsv"), tmp("u.txt"));
+    let (a, b, c) = (tmp("u.tsv"), tmp("u.txt"), tmp("u.arff"));
     std::fs::write(&a, tsv).unwrap();
     std::fs::write(&b, txt).unwrap();
+    std::fs::write(&c, arff).unwrap();
     let mut models = Vec::new();
-    for data in [&a, &b] {
+    for data in [&a, &b, &c] {
         let out = tmp(&format!(
             "{}.rnn",
             data.extension().unwrap().to_str().unwrap()
@@ -443,8 +450,9 @@ fn ucr_tsv_and_txt_series_train_and_bad_lines_are_one_line_errors() {
     }
     assert_eq!(
         models[0], models[1],
-        "the two forms of one data set train the same model"
+        "the forms of one data set train the same model"
     );
+    assert_eq!(models[0], models[2], "ARFF too");
     std::fs::write(&a, "1\t0.5\t2\n2\t0.5\tx\n").unwrap();
     let out = tmp("never-ucr.rnn");
     let train = |p: &Path| train_classifier(p, &out);
@@ -452,6 +460,11 @@ fn ucr_tsv_and_txt_series_train_and_bad_lines_are_one_line_errors() {
     std::fs::write(&b, "1 0.5 2\n2\n").unwrap();
     // Not all numbers with two or more fields: read as label<TAB>text, which says why.
     assert_bad_input(&train(&b), "u.txt:1:");
+    std::fs::write(&c, "@attribute a numeric\n@attribute k {x}\n@data\n1,y\n").unwrap();
+    assert_bad_input(
+        &train(&c),
+        "u.arff:4: label \"y\" is not one of the class attribute's {x}",
+    );
     assert!(!out.exists());
 }
 

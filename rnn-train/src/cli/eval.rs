@@ -18,8 +18,8 @@ use crate::error::{Error, Result};
 pub struct EvalCmd {
     #[arg(long)]
     pub model: PathBuf,
-    /// Text (next-symbol models, classifiers of words), or a .ts file (classifiers of
-    /// feature vectors).
+    /// Text (next-symbol models, classifiers of words), or a series file (.ts, .tsv, .txt,
+    /// .arff: classifiers of feature vectors).
     #[arg(long)]
     pub data: PathBuf,
     /// Next-symbol models: lines (one sequence per line) or stream (one text).
@@ -169,9 +169,7 @@ pub fn eval_classifier(
             if vocab.is_empty() {
                 return Err(Error::Data {
                     path: data.into(),
-                    reason:
-                        "a label<TAB>text file, but the model reads feature vectors (.ts files)"
-                            .into(),
+                    reason: crate::data::classes::TEXT_FOR_A_SERIES_MODEL.into(),
                 });
             }
             for e in &t.examples {
@@ -184,8 +182,7 @@ pub fn eval_classifier(
             if !vocab.is_empty() {
                 return Err(Error::Data {
                     path: data.into(),
-                    reason: "a .ts file, but the model reads characters (label<TAB>text files)"
-                        .into(),
+                    reason: crate::data::classes::SERIES_FOR_A_TEXT_MODEL.into(),
                 });
             }
             let input = view.header().input as usize;

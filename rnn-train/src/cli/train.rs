@@ -37,7 +37,8 @@ fn on_off(on: bool) -> &'static str {
 pub enum TaskArg {
     /// The next character at every step (names, text).
     Next,
-    /// One class per sequence (many-to-one): lines of a label, a tab and a text, or a .ts file.
+    /// One class per sequence (many-to-one): lines of a label, a tab and a text, or a
+    /// UEA/UCR series file (.ts, .tsv, .txt, .arff).
     Classify,
     /// A class at every step (many-to-many): a CSV file with a --label column, or lines
     /// of a text, a tab and one tag character per character.
@@ -65,7 +66,8 @@ impl TaskArg {
 #[derive(clap::Args, Debug, Clone)]
 pub struct TrainCmd {
     /// Training data: text (UTF-8); with --task classify lines of a label, a tab and a
-    /// text, or a UEA/UCR .ts file of feature vectors (chosen by the extension); with
+    /// text, or a UEA/UCR series file of feature vectors (.ts, .tsv, the older .txt, .arff;
+    /// chosen by the extension); with
     /// --task tag or regress a CSV file with a header row (.csv), or for tag lines of a
     /// text, a tab and its tags.
     #[arg(long, value_name = "FILE")]

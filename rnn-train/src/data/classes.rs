@@ -1,7 +1,8 @@
 //! Classification data: a training or test file turned into sequences and class indices.
 //!
 //! The kind of input is chosen by the file name: `*.ts` is a UEA/UCR time-series file
-//! ([`super::ts`]) of dense feature vectors, anything else a `label<TAB>text` file
+//! ([`super::ts`]) of dense feature vectors, as are `*.tsv` and `*.arff` (the archive's
+//! other forms, [`super::ucr`], [`super::arff`]), anything else a `label<TAB>text` file
 //! ([`super::labeled`]) read one character at a time (one-hot).
 //!
 //! What the model learns from the training file alone, and applies unchanged to every
@@ -19,12 +20,20 @@
 use std::ops::Range;
 use std::path::{Path, PathBuf};
 
+use super::arff;
 use super::labeled::{self, LabeledText};
 use super::ts::{self, TsFile};
 use super::ucr;
 use super::Vocab;
 use crate::error::{Error, Result};
 use crate::nn::{Example, InputSpec, Norm, SeqInput, Targets};
+
+/// What reading a text file for a model of series says (and `eval`).
+pub const TEXT_FOR_A_SERIES_MODEL: &str =
+    "a label<TAB>text file, but the model reads feature vectors (.ts, .tsv, .txt or .arff files)";
+/// What reading a series file for a model of characters says (and `eval`).
+pub const SERIES_FOR_A_TEXT_MODEL: &str =
+    "a series file, but the model reads characters (label<TAB>text files)";
 
 /// A file of labelled sequences as read, before encoding.
 #[derive(Clone, Debug)]
@@ -46,7 +55,7 @@ fn has_extension(path: &Path, ext: &str) -> bool {
 
 impl RawSet {
     /// Reads `path` by its extension: `.ts` (UEA/UCR time series), `.tsv` (the UCR
-    /// archive's tab-separated series), anything else `label<TAB>text` lines, unless its
+    /// archive's tab-separated series), `.arff` (the archive's ARFF), anything else `label<TAB>text` lines, unless its
     /// every line is numbers only, which is the UCR archive's older `.txt` form
     /// ([`super::ucr`]).
     pub fn read(path: &Path) -> Result<Self> {
@@ -55,6 +64,9 @@ impl RawSet {
         }
         if has_extension(path, "tsv") {
             return Ok(RawSet::Series(ucr::read(path, ucr::Form::Tsv)?));
+        }
+        if has_extension(path, "arff") {
+            return Ok(RawSet::Series(arff::read(path)?));
         }
         let text = super::read_text(path)?;
         if ucr::looks_like_txt(&text.text) {
@@ -336,14 +348,13 @@ pub fn encode(raw: &RawSet, spec: &InputSpec, classes: &[String]) -> Result<ClsD
         (RawSet::Text(_), InputSpec::Dense { .. }) => {
             return Err(Error::Data {
                 path,
-                reason: "a label<TAB>text file, but the model reads feature vectors (.ts files)"
-                    .into(),
+                reason: TEXT_FOR_A_SERIES_MODEL.into(),
             })
         }
         (RawSet::Series(_), InputSpec::Chars(_)) => {
             return Err(Error::Data {
                 path,
-                reason: "a .ts file, but the model reads characters (label<TAB>text files)".into(),
+                reason: SERIES_FOR_A_TEXT_MODEL.into(),
             })
         }
     }

@@ -1,8 +1,10 @@
 //! Training data: text for next-symbol models ([`text`]), labelled sequences for
 //! classifiers ([`classes`], read from `label<TAB>text` files, [`labeled`], UEA/UCR
-//! `.ts` files, [`ts`], or the UCR archive's `.tsv` and `.txt` series, [`ucr`]), the split into training and validation parts, and the one
+//! `.ts` files, [`ts`], the UCR archive's `.tsv` and `.txt` series, [`ucr`], or ARFF,
+//! [`arff`]), the split into training and validation parts, and the one
 //! interface the training engine reads every task's examples through ([`Examples`]).
 
+pub mod arff;
 pub mod augment;
 pub mod classes;
 pub mod csv;
@@ -137,6 +139,16 @@ pub fn stratified_split(labels: &[u32], fraction: f64, seed: u64) -> (Vec<usize>
     let train = (0..n).filter(|&i| !is_val[i]).collect();
     let val = (0..n).filter(|&i| is_val[i]).collect();
     (train, val)
+}
+
+/// The message of a reader's bad-input error, checked to be one line (the readers' tests).
+#[cfg(test)]
+pub(crate) fn one_line_error<T: std::fmt::Debug>(read: crate::error::Result<T>) -> String {
+    let e = read.unwrap_err();
+    assert!(e.is_bad_input(), "{e}");
+    let m = e.to_string();
+    assert!(!m.contains('\n'), "{m}");
+    m
 }
 
 #[cfg(test)]
