@@ -35,10 +35,10 @@
 //! load the dinosaur model (Elman, H = 25) from flash with every check of the loader
 //! ([`ModelView::parse`]: CRC-32, sizes, vocabulary, finite weights), one step from the
 //! start symbol, the greedy next symbol, nothing printed. Built for the micro:bit
-//! (Cortex-M0, `thumbv6m-none-eabi`, `opt-level = "s"`, LTO) it takes **11,436 bytes** of
+//! (Cortex-M0, `thumbv6m-none-eabi`, `opt-level = "s"`, LTO) it takes **11,132 bytes** of
 //! flash besides the model file — cortex-m-rt's start-up and vector table, the soft-float
 //! routines a step calls and [`math`]'s `exp` for its `tanh`, the loader and its checks,
-//! and the step — and no static RAM; 10,716 bytes on the Cortex-M3, 15,188 on the
+//! and the step — and no static RAM; 10,464 bytes on the Cortex-M3, 15,184 on the
 //! Cortex-M4F (built at `opt-level = 3` for speed). `cargo xtask test` holds it to
 //! `firmware-example/size-budget.txt`. (The target of 6 KiB is not reached yet.)
 //!
