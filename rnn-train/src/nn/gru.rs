@@ -99,7 +99,8 @@ pub fn forward_row(xp: &[f32], hp: &[f32], h_prev: &[f32], h: &mut [f32], cache:
 }
 
 /// One row backward: `dh` holds `∂L/∂h_t` on entry and `dh ⊙ z` on return (also the
-/// per-unit part of [`backward`]).
+/// per-unit part of the batched pass, and what the per-sequence BPTT of
+/// [`super::recurrent::backward`] calls).
 #[inline(always)]
 pub fn backward_row(
     h_prev: &[f32],
