@@ -348,6 +348,12 @@ fn test() -> Result<()> {
             "warnings",
         ]),
     )?;
+    run(
+        "cargo doc (rnn-core, rnn-train: broken links fail)",
+        cargo()
+            .args(["doc", "--no-deps", "-p", "rnn-core", "-p", "rnn-train"])
+            .env("RUSTDOCFLAGS", "-D warnings"),
+    )?;
     for target in targets() {
         run(
             &format!("no_std build of rnn-core for {target}"),
