@@ -67,9 +67,8 @@ impl TaskArg {
 pub struct TrainCmd {
     /// Training data: text (UTF-8); with --task classify lines of a label, a tab and a
     /// text, or a UEA/UCR series file of feature vectors (.ts, .tsv, the older .txt, .arff;
-    /// chosen by the extension); with
-    /// --task tag or regress a CSV file with a header row (.csv), or for tag lines of a
-    /// text, a tab and its tags.
+    /// chosen by the extension); with --task tag or regress a CSV file with a header row
+    /// (.csv), or for tag lines of a text, a tab and its tags.
     #[arg(long, value_name = "FILE")]
     pub data: PathBuf,
     /// next: predict the next character; classify: one class per sequence; tag: a class

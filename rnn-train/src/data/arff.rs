@@ -282,13 +282,12 @@ mod tests {
         crate::data::one_line_error(p(text))
     }
 
-    /// The same two cases as a `.ts` file reads them.
+    /// The same cases as a `.ts` file reads them.
     fn ts(text: &str) -> TsFile {
-        let mut f = ts::parse(text, Path::new("x.arff")).unwrap();
-        f.problem = None;
-        f
+        ts::parse(text, Path::new("x.arff")).unwrap()
     }
 
+    /// `f` without what differs between two forms of one set: the name, the lines.
     fn without_lines(mut f: TsFile) -> TsFile {
         f.problem = None;
         for c in &mut f.cases {

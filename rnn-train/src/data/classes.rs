@@ -55,9 +55,9 @@ fn has_extension(path: &Path, ext: &str) -> bool {
 
 impl RawSet {
     /// Reads `path` by its extension: `.ts` (UEA/UCR time series), `.tsv` (the UCR
-    /// archive's tab-separated series), `.arff` (the archive's ARFF), anything else `label<TAB>text` lines, unless its
-    /// every line is numbers only, which is the UCR archive's older `.txt` form
-    /// ([`super::ucr`]).
+    /// archive's tab-separated series), `.arff` (the archive's ARFF), anything else
+    /// `label<TAB>text` lines, unless its every line is numbers only, which is the UCR
+    /// archive's older `.txt` form ([`super::ucr`]).
     pub fn read(path: &Path) -> Result<Self> {
         if is_ts(path) {
             return Ok(RawSet::Series(ts::read(path)?));
