@@ -144,6 +144,26 @@ fn bad_input_is_one_line_and_exit_2() {
     ]);
     // A classifier's data is a labelled file, not a text.
     assert_bad_input(&q(s(&bad_task), s(&data)), "small150.txt");
+    let conv = tmp("q-conv.rnn");
+    ok(&[
+        "train",
+        "--task",
+        "classify",
+        "--data",
+        s(&series),
+        "--out",
+        s(&conv),
+        "--epochs",
+        "1",
+        "--conv",
+        "2:4:2",
+        "--quiet",
+    ]);
+    assert_bad_input(
+        &q(s(&conv), s(&series)),
+        "has a convolutional front-end, which the integer path does not have yet: train the \
+         model with --conv none",
+    );
 }
 
 /// The float and quantized values and the change of `metric` in `quantize`'s table.

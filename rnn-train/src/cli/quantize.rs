@@ -124,6 +124,13 @@ impl QuantizeCmd {
                 header.quant.precision.name()
             )));
         }
+        if !header.conv.is_empty() {
+            return Err(Error::Config(format!(
+                "{} has a convolutional front-end, which the integer path does not have yet: \
+                 train the model with --conv none to quantize it",
+                path.display()
+            )));
+        }
         rnn_core::quant::check_rows(&header.with_quant(Quant {
             precision: Precision::Int8,
             ..Quant::FLOAT
