@@ -128,37 +128,20 @@ fn bad_input_is_one_line_and_exit_2() {
         s(&out),
     ]);
     assert_bad_input(&q(s(&out), s(&data)), "already quantized");
-    let bad_task = tmp("q-cls-bad.rnn");
     let series = common::series_file("q-series-bad.ts", 20, 1);
-    ok(&[
-        "train",
-        "--task",
-        "classify",
-        "--data",
-        s(&series),
-        "--out",
-        s(&bad_task),
-        "--epochs",
-        "1",
-        "--quiet",
-    ]);
+    // A one-epoch classifier of `series` written to `name`, with `extra` flags.
+    let classifier = |name: &str, extra: &[&str]| {
+        let out = tmp(name);
+        let mut args = vec!["train", "--task", "classify", "--data", s(&series)];
+        args.extend(["--out", s(&out), "--epochs", "1", "--quiet"]);
+        args.extend(extra);
+        ok(&args);
+        out
+    };
+    let bad_task = classifier("q-cls-bad.rnn", &[]);
     // A classifier's data is a labelled file, not a text.
     assert_bad_input(&q(s(&bad_task), s(&data)), "small150.txt");
-    let conv = tmp("q-conv.rnn");
-    ok(&[
-        "train",
-        "--task",
-        "classify",
-        "--data",
-        s(&series),
-        "--out",
-        s(&conv),
-        "--epochs",
-        "1",
-        "--conv",
-        "2:4:2",
-        "--quiet",
-    ]);
+    let conv = classifier("q-conv.rnn", &["--conv", "2:4:2"]);
     assert_bad_input(
         &q(s(&conv), s(&series)),
         "has a convolutional front-end, which the integer path does not have yet: train the \
