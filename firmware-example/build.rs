@@ -409,8 +409,8 @@ fn write_model_consts(out: &Path) {
     };
     let q = h.quant;
     let quant = format!(
-        "rnn_core::Quant {{ precision: rnn_core::Precision::{:?}, input_exp: {}, cell_exp: {:?} }}",
-        q.precision, q.input_exp, q.cell_exp
+        "rnn_core::Quant {{ precision: rnn_core::Precision::{:?}, input_exp: {}, cell_exp: {:?}, conv_exp: {:?} }}",
+        q.precision, q.input_exp, q.cell_exp, q.conv_exp
     );
     let task = match h.task {
         rnn_core::Task::Next => "Next",

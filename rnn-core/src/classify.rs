@@ -458,8 +458,12 @@ impl<'a, W: Weight, S: Stages> Classifier<'a, W, S> {
             let mut j = 0;
             for t in 0..t_in {
                 let x = self.step_input(steps, t, &seq, seq_x, x_norm);
+                if let Input::Dense(v) = x {
+                    probe(Probe::Input(v));
+                }
                 let out = conv_out.get_mut(j * c..(j + 1) * c).unwrap_or_default();
-                if self.conv.step(conv_state, t, x, conv_scratch, out)? {
+                let mut show = |layer, out: &[f32]| probe(Probe::Conv { layer, out });
+                if self.conv.step_probed(conv_state, t, x, conv_scratch, out, &mut show)? {
                     j += 1;
                 }
             }
@@ -481,7 +485,7 @@ impl<'a, W: Weight, S: Stages> Classifier<'a, W, S> {
                     } else {
                         self.step_input(steps, t, &seq, seq_x, x_norm)
                     };
-                    if let (0, 0, Input::Dense(v)) = (l, dir, x) {
+                    if let (0, 0, Input::Dense(v), true) = (l, dir, x, front.is_empty()) {
                         probe(Probe::Input(v));
                     }
                     layer_step(self.kind, &layer, state, x, scratch);
@@ -517,8 +521,16 @@ fn no_probe(_: Probe<'_>) {}
 /// What [`Classifier::probe`] shows.
 #[derive(Debug, Clone, Copy)]
 pub enum Probe<'a> {
-    /// A dense input as the first recurrent layer reads it (normalised).
+    /// A dense input step as the model reads it (normalised): the first convolutional
+    /// layer's input, or the first recurrent layer's without a front-end.
     Input(&'a [f32]),
+    /// A convolutional layer's output (after its ReLU), when it answers.
+    Conv {
+        /// The layer, from the input up.
+        layer: usize,
+        /// Its channels.
+        out: &'a [f32],
+    },
     /// A layer's state (`h`, then `c` for LSTM) after a step in one direction.
     State {
         /// The layer, from the input up.

@@ -246,6 +246,20 @@ impl<'a, W: Weight> Conv<'a, W> {
         scratch: &mut [f32],
         out: &mut [f32],
     ) -> Result<bool, Error> {
+        self.step_probed(state, t, x, scratch, out, &mut |_, _| {})
+    }
+
+    /// [`Conv::step`], showing `probe` each layer's output (its index and channels) when
+    /// the layer answers: the ranges a quantizer calibrates.
+    pub(crate) fn step_probed(
+        &self,
+        state: &mut [f32],
+        t: usize,
+        x: Input<'_>,
+        scratch: &mut [f32],
+        out: &mut [f32],
+        probe: &mut impl FnMut(usize, &[f32]),
+    ) -> Result<bool, Error> {
         check_len(Dim::Hidden, self.state_len(), state.len())?;
         check_len(Dim::Work, self.scratch_len(), scratch.len())?;
         let (cur, next) = scratch.split_at_mut(scratch.len() / 2);
@@ -307,6 +321,7 @@ impl<'a, W: Weight> Conv<'a, W> {
                 let z = acc + b.get(o).map_or(0.0, f);
                 *v = if z > 0.0 { z } else { 0.0 };
             }
+            probe(l, v);
             core::mem::swap(&mut cur, &mut next);
             j /= stride;
         }

@@ -30,10 +30,11 @@ pub const MAGIC: [u8; 4] = *b"RNN\x1a";
 
 /// The newest format version this build reads and writes. Version 2 added the per-step
 /// tasks ([`Task::Tag`], [`Task::Regress`]) and the convolutional front-end, version 3
-/// quantized weights ([`crate::quant`]); a model is written in the first version that has
-/// what it uses ([`Header::version`]), so firmware built with an older `rnn-core` keeps
-/// reading it. Every version from 1 up to this one loads.
-pub const VERSION: u16 = 3;
+/// quantized weights ([`crate::quant`]), version 4 quantized models with a convolutional
+/// front-end (the exponents of its outputs, [`Quant::conv_exp`]); a model is written in
+/// the first version that has what it uses ([`Header::version`]), so firmware built with
+/// an older `rnn-core` keeps reading it. Every version from 1 up to this one loads.
+pub const VERSION: u16 = 4;
 
 /// The most recurrent layers a file may stack.
 pub const MAX_LAYERS: u8 = 4;
@@ -308,11 +309,16 @@ impl Header {
     }
 
     /// The format version a file with this header is written in: the first that has its
-    /// task ([`Task::since_version`]) and its front-end (2 for a convolutional one), so
-    /// older readers keep reading what they can.
+    /// task ([`Task::since_version`]) and its front-end (2 for a convolutional one; 3 for
+    /// quantized weights, 4 for quantized weights after a front-end), so older readers
+    /// keep reading what they can.
     pub const fn version(&self) -> u16 {
         if self.quant.is_quantized() {
-            3
+            if self.conv.is_empty() {
+                3
+            } else {
+                4
+            }
         } else if self.conv.is_empty() && !self.sequence_normalized {
             self.task.since_version()
         } else {
@@ -604,7 +610,7 @@ struct Payload<'a> {
 struct Body<'a> {
     fields: Fields<'a>,
     conv: Option<&'a [u8]>,
-    /// Version 3: the quantization ([`Quant::encode`]).
+    /// Versions 3 and 4: the quantization ([`Quant::encode`]).
     quant: Option<&'a [u8]>,
     payload: Payload<'a>,
 }
@@ -890,6 +896,12 @@ impl<'a> ModelView<'a> {
                 });
             }
             header.quant = Quant::decode(q, &header)?;
+            // A version-3 reader had no integer front-end: one model, one encoding.
+            if preamble.version < 4 && !header.conv.is_empty() {
+                return Err(Error::InvalidModel {
+                    reason: "a quantized model with a convolutional front-end needs format version 4",
+                });
+            }
         }
         if F::QUANTIZED && header.quant.is_quantized() {
             let expected_bytes = header.weight_bytes()?;
@@ -1128,7 +1140,7 @@ fn check_for_writing(
                     found_bytes: floats.len(),
                 });
             }
-            let mut probe = [0u8; 2 + quant::MAX_STACKS];
+            let mut probe = [0u8; quant::QUANT_FIELD];
             Quant::decode(q.quant.encode(q, &mut probe), q)?;
             quant::check_rows(q)?;
         }
@@ -1142,7 +1154,7 @@ const ZEROS: [u8; 3] = [0; 3];
 struct Extra {
     conv: [u8; 4 * MAX_CONV],
     conv_len: usize,
-    quant: [u8; 2 + quant::MAX_STACKS],
+    quant: [u8; quant::QUANT_FIELD],
     quant_len: usize,
 }
 
@@ -1150,7 +1162,7 @@ impl Extra {
     fn new(header: &Header) -> Self {
         let mut conv = [0u8; 4 * MAX_CONV];
         let conv_len = header.conv.encode(&mut conv).len();
-        let mut quant = [0u8; 2 + quant::MAX_STACKS];
+        let mut quant = [0u8; quant::QUANT_FIELD];
         let quant_len = header.quant.encode(header, &mut quant).len();
         Extra {
             conv,
@@ -1316,7 +1328,7 @@ pub fn quantized_len(view: &ModelView<'_>, quant: Quant) -> Result<usize, Error>
     )
 }
 
-/// Writes the float model `view` quantized as `quant` says (format version 3, see
+/// Writes the float model `view` quantized as `quant` says (format version 3, or 4 with a convolutional front-end; see
 /// [`crate::quant`]) into `buf` and returns its length: each weight row with its own
 /// exponent ([`quant::row_exp`]), biases in Q12, statistics as they are. The activation
 /// exponents in `quant` come from calibration (the trainer's `quantize` command).

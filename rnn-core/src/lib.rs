@@ -25,7 +25,8 @@
 //! - [`text`]: messages and numbers without `core::fmt` ([`Text`], [`Error::write_to`])
 //!   and a correctly rounding `f32` parser without tables ([`parse_f32`]), for firmware;
 //! - [`quant`]: integer inference for chips without an FPU: quantized model files
-//!   (format version 3), [`QNetwork`] and [`QClassifier`], fixed-point `tanh` and `σ`;
+//!   (format versions 3 and 4), [`QNetwork`] and [`QClassifier`] (with the integer
+//!   convolutional front-end, [`quant::conv`]), fixed-point `tanh` and `σ`;
 //! - [`error`]: the one error type, and [`check_len`], the buffer-length check a firmware
 //!   can use for its own buffers; nothing in this crate panics.
 //!

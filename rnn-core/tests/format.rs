@@ -83,7 +83,7 @@ fn bad_magic() {
 #[test]
 fn unsupported_version() {
     let (_, t) = valid_model();
-    for version in [0, 4, 300] {
+    for version in [0, 5, 300] {
         let raw = Raw {
             version,
             ..Raw::elman(t.all())
@@ -96,13 +96,15 @@ fn unsupported_version() {
             }
         );
     }
-    assert_eq!(rnn_core::format::VERSION, 3);
-    // A version-3 file without its quantization field is truncated, not misread.
-    let raw = Raw {
-        version: 3,
-        ..Raw::elman(t.all())
-    };
-    assert!(load(&raw.encode()).is_err());
+    assert_eq!(rnn_core::format::VERSION, 4);
+    // A version-3 or 4 file without its quantization field is truncated, not misread.
+    for version in [3, 4] {
+        let raw = Raw {
+            version,
+            ..Raw::elman(t.all())
+        };
+        assert!(load(&raw.encode()).is_err());
+    }
     // Version 2 reads version 1's tasks too.
     let raw = Raw {
         version: 2,

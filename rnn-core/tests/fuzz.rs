@@ -85,7 +85,11 @@ proptest! {
         let files = [Task::Regress, Task::Tag, Task::Classify]
             .map(common::valid_per_step_model)
             .into_iter()
-            .chain([common::valid_quantized_model(), common::valid_quantized_regression()]);
+            .chain([
+                common::valid_quantized_model(),
+                common::valid_quantized_regression(),
+                common::valid_quantized_conv(),
+            ]);
         for mut b in files {
             for (at, value) in &edits {
                 let i = at.index(b.len());

@@ -7,7 +7,7 @@
 
 mod common;
 
-use common::{float_model, quant_of, quantized, I, VOCAB};
+use common::{float_file, float_model, quant_of, quantized, shift, with_crc, I, VOCAB};
 use rnn_core::quant::act::{sigmoid_q, tanh_q, SIGMOID_MAX_ERROR, TANH_MAX_ERROR};
 use rnn_core::quant::{quantize, quantize_bias, row_exp};
 use rnn_core::Cell;
@@ -69,15 +69,6 @@ impl Ref {
             mats,
             biases,
         }
-    }
-}
-
-/// `round(v / 2^s)` half up, or `v · 2^-s`.
-fn shift(v: i64, s: i64) -> i64 {
-    if s > 0 {
-        (v + (1 << (s - 1))).div_euclid(1 << s)
-    } else {
-        v << -s
     }
 }
 
@@ -386,29 +377,10 @@ fn every_bit_flip_and_prefix_of_a_quantized_file_is_rejected() {
     for bytes in [
         common::valid_quantized_model(),
         common::valid_quantized_regression(),
+        common::valid_quantized_conv(),
     ] {
         common::every_flip_and_prefix_is_rejected(&bytes);
     }
-}
-
-/// A float model file of any task with weights in `[-scale, scale)` (statistics made
-/// sensible: positive scales and standard deviations).
-fn float_file(header: Header, vocab: &str, names: &str, scale: f32, seed: u64) -> Vec<u8> {
-    let mut w = common::weights(seed, header.param_count().unwrap());
-    let mut at = 0;
-    for t in header.tensors() {
-        for v in &mut w[at..at + t.len()] {
-            *v = match t.role {
-                TensorRole::InputScale | TensorRole::TargetStd => 0.5 + v.abs(),
-                _ => *v * scale,
-            };
-        }
-        at += t.len();
-    }
-    let mut buf = vec![0u8; 1 << 16];
-    let n = rnn_core::write_classifier(&mut buf, &header, vocab, names, &[&w]).unwrap();
-    buf.truncate(n);
-    buf
 }
 
 fn dense_quant(cell: CellKind, precision: Precision) -> rnn_core::Quant {
@@ -592,14 +564,6 @@ fn a_sequence_quantized_as_it_arrives_classifies_as_the_float_one() {
         matches!(refused, Err(Error::InvalidModel { .. })),
         "{refused:?}"
     );
-}
-
-/// `bytes` with its checksum made right again, so that the reader's later checks run.
-fn with_crc(mut bytes: Vec<u8>) -> Vec<u8> {
-    let n = bytes.len() - 4;
-    let crc = rnn_core::crc32(&bytes[..n]);
-    bytes[n..].copy_from_slice(&crc.to_le_bytes());
-    bytes
 }
 
 #[test]

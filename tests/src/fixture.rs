@@ -328,6 +328,7 @@ pub fn quantized_bytes(float: &[u8], precision: rnn_core::Precision) -> Vec<u8> 
         precision,
         input_exp: if view.vocab().is_empty() { 11 } else { 0 },
         cell_exp: [if lstm { 12 } else { 0 }; rnn_core::quant::MAX_STACKS],
+        conv_exp: [10; rnn_core::conv::MAX_CONV],
     };
     let mut buf = vec![0u8; rnn_core::quantized_len(&view, quant).expect("quantizable")];
     let len = rnn_core::write_quantized(&mut buf, &view, quant).expect("quantizable");

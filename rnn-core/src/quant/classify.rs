@@ -7,6 +7,7 @@
 use core::marker::PhantomData;
 
 use super::cell::{layer_step, matvec_q12, QInput, QLayer};
+use super::conv::QConv;
 use super::network::{check_quantized, quantize_input, quantize_value, take_stack, QStats};
 use super::{f32_at, take_bytes, take_matrix, Kernel, Portable, QMatrix, H_FRAC};
 use crate::classes::Classes;
@@ -34,6 +35,7 @@ enum Src<'x> {
 pub struct QClassifier<'a, K: Kernel = Portable, const L: usize = STACK> {
     header: Header,
     stats: QStats<'a>,
+    conv: QConv<'a>,
     stacks: [[Option<QLayer<'a>>; L]; 2],
     w_ya: QMatrix<'a>,
     b_y: &'a [u8],
@@ -65,6 +67,7 @@ impl<'a, K: Kernel, const L: usize> QClassifier<'a, K, L> {
         let q = check_quantized(view)?;
         let mut rest = view.weight_bytes();
         let stats = QStats::take(&mut rest, &header)?;
+        let conv = QConv::take(&mut rest, &header)?;
         let mut stacks = [[None; L]; 2];
         for stack in stacks.iter_mut().take(header.directions()) {
             *stack = take_stack(&mut rest, &header)?;
@@ -75,6 +78,7 @@ impl<'a, K: Kernel, const L: usize> QClassifier<'a, K, L> {
         Ok(QClassifier {
             header,
             stats,
+            conv,
             stacks,
             w_ya,
             b_y,
@@ -119,19 +123,34 @@ impl<'a, K: Kernel, const L: usize> QClassifier<'a, K, L> {
         self.stack_work_len(steps)
     }
 
-    /// The working memory of the stacks: one layer's state, the final states, and two
-    /// sequences of layer outputs (when there is a layer above or every step is answered).
+    /// The working memory of the stacks: one layer's state, the final states, the
+    /// front-end's (its rings, scratch and output sequence), and two sequences of layer
+    /// outputs (when there is a layer above or every step is answered).
     fn stack_work_len(&self, steps: usize) -> usize {
         let h = &self.header;
         let dh = h.head_input();
+        let t_len = self.conv.stack().steps_out(steps);
         let sequences = if h.layers > 1 || h.task != Task::Classify {
-            steps.saturating_mul(2 * dh)
+            t_len.saturating_mul(2 * dh)
         } else {
             0
         };
         h.layer_state_len()
             .saturating_add(dh)
+            .saturating_add(self.conv_work_len(t_len))
             .saturating_add(sequences)
+    }
+
+    /// The front-end's working memory for `t_len` outputs (none without one).
+    fn conv_work_len(&self, t_len: usize) -> usize {
+        if self.conv.stack().is_empty() {
+            return 0;
+        }
+        let c = self.conv.stack().out_channels(self.header.input as usize);
+        self.conv
+            .state_len()
+            .saturating_add(self.conv.scratch_len())
+            .saturating_add(t_len.saturating_mul(c))
     }
 
     /// The room for the quantized input of `src` over `steps` steps: none for symbols or
@@ -184,9 +203,10 @@ impl<'a, K: Kernel, const L: usize> QClassifier<'a, K, L> {
         Ok(())
     }
 
-    /// `i32` of scratch a step needs (`G·H`).
+    /// `i32` of scratch a step needs (`G·H`, or the widest convolution's channels).
     pub fn scratch_len(&self) -> usize {
-        self.header.cell.gates() * self.header.hidden as usize
+        let gh = self.header.cell.gates() * self.header.hidden as usize;
+        gh.max(self.conv.sums_len())
     }
 
     /// Classifies a whole sequence: `logits` (`O`) receives the class scores in Q12
@@ -296,8 +316,9 @@ impl<'a, K: Kernel, const L: usize> QClassifier<'a, K, L> {
         Ok(t_len)
     }
 
-    /// The stacks over a whole sequence: the final states `[h_{T-1}; g_0]` and the top
-    /// layer's outputs at every step (empty for a one-layer classifier).
+    /// The stacks over a whole sequence (after the front-end, if the model has one): the
+    /// final states `[h_{T-1}; g_0]` and the top layer's outputs at every step (empty for
+    /// a one-layer classifier).
     fn run<'w>(
         &self,
         src: Src<'_>,
@@ -305,10 +326,12 @@ impl<'a, K: Kernel, const L: usize> QClassifier<'a, K, L> {
         scratch: &mut [i32],
     ) -> Result<(&'w [i16], &'w [i16]), Error> {
         let h = &self.header;
-        let (hid, dh, ni) = (h.hidden as usize, h.head_input(), h.input as usize);
-        let t_len = self.steps_len(src)?;
-        let x_len = self.x_len(src, t_len);
-        let needed = x_len.saturating_add(self.stack_work_len(t_len));
+        let (hid, dh) = (h.hidden as usize, h.head_input());
+        let t_in = self.steps_len(src)?;
+        let front = self.conv.stack();
+        let t_len = front.steps_out(t_in);
+        let x_len = self.x_len(src, t_in);
+        let needed = x_len.saturating_add(self.stack_work_len(t_in));
         let found = work.len();
         let work = work.get_mut(..needed).ok_or(Error::BufferLength {
             dim: Dim::Work,
@@ -316,15 +339,35 @@ impl<'a, K: Kernel, const L: usize> QClassifier<'a, K, L> {
             found,
         })?;
         check_len(Dim::Work, self.scratch_len(), scratch.len())?;
-        let whole = self.quantize_whole();
+        let gh = h.cell.gates() * hid;
         let (xq, rest) = work.split_at_mut(x_len);
         let (state, rest) = rest.split_at_mut(h.layer_state_len());
         let (finals, rest) = rest.split_at_mut(dh);
+        let (conv_area, rest) = rest.split_at_mut(self.conv_work_len(t_len));
         let (mut below, mut above) = rest.split_at_mut(rest.len() / 2);
-        let x_frac = u32::from(h.quant.input_exp);
-        if let (Src::Steps(Steps::Dense(values)), true) = (src, whole) {
+        if let (Src::Steps(Steps::Dense(values)), true) = (src, self.quantize_whole()) {
             self.quantize_sequence(values, xq);
         }
+        // The front-end first, over the whole sequence: what the first layer reads.
+        let c = front.out_channels(h.input as usize);
+        let (conv_state, rest) = conv_area.split_at_mut(self.conv.state_len());
+        let (conv_scratch, conv_out) = rest.split_at_mut(self.conv.scratch_len().min(rest.len()));
+        if !front.is_empty() {
+            conv_state.fill(0);
+            let sums = scratch
+                .get_mut(..self.conv.sums_len())
+                .ok_or(Error::Truncated)?;
+            let mut j = 0;
+            for t in 0..t_in {
+                let x = self.first_input(src, t, xq)?;
+                let out = conv_out.get_mut(j * c..(j + 1) * c).unwrap_or_default();
+                if self.conv.step::<K>(conv_state, t, x, conv_scratch, sums, out)? {
+                    j += 1;
+                }
+            }
+        }
+        let conv_frac = self.conv.out_frac();
+        let scratch = scratch.get_mut(..gh).ok_or(Error::Truncated)?;
         let keep_top = h.task != Task::Classify;
         for l in 0..usize::from(h.layers) {
             let keep = keep_top || l + 1 < usize::from(h.layers);
@@ -338,26 +381,10 @@ impl<'a, K: Kernel, const L: usize> QClassifier<'a, K, L> {
                     let t = if dir == 0 { k } else { t_len - 1 - k };
                     let x = if l > 0 {
                         QInput::Dense(below.get(t * dh..(t + 1) * dh).unwrap_or_default(), H_FRAC)
+                    } else if !front.is_empty() {
+                        QInput::Dense(conv_out.get(t * c..(t + 1) * c).unwrap_or_default(), conv_frac)
                     } else {
-                        match src {
-                            Src::Quantized(values) => QInput::Dense(
-                                values.get(t * ni..(t + 1) * ni).unwrap_or_default(),
-                                x_frac,
-                            ),
-                            Src::Steps(Steps::Tokens(tokens)) => {
-                                QInput::Token(tokens.get(t).map_or(0, |&v| usize::from(v)))
-                            }
-                            Src::Steps(Steps::Dense(_)) if whole => QInput::Dense(
-                                xq.get(t * ni..(t + 1) * ni).unwrap_or_default(),
-                                x_frac,
-                            ),
-                            Src::Steps(Steps::Dense(values)) => {
-                                let v = values.get(t * ni..(t + 1) * ni).unwrap_or_default();
-                                let (mean, scale) = (self.stats.mean, self.stats.scale);
-                                quantize_input(v, mean, scale, h.quant.input_exp, xq)?;
-                                QInput::Dense(xq, x_frac)
-                            }
-                        }
+                        self.first_input(src, t, xq)?
                     };
                     layer_step::<K>(h.cell, &layer, state, x, c_frac, scratch);
                     if keep {
@@ -379,11 +406,41 @@ impl<'a, K: Kernel, const L: usize> QClassifier<'a, K, L> {
             core::mem::swap(&mut below, &mut above);
         }
         let tops = if keep_top {
-            &below[..t_len * dh]
+            below.get(..t_len * dh).unwrap_or_default()
         } else {
             &below[..0]
         };
         Ok((finals, tops))
+    }
+
+    /// Step `t` of the input as the first layer (convolutional or recurrent) reads it: a
+    /// token, a step quantized already (in `src`, or in `xq` when the sequence was
+    /// quantized whole), or a dense step quantized now into `xq`.
+    fn first_input<'x>(
+        &self,
+        src: Src<'x>,
+        t: usize,
+        xq: &'x mut [i16],
+    ) -> Result<QInput<'x>, Error> {
+        let h = &self.header;
+        let (ni, x_frac) = (h.input as usize, u32::from(h.quant.input_exp));
+        Ok(match src {
+            Src::Quantized(values) => {
+                QInput::Dense(values.get(t * ni..(t + 1) * ni).unwrap_or_default(), x_frac)
+            }
+            Src::Steps(Steps::Tokens(tokens)) => {
+                QInput::Token(tokens.get(t).map_or(0, |&v| usize::from(v)))
+            }
+            Src::Steps(Steps::Dense(_)) if self.quantize_whole() => {
+                QInput::Dense(xq.get(t * ni..(t + 1) * ni).unwrap_or_default(), x_frac)
+            }
+            Src::Steps(Steps::Dense(values)) => {
+                let v = values.get(t * ni..(t + 1) * ni).unwrap_or_default();
+                let (mean, scale) = (self.stats.mean, self.stats.scale);
+                quantize_input(v, mean, scale, h.quant.input_exp, xq)?;
+                QInput::Dense(xq, x_frac)
+            }
+        })
     }
 
     /// Whether a dense sequence is quantized whole before the stacks run, rather than one
@@ -391,9 +448,11 @@ impl<'a, K: Kernel, const L: usize> QClassifier<'a, K, L> {
     /// by its own statistics (they need all of it first) and when two directions read
     /// each step (once, not twice: on a chip without an FPU the float work of quantizing
     /// costs about as much as the step); one step at a time otherwise, which keeps `I`
-    /// values of working memory instead of `T · I`.
+    /// values of working memory instead of `T · I`. A front-end reads each step once, in
+    /// either direction.
     fn quantize_whole(&self) -> bool {
-        self.header.sequence_normalized || self.header.bidirectional
+        let h = &self.header;
+        h.sequence_normalized || (h.bidirectional && h.conv.is_empty())
     }
 
     /// A dense sequence normalised (by its own statistics, then the file's) and quantized,

@@ -1,4 +1,4 @@
-//! Integer inference: quantized model files (format version 3) and their forward pass,
+//! Integer inference: quantized model files (format versions 3 and 4) and their forward pass,
 //! with no float operation inside a step, for microcontrollers without an FPU.
 //!
 //! ## The scheme
@@ -16,6 +16,7 @@
 //! | pre-activations `z`, logits | `i32` | Q12 |
 //! | hidden state `h`, gates | `i16` | Q15 (`tanh` and `σ` lie in `[-1, 1]`) |
 //! | LSTM cell state `c` | `i16` | `2^-c_e` per layer, `c_e` from calibration (`Quant::cell_exp`) |
+//! | a convolutional layer's output (after ReLU) | `i16` | `2^-v_e` per layer, from calibration (`Quant::conv_exp`; [`conv`]) |
 //! | dense input `x` after normalisation | `i16` | `2^-x_e`, from calibration (`Quant::input_exp`) |
 //! | statistics (mean, scale, target mean and s.d.) | `f32` | used outside the step |
 //!
@@ -65,8 +66,10 @@
 pub mod act;
 pub mod cell;
 pub mod classify;
+pub mod conv;
 pub mod network;
 
+use crate::conv::MAX_CONV;
 use crate::error::Error;
 use crate::format::{CellKind, Header, MAX_LAYERS};
 use crate::layout::TensorRole;
@@ -157,6 +160,10 @@ pub struct Quant {
     /// The LSTM cell state of layer-direction `l·D + d` is stored as `round(c · 2^exp)`
     /// (0 for other cells and unused slots). At most 15.
     pub cell_exp: [u8; MAX_STACKS],
+    /// The output of convolutional layer `l` (after its ReLU) is stored as
+    /// `round(v · 2^exp)` in `i16` (0 for layers the model does not have; format version 4).
+    /// At most 15.
+    pub conv_exp: [u8; MAX_CONV],
 }
 
 impl Quant {
@@ -165,11 +172,12 @@ impl Quant {
         precision: Precision::F32,
         input_exp: 0,
         cell_exp: [0; MAX_STACKS],
+        conv_exp: [0; MAX_CONV],
     };
 
-    /// The same quantization with the cell exponents `header` has no use for (those of
-    /// layer-directions it does not have, all of them but for LSTM) set to 0, so that one
-    /// model has one encoding.
+    /// The same quantization with the exponents `header` has no use for (the cell
+    /// exponents of layer-directions it does not have, all of them but for LSTM; those of
+    /// convolutional layers it does not have) set to 0, so that one model has one encoding.
     pub fn for_header(mut self, header: &Header) -> Quant {
         let n = if header.cell == CellKind::Lstm {
             stacks(header).min(MAX_STACKS)
@@ -177,6 +185,8 @@ impl Quant {
             0
         };
         self.cell_exp[n..].fill(0);
+        let c = header.conv.layers().len().min(MAX_CONV);
+        self.conv_exp[c..].fill(0);
         self
     }
 
@@ -185,26 +195,26 @@ impl Quant {
         !matches!(self.precision, Precision::F32)
     }
 
-    /// The `quant` field of a version-3 file: precision, input exponent, then one cell
-    /// exponent per layer-direction. Returns the used part of `out`.
-    pub(crate) fn encode<'o>(
-        &self,
-        header: &Header,
-        out: &'o mut [u8; 2 + MAX_STACKS],
-    ) -> &'o [u8] {
+    /// The `quant` field of a version-3 (or 4) file: precision, input exponent, one cell
+    /// exponent per layer-direction, then (version 4) one exponent per convolutional
+    /// layer. Returns the used part of `out`.
+    pub(crate) fn encode<'o>(&self, header: &Header, out: &'o mut [u8; QUANT_FIELD]) -> &'o [u8] {
         let n = stacks(header).min(MAX_STACKS);
+        let c = header.conv.layers().len().min(MAX_CONV);
         out[0] = self.precision.code();
         out[1] = self.input_exp;
         out[2..2 + n].copy_from_slice(&self.cell_exp[..n]);
-        &out[..2 + n]
+        out[2 + n..2 + n + c].copy_from_slice(&self.conv_exp[..c]);
+        &out[..2 + n + c]
     }
 
-    /// Reads the `quant` field of a version-3 file of `header` (whose sizes are not yet
-    /// checked).
+    /// Reads the `quant` field of a version-3 (or 4) file of `header` (whose sizes are not
+    /// yet checked).
     pub(crate) fn decode(bytes: &[u8], header: &Header) -> Result<Quant, Error> {
         let n = stacks(header);
+        let c = header.conv.layers().len();
         let invalid = |reason| Err(Error::InvalidModel { reason });
-        if bytes.len() != 2 + n || n > MAX_STACKS {
+        if bytes.len() != 2 + n + c || n > MAX_STACKS || c > MAX_CONV {
             return Err(Error::Malformed);
         }
         let precision = match Precision::from_code(bytes[0]) {
@@ -212,19 +222,29 @@ impl Quant {
             _ => return invalid("unknown weight type in a quantized model"),
         };
         let mut cell_exp = [0u8; MAX_STACKS];
-        cell_exp[..n].copy_from_slice(&bytes[2..]);
+        cell_exp[..n].copy_from_slice(&bytes[2..2 + n]);
+        let mut conv_exp = [0u8; MAX_CONV];
+        conv_exp[..c].copy_from_slice(&bytes[2 + n..]);
         let q = Quant {
             precision,
             input_exp: bytes[1],
             cell_exp,
+            conv_exp,
         };
         let lstm = header.cell == CellKind::Lstm;
-        if q.input_exp > 15 || q.cell_exp.iter().any(|&e| e > 15 || (!lstm && e != 0)) {
+        if q.input_exp > 15
+            || q.cell_exp.iter().any(|&e| e > 15 || (!lstm && e != 0))
+            || q.conv_exp.iter().any(|&e| e > 15)
+        {
             return invalid("a quantized model's activation exponent is out of range");
         }
         Ok(q)
     }
 }
+
+/// The longest `quant` field: precision, input exponent, the cell and the convolutional
+/// exponents.
+pub(crate) const QUANT_FIELD: usize = 2 + MAX_STACKS + MAX_CONV;
 
 /// Layer-directions of a header.
 const fn stacks(header: &Header) -> usize {
@@ -285,14 +305,9 @@ pub fn quantize_bias(b: f32) -> i32 {
     v.clamp(f64::from(i32::MIN), f64::from(i32::MAX)) as i32
 }
 
-/// [`Error::InvalidModel`] when an int8 model has a row longer than [`MAX_ROW_INT8`] or
-/// a convolutional front-end (the integer path has none yet).
+/// [`Error::InvalidModel`] when an int8 model has a row longer than [`MAX_ROW_INT8`]
+/// (a recurrent or output row, or a convolution's `K · C_in`).
 pub fn check_rows(header: &Header) -> Result<(), Error> {
-    if !header.conv.is_empty() {
-        return Err(Error::InvalidModel {
-            reason: "a quantized model cannot have a convolutional front-end",
-        });
-    }
     let widest = header
         .tensors()
         .filter(|t| !t.is_vector())

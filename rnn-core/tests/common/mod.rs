@@ -220,6 +220,7 @@ pub fn quant_of(cell: CellKind, precision: rnn_core::Precision) -> rnn_core::Qua
         precision,
         input_exp: 0,
         cell_exp: [if lstm { 12 } else { 0 }; rnn_core::quant::MAX_STACKS],
+        conv_exp: [0; rnn_core::conv::MAX_CONV],
     }
 }
 
@@ -249,6 +250,27 @@ pub fn valid_quantized_regression() -> Vec<u8> {
     quantized(&float, q)
 }
 
+/// A valid quantized classifier with a convolutional front-end (format version 4): one
+/// int8 layer `2:3:2` (kernel, channels, stride) over 3 normalised channels, then a GRU.
+pub fn valid_quantized_conv() -> Vec<u8> {
+    let spec = rnn_core::ConvSpec {
+        kernel: 2,
+        stride: 2,
+        channels: 3,
+    };
+    let header = Header::new(CellKind::Gru, 1, 3, 4, 2)
+        .classifier()
+        .with_normalized(true)
+        .with_conv(rnn_core::ConvStack::new(&[spec]).unwrap());
+    let float = float_file(header, "", "a\nb\n", 0.8, 6);
+    let q = rnn_core::Quant {
+        input_exp: 11,
+        conv_exp: [11, 0, 0, 0],
+        ..quant_of(CellKind::Gru, rnn_core::Precision::Int8)
+    };
+    quantized(&float, q)
+}
+
 /// Every single-bit flip and every proper prefix of a valid file is an error.
 pub fn every_flip_and_prefix_is_rejected(bytes: &[u8]) {
     assert!(rnn_core::ModelView::parse(bytes).is_ok());
@@ -266,5 +288,42 @@ pub fn every_flip_and_prefix_is_rejected(bytes: &[u8]) {
             rnn_core::ModelView::parse(&bytes[..n]).is_err(),
             "prefix of {n} bytes"
         );
+    }
+}
+
+/// A float model file of any task with weights in `[-scale, scale)` (statistics made
+/// sensible: positive scales and standard deviations).
+pub fn float_file(header: Header, vocab: &str, names: &str, scale: f32, seed: u64) -> Vec<u8> {
+    let mut w = weights(seed, header.param_count().unwrap());
+    let mut at = 0;
+    for t in header.tensors() {
+        for v in &mut w[at..at + t.len()] {
+            *v = match t.role {
+                rnn_core::TensorRole::InputScale | rnn_core::TensorRole::TargetStd => 0.5 + v.abs(),
+                _ => *v * scale,
+            };
+        }
+        at += t.len();
+    }
+    let mut buf = vec![0u8; 1 << 16];
+    let n = rnn_core::write_classifier(&mut buf, &header, vocab, names, &[&w]).unwrap();
+    buf.truncate(n);
+    buf
+}
+
+/// `bytes` with its checksum made right again, so that the reader's later checks run.
+pub fn with_crc(mut bytes: Vec<u8>) -> Vec<u8> {
+    let n = bytes.len() - 4;
+    let crc = rnn_core::crc32(&bytes[..n]);
+    bytes[n..].copy_from_slice(&crc.to_le_bytes());
+    bytes
+}
+
+/// `round(v / 2^s)` half up, or `v · 2^-s`.
+pub fn shift(v: i64, s: i64) -> i64 {
+    if s > 0 {
+        (v + (1 << (s - 1))).div_euclid(1 << s)
+    } else {
+        v << -s
     }
 }

@@ -252,11 +252,24 @@ fn inspect_quantized(
         .iter()
         .map(|e| format!("Q{e}"))
         .collect();
-    let cells = if h.cell == rnn_core::CellKind::Lstm {
+    let mut cells = if h.cell == rnn_core::CellKind::Lstm {
         format!(", LSTM cell states {}", lstm.join(" "))
     } else {
         String::new()
     };
+    if !h.conv.is_empty() {
+        let specs: Vec<String> = h
+            .conv
+            .layers()
+            .iter()
+            .zip(q.conv_exp)
+            .map(|(s, e)| format!("{}:{}:{} Q{e}", s.kernel, s.channels, s.stride))
+            .collect();
+        cells.push_str(&format!(
+            "; convolutional front-end (ReLU, causal; kernel:channels:stride, output i16) {}",
+            specs.join(", ")
+        ));
+    }
     w(
         out,
         format!(

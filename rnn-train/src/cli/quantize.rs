@@ -1,7 +1,8 @@
 //! `rnn-train quantize`: a float model of any task turned into an integer one (format
 //! version 3) for microcontrollers without an FPU. The weights are quantized row by row by
 //! `rnn-core`'s writer (`write_quantized`, the scheme in `rnn_core::quant`); what needs
-//! data is the range of a dense input and of an LSTM's cell state, measured here by running
+//! data is the range of a dense input, of each convolutional layer's output and of an
+//! LSTM's cell state, measured here by running
 //! the float model over the calibration data through `rnn-core`. The float and the
 //! quantized model are then scored side by side by `eval`'s code.
 
@@ -124,13 +125,6 @@ impl QuantizeCmd {
                 header.quant.precision.name()
             )));
         }
-        if !header.conv.is_empty() {
-            return Err(Error::Config(format!(
-                "{} has a convolutional front-end, which the integer path does not have yet: \
-                 train the model with --conv none to quantize it",
-                path.display()
-            )));
-        }
         rnn_core::quant::check_rows(&header.with_quant(Quant {
             precision: Precision::Int8,
             ..Quant::FLOAT
@@ -161,6 +155,9 @@ impl QuantizeCmd {
                 *e = fraction_bits(max);
             }
         }
+        for (e, &max) in quant.conv_exp.iter_mut().zip(&ranges.conv) {
+            *e = fraction_bits(max);
+        }
         let quant = quant.for_header(&header);
         let n = rnn_core::quantized_len(&view, quant).map_err(&err)?;
         let mut qbytes = vec![0u8; n];
@@ -178,8 +175,8 @@ impl QuantizeCmd {
         })
     }
 
-    /// The largest magnitudes of the normalised input and of each LSTM layer-direction's
-    /// cell state, with the float model run over the calibration data by `rnn-core`.
+    /// The largest magnitudes of the normalised input, of each convolutional layer's output
+    /// and of each LSTM layer-direction's cell state, with the float model run over the calibration data by `rnn-core`.
     fn calibrate(&self, view: &ModelView<'_>) -> Result<Ranges> {
         let path = &self.model;
         let header = view.header();
@@ -211,6 +208,11 @@ impl QuantizeCmd {
             work.resize(net.per_step_work_len(t_len), 0.0);
             net.probe(steps, &mut work, &mut |p| match p {
                 rnn_core::Probe::Input(x) => r.input = max_of(r.input, x),
+                rnn_core::Probe::Conv { layer, out } => {
+                    if let Some(m) = r.conv.get_mut(layer) {
+                        *m = max_of(*m, out);
+                    }
+                }
                 rnn_core::Probe::State {
                     layer,
                     direction,
@@ -351,6 +353,8 @@ impl Seq {
 struct Ranges {
     input: f32,
     cell: [f32; MAX_STACKS],
+    /// Each convolutional layer's output (after its ReLU).
+    conv: [f32; rnn_core::conv::MAX_CONV],
 }
 
 /// The fraction bits of an `i16` value (an LSTM cell state, a normalised input) whose
