@@ -129,24 +129,21 @@ fn bad_input_is_one_line_and_exit_2() {
     ]);
     assert_bad_input(&q(s(&out), s(&data)), "already quantized");
     let series = common::series_file("q-series-bad.ts", 20, 1);
-    // A one-epoch classifier of `series` written to `name`, with `extra` flags.
-    let classifier = |name: &str, extra: &[&str]| {
-        let out = tmp(name);
-        let mut args = vec!["train", "--task", "classify", "--data", s(&series)];
-        args.extend(["--out", s(&out), "--epochs", "1", "--quiet"]);
-        args.extend(extra);
-        ok(&args);
-        out
-    };
-    let bad_task = classifier("q-cls-bad.rnn", &[]);
+    let bad_task = tmp("q-cls-bad.rnn");
+    ok(&[
+        "train",
+        "--task",
+        "classify",
+        "--data",
+        s(&series),
+        "--out",
+        s(&bad_task),
+        "--epochs",
+        "1",
+        "--quiet",
+    ]);
     // A classifier's data is a labelled file, not a text.
     assert_bad_input(&q(s(&bad_task), s(&data)), "small150.txt");
-    let conv = classifier("q-conv.rnn", &["--conv", "2:4:2"]);
-    assert_bad_input(
-        &q(s(&conv), s(&series)),
-        "has a convolutional front-end, which the integer path does not have yet: train the \
-         model with --conv none",
-    );
 }
 
 /// The float and quantized values and the change of `metric` in `quantize`'s table.
@@ -215,6 +212,19 @@ fn classifiers_taggers_and_regression_models_quantize_too() {
     assert!(d >= -0.05, "classifier accuracy {f} changed by {d}: {out}");
     let report = ok(&["eval", "--model", s(&q), "--data", s(&test)]);
     assert!(report.contains("accuracy"), "{report}");
+    // With a convolutional front-end (calibrates each layer's output; format version 4).
+    let conv = ["--epochs", "20", "--conv", "2:8:2"];
+    let (q, out) = train_and_quantize("q-conv", "classify", &train, &conv, &["--test", s(&test)]);
+    let (f, d) = change(&out, "accuracy");
+    assert!(
+        d >= -0.05,
+        "front-end classifier accuracy {f} changed by {d}: {out}"
+    );
+    let info = ok(&["inspect", "--model", s(&q)]);
+    assert!(
+        info.contains("version 4") && info.contains("2:8:2 Q"),
+        "{info}"
+    );
     // A tagger that needs memory, and a smoothing regression model.
     let latch = common::latch_csv("q-latch.csv", 6, 150, 1);
     let tag = [

@@ -607,7 +607,7 @@ fn classify_dense_parity_all_boards() {
 /// vectors of `script`, an empty line starting a new sequence, and every channel answers
 /// above zero at some step while the ReLU clips at others. Returns (outputs above zero,
 /// outputs).
-fn check_conv_active(fixture: Fixture, script: &[u8]) -> (usize, usize) {
+pub(crate) fn check_conv_active(fixture: Fixture, script: &[u8]) -> (usize, usize) {
     let view = ModelView::parse(fixture.bytes()).expect("the fixture loads");
     let header = view.header();
     let i = header.input as usize;

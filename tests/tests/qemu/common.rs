@@ -75,6 +75,9 @@ pub enum Fixture {
     /// [`Fixture::Dense`] quantized to int8 (the input with 11 fraction bits after its
     /// normalisation).
     QDense,
+    /// [`Fixture::Conv`] quantized to int8 (format version 4: the front-end's output with
+    /// 10 fraction bits).
+    QConv,
     /// [`Fixture::Tagger`] quantized to int8: stream mode through `QNetwork`.
     QTagger,
     /// [`Fixture::Regressor`] quantized to int8 (two LSTM layers, the targets' statistics
@@ -84,7 +87,7 @@ pub enum Fixture {
 
 /// The quantized fixtures: (fixture, the float fixture it quantizes or `None` for
 /// [`Fixture::QGru2`], weights).
-pub const QUANTIZED: [(Fixture, Option<Fixture>, rnn_core::Precision); 9] = [
+pub const QUANTIZED: [(Fixture, Option<Fixture>, rnn_core::Precision); 10] = [
     (
         Fixture::QElman,
         Some(Fixture::Elman),
@@ -112,6 +115,7 @@ pub const QUANTIZED: [(Fixture, Option<Fixture>, rnn_core::Precision); 9] = [
         Some(Fixture::Dense),
         rnn_core::Precision::Int8,
     ),
+    (Fixture::QConv, Some(Fixture::Conv), rnn_core::Precision::Int8),
     (
         Fixture::QTagger,
         Some(Fixture::Tagger),

@@ -7,7 +7,7 @@
 //! sessions: every error path and random lines.
 
 use crate::boot::fails_at_boot;
-use crate::classify::{check_coverage, dense_script, words_script};
+use crate::classify::{check_conv_active, check_coverage, dense_script, words_script};
 use crate::common::*;
 use crate::next::{check_rnn_train_sample, script};
 use crate::stream;
@@ -93,6 +93,30 @@ fn quantized_classify_dense_parity_all_boards() {
     );
     for board in qemu::all() {
         check_parity(board, Fixture::QDense, &script);
+    }
+}
+
+/// The front-end classifier's session with its int8 twin (format version 4), on every
+/// board: the integer convolution runs on each board's kernel (the Cortex-M4F's `SMLAD`
+/// one too).
+#[test]
+fn quantized_classify_conv_parity_all_boards() {
+    let script = dense_script(Fixture::QConv);
+    check_conv_active(Fixture::Conv, &script);
+    check_coverage(
+        Fixture::QConv,
+        &script,
+        14,
+        &[
+            "classes: wave, tap, shake, circle\n",
+            "\nerror: the sequence has no steps\n",
+            "\nerror: expected 6 values separated by commas, the line has 5\n",
+            "\nerror: value 1 is not a finite number: \"inf\"\n",
+            "\nerror: sequence longer than the buffer's 32 steps\n",
+        ],
+    );
+    for board in qemu::all() {
+        check_parity(board, Fixture::QConv, &script);
     }
 }
 
