@@ -3,15 +3,19 @@
 # the dinosaur names (Elman, GRU and LSTM at H = 25 and 64, trained here with the
 # defaults) and on the JapaneseVowels and English/Spanish word classifiers that
 # datasets/japanese-vowels.sh and datasets/language-of-a-word.sh train (seeds 1-5).
-# Prints the mean and standard deviation over the seeds (SEEDS="1 2 3 4 5").
+# and, for long series, on the UEA/UCR sets datasets/ucr.sh trains with the classification
+# defaults (a convolutional front-end before a bidirectional GRU). Prints the mean and
+# standard deviation over the seeds (SEEDS="1 2 3 4 5").
 #
 #   datasets/quantized.sh
+#   SECTIONS=classifiers datasets/quantized.sh   only the classifiers (no dinosaur training)
 set -euo pipefail
 here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 root="$(dirname "$here")"
 out="$here/out/quantized"
-mkdir -p "$out"
+mkdir -p "$out" "$out/ucr"
 seeds="${SEEDS:-1 2 3 4 5}"
+sections="${SECTIONS:-dinosaurs classifiers}"
 cargo build --quiet --release --manifest-path "$root/Cargo.toml" -p rnn-train
 bin="${CARGO_TARGET_DIR:-$root/target}/release/rnn-train"
 
@@ -26,6 +30,7 @@ row() { # OUTPUT DATA METRIC
     awk -v d="$2:" -v m="$3" '$0 == d {on=1; next} /^[^ ]/ {on=0}
         on && index($0, m) {n=split($0, f, " "); print f[n-2], f[n-1]}' <<<"$1"; }
 
+if [[ " $sections " == *" dinosaurs "* ]]; then
 echo "== dinosaur names, nats per character on the names (the training text), seeds: $seeds"
 echo "| cell | H | f32 loss | int8 change | int16 change | int8 file / f32 file |"
 echo "|---|---|---|---|---|---|"
@@ -49,6 +54,7 @@ for cell in elman gru lstm; do
             "$(stats <"$out/q8")" "$(stats <"$out/q16")" "$(echo "$ratio*100" | bc -l)"
     done
 done
+fi
 
 classifiers() { # NAME MODEL-PREFIX TRAIN TEST
     if [ ! -f "$here/out/$2-seed1.rnn" ] || [ ! -f "$3" ]; then
@@ -73,3 +79,9 @@ classifiers "JapaneseVowels (bidirectional GRU, H = 32)" japanese-vowels \
     "$here/cache/JapaneseVowels/JapaneseVowels_TRAIN.ts" "$here/cache/JapaneseVowels/JapaneseVowels_TEST.ts"
 classifiers "English/Spanish words (bidirectional GRU, H = 64)" words-en-es \
     "$here/cache/words-en-es/train.txt" "$here/cache/words-en-es/test.txt"
+# Long series: datasets/ucr.sh's models (the defaults give them a convolutional front-end).
+for set in Coffee:txt ArrowHead:ts GunPoint:ts; do
+    name="${set%:*}" ext="${set#*:}"
+    classifiers "$name (defaults: front-end, bidirectional GRU, H = 32)" "ucr/$name" \
+        "$here/cache/ucr/${name}_TRAIN.$ext" "$here/cache/ucr/${name}_TEST.$ext"
+done

@@ -29,7 +29,7 @@
 //!   `Stream::scratch_len`, and `LINE_MAX` is `max(64, 24·I)`. Such a model that reads the
 //!   sequence in both directions cannot stream, and one with a vocabulary (symbols rather
 //!   than dense vectors) is not served yet: both stop the build with a message.
-//! - A quantized model (format version 3) sets `cfg(rnn_quantized)`, whatever its cell
+//! - A quantized model (format version 3, or 4 with a front-end) sets `cfg(rnn_quantized)`, whatever its cell
 //!   kind and depth; `HEADER` carries its quantization and `PRECISION` its weights' type.
 //!   A next-symbol model, tagger or regression model runs through `rnn_core::QNetwork`
 //!   (`STATE_LEN` `i16`s, `SCRATCH_LEN` `i32`s, from `QNetwork::state_len` and
@@ -340,7 +340,7 @@ fn write_model_consts(out: &Path) {
     if built.ascii_vocab && !utf8_lines {
         println!("cargo:rustc-cfg=rnn_ascii_symbols");
     }
-    // A quantized model (format version 3, `cfg(rnn_quantized)`) runs through
+    // A quantized model (format version 3 or 4, `cfg(rnn_quantized)`) runs through
     // `rnn_core::QNetwork` or `QClassifier`, whatever its cell kind and depth: the integer
     // path has no compile-time sized Elman.
     let quantized = h.quant.is_quantized();

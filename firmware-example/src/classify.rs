@@ -10,7 +10,7 @@
 //! ([`Classifier::with_stages`]: without the front-end's and the per-sequence
 //! normalisation's code when the build's model has neither, `model::Stages`).
 //!
-//! A quantized classifier (format version 3, `cfg(rnn_quantized)`) runs through
+//! A quantized classifier (format versions 3 and 4, `cfg(rnn_quantized)`) runs through
 //! `rnn-core`'s [`rnn_core::QClassifier`] with the board's integer kernel (`crate::QK`):
 //! the same lines, the same answers. The class is the largest integer logit; the only
 //! float work is at the edges, the dense input's normalisation and quantization (inside

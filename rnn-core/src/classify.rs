@@ -463,7 +463,10 @@ impl<'a, W: Weight, S: Stages> Classifier<'a, W, S> {
                 }
                 let out = conv_out.get_mut(j * c..(j + 1) * c).unwrap_or_default();
                 let mut show = |layer, out: &[f32]| probe(Probe::Conv { layer, out });
-                if self.conv.step_probed(conv_state, t, x, conv_scratch, out, &mut show)? {
+                if self
+                    .conv
+                    .step_probed(conv_state, t, x, conv_scratch, out, &mut show)?
+                {
                     j += 1;
                 }
             }

@@ -899,7 +899,8 @@ impl<'a> ModelView<'a> {
             // A version-3 reader had no integer front-end: one model, one encoding.
             if preamble.version < 4 && !header.conv.is_empty() {
                 return Err(Error::InvalidModel {
-                    reason: "a quantized model with a convolutional front-end needs format version 4",
+                    reason:
+                        "a quantized model with a convolutional front-end needs format version 4",
                 });
             }
         }

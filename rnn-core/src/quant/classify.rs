@@ -361,7 +361,10 @@ impl<'a, K: Kernel, const L: usize> QClassifier<'a, K, L> {
             for t in 0..t_in {
                 let x = self.first_input(src, t, xq)?;
                 let out = conv_out.get_mut(j * c..(j + 1) * c).unwrap_or_default();
-                if self.conv.step::<K>(conv_state, t, x, conv_scratch, sums, out)? {
+                if self
+                    .conv
+                    .step::<K>(conv_state, t, x, conv_scratch, sums, out)?
+                {
                     j += 1;
                 }
             }
@@ -382,7 +385,10 @@ impl<'a, K: Kernel, const L: usize> QClassifier<'a, K, L> {
                     let x = if l > 0 {
                         QInput::Dense(below.get(t * dh..(t + 1) * dh).unwrap_or_default(), H_FRAC)
                     } else if !front.is_empty() {
-                        QInput::Dense(conv_out.get(t * c..(t + 1) * c).unwrap_or_default(), conv_frac)
+                        QInput::Dense(
+                            conv_out.get(t * c..(t + 1) * c).unwrap_or_default(),
+                            conv_frac,
+                        )
                     } else {
                         self.first_input(src, t, xq)?
                     };

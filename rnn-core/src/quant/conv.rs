@@ -105,7 +105,11 @@ impl<'a> QConv<'a> {
 
     /// `K · C_in` of layer `l`.
     fn window(&self, l: usize) -> usize {
-        let k = self.stack.layers().get(l).map_or(0, |s| usize::from(s.kernel));
+        let k = self
+            .stack
+            .layers()
+            .get(l)
+            .map_or(0, |s| usize::from(s.kernel));
         k.saturating_mul(self.stack.layer_input(l, self.input))
     }
 
@@ -158,7 +162,10 @@ impl<'a> QConv<'a> {
         let mut rings = state;
         for (l, s) in self.stack.layers().iter().enumerate() {
             let (k, stride) = (usize::from(s.kernel), usize::from(s.stride));
-            let (c_in, c_out) = (self.stack.layer_input(l, self.input), usize::from(s.channels));
+            let (c_in, c_out) = (
+                self.stack.layer_input(l, self.input),
+                usize::from(s.channels),
+            );
             let (ring, rest) = rings
                 .split_at_mut_checked(k * c_in)
                 .ok_or(Error::Truncated)?;

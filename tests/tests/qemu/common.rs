@@ -115,7 +115,11 @@ pub const QUANTIZED: [(Fixture, Option<Fixture>, rnn_core::Precision); 10] = [
         Some(Fixture::Dense),
         rnn_core::Precision::Int8,
     ),
-    (Fixture::QConv, Some(Fixture::Conv), rnn_core::Precision::Int8),
+    (
+        Fixture::QConv,
+        Some(Fixture::Conv),
+        rnn_core::Precision::Int8,
+    ),
     (
         Fixture::QTagger,
         Some(Fixture::Tagger),
