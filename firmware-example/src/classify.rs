@@ -55,7 +55,7 @@ type Model = rnn_core::Classifier<'static, crate::W, model::Stages>;
 /// place, the dot products through the board's kernel.
 #[cfg(rnn_quantized)]
 /// Built for the model's depth: no empty slots in the layer table it keeps in RAM.
-type Model = rnn_core::QClassifier<'static, crate::QK, LAYERS>;
+type Model = rnn_core::QClassifier<'static, crate::QK, LAYERS, model::Stages>;
 
 /// Working memory: `f32`s of `Classifier::work_len`, or `i16`s of
 /// `QClassifier::work_len` (4-aligned for the M4F kernel).

@@ -896,12 +896,10 @@ impl<'a> ModelView<'a> {
                 });
             }
             header.quant = Quant::decode(q, &header)?;
-            // A version-3 reader had no integer front-end: one model, one encoding.
+            // Version 3 had no integer front-end (its writers wrote no exponents for one):
+            // one model, one encoding.
             if preamble.version < 4 && !header.conv.is_empty() {
-                return Err(Error::InvalidModel {
-                    reason:
-                        "a quantized model with a convolutional front-end needs format version 4",
-                });
+                return Err(Error::Malformed);
             }
         }
         if F::QUANTIZED && header.quant.is_quantized() {

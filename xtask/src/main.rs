@@ -438,6 +438,7 @@ fn fixture_models() -> Result<Vec<(&'static str, PathBuf)>> {
         // QNetwork, with the DSP kernel on the Cortex-M4F.
         ("qwords", "write_classifier", &["words", "int8"][..]),
         ("qdense", "write_classifier", &["dense", "int8"][..]),
+        ("qconv", "write_classifier", &["conv", "int8"][..]),
         ("qtag", "write_classifier", &["tag", "int8"][..]),
         ("qregress", "write_classifier", &["regress", "int8"][..]),
     ] {

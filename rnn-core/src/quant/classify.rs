@@ -11,7 +11,8 @@ use super::conv::QConv;
 use super::network::{check_quantized, quantize_input, quantize_value, take_stack, QStats};
 use super::{f32_at, take_bytes, take_matrix, Kernel, Portable, QMatrix, H_FRAC};
 use crate::classes::Classes;
-use crate::classify::{channel_moments, Steps};
+use crate::classify::{channel_moments, AllStages, Stages, Steps};
+use crate::conv::ConvStack;
 use crate::error::{check_len, Dim, Error};
 use crate::format::{Header, ModelView, Task, MAX_LAYERS};
 
@@ -30,9 +31,12 @@ enum Src<'x> {
 /// [`QClassifier::scratch_len`] `i32`.
 ///
 /// `L` is the most layers per direction it holds (4, the format's limit, by default), as
-/// in [`super::network::QNetwork`]: a firmware sets it to its model's depth.
+/// in [`super::network::QNetwork`]: a firmware sets it to its model's depth. `S` says which
+/// optional stages are compiled in, as for the float [`crate::Classifier`]: with
+/// [`crate::NoStages`] the front-end's and the per-sequence normalisation's code is left
+/// out, and a model that needs them is refused when loaded.
 #[derive(Debug, Clone, Copy)]
-pub struct QClassifier<'a, K: Kernel = Portable, const L: usize = STACK> {
+pub struct QClassifier<'a, K: Kernel = Portable, const L: usize = STACK, S: Stages = AllStages> {
     header: Header,
     stats: QStats<'a>,
     conv: QConv<'a>,
@@ -43,6 +47,7 @@ pub struct QClassifier<'a, K: Kernel = Portable, const L: usize = STACK> {
     /// Whether the input is dense vectors (an empty vocabulary), not symbols.
     dense: bool,
     kernel: PhantomData<K>,
+    stages: PhantomData<S>,
 }
 
 impl<'a> QClassifier<'a> {
@@ -52,7 +57,7 @@ impl<'a> QClassifier<'a> {
     }
 }
 
-impl<'a, K: Kernel, const L: usize> QClassifier<'a, K, L> {
+impl<'a, K: Kernel, const L: usize, S: Stages> QClassifier<'a, K, L, S> {
     /// Like [`QClassifier::from_view`], with a firmware's own [`Kernel`]. Inlined, so that a
     /// firmware builds the layer tables where they stay rather than copying them there.
     #[inline(always)]
@@ -65,9 +70,20 @@ impl<'a, K: Kernel, const L: usize> QClassifier<'a, K, L> {
             });
         }
         let q = check_quantized(view)?;
+        if (!S::CONV && !header.conv.is_empty())
+            || (!S::SEQUENCE_NORM && header.sequence_normalized)
+        {
+            return Err(Error::InvalidModel {
+                reason: "the model needs a stage this classifier was built without",
+            });
+        }
         let mut rest = view.weight_bytes();
         let stats = QStats::take(&mut rest, &header)?;
-        let conv = QConv::take(&mut rest, &header)?;
+        let conv = if S::CONV {
+            QConv::take(&mut rest, &header)?
+        } else {
+            QConv::none(&header)
+        };
         let mut stacks = [[None; L]; 2];
         for stack in stacks.iter_mut().take(header.directions()) {
             *stack = take_stack(&mut rest, &header)?;
@@ -85,6 +101,7 @@ impl<'a, K: Kernel, const L: usize> QClassifier<'a, K, L> {
             classes: view.classes(),
             dense: view.vocab().is_empty(),
             kernel: PhantomData,
+            stages: PhantomData,
         })
     }
 
@@ -129,7 +146,12 @@ impl<'a, K: Kernel, const L: usize> QClassifier<'a, K, L> {
     fn stack_work_len(&self, steps: usize) -> usize {
         let h = &self.header;
         let dh = h.head_input();
-        let t_len = self.conv.stack().steps_out(steps);
+        let front = self.front();
+        let t_len = if front.is_empty() {
+            steps
+        } else {
+            front.steps_out(steps)
+        };
         let sequences = if h.layers > 1 || h.task != Task::Classify {
             t_len.saturating_mul(2 * dh)
         } else {
@@ -143,10 +165,10 @@ impl<'a, K: Kernel, const L: usize> QClassifier<'a, K, L> {
 
     /// The front-end's working memory for `t_len` outputs (none without one).
     fn conv_work_len(&self, t_len: usize) -> usize {
-        if self.conv.stack().is_empty() {
+        if self.front().is_empty() {
             return 0;
         }
-        let c = self.conv.stack().out_channels(self.header.input as usize);
+        let c = self.front().out_channels(self.header.input as usize);
         self.conv
             .state_len()
             .saturating_add(self.conv.scratch_len())
@@ -172,7 +194,7 @@ impl<'a, K: Kernel, const L: usize> QClassifier<'a, K, L> {
     /// by its own statistics needs the whole sequence first: [`Error::InvalidModel`].
     pub fn quantize_step(&self, x: &[f32], xq: &mut [i16]) -> Result<(), Error> {
         let ni = self.header.input as usize;
-        if !self.dense() || self.header.sequence_normalized {
+        if !self.dense() || self.seq_normalized() {
             return Err(Error::InvalidModel {
                 reason: "only a dense model without per-sequence normalisation quantizes steps",
             });
@@ -206,7 +228,11 @@ impl<'a, K: Kernel, const L: usize> QClassifier<'a, K, L> {
     /// `i32` of scratch a step needs (`G·H`, or the widest convolution's channels).
     pub fn scratch_len(&self) -> usize {
         let gh = self.header.cell.gates() * self.header.hidden as usize;
-        gh.max(self.conv.sums_len())
+        if self.front().is_empty() {
+            gh
+        } else {
+            gh.max(self.conv.sums_len())
+        }
     }
 
     /// Classifies a whole sequence: `logits` (`O`) receives the class scores in Q12
@@ -273,8 +299,7 @@ impl<'a, K: Kernel, const L: usize> QClassifier<'a, K, L> {
         let ni = self.header.input as usize;
         let t_len = match src {
             Src::Quantized(values) => {
-                if !self.dense() || self.header.sequence_normalized || values.len() % ni.max(1) != 0
-                {
+                if !self.dense() || self.seq_normalized() || values.len() % ni.max(1) != 0 {
                     return Err(Error::BufferLength {
                         dim: Dim::Input,
                         expected: ni * (values.len() / ni.max(1) + 1),
@@ -328,8 +353,12 @@ impl<'a, K: Kernel, const L: usize> QClassifier<'a, K, L> {
         let h = &self.header;
         let (hid, dh) = (h.hidden as usize, h.head_input());
         let t_in = self.steps_len(src)?;
-        let front = self.conv.stack();
-        let t_len = front.steps_out(t_in);
+        let front = self.front();
+        let t_len = if front.is_empty() {
+            t_in
+        } else {
+            front.steps_out(t_in)
+        };
         let x_len = self.x_len(src, t_in);
         let needed = x_len.saturating_add(self.stack_work_len(t_in));
         let found = work.len();
@@ -350,9 +379,15 @@ impl<'a, K: Kernel, const L: usize> QClassifier<'a, K, L> {
         }
         // The front-end first, over the whole sequence: what the first layer reads.
         let c = front.out_channels(h.input as usize);
-        let (conv_state, rest) = conv_area.split_at_mut(self.conv.state_len());
-        let (conv_scratch, conv_out) = rest.split_at_mut(self.conv.scratch_len().min(rest.len()));
-        if !front.is_empty() {
+        let conv_out: &[i16] = if front.is_empty() {
+            &[]
+        } else {
+            let (conv_state, rest) = conv_area
+                .split_at_mut_checked(self.conv.state_len())
+                .ok_or(Error::Truncated)?;
+            let (conv_scratch, conv_out) = rest
+                .split_at_mut_checked(self.conv.scratch_len())
+                .ok_or(Error::Truncated)?;
             conv_state.fill(0);
             let sums = scratch
                 .get_mut(..self.conv.sums_len())
@@ -368,7 +403,8 @@ impl<'a, K: Kernel, const L: usize> QClassifier<'a, K, L> {
                     j += 1;
                 }
             }
-        }
+            conv_out
+        };
         let conv_frac = self.conv.out_frac();
         let scratch = scratch.get_mut(..gh).ok_or(Error::Truncated)?;
         let keep_top = h.task != Task::Classify;
@@ -449,6 +485,20 @@ impl<'a, K: Kernel, const L: usize> QClassifier<'a, K, L> {
         })
     }
 
+    /// The front-end, when compiled in (a constant `NONE` otherwise, so that its code goes).
+    fn front(&self) -> ConvStack {
+        if S::CONV {
+            self.conv.stack()
+        } else {
+            ConvStack::NONE
+        }
+    }
+
+    /// Whether each sequence is normalised by its own statistics, when compiled in.
+    fn seq_normalized(&self) -> bool {
+        S::SEQUENCE_NORM && self.header.sequence_normalized
+    }
+
     /// Whether a dense sequence is quantized whole before the stacks run, rather than one
     /// step at a time as the first layer reads it. Whole when the sequence is normalised
     /// by its own statistics (they need all of it first) and when two directions read
@@ -458,7 +508,7 @@ impl<'a, K: Kernel, const L: usize> QClassifier<'a, K, L> {
     /// either direction.
     fn quantize_whole(&self) -> bool {
         let h = &self.header;
-        h.sequence_normalized || (h.bidirectional && h.conv.is_empty())
+        self.seq_normalized() || (h.bidirectional && self.front().is_empty())
     }
 
     /// A dense sequence normalised (by its own statistics, then the file's) and quantized,
@@ -467,7 +517,7 @@ impl<'a, K: Kernel, const L: usize> QClassifier<'a, K, L> {
         let h = &self.header;
         let ni = (h.input as usize).max(1);
         for c in 0..ni {
-            let (m, s) = if h.sequence_normalized {
+            let (m, s) = if self.seq_normalized() {
                 channel_moments(values, ni, c)
             } else {
                 (0.0, 1.0)
@@ -479,7 +529,7 @@ impl<'a, K: Kernel, const L: usize> QClassifier<'a, K, L> {
             };
             let column = values.iter().skip(c).step_by(ni);
             for (q, &v) in xq.iter_mut().skip(c).step_by(ni).zip(column) {
-                let v = if h.sequence_normalized {
+                let v = if self.seq_normalized() {
                     (v - m) * s
                 } else {
                     v

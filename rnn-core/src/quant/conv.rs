@@ -16,47 +16,53 @@
 //! firmware's [`Kernel`] runs it too.
 
 use super::cell::{matvec_q12, QInput};
-use super::{rescale, sat16, take_bytes, take_matrix, Kernel, QMatrix, Z_FRAC};
+use super::{rescale, sat16, take_bytes, take_matrix, Kernel, Precision, QMatrix, Z_FRAC};
 use crate::conv::{ConvStack, MAX_CONV};
 use crate::error::{check_len, Dim, Error};
 use crate::format::Header;
 
 /// A quantized model's convolutional layers, borrowed from the file, run one input step
 /// at a time: `i16` state (the rings of the last `K` inputs per layer) and scratch,
-/// `i32` sums.
+/// `i32` sums. Keeps the layers' bytes as one slice (each layer's rows are found again at
+/// every step: a few instructions against the layer's `C · K · C_in` products), so that a
+/// classifier that holds it stays small in a firmware's RAM.
 #[derive(Debug, Clone, Copy)]
 pub struct QConv<'a> {
     stack: ConvStack,
     input: usize,
-    layers: [(QMatrix<'a>, &'a [u8]); MAX_CONV],
+    precision: Precision,
+    bytes: &'a [u8],
     exps: [u8; MAX_CONV],
 }
-
-const EMPTY: QMatrix<'static> = QMatrix {
-    exps: &[],
-    values: &[],
-    cols: 0,
-    width: 1,
-};
 
 impl<'a> QConv<'a> {
     /// Takes the layers of `header`'s front-end off the front of `rest` (file order: each
     /// layer's rows, then its `i32` biases).
     pub(crate) fn take(rest: &mut &'a [u8], header: &Header) -> Result<Self, Error> {
         let (stack, input) = (header.conv, header.input as usize);
-        let mut layers = [(EMPTY, &[][..]); MAX_CONV];
-        for (l, (slot, s)) in layers.iter_mut().zip(stack.layers()).enumerate() {
-            let c = usize::from(s.channels);
-            let cols = usize::from(s.kernel).saturating_mul(stack.layer_input(l, input));
-            let w = take_matrix(rest, header.quant.precision, c, cols)?;
-            *slot = (w, take_bytes(rest, 4 * c)?);
+        let start = *rest;
+        for l in 0..stack.layers().len() {
+            layer_bytes(rest, header.quant.precision, stack, l, input)?;
         }
+        let used = start.len() - rest.len();
         Ok(QConv {
             stack,
             input,
-            layers,
+            precision: header.quant.precision,
+            bytes: start.get(..used).unwrap_or_default(),
             exps: header.quant.conv_exp,
         })
+    }
+
+    /// No front-end, for a classifier built without one.
+    pub(crate) fn none(header: &Header) -> Self {
+        QConv {
+            stack: ConvStack::NONE,
+            input: header.input as usize,
+            precision: header.quant.precision,
+            bytes: &[],
+            exps: [0; MAX_CONV],
+        }
     }
 
     /// The layers.
@@ -160,7 +166,9 @@ impl<'a> QConv<'a> {
         let (mut cur, mut next) = (cur, next);
         let mut j = t;
         let mut rings = state;
+        let mut weights = self.bytes;
         for (l, s) in self.stack.layers().iter().enumerate() {
+            let (w, b) = layer_bytes(&mut weights, self.precision, self.stack, l, self.input)?;
             let (k, stride) = (usize::from(s.kernel), usize::from(s.stride));
             let (c_in, c_out) = (
                 self.stack.layer_input(l, self.input),
@@ -192,7 +200,6 @@ impl<'a> QConv<'a> {
                     None => part.fill(0),
                 }
             }
-            let (w, b) = self.layers[l];
             let z = sums.get_mut(..c_out).ok_or(Error::Truncated)?;
             matvec_q12::<K>(&w, win, frac, b, z);
             let e = u32::from(self.exps[l]);
@@ -209,4 +216,19 @@ impl<'a> QConv<'a> {
         out.copy_from_slice(cur.get(..c).ok_or(Error::Truncated)?);
         Ok(true)
     }
+}
+
+/// Layer `l`'s rows and `i32` biases, taken off the front of `rest`.
+fn layer_bytes<'a>(
+    rest: &mut &'a [u8],
+    precision: Precision,
+    stack: ConvStack,
+    l: usize,
+    input: usize,
+) -> Result<(QMatrix<'a>, &'a [u8]), Error> {
+    let s = stack.layers().get(l).ok_or(Error::Truncated)?;
+    let c = usize::from(s.channels);
+    let cols = usize::from(s.kernel).saturating_mul(stack.layer_input(l, input));
+    let w = take_matrix(rest, precision, c, cols)?;
+    Ok((w, take_bytes(rest, 4 * c)?))
 }
