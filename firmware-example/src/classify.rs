@@ -109,8 +109,7 @@ struct Sequence {
 
 #[cfg(rnn_prequantized)]
 impl Sequence {
-    #[inline(always)]
-    fn new() -> Self {
+    const fn new() -> Self {
         Sequence {
             steps: crate::Words([[0; I]; MAX_STEPS]),
             len: 0,
@@ -153,20 +152,58 @@ impl Sequence {
 #[cfg(not(rnn_classify_dense))]
 type Sequence = TokenBuffer<MAX_STEPS>;
 
+/// The buffers that grow with the model and `MAX_STEPS`, in static RAM from the start
+/// ([`BUFFERS`], zeroed at reset): never built on the stack and moved, which would need
+/// their size twice over in the boot's frame (with a long `MAX_STEPS` more RAM than the
+/// board has).
+pub struct Buffers {
+    work: Work,
+    #[cfg(rnn_quantized)]
+    int: IntBuffers,
+}
+
+impl Buffers {
+    const ZERO: Buffers = Buffers {
+        #[cfg(not(rnn_quantized))]
+        work: [0.0; WORK_LEN],
+        #[cfg(rnn_quantized)]
+        work: crate::Words([0; WORK_LEN]),
+        #[cfg(rnn_quantized)]
+        int: IntBuffers {
+            scratch: [0; SCRATCH_LEN],
+            logits: [0; O],
+        },
+    };
+}
+
+/// The classifier's buffers, taken once by [`App::boot`].
+static mut BUFFERS: Buffers = Buffers::ZERO;
+
+/// A quantized dense sequence, in static RAM as [`BUFFERS`] (taken with it). `rnn-core`'s
+/// float and symbol buffers stay in `App` (which moves into static RAM whole after the
+/// boot): written through a reference to a static, a float vector's push there linked a
+/// 1.3 KB `memmove` on the Cortex-M0.
+#[cfg(rnn_prequantized)]
+static mut SEQUENCE: Sequence = Sequence::new();
+
+/// Where `App` keeps its sequence: in it, or (the quantized dense one) in [`SEQUENCE`].
+#[cfg(not(rnn_prequantized))]
+type SequenceSlot = Sequence;
+#[cfg(rnn_prequantized)]
+type SequenceSlot = &'static mut Sequence;
+
 /// Everything the protocol remembers between two lines.
 pub struct App {
     classifier: Model,
     vocab: Vocab<'static>,
     syst: SYST,
     /// The sequence received so far.
-    sequence: Sequence,
+    sequence: SequenceSlot,
+    buffers: &'static mut Buffers,
     /// Dense input: the sequence being received already had its error; its remaining
     /// lines are dropped up to the empty line that ends it.
     #[cfg(rnn_classify_dense)]
     failed: bool,
-    work: Work,
-    #[cfg(rnn_quantized)]
-    int: IntBuffers,
     /// The logits (as `f32`, from the Q12 ones when quantized), then their softmax.
     logits: [f32; O],
 }
@@ -203,27 +240,23 @@ impl Mode for App {
         )?;
         #[cfg(rnn_quantized)]
         check_len(Dim::Work, classifier.scratch_len(), SCRATCH_LEN)?;
+        // A zero-sized singleton guards the one reference to `BUFFERS`.
+        cortex_m::singleton!(: () = ()).ok_or(BootError::StateTaken)?;
+        // SAFETY: the singleton above lets these lines run once, so these are the only
+        // references to `BUFFERS` and `SEQUENCE` there are; nothing else names them.
+        let buffers = unsafe { &mut *core::ptr::addr_of_mut!(BUFFERS) };
+        #[cfg(rnn_prequantized)]
+        let sequence = unsafe { &mut *core::ptr::addr_of_mut!(SEQUENCE) };
+        #[cfg(not(rnn_prequantized))]
+        let sequence = Sequence::new();
         Ok(App {
             classifier,
             vocab: view.vocab(),
             syst,
-            sequence: Sequence::new(),
+            sequence,
+            buffers,
             #[cfg(rnn_classify_dense)]
             failed: false,
-            // Array literals, not one constant: a constant of the float array cost the
-            // word classifier 180 bytes on the micro:bit (copied rather than zeroed).
-            #[cfg(not(rnn_quantized))]
-            work: [0.0; WORK_LEN],
-            #[cfg(rnn_quantized)]
-            work: crate::Words([0; WORK_LEN]),
-            // Literals, not constants (here and for `work`): a constant is built on the
-            // stack and copied, which took the boot's stack peak from 5.0 to 8.2 KB with
-            // the quantized dense classifier on the M3.
-            #[cfg(rnn_quantized)]
-            int: IntBuffers {
-                scratch: [0; SCRATCH_LEN],
-                logits: [0; O],
-            },
             logits: [0.0; O],
         })
     }
@@ -274,6 +307,9 @@ impl Mode for App {
 
     /// A vector of the sequence, or the empty line that ends it.
     #[cfg(rnn_classify_dense)]
+    // `&mut self.sequence`: a reference to the buffer in quantized dense builds (a
+    // `SequenceSlot`), the buffer itself in the others.
+    #[cfg_attr(rnn_prequantized, allow(clippy::needless_borrow))]
     fn input(&mut self, line: &str, out: &mut Out) {
         if line.is_empty() {
             if !core::mem::take(&mut self.failed) {
@@ -364,9 +400,10 @@ impl Mode for App {
                     break;
                 }
             }
-            let (classifier, work, logits) = (&self.classifier, &mut self.work, &mut self.logits);
+            let (classifier, work, logits) =
+                (&self.classifier, &mut self.buffers.work, &mut self.logits);
             #[cfg(rnn_quantized)]
-            let int = &mut self.int;
+            let int = &mut self.buffers.int;
             let ticks = measure::ticks(&mut self.syst, || {
                 #[cfg(not(rnn_quantized))]
                 let _ = classifier.classify(sequence.steps(), work, logits);
@@ -460,11 +497,16 @@ impl Mode for App {
 
 impl App {
     /// Classifies the sequence and answers the class's name and probability.
+    // `&mut self.sequence`: a reference to the buffer in quantized dense builds (a
+    // `SequenceSlot`), the buffer itself in the others.
+    #[cfg_attr(rnn_prequantized, allow(clippy::needless_borrow))]
     fn classify(&mut self, out: &mut Out) {
         #[cfg(not(rnn_quantized))]
-        let result =
-            self.classifier
-                .classify(self.sequence.steps(), &mut self.work, &mut self.logits);
+        let result = self.classifier.classify(
+            self.sequence.steps(),
+            &mut self.buffers.work,
+            &mut self.logits,
+        );
         #[cfg(not(rnn_quantized))]
         if let Err(e) = result {
             out.error(&e);
@@ -478,8 +520,8 @@ impl App {
         let k = match classify_quantized(
             &self.classifier,
             &self.sequence,
-            &mut self.work,
-            &mut self.int,
+            &mut self.buffers.work,
+            &mut self.buffers.int,
             &mut self.logits,
         ) {
             Ok(k) => k,

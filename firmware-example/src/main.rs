@@ -121,6 +121,9 @@ pub enum BootError {
     // Only a classifier or streaming build can find it.
     #[cfg_attr(not(any(rnn_classify, rnn_stream)), allow(dead_code))]
     InputKind { dense: bool },
+    /// The mode's static buffers were taken already (a second boot).
+    #[cfg_attr(not(rnn_classify), allow(dead_code))]
+    StateTaken,
 }
 
 impl From<Error> for BootError {
@@ -140,6 +143,8 @@ impl BootError {
                 out.str(", the model reads ");
                 out.str(kind(dense));
             }
+            // The line's text without its "error: ", which the boot's line has already.
+            BootError::StateTaken => out.str(msg::STATE_TAKEN.get(7..).unwrap_or_default()),
         }
     }
 }
