@@ -153,7 +153,7 @@ impl Sequence {
 type Sequence = TokenBuffer<MAX_STEPS>;
 
 /// The buffers that grow with the model and `MAX_STEPS`, in static RAM from the start
-/// ([`BUFFERS`], zeroed at reset): never built on the stack and moved, which would need
+/// ([`BUFFERS`], `take_static!`): never built on the stack and moved, which would need
 /// their size twice over in the boot's frame (with a long `MAX_STEPS` more RAM than the
 /// board has).
 pub struct Buffers {
@@ -240,13 +240,9 @@ impl Mode for App {
         )?;
         #[cfg(rnn_quantized)]
         check_len(Dim::Work, classifier.scratch_len(), SCRATCH_LEN)?;
-        // A zero-sized singleton guards the one reference to `BUFFERS`.
-        cortex_m::singleton!(: () = ()).ok_or(BootError::StateTaken)?;
-        // SAFETY: the singleton above lets these lines run once, so these are the only
-        // references to `BUFFERS` and `SEQUENCE` there are; nothing else names them.
-        let buffers = unsafe { &mut *core::ptr::addr_of_mut!(BUFFERS) };
+        let buffers = take_static!(BUFFERS).ok_or(BootError::StateTaken)?;
         #[cfg(rnn_prequantized)]
-        let sequence = unsafe { &mut *core::ptr::addr_of_mut!(SEQUENCE) };
+        let sequence = take_static!(SEQUENCE).ok_or(BootError::StateTaken)?;
         #[cfg(not(rnn_prequantized))]
         let sequence = Sequence::new();
         Ok(App {
