@@ -116,6 +116,20 @@ impl ConvStack {
             .fold(t_len, |t, s| t.div_ceil(usize::from(s.stride)))
     }
 
+    /// `K · C_in` of layer `l` (reading `input` channels at layer 0): its window, and its
+    /// ring of the last `K` inputs (saturating; 0 past the last layer).
+    pub fn window(&self, l: usize, input: usize) -> usize {
+        let k = self.layers().get(l).map_or(0, |s| usize::from(s.kernel));
+        k.saturating_mul(self.layer_input(l, input))
+    }
+
+    /// Values of state a streamed front-end keeps: every layer's ring (saturating).
+    pub fn rings_len(&self, input: usize) -> usize {
+        (0..self.layers().len())
+            .map(|l| self.window(l, input))
+            .fold(0, usize::saturating_add)
+    }
+
     /// Weights of layer `l` reading `input` channels at layer 0: `C · K · C_in + C`
     /// (saturating).
     pub fn layer_weights(&self, l: usize, input: usize) -> usize {
@@ -210,12 +224,7 @@ impl<'a, W: Weight> Conv<'a, W> {
     /// Floats of state [`Conv::step`] keeps between steps: the ring buffers, `K · C_in`
     /// per layer, zero at the start of a sequence.
     pub fn state_len(&self) -> usize {
-        (0..self.stack.layers().len())
-            .map(|l| {
-                let k = usize::from(self.stack.layers()[l].kernel);
-                k.saturating_mul(self.stack.layer_input(l, self.input))
-            })
-            .sum()
+        self.stack.rings_len(self.input)
     }
 
     /// Floats of working space [`Conv::step`] needs: two layer outputs (none without a
@@ -292,14 +301,7 @@ impl<'a, W: Weight> Conv<'a, W> {
                 self.stack.layer_input(l, self.input),
                 usize::from(s.channels),
             );
-            let (ring, rest) = rings
-                .split_at_mut_checked(k * c_in)
-                .ok_or(Error::Truncated)?;
-            rings = rest;
-            let slot = j % k;
-            ring.get_mut(slot * c_in..(slot + 1) * c_in)
-                .ok_or(Error::Truncated)?
-                .copy_from_slice(cur.get(..c_in).ok_or(Error::Truncated)?);
+            let ring = push_ring(&mut rings, j, k, c_in, cur)?;
             if !j.is_multiple_of(stride) {
                 return Ok(false);
             }
@@ -330,4 +332,25 @@ impl<'a, W: Weight> Conv<'a, W> {
         out.copy_from_slice(cur.get(..c).ok_or(Error::Truncated)?);
         Ok(true)
     }
+}
+
+/// Takes a layer's ring (`k · c_in` values) off the front of `rings` and writes the layer's
+/// input at step `j` (the first `c_in` values of `cur`) into its slot, `j mod k`; returns
+/// the ring. The float and the integer front-end keep their state alike.
+pub(crate) fn push_ring<'r, T: Copy>(
+    rings: &mut &'r mut [T],
+    j: usize,
+    k: usize,
+    c_in: usize,
+    cur: &[T],
+) -> Result<&'r mut [T], Error> {
+    let (ring, rest) = core::mem::take(rings)
+        .split_at_mut_checked(k * c_in)
+        .ok_or(Error::Truncated)?;
+    *rings = rest;
+    let slot = j % k;
+    ring.get_mut(slot * c_in..(slot + 1) * c_in)
+        .ok_or(Error::Truncated)?
+        .copy_from_slice(cur.get(..c_in).ok_or(Error::Truncated)?);
+    Ok(ring)
 }

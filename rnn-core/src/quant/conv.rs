@@ -17,7 +17,7 @@
 
 use super::cell::{matvec_q12, QInput};
 use super::{rescale, sat16, take_bytes, take_matrix, Kernel, Precision, QMatrix, Z_FRAC};
-use crate::conv::{ConvStack, MAX_CONV};
+use crate::conv::{push_ring, ConvStack, MAX_CONV};
 use crate::error::{check_len, Dim, Error};
 use crate::format::Header;
 
@@ -81,9 +81,7 @@ impl<'a> QConv<'a> {
     /// `i16` of state [`QConv::step`] keeps between steps: the rings, `K · C_in` per layer,
     /// zero at the start of a sequence.
     pub fn state_len(&self) -> usize {
-        (0..self.stack.layers().len())
-            .map(|l| self.window(l))
-            .fold(0, usize::saturating_add)
+        self.stack.rings_len(self.input)
     }
 
     /// `i16` of working space [`QConv::step`] needs: the widest window and two layer
@@ -93,7 +91,7 @@ impl<'a> QConv<'a> {
             return 0;
         }
         let window = (0..self.stack.layers().len())
-            .map(|l| self.window(l))
+            .map(|l| self.stack.window(l, self.input))
             .max()
             .unwrap_or(0);
         window.saturating_add(2 * self.widest())
@@ -107,16 +105,6 @@ impl<'a> QConv<'a> {
 
     fn widest(&self) -> usize {
         self.sums_len().max(self.input)
-    }
-
-    /// `K · C_in` of layer `l`.
-    fn window(&self, l: usize) -> usize {
-        let k = self
-            .stack
-            .layers()
-            .get(l)
-            .map_or(0, |s| usize::from(s.kernel));
-        k.saturating_mul(self.stack.layer_input(l, self.input))
     }
 
     /// Feeds input step `t` (counted from 0 since the state was zeroed) through every
@@ -174,14 +162,7 @@ impl<'a> QConv<'a> {
                 self.stack.layer_input(l, self.input),
                 usize::from(s.channels),
             );
-            let (ring, rest) = rings
-                .split_at_mut_checked(k * c_in)
-                .ok_or(Error::Truncated)?;
-            rings = rest;
-            let slot = j % k;
-            ring.get_mut(slot * c_in..(slot + 1) * c_in)
-                .ok_or(Error::Truncated)?
-                .copy_from_slice(cur.get(..c_in).ok_or(Error::Truncated)?);
+            let ring = push_ring(&mut rings, j, k, c_in, cur)?;
             if !j.is_multiple_of(stride) {
                 return Ok(false);
             }
