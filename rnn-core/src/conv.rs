@@ -224,7 +224,14 @@ impl<'a, W: Weight> Conv<'a, W> {
     /// Floats of state [`Conv::step`] keeps between steps: the ring buffers, `K · C_in`
     /// per layer, zero at the start of a sequence.
     pub fn state_len(&self) -> usize {
-        self.stack.rings_len(self.input)
+        // `ConvStack::rings_len` computes the same; called here it made the M4F's
+        // `opt-level = 3` float firmware with a front-end 1.1 KB larger.
+        (0..self.stack.layers().len())
+            .map(|l| {
+                let k = usize::from(self.stack.layers()[l].kernel);
+                k.saturating_mul(self.stack.layer_input(l, self.input))
+            })
+            .sum()
     }
 
     /// Floats of working space [`Conv::step`] needs: two layer outputs (none without a
