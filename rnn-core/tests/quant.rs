@@ -7,7 +7,7 @@
 
 mod common;
 
-use common::{float_file, float_model, quant_of, quantized, shift, with_crc, I, VOCAB};
+use common::{float_file, float_model, quant_of, quantized, shift, I, VOCAB};
 use rnn_core::quant::act::{sigmoid_q, tanh_q, SIGMOID_MAX_ERROR, TANH_MAX_ERROR};
 use rnn_core::quant::{quantize, quantize_bias, row_exp};
 use rnn_core::Cell;
@@ -580,11 +580,7 @@ fn each_check_of_a_quantized_file_has_its_error() {
         .rev()
         .find(|&k| good[k..k + 4] == [3, 1, 0, 0])
         .unwrap();
-    let edit = |at: usize, v: u8| {
-        let mut b = good.clone();
-        b[at] = v;
-        ModelView::parse(&with_crc(b)).map(|_| ())
-    };
+    let edit = |at: usize, v: u8| common::parse_edited(&good, at, v);
     let invalid = |r: Result<(), Error>| matches!(r, Err(Error::InvalidModel { .. }));
     assert!(
         invalid(edit(quant_at + 1, 0)),

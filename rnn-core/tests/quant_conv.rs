@@ -252,11 +252,7 @@ fn a_quantized_front_end_is_format_version_4_with_every_check() {
         .rev()
         .find(|&k| good[k..].starts_with(&field))
         .unwrap();
-    let edit = |at: usize, v: u8| {
-        let mut b = good.clone();
-        b[at] = v;
-        ModelView::parse(&with_crc(b)).map(|_| ())
-    };
+    let edit = |at: usize, v: u8| common::parse_edited(&good, at, v);
     let invalid = |r: Result<(), Error>| matches!(r, Err(Error::InvalidModel { .. }));
     assert!(invalid(edit(at + 6, 16)), "a conv exponent above 15");
     // The same file stamped version 3, which had no integer front-end.

@@ -319,6 +319,14 @@ pub fn with_crc(mut bytes: Vec<u8>) -> Vec<u8> {
     bytes
 }
 
+/// `bytes` with byte `at` set to `v` and the checksum made right, parsed: what the
+/// reader's checks after the CRC say of that one byte.
+pub fn parse_edited(bytes: &[u8], at: usize, v: u8) -> Result<(), rnn_core::Error> {
+    let mut b = bytes.to_vec();
+    b[at] = v;
+    rnn_core::ModelView::parse(&with_crc(b)).map(|_| ())
+}
+
 /// `round(v / 2^s)` half up, or `v · 2^-s`.
 pub fn shift(v: i64, s: i64) -> i64 {
     if s > 0 {
