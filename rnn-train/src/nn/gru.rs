@@ -53,23 +53,34 @@ pub fn forward(s: &Step<'_>, h: &mut [f32], cache: &mut [f32]) {
         *v += b;
     }
     let x_part = |row: usize| x.dot_row(&w.w_x[row * n_in..(row + 1) * n_in]) + w.b_x[row];
-    let (r, rest) = rzn.split_at_mut(hs);
-    let (z, n) = rest.split_at_mut(hs);
-    for j in 0..hs {
-        let a = [x_part(j) + r[j], x_part(hs + j) + z[j], x_part(2 * hs + j)];
-        (r[j], z[j], n[j], h[j]) = unit_forward(a, hn[j], h_prev[j]);
+    let (rz, n) = rzn.split_at_mut(2 * hs);
+    for (row, a) in rz.iter_mut().enumerate() {
+        *a += x_part(row);
     }
+    for (row, a) in n.iter_mut().enumerate() {
+        *a = x_part(2 * hs + row);
+    }
+    units_forward(rzn, hn, h_prev, h);
 }
 
-/// One unit's step from its pre-activations `a = [a_r, a_z, W_in x_t + b_in]` and `hn =
-/// W_hn h_{t-1} + b_hn`: `(r, z, n, h_t)`. Shared by the per-sequence and the batched
-/// passes, so both compute the same bits.
+/// The units' step from the pre-activations `a_r`, `a_z` and `W_in x_t + b_in` in `rzn`'s
+/// blocks and `hn = W_hn h_{t-1} + b_hn`: `rzn` receives `[r | z | n]`, `h` receives `h_t`.
+/// Shared by the per-sequence and the batched passes, so both compute the same bits; each
+/// equation a loop of its own over whole blocks, which vectorises across the units.
 #[inline(always)]
-fn unit_forward(a: [f32; 3], hn: f32, h_prev: f32) -> (f32, f32, f32, f32) {
-    let r = sigmoid(a[0]);
-    let z = sigmoid(a[1]);
-    let n = tanh(a[2] + r * hn);
-    (r, z, n, (1.0 - z) * n + z * h_prev)
+fn units_forward(rzn: &mut [f32], hn: &[f32], h_prev: &[f32], h: &mut [f32]) {
+    let hs = h.len();
+    let (rz, n) = rzn.split_at_mut(2 * hs);
+    for v in rz.iter_mut() {
+        *v = sigmoid(*v);
+    }
+    let (r, z) = rz.split_at(hs);
+    for ((n, r), hn) in n.iter_mut().zip(r).zip(hn) {
+        *n = tanh(*n + r * hn);
+    }
+    for (((h, z), n), h_prev) in h.iter_mut().zip(z).zip(n.iter()).zip(h_prev) {
+        *h = (1.0 - z) * n + z * h_prev;
+    }
 }
 
 // The step once the matrix products are done outside it, for one row of a minibatch
@@ -88,14 +99,14 @@ fn unit_forward(a: [f32; 3], hn: f32, h_prev: f32) -> (f32, f32, f32, f32) {
 #[inline(always)]
 pub fn forward_row(xp: &[f32], hp: &[f32], h_prev: &[f32], h: &mut [f32], cache: &mut [f32]) {
     let hs = h.len();
-    let (r, rest) = cache.split_at_mut(hs);
-    let (z, rest) = rest.split_at_mut(hs);
-    let (n, hn) = rest.split_at_mut(hs);
-    for j in 0..hs {
-        let a = [xp[j] + hp[j], xp[hs + j] + hp[hs + j], xp[2 * hs + j]];
-        hn[j] = hp[2 * hs + j];
-        (r[j], z[j], n[j], h[j]) = unit_forward(a, hn[j], h_prev[j]);
+    let (rzn, hn) = cache.split_at_mut(3 * hs);
+    let (rz, n) = rzn.split_at_mut(2 * hs);
+    for ((a, x), h) in rz.iter_mut().zip(xp).zip(hp) {
+        *a = x + h;
     }
+    n.copy_from_slice(&xp[2 * hs..3 * hs]);
+    hn.copy_from_slice(&hp[2 * hs..3 * hs]);
+    units_forward(rzn, hn, h_prev, h);
 }
 
 /// One row backward: `dh` holds `∂L/∂h_t` on entry and `dh ⊙ z` on return (also the

@@ -69,20 +69,33 @@ fn unit_forward(c_prev: &[f32], state: &mut [f32], cache: &mut [f32]) {
     let hs = state.len() / 2;
     let (h, c) = state.split_at_mut(hs);
     let (gates, tc) = cache.split_at_mut(GATES * hs);
-    for j in 0..hs {
-        let i = sigmoid(gates[j]);
-        let f = sigmoid(gates[hs + j]);
-        let g = tanh(gates[2 * hs + j]);
-        let o = sigmoid(gates[3 * hs + j]);
-        let c_j = f * c_prev[j] + i * g;
+    // The activations block by block, then the cells: plain loops over slices, which
+    // vectorise across the units (one unit's loop packed only its four gates); the same
+    // operations per value, so the same bits.
+    let (g_if, rest) = gates.split_at_mut(2 * hs);
+    let (g_g, g_o) = rest.split_at_mut(hs);
+    for v in g_if.iter_mut() {
+        *v = sigmoid(*v);
+    }
+    for v in g_g.iter_mut() {
+        *v = tanh(*v);
+    }
+    for v in g_o.iter_mut() {
+        *v = sigmoid(*v);
+    }
+    let (g_i, g_f) = g_if.split_at(hs);
+    let gates = g_i.iter().zip(g_f).zip(g_g.iter()).zip(g_o.iter());
+    let cells = c_prev
+        .iter()
+        .zip(tc.iter_mut())
+        .zip(c.iter_mut())
+        .zip(h.iter_mut());
+    for ((((i, f), g), o), (((c_prev, tc), c), h)) in gates.zip(cells) {
+        let c_j = f * c_prev + i * g;
         let tc_j = tanh(c_j);
-        gates[j] = i;
-        gates[hs + j] = f;
-        gates[2 * hs + j] = g;
-        gates[3 * hs + j] = o;
-        tc[j] = tc_j;
-        c[j] = c_j;
-        h[j] = o * tc_j;
+        *tc = tc_j;
+        *c = c_j;
+        *h = o * tc_j;
     }
 }
 
