@@ -321,16 +321,21 @@ fn broadcast_rows(dst: &mut [f32], rows: usize, v: &[f32]) {
     }
 }
 
-/// `out[c][r] = w[r][c]` for a `rows × cols` row-major `w`, in 16 × 16 tiles (one element
-/// at a time down a column of `out` would miss the cache at every write).
+/// `out[c][r] = w[r][c]` for a `rows × cols` row-major `w`, in tiles of 16 rows × 8
+/// columns: each tile writes 8 runs of 16 floats (a cache line each) to `out`'s rows. (One
+/// element at a time down a column of `out` would miss the cache at every write, and
+/// 16 × 16 tiles put 16 lines `rows · 4` bytes apart in flight: with an LSTM's 4·H = 1,024
+/// rows those are 4 KiB apart, all in one set of the L1 cache, and the tiles thrashed it.)
 fn transpose(w: &[f32], rows: usize, cols: usize, out: &mut Vec<f32>) {
-    const T: usize = 16;
+    const R: usize = 16;
+    const C: usize = 8;
     grow(out, rows * cols);
-    for r0 in (0..rows).step_by(T) {
-        for c0 in (0..cols).step_by(T) {
-            for r in r0..(r0 + T).min(rows) {
-                for c in c0..(c0 + T).min(cols) {
-                    out[c * rows + r] = w[r * cols + c];
+    for r0 in (0..rows).step_by(R) {
+        let r1 = (r0 + R).min(rows);
+        for c0 in (0..cols).step_by(C) {
+            for c in c0..(c0 + C).min(cols) {
+                for (k, d) in out[c * rows + r0..c * rows + r1].iter_mut().enumerate() {
+                    *d = w[(r0 + k) * cols + c];
                 }
             }
         }
@@ -713,5 +718,29 @@ fn head(
         }
     } else {
         gemm(m, dh, o, Strided::rows(&ws.head, o), w_ya, dh, dtop, dh);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::transpose;
+
+    #[test]
+    fn transpose_moves_every_element_for_shapes_off_the_tiles() {
+        // Shapes below, at and off the 16 × 8 tiles, and an LSTM-like 1,024 × 24.
+        for (rows, cols) in [(1, 1), (3, 5), (16, 8), (17, 9), (37, 19), (1024, 24)] {
+            let w: Vec<f32> = (0..rows * cols).map(|k| k as f32).collect();
+            let mut out = Vec::new();
+            transpose(&w, rows, cols, &mut out);
+            for r in 0..rows {
+                for c in 0..cols {
+                    assert_eq!(
+                        out[c * rows + r],
+                        w[r * cols + c],
+                        "{rows} x {cols} at {r}, {c}"
+                    );
+                }
+            }
+        }
     }
 }
