@@ -325,11 +325,24 @@ pub fn check_rows(header: &Header) -> Result<(), Error> {
 /// Rounds `acc / 2^shift` (half up) for `shift ≥ 0`, or saturates `acc · 2^-shift`.
 #[inline(always)]
 pub fn rescale(acc: i32, shift: i32) -> i32 {
+    let s = shift as u32;
+    if s <= 31 {
+        // The shifts of a row times a Q15 state (`e + 3` for `e` in `ROW_EXP`): one
+        // comparison (a negative shift is a large `u32`), no branch on the sign.
+        // `(acc << 1) >> s` has bit `s - 1` of `acc` in its lowest bit, and 0 for `s = 0`.
+        (acc >> s) + ((acc.wrapping_shl(1) >> s) & 1)
+    } else {
+        rescale_far(acc, shift)
+    }
+}
+
+/// [`rescale`] for a shift outside `0 ..= 31`: out of line, so that each inlined
+/// [`rescale`] is only its common case.
+#[inline(never)]
+fn rescale_far(acc: i32, shift: i32) -> i32 {
     if shift > 0 {
-        let s = shift.min(31) as u32;
-        (acc >> s) + ((acc >> (s - 1)) & 1)
-    } else if shift == 0 {
-        acc
+        // At least 32: `acc / 2^31` rounded.
+        (acc >> 31) + ((acc >> 30) & 1)
     } else {
         let s = (-shift).min(31) as u32;
         if acc.unsigned_abs() > (i32::MAX as u32) >> s {
@@ -341,6 +354,18 @@ pub fn rescale(acc: i32, shift: i32) -> i32 {
         } else {
             acc << s
         }
+    }
+}
+
+/// [`rescale`] of a value in the `i16` range (a one-hot input's weight): a left shift by
+/// at most 16 cannot leave `i32` (`-2^15 · 2^16` is `i32::MIN`, what [`rescale`]
+/// saturates it to), so it needs no saturation.
+#[inline(always)]
+pub fn rescale_i16(q: i16, shift: i32) -> i32 {
+    let q = i32::from(q);
+    match shift {
+        -16..=-1 => q << (-shift) as u32,
+        _ => rescale(q, shift),
     }
 }
 
@@ -448,8 +473,36 @@ pub trait Kernel {
         acc
     }
 
-    /// `Σ_j row[j] · x[j]` for int16 values (little-endian bytes), exact in `i64`.
+    /// `out[r] = Σ_j values[r · cols + j] · x[j]` for every `r < out.len()`: the int8
+    /// rows of a matrix (`cols` values each, row after row, as bytes) against one `x`,
+    /// exact in `i32` (a row the bytes do not hold gives 0). The default takes the rows
+    /// four at a time through [`Kernel::dot4_i8`] and the rest through
+    /// [`Kernel::dot_i8`]; a kernel may override it to set its loop up once per matrix
+    /// rather than once per four rows, and must give the same integers.
     #[inline(always)]
+    fn matvec_i8(values: &[u8], cols: usize, x: &[i16], out: &mut [i32]) {
+        let mut done = 0;
+        if cols > 0 {
+            for (o, rows) in out
+                .chunks_exact_mut(4)
+                .zip(values.chunks_exact(cols.saturating_mul(4)))
+            {
+                o.copy_from_slice(&dot4_group::<Self>(rows, cols, x));
+                done += 4;
+            }
+            let rows = values.get(done * cols..).unwrap_or_default();
+            for (o, row) in out.iter_mut().skip(done).zip(rows.chunks_exact(cols)) {
+                *o = Self::dot_i8(row, x);
+                done += 1;
+            }
+        }
+        out.iter_mut().skip(done).for_each(|o| *o = 0);
+    }
+
+    /// `Σ_j row[j] · x[j]` for int16 values (little-endian bytes), exact in `i64`. Out of
+    /// line: inlined into the step, the Cortex-M0's loop lost registers to the code around
+    /// it (19 instructions per MAC instead of 17).
+    #[inline(never)]
     fn dot_i16(row: &[u8], x: &[i16]) -> i64 {
         let mut acc = 0i64;
         for (w, x) in row.chunks_exact(2).zip(x) {
@@ -457,6 +510,23 @@ pub trait Kernel {
         }
         acc
     }
+}
+
+/// [`Kernel::dot4_i8`] of four consecutive rows (`rows`, `cols` values each), zeros for
+/// a slice that is not four rows. Out of line, so that the loop has the registers to
+/// itself: inlined into the step, the Cortex-M0's loop kept two of its four sums on the
+/// stack.
+#[inline(never)]
+fn dot4_group<K: Kernel + ?Sized>(rows: &[u8], cols: usize, x: &[i16]) -> [i32; 4] {
+    let n = cols.min(x.len());
+    if rows.len() / 4 != cols || n == 0 {
+        return [0; 4];
+    }
+    let (r01, r23) = rows.split_at(2 * cols);
+    let (r0, r1) = r01.split_at(cols);
+    let (r2, r3) = r23.split_at(cols);
+    let (r0, r1, r2, r3, x) = (&r0[..n], &r1[..n], &r2[..n], &r3[..n], &x[..n]);
+    K::dot4_i8([r0, r1, r2, r3], x)
 }
 
 /// The portable [`Kernel`].
@@ -503,4 +573,69 @@ pub(crate) fn i32_at(bytes: &[u8], k: usize) -> i32 {
 #[inline(always)]
 pub(crate) fn f32_at(bytes: &[u8], k: usize) -> f32 {
     f32::from_bits(i32_at(bytes, k) as u32)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::{rescale, rescale_i16};
+
+    /// `rescale` as first written: a branch for each sign of the shift.
+    fn rescale_branchy(acc: i32, shift: i32) -> i32 {
+        if shift > 0 {
+            let s = shift.min(31) as u32;
+            (acc >> s) + ((acc >> (s - 1)) & 1)
+        } else if shift == 0 {
+            acc
+        } else {
+            let s = (-shift).min(31) as u32;
+            if acc.unsigned_abs() > (i32::MAX as u32) >> s {
+                if acc < 0 {
+                    i32::MIN
+                } else {
+                    i32::MAX
+                }
+            } else {
+                acc << s
+            }
+        }
+    }
+
+    #[test]
+    fn rescale_gives_the_branchy_rescales_bits() {
+        let mut values = [0i32; 4300];
+        let special = [0, 1, -1, 2, -2, 3, -3, i32::MAX, i32::MIN, i32::MIN + 1];
+        values[..special.len()].copy_from_slice(&special);
+        let mut n = special.len();
+        for b in 0..31 {
+            for d in [-1i32, 0, 1] {
+                values[n] = (1i32 << b).wrapping_add(d);
+                values[n + 1] = (-(1i32 << b)).wrapping_add(d);
+                n += 2;
+            }
+        }
+        let mut v = 0x1234_5678u32;
+        while n + 2 <= values.len() {
+            v ^= v << 13;
+            v ^= v >> 17;
+            v ^= v << 5;
+            values[n] = v as i32;
+            values[n + 1] = (v as i32) >> (v % 31);
+            n += 2;
+        }
+        for &acc in &values {
+            for shift in -70..=70 {
+                assert_eq!(
+                    rescale(acc, shift),
+                    rescale_branchy(acc, shift),
+                    "{acc} {shift}"
+                );
+            }
+        }
+        for q in i16::MIN..=i16::MAX {
+            for shift in -40..=40 {
+                let want = rescale_branchy(i32::from(q), shift);
+                assert_eq!(rescale_i16(q, shift), want, "{q} {shift}");
+            }
+        }
+    }
 }
