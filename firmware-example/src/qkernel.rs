@@ -38,7 +38,8 @@ impl rnn_core::quant::Kernel for Dsp {
         acc
     }
 
-    /// Four int8 rows against one `x` (`rnn-core`'s matrix-vector products): per 4
+    /// Four int8 rows against one `x` (`rnn-core`'s products come through `matvec_i8`
+    /// below, which runs the same loops without this call's per-group setup): per 4
     /// columns the inputs are paired once (`PKHBT`/`PKHTB`: `[x0, x2]`, `[x1, x3]`) for
     /// all four rows, and each row costs one word load, two `SXTB16`s and two `SMLAD`s:
     /// 23 instructions per 16 MACs, 94 per 64 in the 16-column loop with its branch.
@@ -97,6 +98,68 @@ impl rnn_core::quant::Kernel for Dsp {
         acc
     }
 
+    /// A whole int8 matrix (`rnn-core`'s matrix-vector products): the lengths, the loops'
+    /// passes and `x`'s alignment are worked out once for all rows, then every four rows
+    /// go through the four-row loops. The rows a matrix leaves after its groups of four
+    /// (1 to 3) are the last rows of one more group of four that ends at the matrix's last
+    /// row, when it has four: cheaper than single rows, and the rows it computes again
+    /// give the same sums.
+    #[inline(never)]
+    fn matvec_i8(values: &[u8], cols: usize, x: &[i16], out: &mut [i32]) {
+        let rows = values.len().checked_div(cols).unwrap_or(0).min(out.len());
+        let n = cols.min(x.len());
+        if rows < 4 || n < 4 {
+            return rnn_core::quant::Portable::matvec_i8(values, cols, x, out);
+        }
+        let (out, missing) = out.split_at_mut(rows);
+        missing.fill(0);
+        let passes = Passes {
+            wide: n / BLOCK4_WIDE,
+            narrow: (n % BLOCK4_WIDE) / 4,
+            aligned: (x.as_ptr() as usize).is_multiple_of(4),
+        };
+        let groups = rows / 4;
+        if passes.narrow == 0 && n == BLOCK4_WIDE * passes.wide {
+            // Every column in the 16-column loop: the whole matrix in one block of asm.
+            // SAFETY: `groups · 4 <= rows` rows of `cols >= n = 16 · wide` bytes are in
+            // `values`, `x` holds `n` values, `out` `rows >= 4 · groups` `i32`s; `wide >
+            // 0` (`n >= 4` and a multiple of 16) and `groups > 0` (`rows >= 4`).
+            unsafe {
+                let (p, xp, o) = (values.as_ptr(), x.as_ptr(), out.as_mut_ptr());
+                if passes.aligned {
+                    dot4_matrix_aligned(p, cols, xp, passes.wide, groups, o);
+                } else {
+                    dot4_matrix_unaligned(p, cols, xp, passes.wide, groups, o);
+                }
+            }
+        } else {
+            for (o, rows) in out.chunks_exact_mut(4).zip(values.chunks_exact(4 * cols)) {
+                o.copy_from_slice(&passes.run(rows, cols, x));
+            }
+        }
+        let left = rows % 4;
+        if left > 0 {
+            let last = values
+                .get((rows - 4) * cols..rows * cols)
+                .unwrap_or_default();
+            let sums = passes.run(last, cols, x);
+            out[rows - left..].copy_from_slice(&sums[4 - left..]);
+        }
+        // The columns after the loops' (`n` not a multiple of 4), row by row.
+        let done = 4 * (n / 4);
+        if done < n {
+            let x = x.get(done..n).unwrap_or_default();
+            for (o, row) in out.iter_mut().zip(values.chunks_exact(cols)) {
+                let row = row.get(done..n).unwrap_or_default();
+                let sum = row
+                    .iter()
+                    .zip(x)
+                    .map(|(&w, &x)| i32::from(w as i8) * i32::from(x));
+                *o = sum.fold(*o, i32::wrapping_add);
+            }
+        }
+    }
+
     #[inline(always)]
     fn dot_i16(row: &[u8], x: &[i16]) -> i64 {
         let n = (row.len() / 2).min(x.len());
@@ -109,6 +172,55 @@ impl rnn_core::quant::Kernel for Dsp {
         for j in BLOCK * blocks..n {
             let w = i16::from_le_bytes([row[2 * j], row[2 * j + 1]]);
             acc = acc.wrapping_add(i64::from(i32::from(w) * i32::from(x[j])));
+        }
+        acc
+    }
+}
+
+/// The four-row loops' passes over one matrix's rows, worked out once per matrix.
+#[derive(Clone, Copy)]
+struct Passes {
+    /// Passes of the 16-column loop.
+    wide: usize,
+    /// Passes of the 4-column loop after it.
+    narrow: usize,
+    /// Whether `x` is 4-aligned (the `ldrd` loops).
+    aligned: bool,
+}
+
+impl Passes {
+    /// The sums of four rows (`rows`, `cols` bytes each, row after row) with `x` over the
+    /// loops' columns (`n` rounded down to a multiple of 4).
+    #[inline(always)]
+    fn run(self, rows: &[u8], cols: usize, x: &[i16]) -> [i32; 4] {
+        if rows.len() < 4 * cols {
+            return [0; 4];
+        }
+        let p = rows.as_ptr();
+        let p1 = p.wrapping_add(2 * cols);
+        let mut acc = [0i32; 4];
+        // SAFETY: the four rows are in `rows` (row 1 at `p + cols`, row 3 at `p1 + cols`)
+        // and read for their first `16 · wide + 4 · narrow <= n` bytes, `x` for as many
+        // values (`n <= x.len()`, `n <= cols`); each loop runs only with a pass to do; the
+        // `ldrd` loops only for a 4-aligned `x`.
+        unsafe {
+            if self.wide > 0 {
+                acc = if self.aligned {
+                    dot4_wide_aligned(p, p1, cols, x.as_ptr(), self.wide, acc)
+                } else {
+                    dot4_wide_unaligned(p, p1, cols, x.as_ptr(), self.wide, acc)
+                };
+            }
+            if self.narrow > 0 {
+                let d = BLOCK4_WIDE * self.wide;
+                let (q0, q1) = (p.wrapping_add(d), p1.wrapping_add(d));
+                let xp = x.as_ptr().wrapping_add(d);
+                acc = if self.aligned {
+                    dot4_narrow_aligned(q0, q1, cols, xp, self.narrow, acc)
+                } else {
+                    dot4_narrow_unaligned(q0, q1, cols, xp, self.narrow, acc)
+                };
+            }
         }
         acc
     }
@@ -266,6 +378,108 @@ macro_rules! dot4_loop {
         }
         [c0, c1, c2, c3]
     }};
+}
+
+/// Every group of four rows of a matrix through the 16-column loop, in one block of
+/// assembly: the loop over the groups is here too, so that nothing is spilled and
+/// reloaded around each group's loop by compiled code. The registers are those of
+/// [`dot4_loop!`]; what the outer loop needs besides (`x`'s start, the passes per group,
+/// the groups left, the output pointer, the step from one group's end to the next
+/// group's start) is pushed below r7's slot at the start and read from there.
+macro_rules! dot4_matrix {
+    ($p0:expr, $stride:expr, $x:expr, $wide:expr, $groups:expr, $out:expr, $body:expr) => {{
+        let p0: *const u8 = $p0;
+        let stride: usize = $stride;
+        let p1 = p0.wrapping_add(2 * stride);
+        // From the end of a group's row 0 and row 2 to the start of the next group's.
+        let delta = 4 * stride - BLOCK4_WIDE * $wide;
+        // SAFETY: the callers' contract; the asm reads the rows and `x`, writes
+        // `4 · groups` `i32`s at `out`, restores r7 and the stack pointer.
+        unsafe {
+            core::arch::asm!(
+                "push {{r7}}",
+                "str {t1}, [sp, #-4]!",
+                "str {t0}, [sp, #-4]!",
+                "str {a}, [sp, #-4]!",
+                "str {w}, [sp, #-4]!",
+                "str {x}, [sp, #-4]!",
+                "3:",
+                "mov.w {c0}, #0",
+                "mov.w {c1}, #0",
+                "mov.w {c2}, #0",
+                "mov.w {c3}, #0",
+                "ldr {x}, [sp]",
+                "ldr r7, [sp, #4]",
+                "2:",
+                $body,
+                $body,
+                $body,
+                $body,
+                "subs r7, r7, #1",
+                "bne 2b",
+                "ldr {w}, [sp, #12]",
+                "strd {c0}, {c1}, [{w}], #8",
+                "strd {c2}, {c3}, [{w}], #8",
+                "str {w}, [sp, #12]",
+                "ldr {w}, [sp, #16]",
+                "add {p0}, {p0}, {w}",
+                "add {p1}, {p1}, {w}",
+                "ldr {w}, [sp, #8]",
+                "subs {w}, {w}, #1",
+                "str {w}, [sp, #8]",
+                "bne 3b",
+                "add sp, sp, #20",
+                "pop {{r7}}",
+                p0 = inout(reg) p0 => _,
+                p1 = inout(reg) p1 => _,
+                s = in(reg) stride,
+                x = inout(reg) $x => _,
+                w = inout(reg) $wide => _,
+                a = inout(reg) $groups => _,
+                t0 = inout(reg) $out => _,
+                t1 = inout(reg) delta => _,
+                c0 = out(reg) _,
+                c1 = out(reg) _,
+                c2 = out(reg) _,
+                c3 = out(reg) _,
+            );
+        }
+    }};
+}
+
+/// `out[4g + k]` = the sum of row `4g + k` of the matrix at `p0` (rows of `stride` bytes)
+/// with `x` over `16 · wide` columns, for `g < groups`; `x` 4-aligned.
+///
+/// # Safety
+/// The `4 · groups` rows must be valid for reading their first `16 · wide` bytes, `x` for
+/// `16 · wide` `i16`s and 4-byte aligned, `out` for writing `4 · groups` `i32`s (4-byte
+/// aligned); `wide > 0`, `groups > 0`, `16 · wide <= stride`.
+#[inline(always)]
+unsafe fn dot4_matrix_aligned(
+    p0: *const u8,
+    stride: usize,
+    x: *const i16,
+    wide: usize,
+    groups: usize,
+    out: *mut i32,
+) {
+    dot4_matrix!(p0, stride, x, wide, groups, out, dot4_group!(aligned))
+}
+
+/// As [`dot4_matrix_aligned`] for an `x` that is only 2-aligned.
+///
+/// # Safety
+/// As [`dot4_matrix_aligned`], but `x` need only be 2-byte aligned.
+#[inline(always)]
+unsafe fn dot4_matrix_unaligned(
+    p0: *const u8,
+    stride: usize,
+    x: *const i16,
+    wide: usize,
+    groups: usize,
+    out: *mut i32,
+) {
+    dot4_matrix!(p0, stride, x, wide, groups, out, dot4_group!(unaligned))
 }
 
 /// Adds to `acc` the sums of rows `p0`, `p0 + stride`, `p1`, `p1 + stride` with `x` over
