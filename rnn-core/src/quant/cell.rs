@@ -108,8 +108,7 @@ pub fn matvec_q12<K: Kernel>(
         // Every row's exponent and bias there (a loaded model's): no bounds check per row.
         (Some(exps), Some(biases)) => {
             for ((o, &e), b) in out.iter_mut().zip(exps).zip(biases.chunks_exact(4)) {
-                let b = i32::from_le_bytes([b[0], b[1], b[2], b[3]]);
-                *o = rescale(*o, i32::from(e as i8) + shift).wrapping_add(b);
+                *o = rescale(*o, i32::from(e as i8) + shift).wrapping_add(le_i32(b));
             }
         }
         _ => {
