@@ -390,25 +390,29 @@ impl Mode for App {
     }
 
     /// Measures the instructions per step: greedy (step + argmax, fed back) and sampling
-    /// at temperature 1 (step + draw). Leaves the protocol's state alone.
+    /// at temperature 1 (step + draw). Runs in the protocol's own buffers, which carry
+    /// nothing from line to line outside `/stream` (where no command is read; each name
+    /// starts from the zero state): a copy of its own, inlined into `main`, kept the
+    /// buffers' size in `main`'s frame under every command.
     fn bench(&mut self, out: &mut Out) {
         let model = &self.model;
-        let mut b = Buffers::ZERO;
-        model.step_start(&mut b);
+        let b = &mut self.buffers;
+        *b = Buffers::ZERO;
+        model.step_start(b);
         let greedy = measure::ticks(&mut self.syst, || {
             for _ in 0..BENCH_STEPS {
                 let token = b.greedy();
-                let _ = model.step_token(&mut b, token);
+                let _ = model.step_token(b, token);
             }
             core::hint::black_box(&b.logits);
         });
         let mut rng = Rng::new(DEFAULT_SEED);
-        b = Buffers::ZERO;
-        model.step_start(&mut b);
+        *b = Buffers::ZERO;
+        model.step_start(b);
         let sampled = measure::ticks(&mut self.syst, || {
             for _ in 0..BENCH_STEPS {
                 let token = b.draw(Sampler::Temperature(1.0), &mut rng).unwrap_or(0);
-                let _ = model.step_token(&mut b, token);
+                let _ = model.step_token(b, token);
             }
             core::hint::black_box(&b.logits);
         });

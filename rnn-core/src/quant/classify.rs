@@ -200,7 +200,7 @@ impl<'a, K: Kernel, const L: usize, S: Stages> QClassifier<'a, K, L, S> {
             });
         }
         check_len(Dim::Input, ni, x.len())?;
-        let (mean, scale) = (self.stats.mean, self.stats.scale);
+        let (mean, scale) = (self.stats.mean(), self.stats.scale());
         quantize_input(x, mean, scale, self.header.quant.input_exp, xq)
     }
 
@@ -478,7 +478,7 @@ impl<'a, K: Kernel, const L: usize, S: Stages> QClassifier<'a, K, L, S> {
             }
             Src::Steps(Steps::Dense(values)) => {
                 let v = values.get(t * ni..(t + 1) * ni).unwrap_or_default();
-                let (mean, scale) = (self.stats.mean, self.stats.scale);
+                let (mean, scale) = (self.stats.mean(), self.stats.scale());
                 quantize_input(v, mean, scale, h.quant.input_exp, xq)?;
                 QInput::Dense(xq, x_frac)
             }
@@ -522,10 +522,10 @@ impl<'a, K: Kernel, const L: usize, S: Stages> QClassifier<'a, K, L, S> {
             } else {
                 (0.0, 1.0)
             };
-            let (mean, scale) = if self.stats.mean.is_empty() {
+            let (mean, scale) = if self.stats.mean().is_empty() {
                 (0.0, 1.0)
             } else {
-                (f32_at(self.stats.mean, c), f32_at(self.stats.scale, c))
+                (f32_at(self.stats.mean(), c), f32_at(self.stats.scale(), c))
             };
             let column = values.iter().skip(c).step_by(ni);
             for (q, &v) in xq.iter_mut().skip(c).step_by(ni).zip(column) {
@@ -534,7 +534,7 @@ impl<'a, K: Kernel, const L: usize, S: Stages> QClassifier<'a, K, L, S> {
                 } else {
                     v
                 };
-                let v = if self.stats.mean.is_empty() {
+                let v = if self.stats.mean().is_empty() {
                     v
                 } else {
                     (v - mean) * scale

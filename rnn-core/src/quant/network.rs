@@ -49,39 +49,56 @@ pub(crate) fn check_quantized(view: &ModelView<'_>) -> Result<Quant, Error> {
 }
 
 /// A file's statistics, as `f32` bytes: the input normalisation and a regression model's
-/// target statistics (used outside the integer step).
+/// target statistics (used outside the integer step). One slice and a length, not four
+/// slices: the network sits in a firmware's static RAM and, while it boots, in `main`'s
+/// frame (20 bytes less of each on a 32-bit target).
 #[derive(Debug, Clone, Copy, Default)]
 pub(crate) struct QStats<'a> {
-    pub(crate) mean: &'a [u8],
-    pub(crate) scale: &'a [u8],
-    pub(crate) target_mean: &'a [u8],
-    pub(crate) target_std: &'a [u8],
+    /// The mean and scale of each input (`4·I` bytes each, when normalised), then a
+    /// regression model's target mean and standard deviation (`4·O` bytes each).
+    bytes: &'a [u8],
+    /// Bytes of the input mean (`4·I`, or 0).
+    input: usize,
 }
 
 impl<'a> QStats<'a> {
     pub(crate) fn take(rest: &mut &'a [u8], header: &Header) -> Result<Self, Error> {
         let (i, o) = (4 * header.input as usize, 4 * header.output as usize);
-        let mut s = QStats::default();
-        if header.normalized {
-            s.mean = take_bytes(rest, i)?;
-            s.scale = take_bytes(rest, i)?;
-        }
-        if header.task == Task::Regress {
-            s.target_mean = take_bytes(rest, o)?;
-            s.target_std = take_bytes(rest, o)?;
-        }
-        Ok(s)
+        let input = if header.normalized { i } else { 0 };
+        let targets = if header.task == Task::Regress { o } else { 0 };
+        let bytes = take_bytes(rest, 2 * input + 2 * targets)?;
+        Ok(QStats { bytes, input })
+    }
+
+    /// The input means (`f32` bytes; empty for a model without normalisation).
+    pub(crate) fn mean(&self) -> &'a [u8] {
+        self.bytes.get(..self.input).unwrap_or_default()
+    }
+
+    /// The input scales (`f32` bytes; empty for a model without normalisation).
+    pub(crate) fn scale(&self) -> &'a [u8] {
+        self.bytes
+            .get(self.input..2 * self.input)
+            .unwrap_or_default()
+    }
+
+    /// A regression model's target means and standard deviations (`f32` bytes; empty for
+    /// other tasks).
+    fn targets(&self) -> (&'a [u8], &'a [u8]) {
+        let t = self.bytes.get(2 * self.input..).unwrap_or_default();
+        t.split_at(t.len() / 2)
     }
 
     /// Q12 outputs in `f32`, in a regression model's target units (any number of steps of
     /// `O` values).
     pub(crate) fn outputs(&self, q: &[i32], out: &mut [f32]) {
         logits_to_f32(q, out);
-        let o = self.target_std.len() / 4;
+        let (target_mean, target_std) = self.targets();
+        let o = target_std.len() / 4;
         if o > 0 {
             for step in out.chunks_mut(o) {
                 for (k, y) in step.iter_mut().enumerate() {
-                    *y = f32_at(self.target_mean, k) + f32_at(self.target_std, k) * *y;
+                    *y = f32_at(target_mean, k) + f32_at(target_std, k) * *y;
                 }
             }
         }
@@ -262,7 +279,7 @@ impl<'a, K: Kernel, const L: usize> QNetwork<'a, K, L> {
             Input::Token(t) => QInput::Token(t),
             Input::Dense(v) => {
                 let s = &self.stats;
-                quantize_input(v, s.mean, s.scale, self.header.quant.input_exp, xq)?;
+                quantize_input(v, s.mean(), s.scale(), self.header.quant.input_exp, xq)?;
                 QInput::Dense(xq, u32::from(self.header.quant.input_exp))
             }
         };
