@@ -516,16 +516,17 @@ impl<'a, K: Kernel, const L: usize, S: Stages> QClassifier<'a, K, L, S> {
     fn quantize_sequence(&self, values: &[f32], xq: &mut [i16]) {
         let h = &self.header;
         let ni = (h.input as usize).max(1);
+        let (means, scales) = (self.stats.mean(), self.stats.scale());
         for c in 0..ni {
             let (m, s) = if self.seq_normalized() {
                 channel_moments(values, ni, c)
             } else {
                 (0.0, 1.0)
             };
-            let (mean, scale) = if self.stats.mean().is_empty() {
+            let (mean, scale) = if means.is_empty() {
                 (0.0, 1.0)
             } else {
-                (f32_at(self.stats.mean(), c), f32_at(self.stats.scale(), c))
+                (f32_at(means, c), f32_at(scales, c))
             };
             let column = values.iter().skip(c).step_by(ni);
             for (q, &v) in xq.iter_mut().skip(c).step_by(ni).zip(column) {
@@ -534,7 +535,7 @@ impl<'a, K: Kernel, const L: usize, S: Stages> QClassifier<'a, K, L, S> {
                 } else {
                     v
                 };
-                let v = if self.stats.mean().is_empty() {
+                let v = if means.is_empty() {
                     v
                 } else {
                     (v - mean) * scale
