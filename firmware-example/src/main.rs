@@ -218,9 +218,18 @@ fn check_arch(view: &ModelView<'_>) -> Result<(), Error> {
 pub type QK = qkernel::Dsp;
 /// The dot products of a quantized model: the DSP instructions on the Cortex-M4F
 /// (`qkernel::Dsp`), `rnn-core`'s portable loop on the M0 and M3. Integer sums: the same
-/// bits either way.
+/// bits either way. Built for the model's cell kind and weight type alone (`Kernel::CELL`,
+/// `Kernel::PRECISION`): the other kinds' integer steps and the other type's products are
+/// not in the image.
 #[cfg(all(rnn_quantized, not(feature = "mps2-an386")))]
-pub type QK = rnn_core::quant::Portable;
+#[derive(Clone, Copy, Debug, Default)]
+pub struct QK;
+
+#[cfg(all(rnn_quantized, not(feature = "mps2-an386")))]
+impl rnn_core::quant::Kernel for QK {
+    const CELL: Option<rnn_core::CellKind> = Some(model::CELL);
+    const PRECISION: Option<rnn_core::Precision> = Some(model::PRECISION);
+}
 
 /// How the cells read a weight: through the FPU kernel on the Cortex-M4F (four weights per
 /// load instruction), as a plain `f32` elsewhere. Both keep `rnn-core`'s summation order.

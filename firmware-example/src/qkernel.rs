@@ -15,6 +15,11 @@ pub struct Dsp;
 const BLOCK: usize = 8;
 
 impl rnn_core::quant::Kernel for Dsp {
+    // Built for the model's cell kind and weight type alone: the other kinds' integer steps
+    // and the other type's products are not in the image.
+    const CELL: Option<rnn_core::CellKind> = Some(crate::model::CELL);
+    const PRECISION: Option<rnn_core::Precision> = Some(crate::model::PRECISION);
+
     #[inline(always)]
     fn dot_i8(row: &[u8], x: &[i16]) -> i32 {
         let n = row.len().min(x.len());

@@ -255,6 +255,57 @@ fn a_layer_table_sized_for_the_model_gives_the_same_bits_and_refuses_deeper_mode
     );
 }
 
+/// A kernel built for GRU models with int8 weights alone (`Kernel::CELL`,
+/// `Kernel::PRECISION`), as a firmware builds one for its model.
+#[derive(Debug, Clone, Copy)]
+struct GruInt8;
+
+impl rnn_core::quant::Kernel for GruInt8 {
+    const CELL: Option<CellKind> = Some(CellKind::Gru);
+    const PRECISION: Option<Precision> = Some(Precision::Int8);
+}
+
+#[test]
+fn a_kernel_built_for_one_cell_kind_and_weight_type_gives_the_same_bits_and_refuses_others() {
+    let float = float_model(CellKind::Gru, 2, 9, 1.5, 7);
+    let bytes = quantized(&float, quant_of(CellKind::Gru, Precision::Int8));
+    let view = ModelView::parse(&bytes).unwrap();
+    let any = QNetwork::from_view(&view).unwrap();
+    let one = QNetwork::<GruInt8>::with_kernel(&view).unwrap();
+    let (mut a, mut b) = (vec![0i16; any.state_len()], vec![0i16; one.state_len()]);
+    let mut scratch = vec![0i32; any.scratch_len()];
+    let (mut la, mut lb) = (vec![0i32; any.output_size()], vec![0i32; any.output_size()]);
+    for token in tokens() {
+        let x = token.map_or(QInput::Start, QInput::Token);
+        any.step(&mut a, x, &mut scratch, &mut la).unwrap();
+        one.step(&mut b, x, &mut scratch, &mut lb).unwrap();
+        assert_eq!((&a, &la), (&b, &lb));
+    }
+    for (cell, precision) in [
+        (CellKind::Lstm, Precision::Int8),
+        (CellKind::Elman, Precision::Int8),
+        (CellKind::Gru, Precision::Int16),
+    ] {
+        let float = float_model(cell, 1, 9, 1.5, 7);
+        let bytes = quantized(&float, quant_of(cell, precision));
+        let view = ModelView::parse(&bytes).unwrap();
+        let err = QNetwork::<GruInt8>::with_kernel(&view).unwrap_err();
+        let expected = if cell == CellKind::Gru {
+            Error::WrongPrecision {
+                expected: Precision::Int8,
+                found: precision,
+            }
+        } else {
+            Error::WrongCellKind {
+                expected: CellKind::Gru,
+                found: cell,
+            }
+        };
+        assert_eq!(err, expected, "{cell:?} {precision:?}");
+        assert!(rnn_core::QClassifier::<GruInt8>::with_kernel(&view).is_err());
+    }
+}
+
 #[test]
 fn quantized_logits_stay_near_the_float_network() {
     // |logit_q - logit_f| over 40 steps at H = 16, weights in [-0.6, 0.6), relative to the

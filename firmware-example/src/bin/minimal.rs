@@ -8,8 +8,8 @@
 //!
 //! Built for a one-layer Elman model (the dinosaur model); with another float model it
 //! builds but the loader's check of the architecture fails and it exits with failure. A
-//! quantized next-symbol model of any architecture runs through `QNetwork` instead: the
-//! integer path's own share.
+//! quantized next-symbol model of any architecture runs through `QNetwork` instead (built
+//! for its cell kind and weight type): the integer path's own share.
 
 #![no_std]
 #![no_main]
@@ -42,17 +42,26 @@ fn next_symbol() -> Option<char> {
     cell.vocab().symbol(argmax(&logits))
 }
 
+/// The portable integer kernel, built for the model's cell kind and weight type alone, as
+/// the firmware builds its own: the other kinds' steps are not linked.
+#[cfg(rnn_quantized)]
+struct ForModel;
+
+#[cfg(rnn_quantized)]
+impl rnn_core::quant::Kernel for ForModel {
+    const CELL: Option<rnn_core::CellKind> = Some(model::CELL);
+    const PRECISION: Option<rnn_core::Precision> = Some(model::PRECISION);
+}
+
 /// A quantized model (`build.rs`'s `cfg(rnn_quantized)`): the same through `QNetwork`
-/// (any cell kind and depth, the portable kernel) and the integer logits' greedy symbol,
-/// or `None` when the model does not load as a quantized next-symbol model of the
-/// compiled buffer sizes.
+/// (any depth, the portable kernel built for the model's cell kind and weight type) and
+/// the integer logits' greedy symbol, or `None` when the model does not load as a
+/// quantized next-symbol model of the compiled kind and buffer sizes.
 #[cfg(rnn_quantized)]
 fn next_symbol() -> Option<char> {
     let view = rnn_core::ModelView::parse(&model::MODEL.0).ok()?;
     // Sized for the model's depth, as the firmware does: no empty layer slots.
-    let net =
-        rnn_core::QNetwork::<rnn_core::quant::Portable, { model::LAYERS }>::with_kernel(&view)
-            .ok()?;
+    let net = rnn_core::QNetwork::<ForModel, { model::LAYERS }>::with_kernel(&view).ok()?;
     let mut state = [0i16; model::STATE_LEN];
     let mut scratch = [0i32; model::SCRATCH_LEN];
     let mut logits = [0i32; model::O];

@@ -42,7 +42,7 @@ pub struct QLayer<'a> {
 pub fn row_q12<K: Kernel>(m: &QMatrix<'_>, r: usize, x: &[i16], x_frac: u32) -> i32 {
     let (e, row) = m.row(r);
     let shift = e + x_frac as i32 - Z_FRAC as i32;
-    if m.width == 1 {
+    if m.int8::<K>() {
         rescale(K::dot_i8(row, x), shift)
     } else {
         rescale64(K::dot_i16(row, x), shift)
@@ -96,7 +96,7 @@ pub fn matvec_q12<K: Kernel>(
     out: &mut [i32],
 ) {
     let shift = x_frac as i32 - Z_FRAC as i32;
-    if m.width != 1 {
+    if !m.int8::<K>() {
         for (k, o) in out.iter_mut().enumerate() {
             *o = row_q12::<K>(m, k, x, x_frac).wrapping_add(i32_at(bias, k));
         }
@@ -137,7 +137,7 @@ fn preact<K: Kernel>(
     let rows = scratch.len();
     let n = with_input.min(rows);
     let fused = match x {
-        QInput::Token(k) if k < mx.cols && m.width == 1 && mx.width == 1 => (
+        QInput::Token(k) if k < mx.cols && m.int8::<K>() && mx.int8::<K>() => (
             k,
             m.exps.get(..rows),
             mx.exps.get(..n),
@@ -225,6 +225,8 @@ pub fn layer_step<K: Kernel>(
     c_frac: u32,
     scratch: &mut [i32],
 ) {
+    // A build for one kind (checked when the model loaded) compiles that kind's code alone.
+    let kind = K::CELL.unwrap_or(kind);
     // Every kind starts with `W_h · h + b_h` for all its gates, before `h` changes: one
     // call here, so that the product's loop is compiled once for all three kinds.
     let h = if kind == CellKind::Lstm {
@@ -267,7 +269,7 @@ fn gru<K: Kernel>(layer: &QLayer<'_>, h_state: &mut [i16], x: QInput<'_>, scratc
     // row.
     let mx = &layer.w_x;
     let column = match x {
-        QInput::Token(k) if k < mx.cols && mx.width == 1 => (
+        QInput::Token(k) if k < mx.cols && mx.int8::<K>() => (
             k,
             mx.exps.get(h.saturating_mul(2)..h.saturating_mul(3)),
             layer.b_x.get(h.saturating_mul(8)..h.saturating_mul(12)),

@@ -69,7 +69,7 @@ impl<'a, K: Kernel, const L: usize, S: Stages> QClassifier<'a, K, L, S> {
                 found: header.task,
             });
         }
-        let q = check_quantized(view)?;
+        let q = check_quantized::<K>(view)?;
         if (!S::CONV && !header.conv.is_empty())
             || (!S::SEQUENCE_NORM && header.sequence_normalized)
         {

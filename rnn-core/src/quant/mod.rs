@@ -411,6 +411,16 @@ pub struct QMatrix<'a> {
 }
 
 impl<'a> QMatrix<'a> {
+    /// Whether the values are int8, as far as a build for kernel `K` can tell at compile
+    /// time ([`Kernel::PRECISION`], checked when the model loaded) or else from the file.
+    #[inline(always)]
+    pub(crate) fn int8<K: Kernel>(&self) -> bool {
+        match K::PRECISION {
+            Some(p) => p == Precision::Int8,
+            None => self.width == 1,
+        }
+    }
+
     /// Row `r`'s exponent and value bytes.
     #[inline(always)]
     pub fn row(&self, r: usize) -> (i32, &'a [u8]) {
@@ -446,6 +456,18 @@ impl<'a> QMatrix<'a> {
 /// Cortex-M; a firmware may supply its own (the Cortex-M4's `SMLAD`, say) through
 /// [`network::QNetwork::with_kernel`], and must give the same integers.
 pub trait Kernel {
+    /// The one cell kind a build runs, when it is known at compile time (a firmware built
+    /// for one model): the integer step then holds only that kind's code (the other two
+    /// kinds' code and their larger stack frames left out), and a model of another kind
+    /// is refused when it loads ([`Error::WrongCellKind`]). `None`, the default: any kind.
+    const CELL: Option<CellKind> = None;
+
+    /// The one weight type a build runs ([`Precision::Int8`] or [`Precision::Int16`]), when
+    /// it is known at compile time: the other type's products are left out, and a model
+    /// of another type is refused when it loads ([`Error::WrongPrecision`]). `None`, the
+    /// default: either.
+    const PRECISION: Option<Precision> = None;
+
     /// `Σ_j row[j] · x[j]` for int8 values (`row` as bytes), exact in `i32`.
     #[inline(always)]
     fn dot_i8(row: &[u8], x: &[i16]) -> i32 {

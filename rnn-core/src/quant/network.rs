@@ -34,8 +34,10 @@ pub struct QNetwork<'a, K: Kernel = Portable, const L: usize = STACK> {
     kernel: PhantomData<K>,
 }
 
-/// Checks that a view holds a quantized model whose rows fit the integer sums.
-pub(crate) fn check_quantized(view: &ModelView<'_>) -> Result<Quant, Error> {
+/// Checks that a view holds a quantized model whose rows fit the integer sums, of the cell
+/// kind and weight type the kernel `K` is built for ([`Kernel::CELL`],
+/// [`Kernel::PRECISION`]).
+pub(crate) fn check_quantized<K: Kernel>(view: &ModelView<'_>) -> Result<Quant, Error> {
     let header = view.header();
     let q = header.quant;
     if !q.is_quantized() {
@@ -43,6 +45,24 @@ pub(crate) fn check_quantized(view: &ModelView<'_>) -> Result<Quant, Error> {
             expected: Precision::Int8,
             found: Precision::F32,
         });
+    }
+    match K::PRECISION {
+        Some(p) if p != q.precision => {
+            return Err(Error::WrongPrecision {
+                expected: p,
+                found: q.precision,
+            })
+        }
+        _ => {}
+    }
+    match K::CELL {
+        Some(kind) if kind != header.cell => {
+            return Err(Error::WrongCellKind {
+                expected: kind,
+                found: header.cell,
+            })
+        }
+        _ => {}
     }
     super::check_rows(&header)?;
     Ok(q)
@@ -169,7 +189,7 @@ impl<'a, K: Kernel, const L: usize> QNetwork<'a, K, L> {
                 reason: "a bidirectional or per-sequence normalised model needs the whole sequence",
             });
         }
-        let q = check_quantized(view)?;
+        let q = check_quantized::<K>(view)?;
         let mut rest = view.weight_bytes();
         let stats = QStats::take(&mut rest, &header)?;
         let layers = take_stack(&mut rest, &header)?;
