@@ -320,6 +320,20 @@ fn main() -> ! {
         uart: Uart::init(),
         last: b'\n',
     };
+    let (app, reader) = boot(&mut out);
+    serve(app, reader, out)
+}
+
+/// Loads the model and moves the protocol's state into static RAM, or ends the program
+/// with the reason. Out of line, and the protocol's loop too ([`serve`]), so that boot's
+/// frame (the loader's work, the state before it moves) is off the stack while the
+/// protocol runs: on the M3 and M0 the stack's peak fell by 144–1,424 bytes over the
+/// models measured, and the code by up to 1.8 KB. Not on the Cortex-M4F, whose
+/// `opt-level = 3` then inlines more into the loop (2.6 KB more code with the dinosaur
+/// model) for no stack saved there.
+#[cfg_attr(not(feature = "mps2-an386"), inline(never))]
+#[cfg_attr(feature = "mps2-an386", inline(always))]
+fn boot(out: &mut Out) -> (&'static mut App, &'static mut LineReader) {
     let syst = match cortex_m::Peripherals::take() {
         Some(p) => p.SYST,
         None => {
@@ -330,12 +344,12 @@ fn main() -> ! {
     let app = App::boot(syst);
     // Boot (the loader's checks, the mode's state before it moves to static RAM) is the
     // first place where the stack can run into the buffers.
-    stop_if_out_of_stack(&mut out);
+    stop_if_out_of_stack(out);
     let app = match app {
         Ok(app) => app,
         Err(e) => {
             out.str(msg::CANNOT_LOAD);
-            e.write_to(&mut out);
+            e.write_to(out);
             out.byte(b'\n');
             exit_failure();
         }
@@ -348,6 +362,14 @@ fn main() -> ! {
         out.line(msg::STATE_TAKEN);
         exit_failure();
     };
+    (app, reader)
+}
+
+/// The banner, then the protocol: one line (or raw byte) at a time, for ever (out of
+/// line but on the M4F: see [`boot`]).
+#[cfg_attr(not(feature = "mps2-an386"), inline(never))]
+#[cfg_attr(feature = "mps2-an386", inline(always))]
+fn serve(app: &mut App, reader: &mut LineReader, mut out: Out) -> ! {
     out.str("rnn-firmware board=");
     out.str(board::NAME);
     out.str(" cpu=");
