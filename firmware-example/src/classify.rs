@@ -48,9 +48,10 @@ const WORK_LEN: usize = model::WORK_LEN;
 const SCRATCH_LEN: usize = model::SCRATCH_LEN;
 
 /// A float classifier: `rnn-core`'s `Classifier` over the weights in flash, with the
-/// optional stages the build's model needs.
+/// optional stages the build's model needs, built for the model's depth (no empty slots
+/// in the layer table it keeps in RAM).
 #[cfg(not(rnn_quantized))]
-type Model = rnn_core::Classifier<'static, crate::W, model::Stages>;
+type Model = rnn_core::Classifier<'static, crate::W, model::Stages, LAYERS>;
 /// A quantized classifier: `rnn-core`'s integer stacks, the weight rows read from flash in
 /// place, the dot products through the board's kernel.
 #[cfg(rnn_quantized)]

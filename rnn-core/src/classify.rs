@@ -75,9 +75,12 @@ impl Stages for NoStages {
 }
 
 /// A classifier of any cell kind, depth and direction, borrowed from the file, with sizes
-/// known at run time (and the optional stages of `S`).
+/// known at run time (and the optional stages of `S`). `L` is the most layers per
+/// direction it holds (4, the format's limit, by default): a firmware built for one model
+/// gives its depth, so that the table of layers it keeps has no empty slots (each slot is
+/// four slices), and a deeper model is refused when it loads.
 #[derive(Debug, Clone, Copy)]
-pub struct Classifier<'a, W: Weight = [u8; 4], S: Stages = AllStages> {
+pub struct Classifier<'a, W: Weight = [u8; 4], S: Stages = AllStages, const L: usize = STACK> {
     kind: CellKind,
     depth: usize,
     directions: usize,
@@ -88,16 +91,16 @@ pub struct Classifier<'a, W: Weight = [u8; 4], S: Stages = AllStages> {
     sequence_normalized: bool,
     stats: Stats<'a, W>,
     conv: Conv<'a, W>,
-    stacks: [[Option<Layer<'a, W>>; STACK]; 2],
+    stacks: [[Option<Layer<'a, W>>; L]; 2],
     head: Head<'a, W>,
     classes: Classes<'a>,
     stages: core::marker::PhantomData<S>,
 }
 
-fn split<'a, W: Weight, S: Stages>(
+fn split<'a, W: Weight, S: Stages, const L: usize>(
     mut rest: &'a [W],
     view: &ModelView<'a>,
-) -> Result<Classifier<'a, W, S>, Error> {
+) -> Result<Classifier<'a, W, S, L>, Error> {
     let header = view.header();
     if (!S::CONV && !header.conv.is_empty()) || (!S::SEQUENCE_NORM && header.sequence_normalized) {
         return Err(Error::InvalidModel {
@@ -112,9 +115,16 @@ fn split<'a, W: Weight, S: Stages>(
     }
     let (i, h, o) = model_sizes(view)?;
     let (depth, directions) = (usize::from(header.layers), header.directions());
+    if depth > L {
+        return Err(Error::SizeMismatch {
+            dim: Dim::Layers,
+            expected: L as u32,
+            found: u32::from(header.layers),
+        });
+    }
     let stats = Stats::take(&mut rest, &header)?;
     let conv = Conv::take(&mut rest, header.conv, i)?;
-    let mut stacks = [[None; STACK]; 2];
+    let mut stacks = [[None; L]; 2];
     for stack in stacks.iter_mut().take(directions) {
         for (l, slot) in stack.iter_mut().enumerate().take(depth) {
             let n_in = header.layer_input(l);
@@ -162,15 +172,16 @@ impl<'a, W: Weight> Classifier<'a, W> {
     }
 }
 
-impl<'a, W: Weight, S: Stages> Classifier<'a, W, S> {
-    /// Like [`Classifier::with_weights`], compiled with the stages of `S` only.
+impl<'a, W: Weight, S: Stages, const L: usize> Classifier<'a, W, S, L> {
+    /// Like [`Classifier::with_weights`], compiled with the stages of `S` only and a table
+    /// of `L` layers per direction.
     pub fn with_stages(view: &ModelView<'a>, words: &'a [W]) -> Result<Self, Error> {
         check_floats(view, words)?;
         split(words, view)
     }
 }
 
-impl<'a, W: Weight, S: Stages> Classifier<'a, W, S> {
+impl<'a, W: Weight, S: Stages, const L: usize> Classifier<'a, W, S, L> {
     /// The cell kind of every layer.
     pub fn kind(&self) -> CellKind {
         self.kind

@@ -231,6 +231,37 @@ fn token_classifiers_match_the_f64_reference() {
     }
 }
 
+/// A classifier built for the model's depth (`L`, as a firmware builds one) gives the
+/// default table's bits and refuses a deeper model.
+#[test]
+fn a_layer_table_sized_for_the_model_gives_the_same_bits_and_refuses_deeper_models() {
+    use rnn_core::AllStages;
+    let m = RefModel::new(CellKind::Gru, 2, 2, 4, false);
+    let bytes = m.file("abcd");
+    let view = ModelView::parse(&bytes).unwrap();
+    let words = view.weight_bytes().as_chunks::<4>().0;
+    let full = Classifier::from_view(&view).unwrap();
+    let sized = Classifier::<[u8; 4], AllStages, 2>::with_stages(&view, words).unwrap();
+    let mut buf = TokenBuffer::<8>::new();
+    for t in [3, 1, 0, 2, 2] {
+        buf.push(t).unwrap();
+    }
+    let mut work = vec![0.0; full.work_len(buf.len())];
+    let (mut a, mut b) = ([0.0f32; O], [0.0f32; O]);
+    full.classify(buf.steps(), &mut work, &mut a).unwrap();
+    sized.classify(buf.steps(), &mut work, &mut b).unwrap();
+    assert_eq!(a.map(f32::to_bits), b.map(f32::to_bits));
+    let too_small = Classifier::<[u8; 4], AllStages, 1>::with_stages(&view, words).unwrap_err();
+    assert_eq!(
+        too_small,
+        Error::SizeMismatch {
+            dim: Dim::Layers,
+            expected: 1,
+            found: 2
+        }
+    );
+}
+
 #[test]
 fn normalised_dense_classifiers_match_the_f64_reference() {
     const I: usize = 3;
