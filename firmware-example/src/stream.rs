@@ -7,7 +7,7 @@
 //! sensor's samples — until `/reset` sets it back to zero for a new recording.
 //!
 //! The model runs through `rnn-core`'s [`Stream`], the weights read from flash in place
-//! ([`Stream::with_weights`]); the input normalisation and a regression model's target
+//! ([`Stream::for_depth`]); the input normalisation and a regression model's target
 //! statistics are applied inside it. A line that is not a vector (a malformed number, the
 //! wrong number of values, too long, non-ASCII) is answered with one `error:` line and
 //! leaves the state as it was.
@@ -51,9 +51,10 @@ const BENCH_STEPS: u32 = 16;
 /// model's target scaling are not counted.
 const MACS: u64 = model::HEADER.macs_per_step(false);
 
-/// A float model: `rnn-core`'s `Stream` over the weights in flash.
+/// A float model: `rnn-core`'s `Stream` over the weights in flash, built for the model's
+/// depth (no empty slots in its table of layers).
 #[cfg(not(rnn_quantized))]
-type Model = rnn_core::Stream<'static, crate::W>;
+type Model = rnn_core::Stream<'static, crate::W, LAYERS>;
 /// A quantized model: `rnn-core`'s integer stack, the weight rows read from flash in
 /// place, the dot products through the board's kernel.
 #[cfg(rnn_quantized)]
@@ -192,7 +193,7 @@ impl Mode for App {
             return Err(BootError::InputKind { dense });
         }
         #[cfg(not(rnn_quantized))]
-        let stream = Model::with_weights(&view, crate::weight_words(&view))?;
+        let stream = Model::for_depth(&view, crate::weight_words(&view))?;
         #[cfg(rnn_quantized)]
         let stream = Model::with_kernel(&view)?;
         // Equal whenever the checks above hold; checked so that no step can fail.

@@ -115,21 +115,11 @@ fn split<'a, W: Weight, S: Stages, const L: usize>(
     }
     let (i, h, o) = model_sizes(view)?;
     let (depth, directions) = (usize::from(header.layers), header.directions());
-    if depth > L {
-        return Err(Error::SizeMismatch {
-            dim: Dim::Layers,
-            expected: L as u32,
-            found: u32::from(header.layers),
-        });
-    }
     let stats = Stats::take(&mut rest, &header)?;
     let conv = Conv::take(&mut rest, header.conv, i)?;
     let mut stacks = [[None; L]; 2];
     for stack in stacks.iter_mut().take(directions) {
-        for (l, slot) in stack.iter_mut().enumerate().take(depth) {
-            let n_in = header.layer_input(l);
-            *slot = Some(Layer::take(&mut rest, header.cell, n_in, h)?);
-        }
+        Layer::take_stack(stack, &mut rest, &header)?;
     }
     Ok(Classifier {
         kind: header.cell,

@@ -47,9 +47,11 @@ use crate::format::{CellKind, ModelView, Task, MAX_LAYERS};
 const STACK: usize = MAX_LAYERS as usize;
 
 /// A unidirectional tagger or regression model of any cell kind and depth, borrowed from
-/// the file, that answers at every step.
+/// the file, that answers at every step. `L` is the most layers it holds (4, the format's
+/// limit, by default): a firmware built for one model gives its depth, so that its table
+/// of layers has no empty slots, and a deeper model is refused when it loads.
 #[derive(Debug, Clone, Copy)]
-pub struct Stream<'a, W: Weight = [u8; 4]> {
+pub struct Stream<'a, W: Weight = [u8; 4], const L: usize = STACK> {
     task: Task,
     kind: CellKind,
     depth: usize,
@@ -57,12 +59,15 @@ pub struct Stream<'a, W: Weight = [u8; 4]> {
     hidden: usize,
     output: usize,
     stats: Stats<'a, W>,
-    layers: [Option<Layer<'a, W>>; STACK],
+    layers: [Option<Layer<'a, W>>; L],
     head: Head<'a, W>,
     names: Classes<'a>,
 }
 
-fn split<'a, W: Weight>(mut rest: &'a [W], view: &ModelView<'a>) -> Result<Stream<'a, W>, Error> {
+fn split<'a, W: Weight, const L: usize>(
+    mut rest: &'a [W],
+    view: &ModelView<'a>,
+) -> Result<Stream<'a, W, L>, Error> {
     let header = view.header();
     if !matches!(header.task, Task::Tag | Task::Regress) {
         return Err(Error::WrongTask {
@@ -78,15 +83,8 @@ fn split<'a, W: Weight>(mut rest: &'a [W], view: &ModelView<'a>) -> Result<Strea
     let (i, h, o) = model_sizes(view)?;
     let stats = Stats::take(&mut rest, &header)?;
     let depth = usize::from(header.layers);
-    let mut layers = [None; STACK];
-    for (l, slot) in layers.iter_mut().enumerate().take(depth) {
-        *slot = Some(Layer::take(
-            &mut rest,
-            header.cell,
-            header.layer_input(l),
-            h,
-        )?);
-    }
+    let mut layers = [None; L];
+    Layer::take_stack(&mut layers, &mut rest, &header)?;
     Ok(Stream {
         task: header.task,
         kind: header.cell,
@@ -120,6 +118,14 @@ impl<'a> Stream<'a, f32> {
 impl<'a, W: Weight> Stream<'a, W> {
     /// Like [`Stream::with_floats`], for weights of any [`Weight`] type.
     pub fn with_weights(view: &ModelView<'a>, words: &'a [W]) -> Result<Self, Error> {
+        Self::for_depth(view, words)
+    }
+}
+
+impl<'a, W: Weight, const L: usize> Stream<'a, W, L> {
+    /// Like [`Stream::with_weights`], with a table of `L` layers (a firmware gives its
+    /// model's depth): a deeper model is [`Error::SizeMismatch`].
+    pub fn for_depth(view: &ModelView<'a>, words: &'a [W]) -> Result<Self, Error> {
         check_floats(view, words)?;
         split(words, view)
     }

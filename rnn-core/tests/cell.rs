@@ -312,3 +312,51 @@ fn rows_summed_eight_at_a_time_give_the_bits_of_one_row_at_a_time() {
         }
     }
 }
+
+/// `Network` and `Stream` built for the model's depth (`L`, as a firmware builds them)
+/// give the default table's bits and refuse a deeper model.
+#[test]
+fn a_layer_table_sized_for_the_model_gives_the_same_bits_and_refuses_deeper_models() {
+    use rnn_core::{Cell, CellKind, Dim, Network, Stream, Task};
+    let bits = |v: &[f32]| v.iter().map(|x| x.to_bits()).collect::<Vec<_>>();
+    let refused = Error::SizeMismatch {
+        dim: Dim::Layers,
+        expected: 1,
+        found: 2,
+    };
+    let bytes = common::float_model(CellKind::Lstm, 2, 7, 0.6, 3);
+    let view = ModelView::parse(&bytes).unwrap();
+    let words = view.weight_bytes().as_chunks::<4>().0;
+    let full = Network::from_view(&view).unwrap();
+    let sized = Network::<[u8; 4], 2>::for_depth(&view, words).unwrap();
+    let (mut sa, mut sb) = (vec![0.0; full.state_len()], vec![0.0; sized.state_len()]);
+    let mut scratch = vec![0.0; full.scratch_len()];
+    let (mut la, mut lb) = (vec![0.0; full.output_size()], vec![0.0; full.output_size()]);
+    for x in [Input::Start, Input::Token(2), Input::Token(0)] {
+        full.step(&mut sa, x, &mut scratch, &mut la).unwrap();
+        sized.step(&mut sb, x, &mut scratch, &mut lb).unwrap();
+        assert_eq!((bits(&sa), bits(&la)), (bits(&sb), bits(&lb)));
+    }
+    let err = Network::<[u8; 4], 1>::for_depth(&view, words).unwrap_err();
+    assert_eq!(err, refused);
+
+    // A two-layer regression model, stepped with dense inputs.
+    let bytes = common::valid_per_step_model(Task::Regress);
+    let view = ModelView::parse(&bytes).unwrap();
+    let words = view.weight_bytes().as_chunks::<4>().0;
+    let full = Stream::from_view(&view).unwrap();
+    let sized = Stream::<[u8; 4], 2>::for_depth(&view, words).unwrap();
+    let (mut sa, mut sb) = (vec![0.0; full.state_len()], vec![0.0; sized.state_len()]);
+    let mut scratch = vec![0.0; full.scratch_len()];
+    let (mut ya, mut yb) = ([0.0f32; 2], [0.0f32; 2]);
+    for x in [[0.5f32, -1.0, 2.0], [0.0, 0.25, -0.75]] {
+        full.step(&mut sa, Input::Dense(&x), &mut scratch, &mut ya)
+            .unwrap();
+        sized
+            .step(&mut sb, Input::Dense(&x), &mut scratch, &mut yb)
+            .unwrap();
+        assert_eq!((bits(&sa), bits(&ya)), (bits(&sb), bits(&yb)));
+    }
+    let err = Stream::<[u8; 4], 1>::for_depth(&view, words).unwrap_err();
+    assert_eq!(err, refused);
+}

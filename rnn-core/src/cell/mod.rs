@@ -141,6 +141,33 @@ impl<'a, W: Weight> Layer<'a, W> {
             b_h: linalg::take(rest, if kind.has_recurrent_bias() { rows } else { 0 })?,
         })
     }
+
+    /// Fills `layers` (`L` empty slots) with the header's recurrent layers of one
+    /// direction, taken off the front of `rest`; a model of more layers is refused
+    /// ([`Error::SizeMismatch`]). In place, not returned: a returned table was built on the
+    /// stack and copied (216 bytes more stack at a firmware's boot on the Cortex-M3).
+    pub(crate) fn take_stack<const L: usize>(
+        layers: &mut [Option<Self>; L],
+        rest: &mut &'a [W],
+        header: &crate::Header,
+    ) -> Result<(), Error> {
+        if usize::from(header.layers) > L {
+            return Err(Error::SizeMismatch {
+                dim: crate::Dim::Layers,
+                expected: L as u32,
+                found: u32::from(header.layers),
+            });
+        }
+        for (l, slot) in layers
+            .iter_mut()
+            .enumerate()
+            .take(usize::from(header.layers))
+        {
+            let (n_in, h) = (header.layer_input(l), header.hidden as usize);
+            *slot = Some(Layer::take(rest, header.cell, n_in, h)?);
+        }
+        Ok(())
+    }
 }
 
 /// The output layer: `logits = W_ya · h + b_y`.

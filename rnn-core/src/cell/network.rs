@@ -20,27 +20,29 @@ const STACK: usize = MAX_LAYERS as usize;
 /// Any cell kind at any depth, borrowed from the file, with sizes known at run time. The
 /// host tools run every model through it; a firmware can too, with buffers of
 /// [`Cell::state_len`] and [`Cell::scratch_len`] floats (its build script can compute them
-/// from the header).
+/// from the header). `L` is the most layers it holds (4, the format's limit, by default):
+/// a firmware built for one model gives its depth, so that its table of layers has no
+/// empty slots, and a deeper model is refused when it loads.
 #[derive(Debug, Clone, Copy)]
-pub struct Network<'a, W: Weight = [u8; 4]> {
+pub struct Network<'a, W: Weight = [u8; 4], const L: usize = STACK> {
     kind: CellKind,
     depth: usize,
     input: usize,
     hidden: usize,
     output: usize,
-    layers: [Option<Layer<'a, W>>; STACK],
+    layers: [Option<Layer<'a, W>>; L],
     head: Head<'a, W>,
 }
 
-fn split<'a, W: Weight>(mut rest: &'a [W], view: &ModelView<'_>) -> Result<Network<'a, W>, Error> {
+fn split<'a, W: Weight, const L: usize>(
+    mut rest: &'a [W],
+    view: &ModelView<'_>,
+) -> Result<Network<'a, W, L>, Error> {
     let header = view.header();
     let (i, h, o) = any_sizes(view)?;
     let depth = usize::from(header.layers);
-    let mut layers = [None; STACK];
-    for (l, slot) in layers.iter_mut().enumerate().take(depth) {
-        let n_in = header.layer_input(l);
-        *slot = Some(Layer::take(&mut rest, header.cell, n_in, h)?);
-    }
+    let mut layers = [None; L];
+    Layer::take_stack(&mut layers, &mut rest, &header)?;
     Ok(Network {
         kind: header.cell,
         depth,
@@ -71,19 +73,27 @@ impl<'a, W: Weight> Network<'a, W> {
     /// Like [`Network::with_floats`], for weights of any [`Weight`] type (see
     /// [`crate::ElmanWeights::with_weights`]).
     pub fn with_weights(view: &ModelView<'a>, words: &'a [W]) -> Result<Self, Error> {
+        Self::for_depth(view, words)
+    }
+}
+
+impl<'a, W: Weight, const L: usize> Network<'a, W, L> {
+    /// Like [`Network::with_weights`], with a table of `L` layers (a firmware gives its
+    /// model's depth): a deeper model is [`Error::SizeMismatch`].
+    pub fn for_depth(view: &ModelView<'a>, words: &'a [W]) -> Result<Self, Error> {
         check_floats(view, words)?;
         split(words, view)
     }
 }
 
-impl<W: Weight> Network<'_, W> {
+impl<W: Weight, const L: usize> Network<'_, W, L> {
     /// Number of stacked recurrent layers.
     pub fn depth(&self) -> usize {
         self.depth
     }
 }
 
-impl<W: Weight> Cell for Network<'_, W> {
+impl<W: Weight, const L: usize> Cell for Network<'_, W, L> {
     fn kind(&self) -> CellKind {
         self.kind
     }
