@@ -525,6 +525,20 @@ impl Header {
         rows * self.layer_input(l) as u64 + rows * h + biases
     }
 
+    /// Whether a table of `slots` layers per direction holds this model's layers (a
+    /// loader sized for a firmware's model), or [`Error::SizeMismatch`] on the depth.
+    #[inline(always)]
+    pub(crate) fn check_table(&self, slots: usize) -> Result<(), Error> {
+        if usize::from(self.layers) > slots {
+            return Err(Error::SizeMismatch {
+                dim: Dim::Layers,
+                expected: slots as u32,
+                found: u32::from(self.layers),
+            });
+        }
+        Ok(())
+    }
+
     /// Number of `f32` weights a file with this header holds, or [`Error::InvalidSize`]
     /// when a size is zero or above [`MAX_SIZE`], or the depth is not 1 to [`MAX_LAYERS`].
     ///

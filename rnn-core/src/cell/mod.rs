@@ -151,13 +151,7 @@ impl<'a, W: Weight> Layer<'a, W> {
         rest: &mut &'a [W],
         header: &crate::Header,
     ) -> Result<(), Error> {
-        if usize::from(header.layers) > L {
-            return Err(Error::SizeMismatch {
-                dim: crate::Dim::Layers,
-                expected: L as u32,
-                found: u32::from(header.layers),
-            });
-        }
+        header.check_table(L)?;
         for (l, slot) in layers
             .iter_mut()
             .enumerate()

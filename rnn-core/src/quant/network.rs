@@ -134,13 +134,7 @@ pub(crate) fn take_stack<'a, const L: usize>(
 ) -> Result<[Option<QLayer<'a>>; L], Error> {
     let (p, h) = (header.quant.precision, header.hidden as usize);
     let rows = header.cell.gates() * h;
-    if usize::from(header.layers) > L {
-        return Err(Error::SizeMismatch {
-            dim: Dim::Layers,
-            expected: L as u32,
-            found: u32::from(header.layers),
-        });
-    }
+    header.check_table(L)?;
     let mut layers = [None; L];
     for (l, slot) in layers
         .iter_mut()
