@@ -512,17 +512,13 @@ impl Header {
 
     /// Number of `f32` weights of layer `l`'s recurrent part in one direction:
     /// `G·H·I_l + G·H·H + G·H`, plus `G·H` for the recurrent bias of GRU and LSTM, with
-    /// `G` = [`CellKind::gates`] and `I_l` = [`Header::layer_input`]. Only called with
-    /// sizes checked by [`Header::param_count`], for which `u64` cannot overflow.
-    fn layer_count(&self, l: usize) -> u64 {
-        let h = u64::from(self.hidden);
-        let rows = self.cell.gates() as u64 * h;
-        let biases = if self.cell.has_recurrent_bias() {
-            2 * rows
-        } else {
-            rows
-        };
-        rows * self.layer_input(l) as u64 + rows * h + biases
+    /// `G` = [`CellKind::gates`] and `I_l` = [`Header::layer_input`]; `None` when it does
+    /// not fit a `usize`.
+    fn layer_count(&self, l: usize) -> Option<usize> {
+        let h = self.hidden as usize;
+        let rows = self.cell.gates().checked_mul(h)?;
+        let biases = if self.cell.has_recurrent_bias() { 2 } else { 1 };
+        rows.checked_mul(self.layer_input(l).checked_add(h)?.checked_add(biases)?)
     }
 
     /// Whether a table of `slots` layers per direction holds this model's layers (a
@@ -556,32 +552,38 @@ impl Header {
                 found: u32::from(self.layers),
             });
         }
-        for (dim, found) in [
-            (Dim::Input, self.input),
-            (Dim::Hidden, self.hidden),
-            (Dim::Output, self.output),
-        ] {
-            if found == 0 || found > MAX_SIZE {
-                return Err(Error::InvalidSize { dim, found });
-            }
-        }
-        // With every size at most 2^16 and 4 layers the sum stays below 2^40: u64 cannot
-        // overflow, but usize on a 32-bit target can, so convert with a check.
-        let (i, o) = (u64::from(self.input), u64::from(self.output));
-        let d = self.directions() as u64;
-        let norm = if self.normalized { 2 * i } else { 0 };
-        let targets = if self.task == Task::Regress { 2 * o } else { 0 };
-        let conv: u64 = (0..self.conv.layers().len())
-            .map(|l| self.conv.layer_weights(l, self.input as usize) as u64)
-            .sum();
-        let stack: u64 = (0..usize::from(self.layers))
-            .map(|l| self.layer_count(l))
-            .sum();
-        let head = o * self.head_input() as u64 + o;
-        usize::try_from(norm + targets + conv + d * stack + head).map_err(|_| Error::InvalidSize {
+        // Three calls, not a loop over an array of the three, which stood on the stack.
+        let size = |dim, found| match found {
+            1..=MAX_SIZE => Ok(()),
+            _ => Err(Error::InvalidSize { dim, found }),
+        };
+        size(Dim::Input, self.input)?;
+        size(Dim::Hidden, self.hidden)?;
+        size(Dim::Output, self.output)?;
+        // Each term is at most the sum, so an overflow anywhere is an overflow of the sum
+        // (possible on a 32-bit target only). Checked `usize` rather than `u64`, whose
+        // register pairs gave this function a 128-byte frame on the Cortex-M3, at boot.
+        let too_big = Error::InvalidSize {
             dim: Dim::Hidden,
             found: self.hidden,
-        })
+        };
+        let (i, o) = (self.input as usize, self.output as usize);
+        let norm = if self.normalized { 2 * i } else { 0 };
+        let targets = if self.task == Task::Regress { 2 * o } else { 0 };
+        let mut n = norm + targets;
+        for l in 0..self.conv.layers().len() {
+            n = n
+                .checked_add(self.conv.layer_weights(l, i))
+                .ok_or(too_big)?;
+        }
+        for _ in 0..self.directions() {
+            for l in 0..usize::from(self.layers) {
+                let layer = self.layer_count(l).ok_or(too_big)?;
+                n = n.checked_add(layer).ok_or(too_big)?;
+            }
+        }
+        let head = o.checked_mul(self.head_input() + 1).ok_or(too_big)?;
+        n.checked_add(head).ok_or(too_big)
     }
 }
 

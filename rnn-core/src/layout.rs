@@ -146,15 +146,17 @@ impl TensorSpec {
 /// The tensors of a header in file order ([`Header::tensors`]): an iterator that needs no
 /// heap, with its exact length known.
 #[derive(Debug, Clone)]
-pub struct Tensors {
-    header: Header,
+pub struct Tensors<'h> {
+    // Borrowed, not copied: on a microcontroller the loader walks the tensors on its
+    // stack, where a copy of the header cost its size in every walk's frame.
+    header: &'h Header,
     /// Index of the next tensor.
     next: usize,
     /// Number of tensors in all.
     count: usize,
 }
 
-impl Tensors {
+impl<'h> Tensors<'h> {
     /// Tensors of one layer in one direction: input weights, recurrent weights, input
     /// bias, and the recurrent bias for gated cells.
     const fn per_layer(cell: CellKind) -> usize {
@@ -189,11 +191,11 @@ impl Tensors {
         header.directions() * header.layers as usize * Self::per_layer(header.cell)
     }
 
-    fn new(header: Header) -> Self {
-        let count = Self::norm(&header)
-            + Self::targets(&header)
+    fn new(header: &'h Header) -> Self {
+        let count = Self::norm(header)
+            + Self::targets(header)
             + 2 * header.conv.layers().len()
-            + Self::stacks(&header)
+            + Self::stacks(header)
             + 2;
         Tensors {
             header,
@@ -204,7 +206,7 @@ impl Tensors {
 
     /// The tensor at `index` in file order, if there is one.
     fn spec(&self, index: usize) -> Option<TensorSpec> {
-        let h = &self.header;
+        let h = self.header;
         let hidden = h.hidden as usize;
         let rows = h.cell.gates().saturating_mul(hidden);
         let vector = |role, rows| TensorSpec {
@@ -290,7 +292,7 @@ impl Tensors {
     }
 }
 
-impl Iterator for Tensors {
+impl Iterator for Tensors<'_> {
     type Item = TensorSpec;
 
     fn next(&mut self) -> Option<TensorSpec> {
@@ -308,9 +310,9 @@ impl Iterator for Tensors {
     }
 }
 
-impl ExactSizeIterator for Tensors {}
+impl ExactSizeIterator for Tensors<'_> {}
 
-impl FusedIterator for Tensors {}
+impl FusedIterator for Tensors<'_> {}
 
 impl Header {
     /// Every tensor of a file with this header, in file order: `mean` and `scale` (`I`
@@ -325,7 +327,7 @@ impl Header {
     /// reader consumes. The sizes are not checked here ([`Header::param_count`] checks
     /// them); for any header the walk is finite and never panics or overflows (shapes
     /// saturate at `usize::MAX`).
-    pub fn tensors(&self) -> Tensors {
-        Tensors::new(*self)
+    pub fn tensors(&self) -> Tensors<'_> {
+        Tensors::new(self)
     }
 }

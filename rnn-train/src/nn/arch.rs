@@ -307,14 +307,16 @@ impl Arch {
     /// The trained tensors of the file in order, each with its range in the parameters.
     fn placed(&self) -> impl Iterator<Item = (rnn_core::TensorSpec, Range<usize>)> {
         let mut start = 0;
-        self.header()
+        let trained: Vec<_> = self
+            .header()
             .tensors()
             .filter(|t| !t.role.is_statistic())
-            .map(move |t| {
-                let range = start..start + t.len();
-                start = range.end;
-                (t, range)
-            })
+            .collect();
+        trained.into_iter().map(move |t| {
+            let range = start..start + t.len();
+            start = range.end;
+            (t, range)
+        })
     }
 
     pub fn param_count(&self) -> usize {
