@@ -4,6 +4,7 @@
 
 use crate::cell::{Cell, Input};
 use crate::error::Error;
+use crate::math;
 use crate::quant::cell::QInput;
 use crate::quant::network::QNetwork;
 use crate::quant::Kernel;
@@ -92,13 +93,25 @@ fn max_of(logits: &[f32]) -> f32 {
         .fold(f32::NEG_INFINITY, |m, &v| if v > m { v } else { m })
 }
 
+/// `e^a` for `a = z - max z <= 0`: the cells' own [`math::exp`], so that a binary holds one
+/// exponential (`libm`'s `expf` beside it took 596 bytes on the Cortex-M0), and 0 below
+/// -87, where `math::exp` stops at `e^-87`: a symbol that far below the best is never
+/// drawn (with `expf` its weight was below `2^-125` of the best's).
+fn exp_below_max(a: f32) -> f32 {
+    if a < -87.0 {
+        0.0
+    } else {
+        math::exp(a)
+    }
+}
+
 /// `softmax` in place: `p_k = exp(z_k - max z) / Σ_j exp(z_j - max z)`. Subtracting the
-/// maximum keeps every `expf` argument at or below zero, so nothing overflows.
+/// maximum keeps every exponent at or below zero, so nothing overflows.
 pub fn softmax(logits: &mut [f32]) {
     let m = max_of(logits);
     let mut total = 0.0f32;
     for z in logits.iter_mut() {
-        *z = libm::expf(*z - m);
+        *z = exp_below_max(*z - m);
         total += *z;
     }
     for p in logits.iter_mut() {
@@ -114,8 +127,8 @@ pub fn top(logits: &[f32]) -> (usize, f32) {
         return (0, 0.0);
     }
     let m = max_of(logits);
-    let total = logits.iter().fold(0.0f32, |t, &z| t + libm::expf(z - m));
-    (argmax(logits), libm::expf(0.0) / total)
+    let total = logits.iter().fold(0.0f32, |t, &z| t + exp_below_max(z - m));
+    (argmax(logits), exp_below_max(0.0) / total)
 }
 
 /// Picks a symbol index from `logits`. Temperature sampling computes
@@ -147,7 +160,7 @@ fn draw(logits: impl Iterator<Item = f32> + Clone, t: f32, rng: &mut Rng) -> usi
     let m = logits
         .clone()
         .fold(f32::NEG_INFINITY, |m, v| if v > m { v } else { m });
-    let weight = |z: f32| libm::expf((z - m) / t);
+    let weight = |z: f32| exp_below_max((z - m) / t);
     let total: f32 = logits.clone().map(weight).sum();
     let u = rng.next_f32() * total;
     let mut running = 0.0f32;
