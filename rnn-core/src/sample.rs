@@ -386,6 +386,23 @@ mod tests {
     }
 
     #[test]
+    fn symbols_far_below_the_best_have_no_weight() {
+        // 87 below the best still counts (e^-87 against f64), 88 below does not, in the
+        // softmax, in `top` and in every temperature draw, whatever the random number.
+        let mut p = [0.0f32, -87.0, -88.0, -1e30];
+        softmax(&mut p);
+        let rel = |a: f32, b: f64| (f64::from(a) - b).abs() / b;
+        assert!(rel(p[1], (-87.0f64).exp()) < 1e-5, "{p:?}");
+        assert_eq!(&p[2..], &[0.0, 0.0]);
+        assert_eq!(top(&[-88.0, 0.0]), (1, 1.0));
+        let mut rng = Rng::new(3);
+        for _ in 0..1000 {
+            let k = sample(&[-100.0, 0.0, -100.0], Sampler::Temperature(1.0), &mut rng);
+            assert_eq!(k, Ok(1));
+        }
+    }
+
+    #[test]
     fn argmax_takes_first_of_ties_and_skips_nan() {
         assert_eq!(argmax(&[1.0, 3.0, 3.0]), 1);
         assert_eq!(argmax(&[f32::NAN, 0.5, 0.2]), 1);
