@@ -498,12 +498,17 @@ const SAMPLE_USAGE: &str =
 /// `str::parse` on the host, without a general float parser (kilobytes of flash and
 /// 1.5 KiB of stack).
 fn parse_temperature(text: &str) -> Option<f32> {
-    let (whole, fraction) = text.split_once('.').unwrap_or((text, ""));
+    // Split at the first point as bytes: `str::split_once` links `str`'s slicing checks
+    // and their panic path (156 bytes on the Cortex-M0).
+    let bytes = text.as_bytes();
+    let point = bytes.iter().position(|&b| b == b'.').unwrap_or(bytes.len());
+    let (whole, fraction) = bytes.split_at(point);
+    let fraction = fraction.get(1..).unwrap_or_default();
     if whole.is_empty() && fraction.is_empty() || fraction.len() > 10 {
         return None;
     }
     let mut m: u32 = 0;
-    for b in whole.bytes().chain(fraction.bytes()) {
+    for &b in whole.iter().chain(fraction) {
         if !b.is_ascii_digit() {
             return None;
         }

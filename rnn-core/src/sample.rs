@@ -46,7 +46,10 @@ impl Rng {
     /// A uniform `f32` in `[0, 1)`: the top 24 bits of [`Rng::next_u64`] times `2^-24`, exact
     /// in `f32`.
     pub fn next_f32(&mut self) -> f32 {
-        (self.next_u64() >> 40) as f32 * (1.0 / (1u32 << 24) as f32)
+        // Below 2^24, so exact as an `i32`: a soft-float part converts that with the
+        // routine it links anyway, not with a 64-bit one.
+        let top = (self.next_u64() >> 40) as i32;
+        top as f32 * (1.0 / (1u32 << 24) as f32)
     }
 }
 

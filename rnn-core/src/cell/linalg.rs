@@ -42,9 +42,15 @@ pub(crate) fn matvec<W: Weight>(
     } else {
         w
     };
-    let mut quads = w.chunks_exact(4 * n);
+    // Four rows at a time off the front of `left`, not `chunks_exact(4 * n)`: its length
+    // divided by a run-time size is a library division on the Cortex-M0.
+    let mut left = w;
     let tail = out.get_mut(r..).unwrap_or_default();
-    for (o, rows) in tail.chunks_exact_mut(4).zip(&mut quads) {
+    for o in tail.chunks_exact_mut(4) {
+        let Some((rows, after)) = left.split_at_checked(4 * n) else {
+            break;
+        };
+        left = after;
         let (w0, rest) = rows.split_at(n);
         let (w1, rest) = rest.split_at(n);
         let (w2, w3) = rest.split_at(n);
@@ -57,12 +63,8 @@ pub(crate) fn matvec<W: Weight>(
     // The last 1 to 3 rows go through `dot4` too, with the last row standing in for the
     // missing ones (their sums are dropped): each sum is independent of the others, so
     // the bits are the same, and an FPU kernel then serves every row.
-    let rows: [&[W]; 3] = core::array::from_fn(|k| {
-        quads
-            .remainder()
-            .get(k * n..(k + 1) * n)
-            .unwrap_or_default()
-    });
+    let rows: [&[W]; 3] =
+        core::array::from_fn(|k| left.get(k * n..(k + 1) * n).unwrap_or_default());
     let left = rows.iter().filter(|row| !row.is_empty()).count();
     if left > 0 {
         let last = rows[left - 1];
