@@ -262,10 +262,19 @@ impl<'h> Tensors<'h> {
         if k < stacks {
             let per_layer = Self::per_layer(h.cell);
             let per_stack = per_layer * h.layers as usize;
-            // `k < stacks` makes both divisors non-zero.
-            let direction = k.checked_div(per_stack)?;
-            let layer = (k % per_stack) / per_layer;
-            let (role, cols) = match k % per_layer {
+            // By subtraction, not division (a library routine on the Cortex-M0): one or two
+            // directions, at most 255 layers of 3 or 4 tensors.
+            let (direction, mut k) = if k >= per_stack {
+                (1, k - per_stack)
+            } else {
+                (0, k)
+            };
+            let mut layer = 0;
+            while k >= per_layer {
+                k -= per_layer;
+                layer += 1;
+            }
+            let (role, cols) = match k {
                 0 => (TensorRole::InputWeights, h.layer_input(layer)),
                 1 => (TensorRole::RecurrentWeights, hidden),
                 2 => (TensorRole::InputBias, 1),

@@ -20,6 +20,68 @@ pub(crate) fn dot<W: Weight>(w: &[W], x: &[f32]) -> f32 {
     acc
 }
 
+/// The consecutive rows of `n` values at the front of `values` (none when `n` is 0):
+/// `chunks_exact(n)` without its division of the length by `n`, which on the Cortex-M0 is
+/// a library routine (about 400 bytes) and tens of instructions per call. What is left
+/// after the last whole row is [`Rows::rest`] once the rows are taken.
+pub(crate) fn rows<T>(values: &[T], n: usize) -> Rows<'_, T> {
+    Rows { rest: values, n }
+}
+
+/// The iterator of [`rows`].
+#[derive(Debug, Clone)]
+pub(crate) struct Rows<'a, T> {
+    rest: &'a [T],
+    n: usize,
+}
+
+impl<'a, T> Rows<'a, T> {
+    /// The values not yet taken as rows.
+    pub(crate) fn rest(&self) -> &'a [T] {
+        self.rest
+    }
+}
+
+impl<'a, T> Iterator for Rows<'a, T> {
+    type Item = &'a [T];
+
+    #[inline(always)]
+    fn next(&mut self) -> Option<&'a [T]> {
+        if self.n == 0 {
+            return None;
+        }
+        let (row, rest) = self.rest.split_at_checked(self.n)?;
+        self.rest = rest;
+        Some(row)
+    }
+}
+
+/// [`rows`] of a mutable slice.
+pub(crate) fn rows_mut<T>(values: &mut [T], n: usize) -> RowsMut<'_, T> {
+    RowsMut { rest: values, n }
+}
+
+/// The iterator of [`rows_mut`].
+#[derive(Debug)]
+pub(crate) struct RowsMut<'a, T> {
+    rest: &'a mut [T],
+    n: usize,
+}
+
+impl<'a, T> Iterator for RowsMut<'a, T> {
+    type Item = &'a mut [T];
+
+    #[inline(always)]
+    fn next(&mut self) -> Option<&'a mut [T]> {
+        if self.n == 0 || self.rest.len() < self.n {
+            return None;
+        }
+        let (row, rest) = core::mem::take(&mut self.rest).split_at_mut(self.n);
+        self.rest = rest;
+        Some(row)
+    }
+}
+
 /// `out[r] = finish(r, w[r] · x)` for each row `r` of the row-major matrix `w` with rows
 /// of length `n`, four rows a pass through [`Weight::dot4`] (each summed exactly as [`dot`]
 /// sums it), so that each `x_j` is loaded once for four multiply-adds.
@@ -42,15 +104,9 @@ pub(crate) fn matvec<W: Weight>(
     } else {
         w
     };
-    // Four rows at a time off the front of `left`, not `chunks_exact(4 * n)`: its length
-    // divided by a run-time size is a library division on the Cortex-M0.
-    let mut left = w;
+    let mut quads = rows(w, 4 * n);
     let tail = out.get_mut(r..).unwrap_or_default();
-    for o in tail.chunks_exact_mut(4) {
-        let Some((rows, after)) = left.split_at_checked(4 * n) else {
-            break;
-        };
-        left = after;
+    for (o, rows) in tail.chunks_exact_mut(4).zip(&mut quads) {
         let (w0, rest) = rows.split_at(n);
         let (w1, rest) = rest.split_at(n);
         let (w2, w3) = rest.split_at(n);
@@ -63,6 +119,7 @@ pub(crate) fn matvec<W: Weight>(
     // The last 1 to 3 rows go through `dot4` too, with the last row standing in for the
     // missing ones (their sums are dropped): each sum is independent of the others, so
     // the bits are the same, and an FPU kernel then serves every row.
+    let left = quads.rest();
     let rows: [&[W]; 3] =
         core::array::from_fn(|k| left.get(k * n..(k + 1) * n).unwrap_or_default());
     let left = rows.iter().filter(|row| !row.is_empty()).count();
@@ -234,5 +291,26 @@ pub(crate) fn check_input(x: Input<'_>, input: usize) -> Result<(), Error> {
         Input::Token(token) if token >= input => Err(Error::TokenOutOfRange { token, len: input }),
         Input::Token(_) => Ok(()),
         Input::Dense(v) => check_len(Dim::Input, input, v.len()),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn rows_are_chunks_exact_without_the_division() {
+        let values: [u8; 11] = core::array::from_fn(|k| k as u8);
+        assert_eq!(rows(&values, 0).count(), 0);
+        assert_eq!(rows_mut(&mut [0u8; 3], 0).count(), 0);
+        for n in 1..13 {
+            let mut taken = rows(&values, n);
+            assert!(taken.by_ref().eq(values.chunks_exact(n)), "n = {n}");
+            assert_eq!(taken.rest(), values.chunks_exact(n).remainder(), "n = {n}");
+            let mut copy = values;
+            assert!(rows_mut(&mut copy, n)
+                .map(|r| &*r)
+                .eq(values.chunks_exact(n)));
+        }
     }
 }

@@ -10,6 +10,7 @@ use super::act::{sigmoid_q, tanh_q};
 use super::{
     i32_at, mul_q15, rescale, rescale64, rescale_i16, sat16, Kernel, QMatrix, H_FRAC, Z_FRAC,
 };
+use crate::cell::linalg;
 use crate::format::CellKind;
 
 /// The input of one layer's step.
@@ -148,7 +149,7 @@ fn preact<K: Kernel>(
     };
     if let (k, Some(exps), Some(exps_x), Some(b_x), Some(values_x)) = fused {
         let (e_in, e_rest) = exps.split_at(n);
-        let column = values_x.chunks_exact(mx.cols.max(1));
+        let column = linalg::rows(values_x, mx.cols);
         let input = exps_x.iter().zip(b_x.chunks_exact(4)).zip(column);
         match layer.b_h.get(..4 * rows) {
             Some(b_h) => {
@@ -283,7 +284,7 @@ fn gru<K: Kernel>(layer: &QLayer<'_>, h_state: &mut [i16], x: QInput<'_>, scratc
     if let (k, Some(exps), Some(b_x), Some(values)) = column {
         let rows = exps.iter().zip(b_x.chunks_exact(4));
         let terms = rows
-            .zip(values.chunks_exact(mx.cols.max(1)))
+            .zip(linalg::rows(values, mx.cols))
             .map(|((&e, b), row)| {
                 let q = row.get(k).map_or(0, |&q| i16::from(q as i8));
                 rescale_i16(q, i32::from(e as i8) - Z_FRAC as i32).wrapping_add(le_i32(b))

@@ -69,6 +69,7 @@ pub mod classify;
 pub mod conv;
 pub mod network;
 
+use crate::cell::linalg;
 use crate::conv::MAX_CONV;
 use crate::error::Error;
 use crate::format::{CellKind, Header, MAX_LAYERS};
@@ -507,13 +508,13 @@ pub trait Kernel {
         if cols > 0 {
             for (o, rows) in out
                 .chunks_exact_mut(4)
-                .zip(values.chunks_exact(cols.saturating_mul(4)))
+                .zip(linalg::rows(values, cols.saturating_mul(4)))
             {
                 o.copy_from_slice(&dot4_group::<Self>(rows, cols, x));
                 done += 4;
             }
             let rows = values.get(done * cols..).unwrap_or_default();
-            for (o, row) in out.iter_mut().skip(done).zip(rows.chunks_exact(cols)) {
+            for (o, row) in out.iter_mut().skip(done).zip(linalg::rows(rows, cols)) {
                 *o = Self::dot_i8(row, x);
                 done += 1;
             }

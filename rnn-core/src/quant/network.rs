@@ -9,6 +9,7 @@ use super::cell::{layer_step, matvec_q12, QInput, QLayer};
 use super::{
     f32_at, take_bytes, take_matrix, Kernel, Portable, Precision, QMatrix, Quant, H_FRAC, Z_FRAC,
 };
+use crate::cell::linalg::rows_mut;
 use crate::cell::Input;
 use crate::error::{check_len, Dim, Error};
 use crate::format::{CellKind, Header, ModelView, Task, MAX_LAYERS};
@@ -261,7 +262,7 @@ impl<'a, K: Kernel, const L: usize> QNetwork<'a, K, L> {
         for (l, (layer, s)) in self
             .layers
             .iter()
-            .zip(state.chunks_exact_mut(per_layer))
+            .zip(rows_mut(state, per_layer))
             .enumerate()
         {
             let Some(layer) = layer else { break };
