@@ -148,24 +148,22 @@ fn preact<K: Kernel>(
     };
     if let (k, Some(exps), Some(exps_x), Some(b_x), Some(values_x)) = fused {
         let (e_in, e_rest) = exps.split_at(n);
-        let input = exps_x
-            .iter()
-            .zip(b_x.chunks_exact(4))
-            .zip(column(values_x, k, mx.cols));
+        let column = values_x.chunks_exact(mx.cols.max(1));
+        let input = exps_x.iter().zip(b_x.chunks_exact(4)).zip(column);
         match layer.b_h.get(..4 * rows) {
             Some(b_h) => {
                 K::matvec_i8(m.values, m.cols, h, scratch);
                 let (z_in, z_rest) = scratch.split_at_mut(n);
                 let (b_in, b_rest) = b_h.split_at(4 * n);
                 let (b_in, b_rest) = (b_in.chunks_exact(4), b_rest.chunks_exact(4));
-                rows_with_input(z_in, e_in, b_in.map(le_i32), input);
+                rows_with_input(z_in, e_in, b_in.map(le_i32), k, input);
                 rows_alone(z_rest, e_rest, b_rest.map(le_i32));
                 return;
             }
             // No recurrent bias (Elman): every row has the input's share.
             None if layer.b_h.is_empty() && n == rows => {
                 K::matvec_i8(m.values, m.cols, h, scratch);
-                rows_with_input(scratch, e_in, core::iter::repeat(0), input);
+                rows_with_input(scratch, e_in, core::iter::repeat(0), k, input);
                 return;
             }
             None => {}
@@ -184,32 +182,21 @@ fn le_i32(b: &[u8]) -> i32 {
     }
 }
 
-/// Column `k` of the int8 matrix `values` of `cols` columns, read down its rows: a
-/// one-hot input's weights, a step of `cols` a value (neither a row slice nor a division
-/// per row).
-#[inline(always)]
-fn column(values: &[u8], k: usize, cols: usize) -> impl Iterator<Item = &u8> {
-    values
-        .get(k..)
-        .unwrap_or_default()
-        .iter()
-        .step_by(cols.max(1))
-}
-
-/// [`preact`]'s loop: `z = rescale(sum, e + 3) + b_h + rescale(w, e_x − 12) + b_x` for
-/// the rows `input` holds (exponent, bias bytes and the input column's weight `w` of
-/// `W_x`): the sums of [`matvec_q12`] and [`add_input`] in one pass.
+/// [`preact`]'s loop: `z = rescale(sum, e + 3) + b_h + rescale(row[k], e_x − 12) + b_x`
+/// for the rows `input` holds (exponent, bias bytes and row of `W_x`): the sums of
+/// [`matvec_q12`] and [`add_input`] in one pass.
 #[inline(always)]
 fn rows_with_input<'a>(
     z: &mut [i32],
     exps: &[u8],
     b_h: impl Iterator<Item = i32>,
-    input: impl Iterator<Item = ((&'a u8, &'a [u8]), &'a u8)>,
+    k: usize,
+    input: impl Iterator<Item = ((&'a u8, &'a [u8]), &'a [u8])>,
 ) {
     let shift = H_FRAC as i32 - Z_FRAC as i32;
     let rows = z.iter_mut().zip(exps).zip(b_h);
-    for (((z, &e), b), ((&e_x, b_x), &w)) in rows.zip(input) {
-        let q = i16::from(w as i8);
+    for (((z, &e), b), ((&e_x, b_x), row)) in rows.zip(input) {
+        let q = row.get(k).map_or(0, |&q| i16::from(q as i8));
         let wx = rescale_i16(q, i32::from(e_x as i8) - Z_FRAC as i32);
         let r = rescale(*z, i32::from(e as i8) + shift).wrapping_add(b);
         *z = r.wrapping_add(wx.wrapping_add(le_i32(b_x)));
@@ -281,7 +268,7 @@ fn gru<K: Kernel>(layer: &QLayer<'_>, h_state: &mut [i16], x: QInput<'_>, scratc
     // one-hot input (int8, every row there) read down the n rows' column, else row by
     // row.
     let mx = &layer.w_x;
-    let n_input = match x {
+    let column = match x {
         QInput::Token(k) if k < mx.cols && mx.int8::<K>() => (
             k,
             mx.exps.get(h.saturating_mul(2)..h.saturating_mul(3)),
@@ -293,12 +280,14 @@ fn gru<K: Kernel>(layer: &QLayer<'_>, h_state: &mut [i16], x: QInput<'_>, scratc
         ),
         _ => (0, None, None, None),
     };
-    if let (k, Some(exps), Some(b_x), Some(values)) = n_input {
+    if let (k, Some(exps), Some(b_x), Some(values)) = column {
         let rows = exps.iter().zip(b_x.chunks_exact(4));
-        let terms = rows.zip(column(values, k, mx.cols)).map(|((&e, b), &w)| {
-            let q = i16::from(w as i8);
-            rescale_i16(q, i32::from(e as i8) - Z_FRAC as i32).wrapping_add(le_i32(b))
-        });
+        let terms = rows
+            .zip(values.chunks_exact(mx.cols.max(1)))
+            .map(|((&e, b), row)| {
+                let q = row.get(k).map_or(0, |&q| i16::from(q as i8));
+                rescale_i16(q, i32::from(e as i8) - Z_FRAC as i32).wrapping_add(le_i32(b))
+            });
         gru_units(h_state, scratch, terms);
     } else {
         let terms = (0..h).map(|j| input_term::<K>(layer, 2 * h + j, x));
