@@ -360,3 +360,100 @@ fn a_layer_table_sized_for_the_model_gives_the_same_bits_and_refuses_deeper_mode
     let err = Stream::<[u8; 4], 1>::for_depth(&view, words).unwrap_err();
     assert_eq!(err, refused);
 }
+
+/// A model of `kind` with `layers` layers of `hidden` units over 27 symbols, weights from
+/// `seed` (the small models of `common` have 5 symbols: both sides of one tile of rows).
+fn model_27(kind: rnn_core::CellKind, layers: u8, hidden: u32, seed: u64) -> Vec<u8> {
+    let header = rnn_core::Header::new(kind, layers, 27, hidden, 27);
+    let w: Vec<f32> = common::weights(seed, header.param_count().unwrap())
+        .iter()
+        .map(|w| w * 0.6)
+        .collect();
+    let vocab: String = std::iter::once('\n').chain('a'..='z').collect();
+    let mut buf = vec![0u8; rnn_core::encoded_len(&header, &vocab, &[&w]).unwrap()];
+    let len = rnn_core::write_model(&mut buf, &header, &vocab, &[&w]).unwrap();
+    buf.truncate(len);
+    buf
+}
+
+/// The column-major copy (`Network::columns`, the host's faster layout) gives the bits of
+/// the file's layout for every kind, one and two layers (the second reads a dense input)
+/// and every size around its tiles of 8 to 32 rows.
+#[test]
+fn a_column_major_copy_gives_the_bits_of_the_file_layout() {
+    use rnn_core::Column;
+    use rnn_core::{Cell, CellKind, Network};
+    let bits = |v: &[f32]| v.iter().map(|x| x.to_bits()).collect::<Vec<_>>();
+    for kind in CellKind::ALL {
+        for (layers, hidden) in [
+            (1, 1),
+            (2, 3),
+            (1, 7),
+            (2, 8),
+            (1, 9),
+            (2, 17),
+            (1, 25),
+            (2, 33),
+            (1, 40),
+        ] {
+            for bytes in [
+                common::float_model(kind, layers, hidden, 0.6, u64::from(hidden)),
+                model_27(kind, layers, hidden, u64::from(hidden) + 7),
+            ] {
+                let view = ModelView::parse(&bytes).unwrap();
+                let rows = Network::from_view(&view).unwrap();
+                let mut buf = vec![Column::ZERO; Network::columns_len(&view).unwrap()];
+                let cols = Network::columns(&view, &mut buf).unwrap();
+                let mut s1 = vec![0.0f32; rows.state_len()];
+                let mut s2 = s1.clone();
+                let mut scratch = vec![0.0f32; rows.scratch_len()];
+                let mut l1 = vec![0.0f32; rows.output_size()];
+                let mut l2 = l1.clone();
+                for x in [
+                    Input::Start,
+                    Input::Token(2),
+                    Input::Token(0),
+                    Input::Token(4),
+                ] {
+                    rows.step(&mut s1, x, &mut scratch, &mut l1).unwrap();
+                    cols.step(&mut s2, x, &mut scratch, &mut l2).unwrap();
+                    let at = format!("{kind:?} {layers} x H = {hidden}, O = {}", l1.len());
+                    assert_eq!(bits(&s1), bits(&s2), "{at}");
+                    assert_eq!(bits(&l1), bits(&l2), "{at}");
+                }
+            }
+        }
+    }
+}
+
+/// A buffer of the wrong length, a classifier and a column-major buffer passed as the
+/// file's own floats are refused.
+#[test]
+fn a_column_major_copy_refuses_what_it_cannot_hold() {
+    use rnn_core::Column;
+    use rnn_core::{CellKind, Dim, Network};
+    let bytes = common::float_model(CellKind::Gru, 1, 9, 0.6, 1);
+    let view = ModelView::parse(&bytes).unwrap();
+    let need = Network::columns_len(&view).unwrap();
+    let mut short = vec![Column::ZERO; need - 1];
+    assert_eq!(
+        Network::columns(&view, &mut short).unwrap_err(),
+        Error::BufferLength {
+            dim: Dim::Work,
+            expected: need,
+            found: need - 1
+        }
+    );
+    let mut buf = vec![Column::ZERO; need];
+    drop(Network::columns(&view, &mut buf).unwrap());
+    assert!(matches!(
+        Network::with_weights(&view, &buf),
+        Err(Error::FloatsDiffer { .. })
+    ));
+    let classifier = common::valid_per_step_model(rnn_core::Task::Classify);
+    let view = ModelView::parse(&classifier).unwrap();
+    assert!(matches!(
+        Network::columns_len(&view),
+        Err(Error::WrongTask { .. })
+    ));
+}

@@ -96,6 +96,9 @@ pub(crate) fn matvec<W: Weight>(
     if n == 0 {
         return;
     }
+    if W::COLUMNS {
+        return super::columns::matvec(w, n, x, out, &mut finish);
+    }
     let mut r = 0;
     #[cfg(not(target_os = "none"))]
     let w = if W::PLAIN {
@@ -196,11 +199,29 @@ fn dot_rows<W: Weight, const R: usize>(w: [&[W]; R], x: &[f32]) -> [f32; R] {
 /// lookup for a one-hot input, nothing for the start input.
 #[inline(always)]
 pub(crate) fn input_term<W: Weight>(w: &[W], n: usize, row: usize, x: Input<'_>) -> f32 {
+    if W::COLUMNS {
+        return match x {
+            Input::Start => 0.0,
+            Input::Token(token) => {
+                super::columns::at(w, w.len().checked_div(n).unwrap_or(0), row, token)
+            }
+            Input::Dense(v) => super::columns::dot_row(w, n, row, v),
+        };
+    }
     match x {
         Input::Start => 0.0,
         // The caller checked `token < n`.
         Input::Token(token) => w.get(row * n + token).map_or(0.0, f),
         Input::Dense(v) => dot(w.get(row * n..(row + 1) * n).unwrap_or_default(), v),
+    }
+}
+
+/// Rows a matrix of `rows` rows stores: padded for a column-major type.
+pub(crate) const fn stored_rows<W: Weight>(rows: usize) -> usize {
+    if W::COLUMNS {
+        super::columns::padded(rows)
+    } else {
+        rows
     }
 }
 
@@ -266,8 +287,12 @@ pub(crate) fn model_sizes(view: &ModelView<'_>) -> Result<(usize, usize, usize),
     ))
 }
 
-/// Checks that `floats` equal the file's weights bit for bit.
+/// Checks that `floats` equal the file's weights bit for bit (in the file's layout: a
+/// column-major type never does, [`crate::Network::columns`] makes those).
 pub(crate) fn check_floats<W: Weight>(view: &ModelView<'_>, floats: &[W]) -> Result<(), Error> {
+    if W::COLUMNS {
+        return Err(Error::FloatsDiffer { index: 0 });
+    }
     let (words, _) = view.weight_bytes().as_chunks::<4>();
     if floats.len() != words.len() {
         return Err(Error::FloatsDiffer {

@@ -6,6 +6,7 @@
 //! target's own library), every sum runs in one fixed order, and there are no fused
 //! multiply-adds (Rust never contracts `a * b + c`).
 
+pub mod columns;
 pub mod elman;
 pub mod gru;
 pub(crate) mod linalg;
@@ -47,6 +48,12 @@ pub trait Weight: Copy {
     /// `f32`; false by default, so that a type with a kernel of its own is always summed
     /// by that kernel. Devices (`target_os = "none"`) ignore it and always use `dot4`.
     const PLAIN: bool = false;
+
+    /// Whether a matrix of this type is stored column by column, each column padded with
+    /// zeros to a multiple of [`columns::PAD`] rows, instead of in the file's rows. True
+    /// only for [`columns::Column`], whose buffers [`crate::Network::columns`] fills; a
+    /// type of a firmware's own keeps the default.
+    const COLUMNS: bool = false;
 
     /// The weight's value.
     fn value(&self) -> f32;
@@ -133,10 +140,11 @@ impl<'a, W: Weight> Layer<'a, W> {
         h: usize,
     ) -> Result<Self, Error> {
         let rows = kind.gates() * h;
+        let stored = linalg::stored_rows::<W>(rows);
         Ok(Layer {
             n_in,
-            w_x: linalg::take(rest, rows * n_in)?,
-            w_h: linalg::take(rest, rows * h)?,
+            w_x: linalg::take(rest, stored * n_in)?,
+            w_h: linalg::take(rest, stored * h)?,
             b_x: linalg::take(rest, rows)?,
             b_h: linalg::take(rest, if kind.has_recurrent_bias() { rows } else { 0 })?,
         })
@@ -174,7 +182,7 @@ pub(crate) struct Head<'a, W> {
 impl<'a, W: Weight> Head<'a, W> {
     pub(crate) fn take(rest: &mut &'a [W], h: usize, o: usize) -> Result<Self, Error> {
         Ok(Head {
-            w_ya: linalg::take(rest, o * h)?,
+            w_ya: linalg::take(rest, linalg::stored_rows::<W>(o) * h)?,
             b_y: linalg::take(rest, o)?,
         })
     }

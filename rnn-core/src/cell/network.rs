@@ -34,7 +34,7 @@ pub struct Network<'a, W: Weight = [u8; 4], const L: usize = STACK> {
     head: Head<'a, W>,
 }
 
-fn split<'a, W: Weight, const L: usize>(
+pub(crate) fn split<'a, W: Weight, const L: usize>(
     mut rest: &'a [W],
     view: &ModelView<'_>,
 ) -> Result<Network<'a, W, L>, Error> {
