@@ -445,7 +445,7 @@ fn a_column_major_copy_refuses_what_it_cannot_hold() {
         }
     );
     let mut buf = vec![Column::ZERO; need];
-    drop(Network::columns(&view, &mut buf).unwrap());
+    Network::columns(&view, &mut buf).unwrap();
     assert!(matches!(
         Network::with_weights(&view, &buf),
         Err(Error::FloatsDiffer { .. })
