@@ -1,11 +1,12 @@
 //! One inference step of each cell kind on the host, at H = 25, 64 and 128 (I = O = 27,
-//! the dinosaur vocabulary, a one-hot input), float and int8: `cargo bench -p rnn-core`.
+//! the dinosaur vocabulary, a one-hot input), float (the file's layout and the
+//! column-major copy) and int8: `cargo bench -p rnn-core`.
 
 use std::hint::black_box;
 
 use criterion::{criterion_group, criterion_main, BenchmarkId, Criterion};
 use rnn_core::{
-    Cell, CellKind, Header, Input, ModelView, Network, Precision, QInput, QNetwork, Quant,
+    Cell, CellKind, Column, Header, Input, ModelView, Network, Precision, QInput, QNetwork, Quant,
 };
 
 /// A model file of `kind` with small pseudo-random weights, tensors in `Header::tensors`'s
@@ -66,6 +67,26 @@ fn step(c: &mut Criterion) {
     });
 }
 
+/// The same models with their weights copied column by column (`Network::columns`, the
+/// host tools' layout): the same bits.
+fn columns_step(c: &mut Criterion) {
+    bench_steps(c, "columns_step", |bytes| {
+        let bytes = bytes.to_vec().leak();
+        let view = ModelView::parse(bytes).unwrap();
+        let len = Network::columns_len(&view).unwrap();
+        let buf = vec![Column::ZERO; len].leak();
+        let net = Network::columns(&view, buf).unwrap();
+        let mut state = vec![0.0f32; net.state_len()];
+        let mut scratch = vec![0.0f32; net.scratch_len()];
+        let mut logits = vec![0.0f32; net.output_size()];
+        move |token| {
+            net.step(&mut state, Input::Token(token), &mut scratch, &mut logits)
+                .unwrap();
+            black_box(logits[0]);
+        }
+    });
+}
+
 /// The same models quantized to int8, one integer step each (`QNetwork`).
 fn quantized_step(c: &mut Criterion) {
     bench_steps(c, "quantized_step", |float| {
@@ -91,5 +112,5 @@ fn quantized_step(c: &mut Criterion) {
     });
 }
 
-criterion_group!(benches, step, quantized_step);
+criterion_group!(benches, step, columns_step, quantized_step);
 criterion_main!(benches);
