@@ -53,7 +53,7 @@ pub(crate) fn matvec<W: Weight>(
     n: usize,
     x: &[f32],
     out: &mut [f32],
-    finish: &mut impl FnMut(usize, f32) -> f32,
+    mut finish: impl FnMut(usize, f32) -> f32,
 ) {
     let p = w.len().checked_div(n).unwrap_or(0);
     let mut r0 = 0;
@@ -61,10 +61,10 @@ pub(crate) fn matvec<W: Weight>(
         // 32 rows (8 vectors of 4 on x86-64) keep as many chains of additions going as
         // the adders can take; the last tile takes what is left, in steps of `PAD`.
         match p - r0 {
-            0..=8 => tile::<W, 8>(w, p, x, r0, out, finish),
-            9..=16 => tile::<W, 16>(w, p, x, r0, out, finish),
-            17..=24 => tile::<W, 24>(w, p, x, r0, out, finish),
-            _ => tile::<W, 32>(w, p, x, r0, out, finish),
+            0..=8 => tile::<W, 8>(w, p, x, r0, out, &mut finish),
+            9..=16 => tile::<W, 16>(w, p, x, r0, out, &mut finish),
+            17..=24 => tile::<W, 24>(w, p, x, r0, out, &mut finish),
+            _ => tile::<W, 32>(w, p, x, r0, out, &mut finish),
         }
         r0 += 32;
     }
@@ -103,14 +103,10 @@ pub(crate) fn at<W: Weight>(w: &[W], p: usize, row: usize, col: usize) -> f32 {
 }
 
 /// `w[row] · v` of a column-major `w` with `n` columns, summed from column 0 up.
-#[inline(always)]
 pub(crate) fn dot_row<W: Weight>(w: &[W], n: usize, row: usize, v: &[f32]) -> f32 {
     let p = w.len().checked_div(n).unwrap_or(0);
-    let mut acc = 0.0f32;
-    for (j, x) in v.iter().enumerate().take(n) {
-        acc += at(w, p, row, j) * *x;
-    }
-    acc
+    let column = w.get(row..).unwrap_or_default().iter().step_by(p.max(1));
+    column.zip(v).fold(0.0, |acc, (w, x)| acc + f(w) * *x)
 }
 
 impl<'a> Network<'a, Column> {

@@ -97,7 +97,7 @@ pub(crate) fn matvec<W: Weight>(
         return;
     }
     if W::COLUMNS {
-        return super::columns::matvec(w, n, x, out, &mut finish);
+        return super::columns::matvec(w, n, x, out, finish);
     }
     let mut r = 0;
     #[cfg(not(target_os = "none"))]
@@ -199,19 +199,14 @@ fn dot_rows<W: Weight, const R: usize>(w: [&[W]; R], x: &[f32]) -> [f32; R] {
 /// lookup for a one-hot input, nothing for the start input.
 #[inline(always)]
 pub(crate) fn input_term<W: Weight>(w: &[W], n: usize, row: usize, x: Input<'_>) -> f32 {
-    if W::COLUMNS {
-        return match x {
-            Input::Start => 0.0,
-            Input::Token(token) => {
-                super::columns::at(w, w.len().checked_div(n).unwrap_or(0), row, token)
-            }
-            Input::Dense(v) => super::columns::dot_row(w, n, row, v),
-        };
-    }
     match x {
         Input::Start => 0.0,
         // The caller checked `token < n`.
+        Input::Token(token) if W::COLUMNS => {
+            super::columns::at(w, w.len().checked_div(n).unwrap_or(0), row, token)
+        }
         Input::Token(token) => w.get(row * n + token).map_or(0.0, f),
+        Input::Dense(v) if W::COLUMNS => super::columns::dot_row(w, n, row, v),
         Input::Dense(v) => dot(w.get(row * n..(row + 1) * n).unwrap_or_default(), v),
     }
 }
