@@ -26,8 +26,8 @@ pub(crate) const fn padded(rows: usize) -> usize {
     rows.div_ceil(PAD).saturating_mul(PAD)
 }
 
-/// A weight of a column-major copy ([`Network::columns`]): its matrices hold
-/// [`padded`]`(rows)` values per column, the padding zero.
+/// A weight of a column-major copy ([`Network::columns`]): each column of its matrices
+/// holds the rows rounded up to a multiple of [`PAD`], the padding zero.
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub struct Column(f32);
 
