@@ -51,19 +51,22 @@ fn bench_steps<F: FnMut(usize)>(c: &mut Criterion, name: &str, make: impl Fn(&[u
     group.finish();
 }
 
+/// A float network's step of a token, with its buffers.
+fn float_step(net: impl Cell + 'static) -> impl FnMut(usize) {
+    let mut state = vec![0.0f32; net.state_len()];
+    let mut scratch = vec![0.0f32; net.scratch_len()];
+    let mut logits = vec![0.0f32; net.output_size()];
+    move |token| {
+        net.step(&mut state, Input::Token(token), &mut scratch, &mut logits)
+            .unwrap();
+        black_box(logits[0]);
+    }
+}
+
 fn step(c: &mut Criterion) {
     bench_steps(c, "step", |bytes| {
-        let bytes = bytes.to_vec().leak();
-        let view = ModelView::parse(bytes).unwrap();
-        let net = Network::from_view(&view).unwrap();
-        let mut state = vec![0.0f32; net.state_len()];
-        let mut scratch = vec![0.0f32; net.scratch_len()];
-        let mut logits = vec![0.0f32; net.output_size()];
-        move |token| {
-            net.step(&mut state, Input::Token(token), &mut scratch, &mut logits)
-                .unwrap();
-            black_box(logits[0]);
-        }
+        let view = ModelView::parse(bytes.to_vec().leak()).unwrap();
+        float_step(Network::from_view(&view).unwrap())
     });
 }
 
@@ -71,19 +74,9 @@ fn step(c: &mut Criterion) {
 /// host tools' layout): the same bits.
 fn columns_step(c: &mut Criterion) {
     bench_steps(c, "columns_step", |bytes| {
-        let bytes = bytes.to_vec().leak();
-        let view = ModelView::parse(bytes).unwrap();
-        let len = Network::columns_len(&view).unwrap();
-        let buf = vec![Column::ZERO; len].leak();
-        let net = Network::columns(&view, buf).unwrap();
-        let mut state = vec![0.0f32; net.state_len()];
-        let mut scratch = vec![0.0f32; net.scratch_len()];
-        let mut logits = vec![0.0f32; net.output_size()];
-        move |token| {
-            net.step(&mut state, Input::Token(token), &mut scratch, &mut logits)
-                .unwrap();
-            black_box(logits[0]);
-        }
+        let view = ModelView::parse(bytes.to_vec().leak()).unwrap();
+        let buf = vec![Column::ZERO; Network::columns_len(&view).unwrap()].leak();
+        float_step(Network::columns(&view, buf).unwrap())
     });
 }
 

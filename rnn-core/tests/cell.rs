@@ -275,12 +275,32 @@ fn a_custom_weight_type_with_its_own_dot4_gives_the_same_bits() {
     );
 }
 
+/// Steps `a` and `b` from the zero state through the start input and three tokens and
+/// asserts the same bits of state and logits after each.
+fn assert_same_steps(a: &dyn rnn_core::Cell, b: &dyn rnn_core::Cell, what: &str) {
+    let bits = |v: &[f32]| v.iter().map(|x| x.to_bits()).collect::<Vec<_>>();
+    let (mut sa, mut sb) = (vec![0.0f32; a.state_len()], vec![0.0f32; b.state_len()]);
+    let mut scratch = vec![0.0f32; a.scratch_len()];
+    let (mut la, mut lb) = (vec![0.0f32; a.output_size()], vec![0.0f32; b.output_size()]);
+    for x in [
+        Input::Start,
+        Input::Token(2),
+        Input::Token(0),
+        Input::Token(4),
+    ] {
+        a.step(&mut sa, x, &mut scratch, &mut la).unwrap();
+        b.step(&mut sb, x, &mut scratch, &mut lb).unwrap();
+        assert_eq!(bits(&sa), bits(&sb), "{what}");
+        assert_eq!(bits(&la), bits(&lb), "{what}");
+    }
+}
+
 /// The host sums rows of `rnn-core`'s own weight types eight at a time (`Weight::PLAIN`);
 /// a type with its own `dot4` is summed by that. Every size around the groups of eight
 /// rows and four columns gives the same bits both ways, for every kind and two layers.
 #[test]
 fn rows_summed_eight_at_a_time_give_the_bits_of_one_row_at_a_time() {
-    use rnn_core::{Cell, CellKind, Network};
+    use rnn_core::{CellKind, Network};
     for kind in CellKind::ALL {
         for hidden in [1, 3, 7, 8, 9, 16, 17, 25, 33] {
             let bytes = common::float_model(kind, 2, hidden, 0.6, u64::from(hidden));
@@ -292,23 +312,7 @@ fn rows_summed_eight_at_a_time_give_the_bits_of_one_row_at_a_time() {
                 .collect();
             let one = Network::with_weights(&view, &words).unwrap();
             let eight = Network::from_view(&view).unwrap();
-            let mut s1 = vec![0.0f32; one.state_len()];
-            let mut s8 = s1.clone();
-            let mut scratch = vec![0.0f32; one.scratch_len()];
-            let mut l1 = vec![0.0f32; one.output_size()];
-            let mut l8 = l1.clone();
-            for x in [
-                Input::Start,
-                Input::Token(2),
-                Input::Token(0),
-                Input::Token(4),
-            ] {
-                one.step(&mut s1, x, &mut scratch, &mut l1).unwrap();
-                eight.step(&mut s8, x, &mut scratch, &mut l8).unwrap();
-                let bits = |v: &[f32]| v.iter().map(|x| x.to_bits()).collect::<Vec<_>>();
-                assert_eq!(bits(&s1), bits(&s8), "{kind:?} H = {hidden}");
-                assert_eq!(bits(&l1), bits(&l8), "{kind:?} H = {hidden}");
-            }
+            assert_same_steps(&one, &eight, &format!("{kind:?} H = {hidden}"));
         }
     }
 }
@@ -381,9 +385,7 @@ fn model_27(kind: rnn_core::CellKind, layers: u8, hidden: u32, seed: u64) -> Vec
 /// and every size around its tiles of 8 to 32 rows.
 #[test]
 fn a_column_major_copy_gives_the_bits_of_the_file_layout() {
-    use rnn_core::Column;
-    use rnn_core::{Cell, CellKind, Network};
-    let bits = |v: &[f32]| v.iter().map(|x| x.to_bits()).collect::<Vec<_>>();
+    use rnn_core::{Cell, CellKind, Column, Network};
     for kind in CellKind::ALL {
         for (layers, hidden) in [
             (1, 1),
@@ -404,23 +406,11 @@ fn a_column_major_copy_gives_the_bits_of_the_file_layout() {
                 let rows = Network::from_view(&view).unwrap();
                 let mut buf = vec![Column::ZERO; Network::columns_len(&view).unwrap()];
                 let cols = Network::columns(&view, &mut buf).unwrap();
-                let mut s1 = vec![0.0f32; rows.state_len()];
-                let mut s2 = s1.clone();
-                let mut scratch = vec![0.0f32; rows.scratch_len()];
-                let mut l1 = vec![0.0f32; rows.output_size()];
-                let mut l2 = l1.clone();
-                for x in [
-                    Input::Start,
-                    Input::Token(2),
-                    Input::Token(0),
-                    Input::Token(4),
-                ] {
-                    rows.step(&mut s1, x, &mut scratch, &mut l1).unwrap();
-                    cols.step(&mut s2, x, &mut scratch, &mut l2).unwrap();
-                    let at = format!("{kind:?} {layers} x H = {hidden}, O = {}", l1.len());
-                    assert_eq!(bits(&s1), bits(&s2), "{at}");
-                    assert_eq!(bits(&l1), bits(&l2), "{at}");
-                }
+                let at = format!(
+                    "{kind:?} {layers} x H = {hidden}, O = {}",
+                    rows.output_size()
+                );
+                assert_same_steps(&rows, &cols, &at);
             }
         }
     }
