@@ -75,7 +75,7 @@ fn step(c: &mut Criterion) {
 fn columns_step(c: &mut Criterion) {
     bench_steps(c, "columns_step", |bytes| {
         let view = ModelView::parse(bytes.to_vec().leak()).unwrap();
-        let buf = vec![Column::ZERO; Network::columns_len(&view).unwrap()].leak();
+        let buf = vec![Column::ZERO; rnn_core::columns_len(&view).unwrap()].leak();
         float_step(Network::columns(&view, buf).unwrap())
     });
 }

@@ -97,7 +97,7 @@ pub struct Classifier<'a, W: Weight = [u8; 4], S: Stages = AllStages, const L: u
     stages: core::marker::PhantomData<S>,
 }
 
-fn split<'a, W: Weight, S: Stages, const L: usize>(
+pub(crate) fn split<'a, W: Weight, S: Stages, const L: usize>(
     mut rest: &'a [W],
     view: &ModelView<'a>,
 ) -> Result<Classifier<'a, W, S, L>, Error> {

@@ -113,7 +113,7 @@ pub mod stream;
 pub mod text;
 pub mod vocab;
 
-pub use cell::columns::Column;
+pub use cell::columns::{columns_len, Column};
 pub use cell::elman::{Elman, ElmanWeights};
 pub use cell::network::Network;
 pub use cell::{Cell, Input, Weight};

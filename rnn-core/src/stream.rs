@@ -64,7 +64,7 @@ pub struct Stream<'a, W: Weight = [u8; 4], const L: usize = STACK> {
     names: Classes<'a>,
 }
 
-fn split<'a, W: Weight, const L: usize>(
+pub(crate) fn split<'a, W: Weight, const L: usize>(
     mut rest: &'a [W],
     view: &ModelView<'a>,
 ) -> Result<Stream<'a, W, L>, Error> {

@@ -404,7 +404,7 @@ fn a_column_major_copy_gives_the_bits_of_the_file_layout() {
             ] {
                 let view = ModelView::parse(&bytes).unwrap();
                 let rows = Network::from_view(&view).unwrap();
-                let mut buf = vec![Column::ZERO; Network::columns_len(&view).unwrap()];
+                let mut buf = vec![Column::ZERO; rnn_core::columns_len(&view).unwrap()];
                 let cols = Network::columns(&view, &mut buf).unwrap();
                 let at = format!(
                     "{kind:?} {layers} x H = {hidden}, O = {}",
@@ -416,15 +416,15 @@ fn a_column_major_copy_gives_the_bits_of_the_file_layout() {
     }
 }
 
-/// A buffer of the wrong length, a classifier and a column-major buffer passed as the
-/// file's own floats are refused.
+/// A buffer of the wrong length, a classifier (to `Network`), a quantized model and a
+/// column-major buffer passed as the file's own floats are refused.
 #[test]
 fn a_column_major_copy_refuses_what_it_cannot_hold() {
     use rnn_core::Column;
     use rnn_core::{CellKind, Dim, Network};
     let bytes = common::float_model(CellKind::Gru, 1, 9, 0.6, 1);
     let view = ModelView::parse(&bytes).unwrap();
-    let need = Network::columns_len(&view).unwrap();
+    let need = rnn_core::columns_len(&view).unwrap();
     let mut short = vec![Column::ZERO; need - 1];
     assert_eq!(
         Network::columns(&view, &mut short).unwrap_err(),
@@ -442,8 +442,18 @@ fn a_column_major_copy_refuses_what_it_cannot_hold() {
     ));
     let classifier = common::valid_per_step_model(rnn_core::Task::Classify);
     let view = ModelView::parse(&classifier).unwrap();
+    let mut buf = vec![Column::ZERO; rnn_core::columns_len(&view).unwrap()];
     assert!(matches!(
-        Network::columns_len(&view),
+        Network::columns(&view, &mut buf),
         Err(Error::WrongTask { .. })
+    ));
+    let quantized = common::quantized(
+        &bytes,
+        common::quant_of(CellKind::Gru, rnn_core::Precision::Int8),
+    );
+    let view = ModelView::parse(&quantized).unwrap();
+    assert!(matches!(
+        rnn_core::columns_len(&view),
+        Err(Error::WrongPrecision { .. })
     ));
 }

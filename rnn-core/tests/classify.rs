@@ -533,3 +533,73 @@ fn sequence_normalised_classifiers_match_the_f64_reference_and_ignore_offset_and
         Err(Error::InvalidModel { .. })
     ));
 }
+
+/// The column-major copy (`Classifier::columns`, `Stream::columns`, the host tools'
+/// layout) gives the bits of the file's layout: token and normalised dense classifiers of
+/// every kind, depth and direction, a front-end classifier, a bidirectional tagger run over
+/// a whole sequence and a two-layer regression model streamed step by step.
+#[test]
+fn a_column_major_copy_classifies_and_streams_with_the_same_bits() {
+    use rnn_core::{columns_len, Column, Input, Stream};
+    let bits = |v: &[f32]| v.iter().map(|x| x.to_bits()).collect::<Vec<_>>();
+    let both = |bytes: &[u8], steps: Steps<'_>, t: usize, per_step: bool, what: &str| {
+        let view = ModelView::parse(bytes).unwrap();
+        let rows = Classifier::from_view(&view).unwrap();
+        let mut buf = vec![Column::ZERO; columns_len(&view).unwrap()];
+        let cols = Classifier::columns(&view, &mut buf).unwrap();
+        let mut work = vec![0.0; rows.per_step_work_len(t)];
+        let (mut a, mut b) = (vec![0.0f32; t * O.max(8)], vec![0.0f32; t * O.max(8)]);
+        if per_step {
+            let n = t * rows.output_size();
+            rows.per_step(steps, &mut work, &mut a[..n]).unwrap();
+            cols.per_step(steps, &mut work, &mut b[..n]).unwrap();
+        } else {
+            let n = rows.output_size();
+            rows.classify(steps, &mut work, &mut a[..n]).unwrap();
+            cols.classify(steps, &mut work, &mut b[..n]).unwrap();
+        }
+        assert_eq!(bits(&a), bits(&b), "{what}");
+    };
+    let word = [2usize, 0, 3, 3, 1, 0];
+    let series = [[0.5f32, -1.0, 2.0], [1.5, 0.25, -0.5], [0.0, 3.0, 1.0]];
+    for kind in [CellKind::Elman, CellKind::Gru, CellKind::Lstm] {
+        for (layers, dirs) in [(1, 1), (1, 2), (2, 1), (3, 2)] {
+            let m = RefModel::new(kind, layers, dirs, 4, false);
+            let mut buf = TokenBuffer::<8>::new();
+            word.iter().for_each(|&t| buf.push(t).unwrap());
+            let what = format!("{kind:?} {layers}x{dirs}");
+            both(&m.file("abcd"), buf.steps(), word.len(), false, &what);
+            let m = RefModel::new(kind, layers, dirs, 3, true);
+            let mut buf = DenseBuffer::<4, 3>::new();
+            series.iter().for_each(|&x| buf.push(x).unwrap());
+            both(&m.file(""), buf.steps(), 3, false, &format!("{what} dense"));
+        }
+    }
+    let conv = common::valid_per_step_model(Task::Classify);
+    let view = ModelView::parse(&conv).unwrap();
+    let i = view.header().input as usize;
+    let xs: Vec<f32> = (0..9 * i).map(|k| (k as f32 * 0.37).sin()).collect();
+    both(&conv, Steps::Dense(&xs), 9, false, "front-end");
+    let tagger = common::valid_per_step_model(Task::Tag);
+    both(&tagger, Steps::Tokens(&[1, 4, 0, 2, 2]), 5, true, "tagger");
+
+    let regress = common::valid_per_step_model(Task::Regress);
+    let view = ModelView::parse(&regress).unwrap();
+    let rows = Stream::from_view(&view).unwrap();
+    let mut buf = vec![Column::ZERO; columns_len(&view).unwrap()];
+    let cols = Stream::columns(&view, &mut buf).unwrap();
+    let (mut sa, mut sb) = (vec![0.0; rows.state_len()], vec![0.0; rows.state_len()]);
+    let mut scratch = vec![0.0; rows.scratch_len()];
+    let (mut a, mut b) = (vec![0.0; rows.output_size()], vec![0.0; rows.output_size()]);
+    for x in [[0.5f32, -1.0, 2.0], [1.5, 0.25, -0.5], [0.0, 3.0, 1.0]] {
+        rows.step(&mut sa, Input::Dense(&x), &mut scratch, &mut a)
+            .unwrap();
+        cols.step(&mut sb, Input::Dense(&x), &mut scratch, &mut b)
+            .unwrap();
+        assert_eq!(
+            (bits(&sa), bits(&a)),
+            (bits(&sb), bits(&b)),
+            "regression stream"
+        );
+    }
+}

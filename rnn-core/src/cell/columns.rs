@@ -1,6 +1,7 @@
-//! A host's faster copy of a network's weights: every matrix column by column, each column
-//! padded with zero rows to a multiple of [`PAD`], in a buffer the caller owns
-//! ([`Network::columns`]).
+//! A host's faster copy of a model's weights: every recurrent and output matrix column by
+//! column, each column padded with zero rows to a multiple of [`PAD`], in a buffer the
+//! caller owns ([`columns_len`] floats; [`Network::columns`], [`Classifier::columns`],
+//! [`Stream::columns`]).
 //!
 //! Why: a row-major matrix times a vector, summed row by row from column 0 up (the one
 //! order every target keeps, so that all of them compute the same bits), makes a host turn
@@ -12,11 +13,13 @@
 //! a copy of the weights in RAM, which a host has and a microcontroller, whose model stays
 //! in flash, does not want.
 
-use super::linalg::{any_sizes, f};
-use super::network::{split, Network};
+use super::linalg::{any_sizes, f, model_sizes};
+use super::network::{self, Network};
 use super::Weight;
-use crate::error::Error;
+use crate::error::{Dim, Error};
 use crate::format::ModelView;
+use crate::layout::{TensorRole, TensorSpec};
+use crate::{Classifier, Stream};
 
 /// Rows a stored column is padded to a multiple of.
 pub const PAD: usize = 8;
@@ -26,7 +29,7 @@ pub(crate) const fn padded(rows: usize) -> usize {
     rows.div_ceil(PAD).saturating_mul(PAD)
 }
 
-/// A weight of a column-major copy ([`Network::columns`]): each column of its matrices
+/// A weight of a column-major copy ([`columns_len`]): each column of its matrices
 /// holds the rows rounded up to a multiple of [`PAD`], the padding zero.
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub struct Column(f32);
@@ -109,65 +112,102 @@ pub(crate) fn dot_row<W: Weight>(w: &[W], n: usize, row: usize, v: &[f32]) -> f3
     column.zip(v).fold(0.0, |acc, (w, x)| acc + f(w) * *x)
 }
 
-impl<'a> Network<'a, Column> {
-    /// Column-major weights a model needs (the length of [`Network::columns`]'s buffer):
-    /// its float count with every matrix's rows padded to a multiple of [`PAD`].
-    pub fn columns_len(view: &ModelView<'_>) -> Result<usize, Error> {
-        any_sizes(view)?;
-        let header = view.header();
-        header.tensors().try_fold(0usize, |n, t| {
-            let rows = if t.is_vector() {
-                t.rows
-            } else {
-                padded(t.rows)
-            };
-            n.checked_add(rows.saturating_mul(t.cols))
-                .ok_or(Error::InvalidSize {
-                    dim: crate::Dim::Hidden,
-                    found: header.hidden,
-                })
-        })
-    }
+/// Whether a tensor is one of the matrices the copy stores column by column (a recurrent
+/// layer's input and recurrent weights, the output layer's; a front-end's convolution
+/// weights keep the file's order, which its own loops read).
+fn transposed(t: &TensorSpec) -> bool {
+    matches!(
+        t.role,
+        TensorRole::InputWeights | TensorRole::RecurrentWeights | TensorRole::OutputWeights
+    )
+}
 
+/// Floats a tensor takes in the copy.
+fn stored_len(t: &TensorSpec) -> usize {
+    let rows = if transposed(t) {
+        padded(t.rows)
+    } else {
+        t.rows
+    };
+    rows.saturating_mul(t.cols)
+}
+
+/// Column-major weights a float model of any task needs (the length of the buffer of
+/// [`Network::columns`], [`Classifier::columns`] and [`Stream::columns`]): its float
+/// count with every recurrent and output matrix's rows padded to a multiple of [`PAD`].
+/// [`Error::WrongPrecision`] for a quantized model.
+pub fn columns_len(view: &ModelView<'_>) -> Result<usize, Error> {
+    model_sizes(view)?;
+    let header = view.header();
+    header.tensors().try_fold(0usize, |n, t| {
+        n.checked_add(stored_len(&t)).ok_or(Error::InvalidSize {
+            dim: Dim::Hidden,
+            found: header.hidden,
+        })
+    })
+}
+
+/// Copies the weights of `view` into `buf` ([`columns_len`] of them), in file order, the
+/// [`transposed`] matrices column by column with zero padding.
+fn fill(view: &ModelView<'_>, buf: &mut [Column]) -> Result<(), Error> {
+    crate::check_len(Dim::Work, columns_len(view)?, buf.len())?;
+    let (mut from, _) = view.weight_bytes().as_chunks::<4>();
+    let mut to = buf;
+    for t in view.header().tensors() {
+        let (src, rest) = from.split_at_checked(t.len()).ok_or(Error::Truncated)?;
+        from = rest;
+        let (dst, rest) = core::mem::take(&mut to)
+            .split_at_mut_checked(stored_len(&t))
+            .ok_or(Error::Truncated)?;
+        to = rest;
+        let value = |s: &[u8; 4]| Column(f32::from_le_bytes(*s));
+        if !transposed(&t) {
+            for (d, s) in dst.iter_mut().zip(src) {
+                *d = value(s);
+            }
+            continue;
+        }
+        // The padding's zeros, whatever the buffer held.
+        dst.fill(Column::ZERO);
+        let stored = padded(t.rows);
+        for (r, row) in src.chunks_exact(t.cols.max(1)).enumerate() {
+            for (j, s) in row.iter().enumerate() {
+                if let Some(d) = dst.get_mut(j * stored + r) {
+                    *d = value(s);
+                }
+            }
+        }
+    }
+    Ok(())
+}
+
+impl<'a> Network<'a, Column> {
     /// A next-symbol model of any kind and depth with its weights copied into `buf`
-    /// ([`Network::columns_len`] of them) column by column: the same bits as
+    /// ([`columns_len`] of them) column by column: the same bits as
     /// [`Network::from_view`] from every step, in about half the time on an x86-64 host
     /// (`cargo bench -p rnn-core`), for the copy's RAM. [`Error::BufferLength`] for a
     /// buffer of another length; the model's own errors as `from_view` has them.
     pub fn columns(view: &ModelView<'_>, buf: &'a mut [Column]) -> Result<Self, Error> {
-        let need = Self::columns_len(view)?;
-        crate::check_len(crate::Dim::Work, need, buf.len())?;
-        let (words, _) = view.weight_bytes().as_chunks::<4>();
-        let mut from = words;
-        let mut to = &mut buf[..];
-        for t in view.header().tensors() {
-            let (src, rest) = from.split_at_checked(t.len()).ok_or(Error::Truncated)?;
-            from = rest;
-            let stored = if t.is_vector() {
-                t.rows
-            } else {
-                padded(t.rows)
-            };
-            let (dst, rest) = core::mem::take(&mut to)
-                .split_at_mut_checked(stored.saturating_mul(t.cols))
-                .ok_or(Error::Truncated)?;
-            to = rest;
-            if t.is_vector() {
-                for (d, s) in dst.iter_mut().zip(src) {
-                    *d = Column(f32::from_le_bytes(*s));
-                }
-                continue;
-            }
-            // The padding's zeros, whatever the buffer held.
-            dst.fill(Column::ZERO);
-            for (r, row) in src.chunks_exact(t.cols.max(1)).enumerate() {
-                for (j, s) in row.iter().enumerate() {
-                    if let Some(d) = dst.get_mut(j * stored + r) {
-                        *d = Column(f32::from_le_bytes(*s));
-                    }
-                }
-            }
-        }
-        split(&*buf, view)
+        any_sizes(view)?;
+        fill(view, buf)?;
+        network::split(&*buf, view)
+    }
+}
+
+impl<'a> Classifier<'a, Column> {
+    /// [`Classifier::from_view`] with the weights copied into `buf` ([`columns_len`] of
+    /// them) column by column: the same bits (see [`Network::columns`]).
+    pub fn columns(view: &ModelView<'a>, buf: &'a mut [Column]) -> Result<Self, Error> {
+        fill(view, buf)?;
+        crate::classify::split(&*buf, view)
+    }
+}
+
+impl<'a> Stream<'a, Column> {
+    /// [`Stream::from_view`] with the weights copied into `buf` ([`columns_len`] of them)
+    /// column by column: the same bits (see [`Network::columns`]).
+    pub fn columns(view: &ModelView<'a>, buf: &'a mut [Column]) -> Result<Self, Error> {
+        fill(view, buf)?;
+        crate::stream::split(&*buf, view)
     }
 }

@@ -399,8 +399,8 @@ pub fn eval_per_step(
 /// taggers and regression models) or whole-sequence (classifiers, bidirectional models),
 /// float or quantized.
 enum Runner<'a> {
-    Stream(Box<rnn_core::Stream<'a>>),
-    Whole(Box<rnn_core::Classifier<'a>>),
+    Stream(Box<rnn_core::Stream<'a, rnn_core::Column>>),
+    Whole(Box<rnn_core::Classifier<'a, rnn_core::Column>>),
     QStream(Box<rnn_core::QNetwork<'a>>),
     QWhole(Box<rnn_core::QClassifier<'a>>),
 }
@@ -417,9 +417,19 @@ impl<'a> Runner<'a> {
     fn new(view: &rnn_core::ModelView<'a>) -> std::result::Result<Self, rnn_core::Error> {
         let h = view.header();
         let whole = h.bidirectional || h.task == rnn_core::Task::Classify;
+        // Float models run with their weights copied column by column (the bits of the
+        // file's layout, in about half the time); one model per command, so the copy
+        // lives as long as the process does.
+        let columns = || -> std::result::Result<&'a mut [rnn_core::Column], rnn_core::Error> {
+            Ok(vec![rnn_core::Column::ZERO; rnn_core::columns_len(view)?].leak())
+        };
         Ok(match (h.quant.is_quantized(), whole) {
-            (false, true) => Runner::Whole(Box::new(rnn_core::Classifier::from_view(view)?)),
-            (false, false) => Runner::Stream(Box::new(rnn_core::Stream::from_view(view)?)),
+            (false, true) => {
+                Runner::Whole(Box::new(rnn_core::Classifier::columns(view, columns()?)?))
+            }
+            (false, false) => {
+                Runner::Stream(Box::new(rnn_core::Stream::columns(view, columns()?)?))
+            }
             (true, true) => Runner::QWhole(Box::new(rnn_core::QClassifier::from_view(view)?)),
             (true, false) => Runner::QStream(Box::new(rnn_core::QNetwork::from_view(view)?)),
         })

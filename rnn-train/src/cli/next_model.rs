@@ -43,7 +43,7 @@ impl<'a> NextModel<'a> {
             }
         } else {
             // A command makes one model, so the copy lives as long as the process does.
-            let len = Network::columns_len(view).map_err(&err)?;
+            let len = rnn_core::columns_len(view).map_err(&err)?;
             let buf = vec![Column::ZERO; len].leak();
             let net = Network::columns(view, buf).map_err(&err)?;
             NextModel::Float {
