@@ -13,6 +13,8 @@
 //! - [`cell`]: the forward steps: [`cell::elman`] ([`Elman`] with compile-time sizes `I`,
 //!   `H`, `O`; [`ElmanWeights`] with run-time sizes), [`cell::gru`], [`cell::lstm`],
 //!   [`Network`] for any kind and 1 to 4 stacked layers, and the [`Cell`] trait;
+//!   [`cell::columns`]: a host's copy of the weights column by column ([`columns_len`],
+//!   [`Network::columns`]), the same bits in about half the time;
 //! - [`format`]: the model file, reader and writer (byte layout in `FORMAT.md`), and the
 //!   facts of its header every crate needs: [`CellKind::gates`],
 //!   [`CellKind::state_len`], [`CellKind::has_recurrent_bias`], [`Header::layer_input`],
