@@ -10,7 +10,10 @@
 //! their gradients are added up in the minibatch's order after all of them are done, so
 //! running them on one thread or several gives the same bits.
 
-use rayon::prelude::*;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::Mutex;
+
+use super::helpers::{lock, Helpers};
 
 use crate::data::Examples;
 use crate::error::{Error, Result};
@@ -54,16 +57,32 @@ pub struct Scored {
     pub predicted: usize,
 }
 
-/// A pool of `threads` workers, or none for one thread (the caller's thread does the work).
-pub fn thread_pool(threads: usize) -> Result<Option<rayon::ThreadPool>> {
-    if threads <= 1 {
-        return Ok(None);
+/// Runs `f(state, i)` for every `i < n`, each once, on the calling thread and the
+/// helpers together, each thread taking the next `i` off a shared counter (`state` made
+/// by `init` on a thread's first `i`). Which thread runs which `i` changes nothing that
+/// `f` computes, so neither does the thread count.
+fn share_out<S>(
+    helpers: &Helpers,
+    n: usize,
+    init: impl Fn() -> S + Sync,
+    f: impl Fn(&mut S, usize) + Sync,
+) {
+    let next = AtomicUsize::new(0);
+    let work = || {
+        let mut state = None;
+        loop {
+            let i = next.fetch_add(1, Ordering::Relaxed);
+            if i >= n {
+                break;
+            }
+            f(state.get_or_insert_with(&init), i);
+        }
+    };
+    if n > 1 {
+        helpers.run(&work);
+    } else {
+        work();
     }
-    rayon::ThreadPoolBuilder::new()
-        .num_threads(threads)
-        .build()
-        .map(Some)
-        .map_err(|e| Error::Internal(format!("cannot start threads: {e}")))
 }
 
 /// The per-sequence passes' slot: workspace, stream state, loss and right predictions.
@@ -99,14 +118,15 @@ pub struct Engine {
     chunks: Vec<Chunk>,
     /// The transposed weights of the latest minibatch of more than one sequence.
     transposed: Option<Transposed>,
-    pool: Option<rayon::ThreadPool>,
+    helpers: Helpers,
 }
 
 impl Engine {
     pub fn new(arch: Arch, batch: usize, max_len: usize, threads: usize) -> Result<Self> {
         let p = arch.param_count();
-        // One sequence per minibatch leaves nothing to share out.
-        let pool = thread_pool(threads)?;
+        // (One sequence per minibatch leaves nothing to share out but the scoring.)
+        let helpers = Helpers::new(threads)
+            .map_err(|e| Error::Internal(format!("cannot start threads: {e}")))?;
         let slot = || Slot {
             ws: Workspace::new(arch, max_len),
             state: vec![0.0; arch.state_len()],
@@ -127,7 +147,7 @@ impl Engine {
                 })
                 .collect(),
             transposed: None,
-            pool,
+            helpers,
         })
     }
 
@@ -242,11 +262,9 @@ impl Engine {
             batched::gradient(params, tw, &items, &mut chunk.ws, &mut chunk.grad);
         };
         // Then the chunks' gradients added in their order, element by element; the elements
-        // are shared out between the threads in stretches, which changes no sum. Both in
-        // one visit to the pool: its threads fall asleep between visits, and waking them
-        // costs more than the sum at small sizes.
+        // are shared out between the threads in stretches, which changes no sum.
         const STRETCH: usize = 4096;
-        let add = |done: &[Chunk], (s, t): (usize, &mut [f32])| {
+        let add = |done: &[&Chunk], (s, t): (usize, &mut [f32])| {
             let at = s * STRETCH;
             t.copy_from_slice(&done[0].grad[at..at + t.len()]);
             for c in &done[1..] {
@@ -256,22 +274,24 @@ impl Engine {
             }
         };
         let (grad, chunks) = (&mut self.grad, &mut self.chunks[..need]);
-        match &self.pool {
-            Some(pool) if need > 1 => pool.install(|| {
-                chunks.par_iter_mut().enumerate().for_each(one);
-                let done = &*chunks;
-                grad.par_chunks_mut(STRETCH)
-                    .enumerate()
-                    .for_each(|st| add(done, st));
-            }),
-            _ => {
-                chunks.iter_mut().enumerate().for_each(one);
-                let done = &*chunks;
-                grad.chunks_mut(STRETCH)
-                    .enumerate()
-                    .for_each(|st| add(done, st));
-            }
-        }
+        let slots: Vec<Mutex<&mut Chunk>> = chunks.iter_mut().map(Mutex::new).collect();
+        share_out(
+            &self.helpers,
+            need,
+            || (),
+            |_, c| one((c, &mut *lock(&slots[c]))),
+        );
+        let done: Vec<&Chunk> = slots
+            .into_iter()
+            .map(|m| &*m.into_inner().unwrap_or_else(|e| e.into_inner()))
+            .collect();
+        let stretches: Vec<Mutex<&mut [f32]>> = grad.chunks_mut(STRETCH).map(Mutex::new).collect();
+        share_out(
+            &self.helpers,
+            stretches.len(),
+            || (),
+            |_, st| add(&done, (st, &mut *lock(&stretches[st]))),
+        );
         let mut at = vec![(0, 0); ids.len()];
         for (c, js) in dealt.iter().enumerate() {
             for (i, &j) in js.iter().enumerate() {
@@ -313,15 +333,22 @@ impl Engine {
                 predicted: rnn_core::sample::argmax(last),
             }
         };
-        match (&self.pool, carry) {
-            (Some(pool), false) => {
+        match (self.helpers.count() == 1, carry) {
+            (false, false) => {
                 let max_len = data.max_len();
-                pool.install(|| {
-                    (0..data.len())
-                        .into_par_iter()
-                        .map_init(|| Workspace::new(arch, max_len), |ws, k| one(ws, None, k))
-                        .collect()
-                })
+                let zero = Scored {
+                    loss: 0.0,
+                    correct: 0,
+                    predicted: 0,
+                };
+                let out: Vec<Mutex<Scored>> = (0..data.len()).map(|_| Mutex::new(zero)).collect();
+                let init = || Workspace::new(arch, max_len);
+                share_out(&self.helpers, data.len(), init, |ws, k| {
+                    *lock(&out[k]) = one(ws, None, k);
+                });
+                out.into_iter()
+                    .map(|m| m.into_inner().unwrap_or_else(|e| e.into_inner()))
+                    .collect()
             }
             _ => {
                 let slot = &mut self.slots[0];

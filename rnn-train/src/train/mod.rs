@@ -14,6 +14,7 @@
 
 pub mod checkpoint;
 pub mod engine;
+pub mod helpers;
 pub mod interrupt;
 pub mod optim;
 
