@@ -9,7 +9,7 @@
 //! thread working beside a one-worker pool, the worker fell asleep in the gap and waking it
 //! took about 90 µs (a virtual machine's cross-CPU wake-up), as long as the work it was
 //! woken for. A helper here spins through the gap (`spin_loop`) and parks only after
-//! [`SPIN`] without work, so that the threads cost nothing between epochs or after training.
+//! 2 ms without work, so that the threads cost nothing between epochs or after training.
 
 use std::panic::{catch_unwind, resume_unwind, AssertUnwindSafe};
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
