@@ -84,14 +84,15 @@ fn tile<W: Weight, const R: usize>(
     finish: &mut impl FnMut(usize, f32) -> f32,
 ) {
     let mut acc = [0.0f32; R];
-    let cols = w.get(r0..).unwrap_or_default();
-    for (col, x) in cols.chunks(p.max(1)).zip(x) {
-        let Some(c) = col.first_chunk::<R>() else {
+    let mut at = r0;
+    for x in x {
+        let Some(c) = w.get(at..).and_then(|c| c.first_chunk::<R>()) else {
             break;
         };
         for (s, w) in acc.iter_mut().zip(c) {
             *s += f(w) * *x;
         }
+        at += p;
     }
     let rows = out.get_mut(r0..).unwrap_or_default();
     for (k, (o, s)) in rows.iter_mut().zip(acc).enumerate() {
