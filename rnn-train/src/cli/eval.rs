@@ -417,12 +417,7 @@ impl<'a> Runner<'a> {
     fn new(view: &rnn_core::ModelView<'a>) -> std::result::Result<Self, rnn_core::Error> {
         let h = view.header();
         let whole = h.bidirectional || h.task == rnn_core::Task::Classify;
-        // Float models run with their weights copied column by column (the bits of the
-        // file's layout, in about half the time); one model per command, so the copy
-        // lives as long as the process does.
-        let columns = || -> std::result::Result<&'a mut [rnn_core::Column], rnn_core::Error> {
-            Ok(vec![rnn_core::Column::ZERO; rnn_core::columns_len(view)?].leak())
-        };
+        let columns = || super::column_buffer(view);
         Ok(match (h.quant.is_quantized(), whole) {
             (false, true) => {
                 Runner::Whole(Box::new(rnn_core::Classifier::columns(view, columns()?)?))

@@ -24,6 +24,16 @@ fn core_err(path: &Path) -> impl Fn(rnn_core::Error) -> Error + '_ {
     }
 }
 
+/// A zeroed buffer for the column-major copy of a float model's weights
+/// (`rnn_core::columns_len`), which the host tools run their models through: the bits of
+/// the file's layout in about half the time. A command makes one or two models, so the
+/// buffer lives as long as the process does.
+fn column_buffer(
+    view: &rnn_core::ModelView<'_>,
+) -> std::result::Result<&'static mut [rnn_core::Column], rnn_core::Error> {
+    Ok(vec![rnn_core::Column::ZERO; rnn_core::columns_len(view)?].leak())
+}
+
 fn read_model_bytes(path: &Path) -> Result<Vec<u8>> {
     std::fs::read(path).map_err(|e| Error::io(path, e))
 }

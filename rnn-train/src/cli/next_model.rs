@@ -42,9 +42,7 @@ impl<'a> NextModel<'a> {
                 net,
             }
         } else {
-            // A command makes one model, so the copy lives as long as the process does.
-            let len = rnn_core::columns_len(view).map_err(&err)?;
-            let buf = vec![Column::ZERO; len].leak();
+            let buf = super::column_buffer(view).map_err(&err)?;
             let net = Network::columns(view, buf).map_err(&err)?;
             NextModel::Float {
                 state: vec![0.0; net.state_len()],
