@@ -314,7 +314,7 @@ impl Mode for App {
         #[cfg(rnn_quantized)]
         {
             out.str(" weights=");
-            out.str(self.model.cells.header().quant.precision.name());
+            out.str(self.model.cells.precision().name());
         }
     }
 

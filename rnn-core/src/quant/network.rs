@@ -27,12 +27,49 @@ const STACK: usize = MAX_LAYERS as usize;
 /// [`Error::SizeMismatch`].
 #[derive(Debug, Clone, Copy)]
 pub struct QNetwork<'a, K: Kernel = Portable, const L: usize = STACK> {
-    header: Header,
+    dims: Dims,
     stats: QStats<'a>,
     layers: [Option<QLayer<'a>>; L],
     w_ya: QMatrix<'a>,
     b_y: &'a [u8],
     kernel: PhantomData<K>,
+}
+
+/// What the step reads of the header: 24 bytes on a 32-bit target where the whole
+/// [`Header`] (the front-end's and the classifier's fields too) is 52, and a firmware keeps
+/// the network in static RAM.
+#[derive(Debug, Clone, Copy)]
+struct Dims {
+    cell: CellKind,
+    task: Task,
+    precision: Precision,
+    layers: u8,
+    /// The dense input's exponent ([`Quant::input_exp`]).
+    input_exp: u8,
+    /// Each layer's cell-state exponent ([`Quant::cell_exp`]).
+    cell_exp: [u8; STACK],
+    input: u32,
+    hidden: u32,
+    output: u32,
+}
+
+impl Dims {
+    #[inline(always)]
+    fn of(header: &Header) -> Dims {
+        let e = &header.quant.cell_exp;
+        let cell_exp = [e[0], e[1], e[2], e[3]];
+        Dims {
+            cell: header.cell,
+            task: header.task,
+            precision: header.quant.precision,
+            layers: header.layers,
+            input_exp: header.quant.input_exp,
+            cell_exp,
+            input: header.input,
+            hidden: header.hidden,
+            output: header.output,
+        }
+    }
 }
 
 /// Checks that a view holds a quantized model whose rows fit the integer sums, of the cell
@@ -196,7 +233,7 @@ impl<'a, K: Kernel, const L: usize> QNetwork<'a, K, L> {
         )?;
         let b_y = take_bytes(&mut rest, 4 * header.output as usize)?;
         Ok(QNetwork {
-            header,
+            dims: Dims::of(&header),
             stats,
             layers,
             w_ya,
@@ -205,34 +242,39 @@ impl<'a, K: Kernel, const L: usize> QNetwork<'a, K, L> {
         })
     }
 
-    /// The file's header.
-    pub fn header(&self) -> Header {
-        self.header
+    /// The weights' number type.
+    pub fn precision(&self) -> Precision {
+        self.dims.precision
     }
 
     /// The cell kind.
     pub fn kind(&self) -> CellKind {
-        self.header.cell
+        self.dims.cell
     }
 
     /// What the model predicts.
     pub fn task(&self) -> Task {
-        self.header.task
+        self.dims.task
+    }
+
+    /// `I`: the symbols of a one-hot input, or a dense input's values.
+    pub fn input_size(&self) -> usize {
+        self.dims.input as usize
     }
 
     /// `O`.
     pub fn output_size(&self) -> usize {
-        self.header.output as usize
+        self.dims.output as usize
     }
 
     /// `i16` values of state: `H` per Elman or GRU layer, `2·H` per LSTM layer.
     pub fn state_len(&self) -> usize {
-        usize::from(self.header.layers) * self.header.layer_state_len()
+        usize::from(self.dims.layers) * self.dims.cell.state_len(self.dims.hidden as usize)
     }
 
     /// `i32` values of scratch a step needs (`G·H`).
     pub fn scratch_len(&self) -> usize {
-        self.header.cell.gates() * self.header.hidden as usize
+        self.dims.cell.gates() * self.dims.hidden as usize
     }
 
     /// One step: `state` (zero at the start of a sequence) holds the state after `t-1` on
@@ -245,11 +287,11 @@ impl<'a, K: Kernel, const L: usize> QNetwork<'a, K, L> {
         scratch: &mut [i32],
         logits: &mut [i32],
     ) -> Result<(), Error> {
-        let h = self.header.hidden as usize;
+        let h = self.dims.hidden as usize;
         check_len(Dim::Hidden, self.state_len(), state.len())?;
         check_len(Dim::Hidden, self.scratch_len(), scratch.len())?;
         check_len(Dim::Output, self.output_size(), logits.len())?;
-        let i = self.header.input as usize;
+        let i = self.dims.input as usize;
         match x {
             QInput::Token(token) if token >= i => {
                 return Err(Error::TokenOutOfRange { token, len: i })
@@ -257,7 +299,7 @@ impl<'a, K: Kernel, const L: usize> QNetwork<'a, K, L> {
             QInput::Dense(v, _) => check_len(Dim::Input, i, v.len())?,
             _ => {}
         }
-        let per_layer = self.header.layer_state_len();
+        let per_layer = self.dims.cell.state_len(h);
         let mut below: &[i16] = &[];
         for (l, (layer, s)) in self
             .layers
@@ -271,8 +313,8 @@ impl<'a, K: Kernel, const L: usize> QNetwork<'a, K, L> {
             } else {
                 QInput::Dense(below, H_FRAC)
             };
-            let c_frac = u32::from(self.header.quant.cell_exp[l]);
-            layer_step::<K>(self.header.cell, layer, s, x_l, c_frac, scratch);
+            let c_frac = u32::from(self.dims.cell_exp.get(l).copied().unwrap_or(0));
+            layer_step::<K>(self.dims.cell, layer, s, x_l, c_frac, scratch);
             below = s.get(..h).unwrap_or_default();
         }
         matvec_q12::<K>(&self.w_ya, below, H_FRAC, self.b_y, logits);
@@ -294,8 +336,8 @@ impl<'a, K: Kernel, const L: usize> QNetwork<'a, K, L> {
             Input::Token(t) => QInput::Token(t),
             Input::Dense(v) => {
                 let s = &self.stats;
-                quantize_input(v, s.mean(), s.scale(), self.header.quant.input_exp, xq)?;
-                QInput::Dense(xq, u32::from(self.header.quant.input_exp))
+                quantize_input(v, s.mean(), s.scale(), self.dims.input_exp, xq)?;
+                QInput::Dense(xq, u32::from(self.dims.input_exp))
             }
         };
         self.step(state, q, scratch, logits)

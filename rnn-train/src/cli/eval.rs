@@ -494,13 +494,12 @@ impl<'a> Runner<'a> {
                 Ok(out)
             }
             Runner::QStream(s) => {
-                let h = s.header();
                 let mut state = vec![0i16; s.state_len()];
                 let mut scratch = vec![0i32; s.scratch_len()];
-                let mut xq = vec![0i16; h.input as usize];
+                let mut xq = vec![0i16; s.input_size()];
                 let mut q = vec![0i32; s.output_size()];
                 let mut out = Vec::new();
-                each_input(steps, h.input as usize, |x| {
+                each_input(steps, s.input_size(), |x| {
                     s.step_input(&mut state, x, &mut xq, &mut scratch, &mut q)?;
                     let at = out.len();
                     out.resize(at + q.len(), 0.0);
