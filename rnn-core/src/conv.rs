@@ -38,6 +38,10 @@ pub struct ConvSpec {
 pub const MAX_CONV_CHANNELS: u16 = 4096;
 
 /// The convolutional layers of a model (none, or 1 to [`MAX_CONV`]).
+// Word-aligned: the loader copies it several times, and on the Cortex-M a copy of a
+// 2-aligned 18-byte value is a call to `memcpy` (whose 80-byte frame was the top of the
+// M3's stack at boot), a word-aligned one five loads and stores.
+#[repr(align(4))]
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub struct ConvStack {
     specs: [ConvSpec; MAX_CONV],

@@ -308,6 +308,7 @@ pub fn quantize_bias(b: f32) -> i32 {
 
 /// [`Error::InvalidModel`] when an int8 model has a row longer than [`MAX_ROW_INT8`]
 /// (a recurrent or output row, or a convolution's `K · C_in`).
+#[inline(always)]
 pub fn check_rows(header: &Header) -> Result<(), Error> {
     let widest = header
         .tensors()
