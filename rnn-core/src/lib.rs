@@ -38,14 +38,14 @@
 //! load the dinosaur model (Elman, H = 25) from flash with every check of the loader
 //! ([`ModelView::parse`]: CRC-32, sizes, vocabulary, finite weights), one step from the
 //! start symbol, the greedy next symbol, nothing printed. Built for the micro:bit
-//! (Cortex-M0, `thumbv6m-none-eabi`, `opt-level = "s"`, LTO) it takes **10,480 bytes** of
+//! (Cortex-M0, `thumbv6m-none-eabi`, `opt-level = "s"`, LTO) it takes **9,672 bytes** of
 //! flash besides the model file — cortex-m-rt's start-up and vector table, the soft-float
 //! routines a step calls and [`math`]'s `exp` for its `tanh`, the loader and its checks,
-//! and the step — and no static RAM; 10,156 bytes on the Cortex-M3, 14,120 on the
+//! and the step — and no static RAM; 9,384 bytes on the Cortex-M3, 14,096 on the
 //! Cortex-M4F (built at `opt-level = 3` for speed). With the same model quantized to int8
 //! ([`QNetwork`], built for the Elman kind and int8 weights alone through
-//! [`quant::Kernel::CELL`] and [`quant::Kernel::PRECISION`]): 11,172 bytes on the
-//! Cortex-M0, 11,216 on the M3, 15,724 on the M4F — no soft-float routine, but the
+//! [`quant::Kernel::CELL`] and [`quant::Kernel::PRECISION`]): 10,900 bytes on the
+//! Cortex-M0, 11,136 on the M3, 15,240 on the M4F — no soft-float routine, but the
 //! integer loader's checks and the `tanh` table. `cargo xtask test` holds both to
 //! `firmware-example/size-budget.txt`. (Measured 2026-12-03; the target of 6 KiB is not reached yet.)
 //!
