@@ -47,7 +47,7 @@
 //! [`quant::Kernel::CELL`] and [`quant::Kernel::PRECISION`]): 10,900 bytes on the
 //! Cortex-M0, 11,136 on the M3, 15,240 on the M4F — no soft-float routine, but the
 //! integer loader's checks and the `tanh` table. `cargo xtask test` holds both to
-//! `firmware-example/size-budget.txt`. (Measured 2026-12-03; the target of 6 KiB is not reached yet.)
+//! `firmware-example/size-budget.txt`. (Measured 2026-12-04; the target of 6 KiB is not reached yet.)
 //!
 //! Messages and numbers go through [`Text`] ([`Error::write_to`]) and dense numbers
 //! through [`parse_f32`], so a firmware needs neither `core::fmt` nor `core`'s float
