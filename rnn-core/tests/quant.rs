@@ -177,6 +177,11 @@ fn integer_step_matches_the_plain_reference_bit_for_bit() {
             let view = ModelView::parse(&bytes).unwrap();
             assert_eq!(view.header().quant, quant.for_header(&view.header()));
             let net = QNetwork::from_view(&view).unwrap();
+            // What the network keeps of the header is the file's.
+            let h = view.header();
+            assert_eq!(net.precision(), precision);
+            assert_eq!((net.kind(), net.task()), (h.cell, h.task));
+            assert_eq!(net.input_size(), h.input as usize);
             let reference = Ref::new(&float, precision);
             let per = view.header().layer_state_len();
             let mut state = vec![0i16; net.state_len()];
