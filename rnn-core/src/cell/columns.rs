@@ -106,9 +106,9 @@ pub(crate) fn at<W: Weight>(w: &[W], p: usize, row: usize, col: usize) -> f32 {
     w.get(col * p + row).map_or(0.0, f)
 }
 
-/// `w[row] · v` of a column-major `w` with `n` columns, summed from column 0 up.
-pub(crate) fn dot_row<W: Weight>(w: &[W], n: usize, row: usize, v: &[f32]) -> f32 {
-    let p = w.len().checked_div(n).unwrap_or(0);
+/// `w[row] · v` of a column-major `w` with columns of `p` values, summed from column 0
+/// up.
+pub(crate) fn dot_row<W: Weight>(w: &[W], p: usize, row: usize, v: &[f32]) -> f32 {
     let column = w.get(row..).unwrap_or_default().iter().step_by(p.max(1));
     column.zip(v).fold(0.0, |acc, (w, x)| acc + f(w) * *x)
 }

@@ -14,7 +14,7 @@
 //! here: `tanhf` comes from `libm` (never the target's own), every sum runs in the same
 //! fixed order, and there are no fused multiply-adds (Rust never contracts `a * b + c`).
 
-use super::linalg::{check_floats, check_input, f, input_term, matvec, sizes};
+use super::linalg::{check_floats, check_input, column_len, f, input_term, matvec, sizes};
 pub use super::{Cell, Input, Weight};
 use super::{Head, Layer};
 use crate::error::{check_len, Dim, Error};
@@ -61,8 +61,9 @@ pub(crate) fn layer_step<W: Weight>(
     x: Input<'_>,
     scratch: &mut [f32],
 ) {
+    let p = column_len(layer.w_x, layer.n_in);
     matvec(layer.w_h, a.len(), a, scratch, |i, acc| {
-        let acc = acc + input_term(layer.w_x, layer.n_in, i, x);
+        let acc = acc + input_term(layer.w_x, layer.n_in, p, i, x);
         acc + layer.b_x.get(i).map_or(0.0, f)
     });
     // A loop of its own, so that the host vectorises the activations.

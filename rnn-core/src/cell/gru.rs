@@ -14,7 +14,7 @@
 //! `bias_hh_l{k}`; the output layer follows the last layer. Each gate's pre-activation is summed as
 //! `(W_i· x_t + b_i·) + (W_h· h_{t-1} + b_h·)`, each dot product from index 0 up.
 
-use super::linalg::{f, input_term, matvec};
+use super::linalg::{column_len, f, input_term, matvec};
 use super::{Input, Layer, Weight};
 use crate::math::{sigmoid, tanh};
 
@@ -31,8 +31,10 @@ pub(crate) fn layer_step<W: Weight>(
     matvec(layer.w_h, h, h_state, scratch, |g, acc| {
         acc + layer.b_h.get(g).map_or(0.0, f)
     });
-    let gate_x =
-        |row: usize| input_term(layer.w_x, layer.n_in, row, x) + layer.b_x.get(row).map_or(0.0, f);
+    let p = column_len(layer.w_x, layer.n_in);
+    let gate_x = |row: usize| {
+        input_term(layer.w_x, layer.n_in, p, row, x) + layer.b_x.get(row).map_or(0.0, f)
+    };
     let (g_rz, g_n) = scratch.split_at_mut((2 * h).min(scratch.len()));
     // The activations run in loops of their own over plain slices, so that the host
     // vectorises them; the sums are the same, in the same order, as one loop per unit.

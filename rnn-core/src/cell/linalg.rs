@@ -195,18 +195,29 @@ fn dot_rows<W: Weight, const R: usize>(w: [&[W]; R], x: &[f32]) -> [f32; R] {
     s
 }
 
-/// `W_x · x_t` for row `row` of an input weight matrix with rows of length `n`: a column
-/// lookup for a one-hot input, nothing for the start input.
+/// The column length `p` that [`input_term`] takes: a column-major matrix's, worked out
+/// once per step rather than once per row (a division: on the host 10 % of an Elman
+/// H = 25 step); 0, a constant, for the file's layout.
 #[inline(always)]
-pub(crate) fn input_term<W: Weight>(w: &[W], n: usize, row: usize, x: Input<'_>) -> f32 {
+pub(crate) fn column_len<W: Weight>(w: &[W], n: usize) -> usize {
+    if W::COLUMNS {
+        w.len().checked_div(n).unwrap_or(0)
+    } else {
+        0
+    }
+}
+
+/// `W_x · x_t` for row `row` of an input weight matrix with rows of length `n` (columns
+/// of length `p`, [`column_len`], when column-major): a column lookup for a one-hot
+/// input, nothing for the start input.
+#[inline(always)]
+pub(crate) fn input_term<W: Weight>(w: &[W], n: usize, p: usize, row: usize, x: Input<'_>) -> f32 {
     match x {
         Input::Start => 0.0,
         // The caller checked `token < n`.
-        Input::Token(token) if W::COLUMNS => {
-            super::columns::at(w, w.len().checked_div(n).unwrap_or(0), row, token)
-        }
+        Input::Token(token) if W::COLUMNS => super::columns::at(w, p, row, token),
         Input::Token(token) => w.get(row * n + token).map_or(0.0, f),
-        Input::Dense(v) if W::COLUMNS => super::columns::dot_row(w, n, row, v),
+        Input::Dense(v) if W::COLUMNS => super::columns::dot_row(w, p, row, v),
         Input::Dense(v) => dot(w.get(row * n..(row + 1) * n).unwrap_or_default(), v),
     }
 }

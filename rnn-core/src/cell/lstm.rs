@@ -17,7 +17,7 @@
 //! `2·H` floats. Each gate's
 //! pre-activation is summed as `(W_i· x_t + b_i·) + (W_h· h_{t-1} + b_h·)`.
 
-use super::linalg::{f, input_term, matvec};
+use super::linalg::{column_len, f, input_term, matvec};
 use super::{Input, Layer, Weight};
 use crate::math::{sigmoid, tanh};
 
@@ -35,8 +35,10 @@ pub(crate) fn layer_step<W: Weight>(
     matvec(layer.w_h, h, h_state, scratch, |g, acc| {
         acc + layer.b_h.get(g).map_or(0.0, f)
     });
-    let gate_x =
-        |row: usize| input_term(layer.w_x, layer.n_in, row, x) + layer.b_x.get(row).map_or(0.0, f);
+    let p = column_len(layer.w_x, layer.n_in);
+    let gate_x = |row: usize| {
+        input_term(layer.w_x, layer.n_in, p, row, x) + layer.b_x.get(row).map_or(0.0, f)
+    };
     for (row, g) in scratch.iter_mut().enumerate() {
         *g += gate_x(row);
     }
