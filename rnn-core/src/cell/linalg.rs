@@ -196,8 +196,8 @@ fn dot_rows<W: Weight, const R: usize>(w: [&[W]; R], x: &[f32]) -> [f32; R] {
 }
 
 /// The column length `p` that [`input_term`] takes: a column-major matrix's, worked out
-/// once per step rather than once per row (a division: on the host 10 % of an Elman
-/// H = 25 step); 0, a constant, for the file's layout.
+/// once per step rather than once per row (a division per row was 6 % of an Elman H = 25
+/// step's instructions on the host); 0, a constant, for the file's layout.
 #[inline(always)]
 pub(crate) fn column_len<W: Weight>(w: &[W], n: usize) -> usize {
     if W::COLUMNS {
