@@ -40,6 +40,7 @@ mod decimal;
 #[cfg(feature = "mps2-an386")]
 mod kernel;
 mod line;
+mod mem;
 mod measure;
 #[cfg(not(any(rnn_classify, rnn_stream)))]
 mod next;
