@@ -40,8 +40,8 @@ mod decimal;
 #[cfg(feature = "mps2-an386")]
 mod kernel;
 mod line;
-mod mem;
 mod measure;
+mod mem;
 #[cfg(not(any(rnn_classify, rnn_stream)))]
 mod next;
 #[cfg(all(feature = "mps2-an386", rnn_quantized))]
