@@ -13,9 +13,9 @@
 //! a copy of the weights in RAM, which a host has and a microcontroller, whose model stays
 //! in flash, does not want.
 
-use super::linalg::{any_sizes, f, model_sizes};
+use super::linalg::{any_sizes, column_len, f, model_sizes};
 use super::network::{self, Network};
-use super::Weight;
+use super::{Input, Layer, Weight};
 use crate::error::{Dim, Error};
 use crate::format::ModelView;
 use crate::layout::{TensorRole, TensorSpec};
@@ -58,46 +58,109 @@ pub(crate) fn matvec<W: Weight>(
     out: &mut [f32],
     mut finish: impl FnMut(usize, f32) -> f32,
 ) {
+    for_tiles(w, n, x, out.len(), |r0, sums| {
+        let rows = out.get_mut(r0..).unwrap_or_default();
+        for (k, (o, s)) in rows.iter_mut().zip(sums).enumerate() {
+            *o = finish(r0 + k, *s);
+        }
+    });
+}
+
+/// `out[r] = ((w[r] · x) + c_0[r]) + c_1[r] …` for the `addends` `c_k`: [`matvec`] with a
+/// finish that only adds, done a tile at a time (vector adds, one bounds check per tile
+/// rather than per row): the same sums in the same order.
+#[inline(always)]
+pub(crate) fn matvec_plus<W: Weight, const K: usize>(
+    w: &[W],
+    n: usize,
+    x: &[f32],
+    out: &mut [f32],
+    addends: [&[W]; K],
+) {
+    if addends.iter().any(|c| c.len() < out.len()) {
+        // Never for a loader's layers; a missing value adds zero, as the finish of the
+        // file's layout has it.
+        return matvec(w, n, x, out, |r, acc| {
+            addends
+                .iter()
+                .fold(acc, |acc, c| acc + c.get(r).map_or(0.0, f))
+        });
+    }
+    for_tiles(w, n, x, out.len(), |r0, sums| {
+        for c in addends {
+            for (s, c) in sums.iter_mut().zip(c.get(r0..).unwrap_or_default()) {
+                *s += f(c);
+            }
+        }
+        let rows = out.get_mut(r0..).unwrap_or_default();
+        for (o, s) in rows.iter_mut().zip(sums) {
+            *o = *s;
+        }
+    });
+}
+
+/// Calls `finish(r0, sums)` for each tile of up to 32 rows of the first `rows` of a
+/// column-major `w` (columns of `p = w.len() / n`) times `x`.
+#[inline(always)]
+fn for_tiles<W: Weight>(
+    w: &[W],
+    n: usize,
+    x: &[f32],
+    rows: usize,
+    mut finish: impl FnMut(usize, &mut [f32]),
+) {
     let p = w.len().checked_div(n).unwrap_or(0);
     let mut r0 = 0;
-    while r0 < out.len().min(p) {
+    while r0 < rows.min(p) {
         // 32 rows (8 vectors of 4 on x86-64) keep as many chains of additions going as
         // the adders can take; the last tile takes what is left, in steps of `PAD`.
         match p - r0 {
-            0..=8 => tile::<W, 8>(w, p, x, r0, out, &mut finish),
-            9..=16 => tile::<W, 16>(w, p, x, r0, out, &mut finish),
-            17..=24 => tile::<W, 24>(w, p, x, r0, out, &mut finish),
-            _ => tile::<W, 32>(w, p, x, r0, out, &mut finish),
+            0..=8 => finish(r0, &mut tile::<W, 8>(w, p, x, r0)),
+            9..=16 => finish(r0, &mut tile::<W, 16>(w, p, x, r0)),
+            17..=24 => finish(r0, &mut tile::<W, 24>(w, p, x, r0)),
+            _ => finish(r0, &mut tile::<W, 32>(w, p, x, r0)),
         }
         r0 += 32;
     }
 }
 
-/// Rows `r0 .. r0 + R` of a column-major `w` (columns of `p`) times `x`.
+/// The sums of rows `r0 .. r0 + R` of a column-major `w` (columns of `p`) times `x`.
 #[inline(always)]
-fn tile<W: Weight, const R: usize>(
-    w: &[W],
-    p: usize,
-    x: &[f32],
-    r0: usize,
-    out: &mut [f32],
-    finish: &mut impl FnMut(usize, f32) -> f32,
-) {
+fn tile<W: Weight, const R: usize>(w: &[W], p: usize, x: &[f32], r0: usize) -> [f32; R] {
     let mut acc = [0.0f32; R];
-    let mut at = r0;
-    for x in x {
-        let Some(c) = w.get(at..).and_then(|c| c.first_chunk::<R>()) else {
+    // Column by column: each is `p` long, so the tile's bounds check does not vary and
+    // leaves the loop.
+    for (column, x) in w.chunks_exact(p.max(1)).zip(x) {
+        let Some(c) = column.get(r0..).and_then(|c| c.first_chunk::<R>()) else {
             break;
         };
         for (s, w) in acc.iter_mut().zip(c) {
             *s += f(w) * *x;
         }
-        at += p;
     }
-    let rows = out.get_mut(r0..).unwrap_or_default();
-    for (k, (o, s)) in rows.iter_mut().zip(acc).enumerate() {
-        *o = finish(r0 + k, s);
+    acc
+}
+
+/// The host's copy with a one-hot input: the first `rows` values of the token's column of
+/// `W_x` and of `b_x`, so that a cell adds `W_x · x_t + b_x` in loops over plain slices
+/// (vectorised) rather than with a lookup per row. `None` for the file's layout, another
+/// input, or slices shorter than `rows`: [`super::linalg::input_term`] reads those row by
+/// row.
+#[inline(always)]
+pub(crate) fn token_column<'l, W: Weight>(
+    layer: &Layer<'l, W>,
+    x: Input<'_>,
+    rows: usize,
+) -> Option<(&'l [W], &'l [W])> {
+    let Input::Token(token) = x else {
+        return None;
+    };
+    if !W::COLUMNS {
+        return None;
     }
+    let p = column_len(layer.w_x, layer.n_in);
+    let w_x = layer.w_x.get(token.checked_mul(p)?..)?.get(..rows)?;
+    Some((w_x, layer.b_x.get(..rows)?))
 }
 
 /// Row `row`'s weight in column `col` of a column-major `w` (columns of `p`).

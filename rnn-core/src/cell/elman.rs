@@ -15,8 +15,8 @@
 //! fixed order, and there are no fused multiply-adds (Rust never contracts `a * b + c`).
 
 use super::linalg::{check_floats, check_input, column_len, f, input_term, matvec, sizes};
+use super::{columns, Head, Layer};
 pub use super::{Cell, Input, Weight};
-use super::{Head, Layer};
 use crate::error::{check_len, Dim, Error};
 use crate::format::{CellKind, Header, ModelView};
 use crate::math::tanh;
@@ -62,10 +62,14 @@ pub(crate) fn layer_step<W: Weight>(
     scratch: &mut [f32],
 ) {
     let p = column_len(layer.w_x, layer.n_in);
-    matvec(layer.w_h, a.len(), a, scratch, |i, acc| {
-        let acc = acc + input_term(layer.w_x, layer.n_in, p, i, x);
-        acc + layer.b_x.get(i).map_or(0.0, f)
-    });
+    if let Some((w_x, b_x)) = columns::token_column(layer, x, a.len()) {
+        columns::matvec_plus(layer.w_h, a.len(), a, scratch, [w_x, b_x]);
+    } else {
+        matvec(layer.w_h, a.len(), a, scratch, |i, acc| {
+            let acc = acc + input_term(layer.w_x, layer.n_in, p, i, x);
+            acc + layer.b_x.get(i).map_or(0.0, f)
+        });
+    }
     // A loop of its own, so that the host vectorises the activations.
     for (a, z) in a.iter_mut().zip(scratch.iter()) {
         *a = tanh(*z);

@@ -15,7 +15,7 @@
 //! `(W_i· x_t + b_i·) + (W_h· h_{t-1} + b_h·)`, each dot product from index 0 up.
 
 use super::linalg::{column_len, f, input_term, matvec};
-use super::{Input, Layer, Weight};
+use super::{columns, Input, Layer, Weight};
 use crate::math::{sigmoid, tanh};
 
 /// One GRU layer step: `h` (length `H`) holds `h_{t-1}` on entry and `h_t` on return;
@@ -28,9 +28,13 @@ pub(crate) fn layer_step<W: Weight>(
 ) {
     let h = h_state.len();
     // g = W_hh · h_{t-1} + b_hh, all three gates, before h changes.
-    matvec(layer.w_h, h, h_state, scratch, |g, acc| {
-        acc + layer.b_h.get(g).map_or(0.0, f)
-    });
+    if W::COLUMNS {
+        columns::matvec_plus(layer.w_h, h, h_state, scratch, [layer.b_h]);
+    } else {
+        matvec(layer.w_h, h, h_state, scratch, |g, acc| {
+            acc + layer.b_h.get(g).map_or(0.0, f)
+        });
+    }
     let p = column_len(layer.w_x, layer.n_in);
     let gate_x = |row: usize| {
         input_term(layer.w_x, layer.n_in, p, row, x) + layer.b_x.get(row).map_or(0.0, f)
@@ -38,12 +42,27 @@ pub(crate) fn layer_step<W: Weight>(
     let (g_rz, g_n) = scratch.split_at_mut((2 * h).min(scratch.len()));
     // The activations run in loops of their own over plain slices, so that the host
     // vectorises them; the sums are the same, in the same order, as one loop per unit.
-    for (row, g) in g_rz.iter_mut().enumerate() {
-        *g = sigmoid(gate_x(row) + *g);
+    let columns = columns::token_column(layer, x, 3 * h);
+    if let Some((w_x, b_x)) = columns {
+        for ((g, w), b) in g_rz.iter_mut().zip(w_x).zip(b_x) {
+            *g = sigmoid((f(w) + f(b)) + *g);
+        }
+    } else {
+        for (row, g) in g_rz.iter_mut().enumerate() {
+            *g = sigmoid(gate_x(row) + *g);
+        }
     }
     let (r, z) = g_rz.split_at(h.min(g_rz.len()));
-    for (j, (n, r)) in g_n.iter_mut().zip(r).enumerate() {
-        *n = gate_x(2 * h + j) + r * *n;
+    if let Some((w_x, b_x)) = columns {
+        let (w_x, b_x) = (w_x.get(2 * h..), b_x.get(2 * h..));
+        let gate = w_x.unwrap_or_default().iter().zip(b_x.unwrap_or_default());
+        for ((n, r), (w, b)) in g_n.iter_mut().zip(r).zip(gate) {
+            *n = (f(w) + f(b)) + r * *n;
+        }
+    } else {
+        for (j, (n, r)) in g_n.iter_mut().zip(r).enumerate() {
+            *n = gate_x(2 * h + j) + r * *n;
+        }
     }
     for n in g_n.iter_mut() {
         *n = tanh(*n);

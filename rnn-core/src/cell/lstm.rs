@@ -18,7 +18,7 @@
 //! pre-activation is summed as `(W_i· x_t + b_i·) + (W_h· h_{t-1} + b_h·)`.
 
 use super::linalg::{column_len, f, input_term, matvec};
-use super::{Input, Layer, Weight};
+use super::{columns, Input, Layer, Weight};
 use crate::math::{sigmoid, tanh};
 
 /// One LSTM layer step: `state` (length `2·H`) holds `h_{t-1}, c_{t-1}` on entry and
@@ -32,15 +32,25 @@ pub(crate) fn layer_step<W: Weight>(
     let h = state.len() / 2;
     let (h_state, c_state) = state.split_at_mut(h);
     // g = W_hh · h_{t-1} + b_hh, all four gates, before h changes.
-    matvec(layer.w_h, h, h_state, scratch, |g, acc| {
-        acc + layer.b_h.get(g).map_or(0.0, f)
-    });
+    if W::COLUMNS {
+        columns::matvec_plus(layer.w_h, h, h_state, scratch, [layer.b_h]);
+    } else {
+        matvec(layer.w_h, h, h_state, scratch, |g, acc| {
+            acc + layer.b_h.get(g).map_or(0.0, f)
+        });
+    }
     let p = column_len(layer.w_x, layer.n_in);
     let gate_x = |row: usize| {
         input_term(layer.w_x, layer.n_in, p, row, x) + layer.b_x.get(row).map_or(0.0, f)
     };
-    for (row, g) in scratch.iter_mut().enumerate() {
-        *g += gate_x(row);
+    if let Some((w_x, b_x)) = columns::token_column(layer, x, scratch.len()) {
+        for ((g, w), b) in scratch.iter_mut().zip(w_x).zip(b_x) {
+            *g += f(w) + f(b);
+        }
+    } else {
+        for (row, g) in scratch.iter_mut().enumerate() {
+            *g += gate_x(row);
+        }
     }
     // The activations run in loops of their own over plain slices, so that the host
     // vectorises them; the sums are the same, in the same order, as one loop per unit.
