@@ -13,7 +13,7 @@
 //! a copy of the weights in RAM, which a host has and a microcontroller, whose model stays
 //! in flash, does not want.
 
-use super::linalg::{any_sizes, column_len, f, model_sizes};
+use super::linalg::{any_sizes, column_len, f, input_term, model_sizes};
 use super::network::{self, Network};
 use super::{Input, Layer, Weight};
 use crate::error::{Dim, Error};
@@ -48,6 +48,9 @@ impl Weight for Column {
     }
 }
 
+/// A dense input's matrix and vector: `W_x` (column-major, rows of `n` inputs) and `x_t`.
+pub(crate) type DenseInput<'w, 'x, W> = Option<(&'w [W], usize, &'x [f32])>;
+
 /// `out[r] = finish(r, w[r] · x)` for the rows `out` has room for, `w` column-major with
 /// columns of `p = w.len() / n` values.
 #[inline(always)]
@@ -58,7 +61,7 @@ pub(crate) fn matvec<W: Weight>(
     out: &mut [f32],
     mut finish: impl FnMut(usize, f32) -> f32,
 ) {
-    for_tiles(w, n, x, out.len(), |r0, sums| {
+    for_tiles(w, n, x, 0..out.len(), None, |r0, sums| {
         let rows = out.get_mut(r0..).unwrap_or_default();
         for (k, (o, s)) in rows.iter_mut().zip(sums).enumerate() {
             *o = finish(r0 + k, *s);
@@ -66,9 +69,10 @@ pub(crate) fn matvec<W: Weight>(
     });
 }
 
-/// `out[r] = ((w[r] · x) + c_0[r]) + c_1[r] …` for the `addends` `c_k`: [`matvec`] with a
-/// finish that only adds, done a tile at a time (vector adds, one bounds check per tile
-/// rather than per row): the same sums in the same order.
+/// `out[r] = (((w[r] · x) + u[r]) + c_0[r]) + c_1[r] …`, where `u = W_u · v` for a dense
+/// `input` (`W_u`, its row length, `v`; nothing without one) and `c_k` are the `addends`:
+/// [`matvec`] with a finish that only adds, done a tile at a time (vector adds, one
+/// bounds check per tile rather than per row): the same sums in the same order.
 #[inline(always)]
 pub(crate) fn matvec_plus<W: Weight, const K: usize>(
     w: &[W],
@@ -76,17 +80,21 @@ pub(crate) fn matvec_plus<W: Weight, const K: usize>(
     x: &[f32],
     out: &mut [f32],
     addends: [&[W]; K],
+    input: DenseInput<'_, '_, W>,
 ) {
     if addends.iter().any(|c| c.len() < out.len()) {
         // Never for a loader's layers; a missing value adds zero, as the finish of the
         // file's layout has it.
         return matvec(w, n, x, out, |r, acc| {
+            let acc = input.map_or(acc, |(w_u, n_u, v)| {
+                acc + dot_row(w_u, column_len(w_u, n_u), r, v)
+            });
             addends
                 .iter()
                 .fold(acc, |acc, c| acc + c.get(r).map_or(0.0, f))
         });
     }
-    for_tiles(w, n, x, out.len(), |r0, sums| {
+    for_tiles(w, n, x, 0..out.len(), input, |r0, sums| {
         for c in addends {
             for (s, c) in sums.iter_mut().zip(c.get(r0..).unwrap_or_default()) {
                 *s += f(c);
@@ -99,29 +107,103 @@ pub(crate) fn matvec_plus<W: Weight, const K: usize>(
     });
 }
 
-/// Calls `finish(r0, sums)` for each tile of up to 32 rows of the first `rows` of a
-/// column-major `w` (columns of `p = w.len() / n`) times `x`.
+/// `out[k] += W_x[r] · x_t + b_x[r]` for the rows `r = rows.start + k` of a layer of the
+/// host's copy (the input term and the bias added first, as the file's layout adds them):
+/// a one-hot input's column and a dense input's products a tile at a time, the start
+/// input (and slices too short, which a loader never leaves) row by row.
+#[inline(always)]
+pub(crate) fn add_input<W: Weight>(
+    layer: &Layer<'_, W>,
+    x: Input<'_>,
+    rows: core::ops::Range<usize>,
+    out: &mut [f32],
+) {
+    let p = column_len(layer.w_x, layer.n_in);
+    let b_x = layer.b_x.get(rows.clone()).unwrap_or_default();
+    let n = rows.len().min(out.len());
+    match x {
+        Input::Token(token) if b_x.len() == rows.len() => {
+            let at = token.saturating_mul(p).saturating_add(rows.start);
+            if let Some(w_x) = layer.w_x.get(at..).and_then(|w| w.get(..n)) {
+                for ((o, w), b) in out.iter_mut().zip(w_x).zip(b_x) {
+                    *o += f(w) + f(b);
+                }
+                return;
+            }
+        }
+        Input::Dense(v) if b_x.len() == rows.len() => {
+            let start = rows.start;
+            for_tiles(layer.w_x, layer.n_in, v, rows.clone(), None, |r0, sums| {
+                let o = out.get_mut(r0 - start..).unwrap_or_default();
+                let b = b_x.get(r0 - start..).unwrap_or_default();
+                for ((o, s), b) in o.iter_mut().zip(sums).zip(b) {
+                    *o += *s + f(b);
+                }
+            });
+            return;
+        }
+        _ => {}
+    }
+    for (row, o) in rows.zip(out.iter_mut()) {
+        *o += input_term(layer.w_x, layer.n_in, p, row, x) + layer.b_x.get(row).map_or(0.0, f);
+    }
+}
+
+/// Calls `finish(r0, sums)` for tiles of up to 32 rows covering `rows` of a column-major
+/// `w` (columns of `p = w.len() / n`) times `x`, each tile's sums plus those of a dense
+/// `input`'s matrix times its vector (the two sums apart, then added).
 #[inline(always)]
 fn for_tiles<W: Weight>(
     w: &[W],
     n: usize,
     x: &[f32],
-    rows: usize,
+    rows: core::ops::Range<usize>,
+    input: DenseInput<'_, '_, W>,
     mut finish: impl FnMut(usize, &mut [f32]),
 ) {
     let p = w.len().checked_div(n).unwrap_or(0);
-    let mut r0 = 0;
-    while r0 < rows.min(p) {
+    let input = input.map(|(w_u, n_u, v)| (w_u, column_len(w_u, n_u), v));
+    let mut r0 = rows.start;
+    while r0 < rows.end.min(p) {
         // 32 rows (8 vectors of 4 on x86-64) keep as many chains of additions going as
-        // the adders can take; the last tile takes what is left, in steps of `PAD`.
-        match p - r0 {
-            0..=8 => finish(r0, &mut tile::<W, 8>(w, p, x, r0)),
-            9..=16 => finish(r0, &mut tile::<W, 16>(w, p, x, r0)),
-            17..=24 => finish(r0, &mut tile::<W, 24>(w, p, x, r0)),
-            _ => finish(r0, &mut tile::<W, 32>(w, p, x, r0)),
+        // the adders can take; a tile is as tall as the rows left need (in steps of
+        // `PAD`) and the column holds from `r0`, and single rows take the rest.
+        let (need, room) = (rows.end - r0, p - r0);
+        let step = match (need, room) {
+            (25.., 32..) => 32,
+            (17.., 24..) => 24,
+            (9.., 16..) => 16,
+            (_, 8..) => 8,
+            _ => 1,
+        };
+        match step {
+            32 => finish(r0, &mut sums::<W, 32>(w, p, x, r0, input)),
+            24 => finish(r0, &mut sums::<W, 24>(w, p, x, r0, input)),
+            16 => finish(r0, &mut sums::<W, 16>(w, p, x, r0, input)),
+            8 => finish(r0, &mut sums::<W, 8>(w, p, x, r0, input)),
+            _ => finish(r0, &mut sums::<W, 1>(w, p, x, r0, input)),
         }
-        r0 += 32;
+        r0 += step;
     }
+}
+
+/// [`tile`] of `w` times `x`, plus the tile of a dense `input` (matrix, column length,
+/// vector): the two sums apart, then added.
+#[inline(always)]
+fn sums<W: Weight, const R: usize>(
+    w: &[W],
+    p: usize,
+    x: &[f32],
+    r0: usize,
+    input: Option<(&[W], usize, &[f32])>,
+) -> [f32; R] {
+    let mut acc = tile::<W, R>(w, p, x, r0);
+    if let Some((w_u, p_u, v)) = input {
+        for (a, u) in acc.iter_mut().zip(tile::<W, R>(w_u, p_u, v, r0)) {
+            *a += u;
+        }
+    }
+    acc
 }
 
 /// The sums of rows `r0 .. r0 + R` of a column-major `w` (columns of `p`) times `x`.
@@ -142,10 +224,9 @@ fn tile<W: Weight, const R: usize>(w: &[W], p: usize, x: &[f32], r0: usize) -> [
 }
 
 /// The host's copy with a one-hot input: the first `rows` values of the token's column of
-/// `W_x` and of `b_x`, so that a cell adds `W_x · x_t + b_x` in loops over plain slices
-/// (vectorised) rather than with a lookup per row. `None` for the file's layout, another
-/// input, or slices shorter than `rows`: [`super::linalg::input_term`] reads those row by
-/// row.
+/// `W_x` and of `b_x`, so that an Elman layer adds them to its tiles' sums; `None` for the
+/// file's layout, another input, or slices shorter than `rows`, which
+/// [`super::linalg::input_term`] reads row by row.
 #[inline(always)]
 pub(crate) fn token_column<'l, W: Weight>(
     layer: &Layer<'l, W>,

@@ -63,7 +63,10 @@ pub(crate) fn layer_step<W: Weight>(
 ) {
     let p = column_len(layer.w_x, layer.n_in);
     if let Some((w_x, b_x)) = columns::token_column(layer, x, a.len()) {
-        columns::matvec_plus(layer.w_h, a.len(), a, scratch, [w_x, b_x]);
+        columns::matvec_plus(layer.w_h, a.len(), a, scratch, [w_x, b_x], None);
+    } else if let (true, Input::Dense(v)) = (W::COLUMNS, x) {
+        let input = Some((layer.w_x, layer.n_in, v));
+        columns::matvec_plus(layer.w_h, a.len(), a, scratch, [layer.b_x], input);
     } else {
         matvec(layer.w_h, a.len(), a, scratch, |i, acc| {
             let acc = acc + input_term(layer.w_x, layer.n_in, p, i, x);

@@ -29,7 +29,7 @@ pub(crate) fn layer_step<W: Weight>(
     let h = h_state.len();
     // g = W_hh · h_{t-1} + b_hh, all three gates, before h changes.
     if W::COLUMNS {
-        columns::matvec_plus(layer.w_h, h, h_state, scratch, [layer.b_h]);
+        columns::matvec_plus(layer.w_h, h, h_state, scratch, [layer.b_h], None);
     } else {
         matvec(layer.w_h, h, h_state, scratch, |g, acc| {
             acc + layer.b_h.get(g).map_or(0.0, f)
@@ -42,10 +42,12 @@ pub(crate) fn layer_step<W: Weight>(
     let (g_rz, g_n) = scratch.split_at_mut((2 * h).min(scratch.len()));
     // The activations run in loops of their own over plain slices, so that the host
     // vectorises them; the sums are the same, in the same order, as one loop per unit.
-    let columns = columns::token_column(layer, x, 3 * h);
-    if let Some((w_x, b_x)) = columns {
-        for ((g, w), b) in g_rz.iter_mut().zip(w_x).zip(b_x) {
-            *g = sigmoid((f(w) + f(b)) + *g);
+    // The host's copy adds `g + gx` where the file's layout adds `gx + g`: the same bits
+    // (addition commutes), and below `r ⊙ n` is kept before `gx` is added to it.
+    if W::COLUMNS {
+        columns::add_input(layer, x, 0..2 * h, g_rz);
+        for g in g_rz.iter_mut() {
+            *g = sigmoid(*g);
         }
     } else {
         for (row, g) in g_rz.iter_mut().enumerate() {
@@ -53,12 +55,11 @@ pub(crate) fn layer_step<W: Weight>(
         }
     }
     let (r, z) = g_rz.split_at(h.min(g_rz.len()));
-    if let Some((w_x, b_x)) = columns {
-        let (w_x, b_x) = (w_x.get(2 * h..), b_x.get(2 * h..));
-        let gate = w_x.unwrap_or_default().iter().zip(b_x.unwrap_or_default());
-        for ((n, r), (w, b)) in g_n.iter_mut().zip(r).zip(gate) {
-            *n = (f(w) + f(b)) + r * *n;
+    if W::COLUMNS {
+        for (n, r) in g_n.iter_mut().zip(r) {
+            *n *= r;
         }
+        columns::add_input(layer, x, 2 * h..3 * h, g_n);
     } else {
         for (j, (n, r)) in g_n.iter_mut().zip(r).enumerate() {
             *n = gate_x(2 * h + j) + r * *n;

@@ -33,7 +33,7 @@ pub(crate) fn layer_step<W: Weight>(
     let (h_state, c_state) = state.split_at_mut(h);
     // g = W_hh · h_{t-1} + b_hh, all four gates, before h changes.
     if W::COLUMNS {
-        columns::matvec_plus(layer.w_h, h, h_state, scratch, [layer.b_h]);
+        columns::matvec_plus(layer.w_h, h, h_state, scratch, [layer.b_h], None);
     } else {
         matvec(layer.w_h, h, h_state, scratch, |g, acc| {
             acc + layer.b_h.get(g).map_or(0.0, f)
@@ -43,10 +43,8 @@ pub(crate) fn layer_step<W: Weight>(
     let gate_x = |row: usize| {
         input_term(layer.w_x, layer.n_in, p, row, x) + layer.b_x.get(row).map_or(0.0, f)
     };
-    if let Some((w_x, b_x)) = columns::token_column(layer, x, scratch.len()) {
-        for ((g, w), b) in scratch.iter_mut().zip(w_x).zip(b_x) {
-            *g += f(w) + f(b);
-        }
+    if W::COLUMNS {
+        columns::add_input(layer, x, 0..scratch.len(), scratch);
     } else {
         for (row, g) in scratch.iter_mut().enumerate() {
             *g += gate_x(row);

@@ -190,7 +190,7 @@ impl<'a, W: Weight> Head<'a, W> {
     /// `logits = W_ya · h + b_y`, each row summed from index 0 up.
     pub(crate) fn logits(&self, h: &[f32], logits: &mut [f32]) {
         if W::COLUMNS {
-            return columns::matvec_plus(self.w_ya, h.len(), h, logits, [self.b_y]);
+            return columns::matvec_plus(self.w_ya, h.len(), h, logits, [self.b_y], None);
         }
         linalg::matvec(self.w_ya, h.len(), h, logits, |k, acc| {
             acc + self.b_y.get(k).map_or(0.0, linalg::f)
